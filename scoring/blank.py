@@ -1,0 +1,84 @@
+"""`scoring init`: a blank bundle listing every input with its Chinese prompt."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import ScoringError
+from .files import write_atomic
+from .numbers import fmt
+from .rubric import Input, Rubric
+
+NARRATIVE = {
+    "overview": "基本情况：全县老年人口、养老服务设施、创建工作组织情况",
+    "practices": "主要做法和成效",
+    "highlights": "特色亮点",
+    "problems": "存在问题",
+    "next_steps": "下一步工作打算",
+}
+SIGNOFF = {
+    "unit": "填报单位（加盖公章的单位全称）",
+    "head": "单位负责人",
+    "preparer": "填报人",
+    "phone": "联系电话",
+    "date": "报告日期（YYYY-MM-DD）",
+}
+
+
+def _q(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _hint(inp: Input) -> str:
+    kinds = {"bool": "填 true（是）或 false（否）", "number": "填数字", "integer": "填整数",
+             "list": "逐项列出，每项一行：- 名称", "score": "填分数，并在 reason 中写明打分理由"}
+    if inp.type == "choice":
+        return "填以下代码之一：" + "；".join(f"{v} = {label}" for v, label in inp.values)
+    text = kinds[inp.type]
+    if inp.unit:
+        text += f"，单位：{inp.unit}"
+    if inp.min is not None or inp.max is not None:
+        text += f"，范围 {fmt(inp.min) if inp.min is not None else '不限'} 至 {fmt(inp.max) if inp.max is not None else '不限'}"
+    return text + ("；须引用佐证文件" if inp.document else "")
+
+
+def blank_manifest(rubric: Rubric, assessee: str = "") -> str:
+    out = [f"# {rubric.title}（{rubric.version}）自评材料清单",
+           "# 每个输入下填写 value（取值）；要求佐证的，在 documents 中写所引文件的 id。",
+           "# 未填写（null）的输入不得分，并在结果中列为未填报。",
+           f"rubric: {rubric.id}", "assessee:", f"  name: {_q(assessee)}  # 被评估单位名称，如 高青县",
+           "period:", "  start: 2022-01-01  # 评估期开始日期", "  end: 2022-12-31  # 评估期结束日期",
+           "", "# 佐证文件：每份文件一项，文件放在本文件夹内，sha256 为文件内容的 SHA-256（如 sha256sum 文件名）",
+           "documents: []", "#  - id: D01", "#    file: documents/文件名.pdf", "#    title: 文件标题",
+           "#    number: 文号", "#    issuer: 发文单位", "#    date: 2022-08-26", "#    sha256: …", "",
+           "inputs:"]
+    for cat in rubric.categories:
+        out.append(f"  # {cat.id}、{cat.title}（共 {fmt(cat.max)} 分）")
+        for ind in cat.indicators:
+            kind = "强制性指标" if ind.mandatory else "倡导性指标"
+            out += [f"  # {ind.id} {ind.title}（{kind}，{fmt(ind.max)} 分）", f"  {_q(ind.id)}:"]
+            for inp in ind.inputs:
+                out += [f"    # {inp.prompt}", f"    # {_hint(inp)}", f"    {inp.name}:", "      value: null"]
+                if inp.type == "score":
+                    out.append("      reason: \"\"")
+                if inp.document:
+                    out.append("      documents: []")
+    out += ["", "# 自评报告的文字部分（可写在此处，或写成材料包内的文本文件：overview: {file: narrative/基本情况.txt}）",
+            "narrative:"]
+    out += [f"  {k}: \"\"  # {v}" for k, v in NARRATIVE.items()]
+    out += ["", "# 各指标的工作说明（可选），如 \"1.1\": 已建立……", "statements: {}", "", "# 报告落款", "signoff:"]
+    out += [f"  # date: 2022-11-20  # {v}" if k == "date" else f"  {k}: \"\"  # {v}" for k, v in SIGNOFF.items()]
+    return "\n".join(out) + "\n"
+
+
+def write_blank(rubric: Rubric, target: Path, assessee: str = "") -> Path:
+    manifest = target / "bundle.yaml"
+    if manifest.exists():
+        raise ScoringError("该目录中已有 bundle.yaml，不会覆盖", str(manifest), hint="请换一个空目录")
+    if target.exists() and not target.is_dir():
+        raise ScoringError("目标不是目录", str(target))
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "documents").mkdir(exist_ok=True)
+    write_atomic(manifest, blank_manifest(rubric, assessee).encode())
+    return manifest

@@ -1,0 +1,236 @@
+"""Evidence bundles: a folder or a .zip holding bundle.yaml and the documents it cites.
+
+A bundle is untrusted. Every path is checked to stay inside it (symlinks and zip entries included),
+sizes are bounded, and nothing is ever written into it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import stat
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from . import validate
+from .errors import ScoringError
+from .yamlio import YamlDoc, load_yaml
+
+MANIFEST = "bundle.yaml"
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_ZIP_BYTES = 200 * 1024 * 1024
+MAX_ZIP_ENTRIES = 10000
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    file: str
+    title: str
+    number: str
+    issuer: str
+    date: str
+    sha256: str  # as declared in the manifest
+    status: str  # ok | file_missing | hash_mismatch
+
+
+@dataclass(frozen=True)
+class Answer:
+    value: Any
+    documents: tuple[str, ...]
+    reason: str
+    note: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Bundle:
+    name: str
+    rubric: str
+    assessee: Mapping[str, str]
+    period: Mapping[str, str]
+    documents: Mapping[str, Document]
+    answers: Mapping[str, Mapping[str, Answer]]  # indicator id -> input name -> answer
+    data: Mapping[str, Any]  # the manifest as parsed, for the report's narrative
+    texts: Mapping[str, str]  # narrative file references resolved to text
+    manifest: YamlDoc
+    sha256: str
+
+
+def _safe_relpath(rel: str, name: str, line: int | None) -> str:
+    """A normalised path inside the bundle, or an error for one that would leave it."""
+    if "\\" in rel or "\0" in rel:
+        rel = rel.replace("\\", "/").replace("\0", "")
+    p = PurePosixPath(rel)
+    if p.is_absolute() or rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
+        raise ScoringError(f"路径 “{rel}” 是绝对路径", name, line, hint="材料路径必须是材料包内的相对路径")
+    norm = posixpath.normpath(rel)
+    if norm == ".." or norm.startswith("../") or ".." in p.parts:
+        raise ScoringError(f"路径 “{rel}” 指向材料包之外", name, line, hint="材料路径不能包含 “..”")
+    return norm
+
+
+class _Folder:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.label = str(root)
+
+    def read(self, rel: str, name: str, line: int | None, limit: int) -> bytes | None:
+        rel = _safe_relpath(rel, name, line)
+        path = self.root / rel
+        try:
+            real = Path(os.path.realpath(path))
+            if real != self.root and self.root not in real.parents:
+                raise ScoringError(f"路径 “{rel}” 经符号链接指向材料包之外", name, line,
+                                   hint="请把文件本身复制进材料包，而不是放链接")
+            info = path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ScoringError(f"无法读取 “{rel}”：{exc.strerror}", name, line) from exc
+        if not stat.S_ISREG(info.st_mode):
+            raise ScoringError(f"“{rel}” 不是普通文件", name, line)
+        if info.st_size > limit:
+            raise ScoringError(f"文件 “{rel}” 过大（{info.st_size} 字节，上限 {limit} 字节）", name, line)
+        with open(real, "rb") as handle:
+            return handle.read(limit + 1)
+
+
+class _Zip:
+    def __init__(self, path: Path) -> None:
+        self.label = str(path)
+        try:
+            if path.stat().st_size > MAX_ZIP_BYTES:
+                raise ScoringError(f"压缩包过大（上限 {MAX_ZIP_BYTES} 字节）", self.label)
+            self.zip = zipfile.ZipFile(path)
+            infos = self.zip.infolist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ScoringError("不是有效的 zip 压缩包", self.label, hint="请重新打包材料文件夹") from exc
+        if len(infos) > MAX_ZIP_ENTRIES:
+            raise ScoringError(f"压缩包内文件过多（上限 {MAX_ZIP_ENTRIES} 个）", self.label)
+        self.entries: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            rel = _safe_relpath(info.filename, self.label, None)
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise ScoringError(f"压缩包内 “{info.filename}” 是符号链接", self.label,
+                                   hint="请把文件本身打包，而不是链接")
+            if not info.is_dir():
+                self.entries[rel] = info
+        self.prefix = self._root()
+
+    def _root(self) -> str:
+        if MANIFEST in self.entries:
+            return ""
+        tops = {name.split("/", 1)[0] for name in self.entries}
+        if len(tops) == 1 and f"{next(iter(tops))}/{MANIFEST}" in self.entries:
+            return next(iter(tops)) + "/"
+        raise ScoringError(f"压缩包中找不到 {MANIFEST}", self.label,
+                           hint=f"{MANIFEST} 应在压缩包根目录或唯一的顶层文件夹中")
+
+    def read(self, rel: str, name: str, line: int | None, limit: int) -> bytes | None:
+        info = self.entries.get(self.prefix + _safe_relpath(rel, name, line))
+        if info is None:
+            return None
+        if info.file_size > limit:
+            raise ScoringError(f"文件 “{rel}” 过大（{info.file_size} 字节，上限 {limit} 字节）", name, line)
+        with self.zip.open(info) as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise ScoringError(f"文件 “{rel}” 解压后过大（上限 {limit} 字节）", name, line)
+        return data
+
+
+def open_bundle(path: Path) -> Bundle:
+    """Read and check a bundle; raise ScoringError naming the file and line for anything wrong."""
+    if path.is_dir():
+        source: _Folder | _Zip = _Folder(path)
+    elif path.is_file() and path.suffix.lower() == ".zip":
+        source = _Zip(path)
+    elif path.exists():
+        raise ScoringError("材料包应为文件夹或 .zip 压缩包", str(path))
+    else:
+        raise ScoringError("材料包不存在", str(path), hint="请检查路径，或先用 scoring init 生成空白材料包")
+    name = f"{source.label}/{MANIFEST}" if isinstance(source, _Folder) else f"{source.label}:{MANIFEST}"
+    raw = source.read(MANIFEST, name, None, MAX_FILE_BYTES)
+    if raw is None:
+        raise ScoringError(f"材料包中没有 {MANIFEST}", source.label, hint="请先用 scoring init 生成")
+    doc = load_yaml(raw, name)
+    validate.check(doc, "bundle", "材料包")
+    data = doc.data
+    _check_dates(doc)
+    digest = hashlib.sha256(raw)
+    documents: dict[str, Document] = {}
+    for i, d in enumerate(data.get("documents", [])):
+        line = doc.line(("documents", i))
+        if d["id"] in documents:
+            raise ScoringError(f"文件编号 “{d['id']}” 重复", name, line, hint="每份文件的 id 应唯一")
+        content = source.read(d["file"], name, line, MAX_FILE_BYTES)
+        actual = hashlib.sha256(content).hexdigest() if content is not None else None
+        digest.update(f"\n{d['file']}\n{actual}".encode())
+        status = "file_missing" if actual is None else (
+            "ok" if actual == d["sha256"].lower() else "hash_mismatch")
+        documents[d["id"]] = Document(d["id"], d["file"], d["title"], d.get("number", ""),
+                                      d.get("issuer", ""), d.get("date", ""), d["sha256"].lower(), status)
+    answers = {ind: {inp: _answer(v, doc.line(("inputs", ind, inp))) for inp, v in given.items()}
+               for ind, given in (data.get("inputs") or {}).items()}
+    for ind, given in answers.items():
+        for inp, ans in given.items():
+            for ref in ans.documents:
+                if ref not in documents:
+                    raise ScoringError(f"引用了清单中没有的文件编号 “{ref}”", name, ans.line,
+                                       f"指标 {ind} 输入 {inp}", hint="请在 documents 中登记该文件")
+    texts = _texts(data, source, name, doc, digest)
+    return Bundle(name=name, rubric=data["rubric"], assessee=data["assessee"], period=data["period"],
+                  documents=documents, answers=answers, data=data, texts=texts, manifest=doc,
+                  sha256=digest.hexdigest())
+
+
+def _answer(raw: Any, line: int | None) -> Answer:
+    if isinstance(raw, dict):
+        return Answer(raw.get("value"), tuple(raw.get("documents", ())), raw.get("reason", "").strip(),
+                      raw.get("note", ""), line)
+    return Answer(raw, (), "", "", line)
+
+
+def _texts(data: Mapping[str, Any], source: _Folder | _Zip, name: str, doc: YamlDoc,
+           digest: Any) -> dict[str, str]:
+    """Narrative texts given as files, read (as UTF-8 text) and folded into the bundle's hash."""
+    out: dict[str, str] = {}
+    places = [(("narrative", k), v) for k, v in (data.get("narrative") or {}).items()]
+    places += [(("statements", k), v) for k, v in (data.get("statements") or {}).items()]
+    for path, value in places:
+        if not isinstance(value, dict):
+            continue
+        line = doc.line(path)
+        content = source.read(value["file"], name, line, MAX_FILE_BYTES)
+        if content is None:
+            raise ScoringError(f"找不到文本文件 “{value['file']}”", name, line)
+        try:
+            out["/".join(path)] = content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ScoringError(f"文本文件 “{value['file']}” 不是 UTF-8 编码", name, line) from exc
+        digest.update(f"\n{value['file']}\n".encode() + hashlib.sha256(content).digest())
+    return out
+
+
+def _check_dates(doc: YamlDoc) -> None:
+    data = doc.data
+    places: list[tuple[tuple[str | int, ...], Any]]
+    places = [(("period", k), data["period"].get(k)) for k in ("start", "end")]
+    places += [(("documents", i, "date"), d.get("date")) for i, d in enumerate(data.get("documents", []))]
+    places += [(("signoff", "date"), (data.get("signoff") or {}).get("date"))]
+    for path, value in places:
+        if value is None:
+            continue
+        try:
+            date.fromisoformat(value)
+        except ValueError as exc:
+            raise ScoringError(f"日期 “{value}” 不存在", doc.name, doc.line(path),
+                               hint="日期格式为 YYYY-MM-DD，如 2022-08-26") from exc
+    if data["period"]["start"] > data["period"]["end"]:
+        raise ScoringError("评估期的开始日期晚于结束日期", doc.name, doc.line(("period",)))

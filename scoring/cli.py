@@ -1,0 +1,159 @@
+"""The `scoring` command. Thin: parse, call the library, format; the only place errors become exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .errors import ScoringError, ScoringErrors
+from .numbers import ZERO, fmt
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly(func: F) -> F:
+    """Turn library errors into a Chinese message and exit code 1, never a traceback."""
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ScoringErrors as exc:
+            for err in exc.errors:
+                click.echo(f"错误：{err}", err=True)
+            sys.exit(1)
+        except ScoringError as exc:
+            click.echo(f"错误：{exc}", err=True)
+            sys.exit(1)
+    return wrapper  # type: ignore[return-value]
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from .files import write_atomic
+
+    write_atomic(output, text.encode())
+    click.echo(f"已写入 {output}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="county-scoring")
+def main() -> None:
+    """养老服务评估评分工具：按评分细则为佐证材料包打分、出具自评报告。"""
+
+
+@main.group()
+def rubric() -> None:
+    """检查、查看和测试评分细则。"""
+
+
+@rubric.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--strict", is_flag=True, help="把警告也当作错误。")
+@_friendly
+def rubric_check(file: Path, strict: bool) -> None:
+    """检查评分细则文件：格式、分值合计、规则可达分值、重复编号与重复键。"""
+    from .rubric import check
+
+    built, errors, warnings = check(file)
+    for w in warnings:
+        click.echo(f"{'错误' if strict else '警告'}：{w}", err=True)
+    for e in errors:
+        click.echo(f"错误：{e}", err=True)
+    if errors or (strict and warnings):
+        sys.exit(1)
+    mandatory = [i for i in built.indicators if i.mandatory]
+    click.echo(f"评分细则 {built.id} 检查通过：{len(built.categories)} 个一级指标，{len(built.indicators)} 个二级指标，"
+               f"总分 {fmt(built.total)} 分；强制性指标 {len(mandatory)} 项，"
+               f"共 {fmt(sum((i.max for i in mandatory), ZERO))} 分。")
+
+
+@rubric.command("show")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_friendly
+def rubric_show(file: Path, fmt_: str) -> None:
+    """列出评分细则的指标、分值和所需输入。"""
+    from .rubric import load
+    from .show import rubric_json, rubric_table
+
+    built = load(file)
+    if fmt_ == "json":
+        click.echo(json.dumps(rubric_json(built), ensure_ascii=False, indent=2))
+    else:
+        click.echo(rubric_table(built), nl=False)
+
+
+@rubric.command("test")
+@click.argument("file", type=click.Path(path_type=Path))
+@_friendly
+def rubric_test(file: Path) -> None:
+    """运行评分细则自带的测试用例（同名 .tests 目录），报告每处不符。"""
+    from .rubric import load
+    from .rubrictest import run_cases
+
+    built = load(file)
+    passed = failed = 0
+    for case in run_cases(built, file):
+        if case.problems:
+            failed += 1
+            click.echo(f"✗ {case.name}  {case.description}")
+            for problem in case.problems:
+                click.echo(f"    {problem}")
+        else:
+            passed += 1
+    click.echo(f"{passed} passed, {failed} failed")
+    if failed or not passed:
+        sys.exit(1)
+
+
+def _load(bundle_path: Path, rubric_file: Path | None) -> Any:
+    from . import engine
+    from .bundle import open_bundle
+    from .rubric import load, resolve
+
+    bundle = open_bundle(bundle_path)
+    built = load(rubric_file or resolve(bundle.rubric))
+    return engine.score(built, bundle)
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="写入文件（默认输出到屏幕）。")
+@click.option("--strict", is_flag=True, help="有未填报的输入时报错。")
+@_friendly
+def score(bundle: Path, rubric_file: Path | None, fmt_: str, output: Path | None, strict: bool) -> None:
+    """按评分细则为佐证材料包打分。"""
+    from .formats import FORMATS
+
+    result = _load(bundle, rubric_file)
+    if strict and result.missing:
+        listed = "、".join(f"{i} {n}" for i, n in result.missing[:20])
+        more = f" 等 {len(result.missing)} 项" if len(result.missing) > 20 else ""
+        raise ScoringError(f"有未填报的输入：{listed}{more}", result.bundle.name, hint="请补充填报后再评分")
+    _emit(FORMATS[fmt_](result), output)
+
+
+@main.command()
+@click.argument("rubric_file", metavar="RUBRIC", type=str)
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--assessee", default="", help="被评估单位名称，如 高青县。")
+@_friendly
+def init(rubric_file: str, directory: Path, assessee: str) -> None:
+    """为评分细则生成空白材料包：每个输入及其填报提示。"""
+    from .blank import write_blank
+    from .rubric import load, resolve
+
+    built = load(resolve(rubric_file))
+    manifest = write_blank(built, directory, assessee)
+    count = sum(len(i.inputs) for i in built.indicators)
+    click.echo(f"已生成空白材料包 {manifest}：{len(built.indicators)} 个指标，{count} 个待填报输入。")

@@ -1,0 +1,202 @@
+"""Loading and checking rubrics (评分细则)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from . import rules, validate
+from .errors import ScoringError, ScoringErrors
+from .numbers import ZERO, dec, fmt
+from .yamlio import YamlDoc, load_yaml
+
+RUBRICS_DIR = Path(__file__).resolve().parent.parent / "rubrics"
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    label: str
+    prompt: str
+    type: str
+    unit: str | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    document: bool = False
+    values: tuple[tuple[str, str], ...] = ()
+
+    def choice_label(self, code: Any) -> str:
+        return dict(self.values).get(str(code), str(code))
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    category: str
+    title: str
+    text: str
+    mandatory: bool
+    max: Decimal
+    criteria: str
+    lead: tuple[str, ...]
+    units: tuple[str, ...]
+    notes: tuple[str, ...]
+    inputs: tuple[Input, ...]
+    rule: Mapping[str, Any]
+    line: int | None
+
+    def input(self, name: str) -> Input | None:
+        return next((i for i in self.inputs if i.name == name), None)
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    title: str
+    max: Decimal
+    indicators: tuple[Indicator, ...]
+
+
+@dataclass(frozen=True)
+class Rubric:
+    id: str
+    title: str
+    version: str
+    source: str
+    total: Decimal
+    judged_step: Decimal
+    mandatory_full: bool
+    min_total: Decimal | None
+    notes: tuple[str, ...]
+    categories: tuple[Category, ...]
+    path: str
+    sha256: str
+
+    @property
+    def indicators(self) -> tuple[Indicator, ...]:
+        return tuple(i for c in self.categories for i in c.indicators)
+
+    def indicator(self, ident: str) -> Indicator | None:
+        return next((i for i in self.indicators if i.id == ident), None)
+
+
+def resolve(name_or_path: str) -> Path:
+    """A rubric file: a path as given, or the id of a rubric shipped in `rubrics/`."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    shipped = RUBRICS_DIR / f"{name_or_path}.yaml"
+    if shipped.is_file():
+        return shipped
+    raise ScoringError(f"找不到评分细则 “{name_or_path}”", hint="请用 --rubric 指定评分细则文件")
+
+
+def read(path: Path) -> tuple[bytes, YamlDoc]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScoringError("无法读取评分细则文件", str(path), hint=exc.strerror) from exc
+    doc = load_yaml(raw, str(path))
+    validate.check(doc, "rubric", "评分细则")
+    return raw, doc
+
+
+def check(path: Path) -> tuple[Rubric, list[ScoringError], list[ScoringError]]:
+    """A rubric that passed its schema, with the lint's errors and warnings."""
+    raw, doc = read(path)
+    rubric = build(doc, hashlib.sha256(raw).hexdigest())
+    return (rubric, *lint(rubric, doc))
+
+
+def load(path: Path) -> Rubric:
+    """Load a rubric, refusing it when the schema or the lint finds an error."""
+    rubric, errors, _ = check(path)
+    if errors:
+        raise ScoringErrors(errors)
+    return rubric
+
+
+def build(doc: YamlDoc, sha256: str) -> Rubric:
+    data = doc.data
+    cats = []
+    for ci, c in enumerate(data["categories"]):
+        inds = tuple(_indicator(ind, c["id"], doc.line(("categories", ci, "indicators", ii)))
+                     for ii, ind in enumerate(c["indicators"]))
+        cats.append(Category(c["id"], c["title"], dec(c["max"]), inds))
+    verdict = data["verdict"]
+    min_total = verdict.get("min_total")
+    return Rubric(
+        id=data["id"], title=data["title"], version=data["version"], source=data.get("source", ""),
+        total=dec(data["total"]), judged_step=dec(data.get("judged_step", Decimal("0.5"))),
+        mandatory_full=verdict.get("mandatory_full", False),
+        min_total=None if min_total is None else dec(min_total),
+        notes=tuple(data.get("notes", ())), categories=tuple(cats), path=doc.name, sha256=sha256)
+
+
+def _indicator(d: Mapping[str, Any], category: str, line: int | None) -> Indicator:
+    def num(v: Any) -> Decimal | None:
+        return None if v is None else dec(v)
+
+    inputs = tuple(
+        Input(name=i["name"], label=i["label"], prompt=i["prompt"], type=i["type"], unit=i.get("unit"),
+              min=num(i.get("min")), max=num(i.get("max")), document=i.get("document", False),
+              values=tuple((v["value"], v["label"]) for v in i.get("values", ())))
+        for i in d["inputs"])
+    return Indicator(
+        id=d["id"], category=category, title=d["title"], text=d["text"], mandatory=d["mandatory"],
+        max=dec(d["max"]), criteria=d.get("criteria", ""), lead=tuple(d.get("lead", ())),
+        units=tuple(d.get("units", ())), notes=tuple(d.get("notes", ())), inputs=inputs,
+        rule=d["rule"], line=line)
+
+
+def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[ScoringError]]:
+    """Errors and warnings a rubric author must see before anyone scores with it."""
+    errors: list[ScoringError] = []
+    warnings: list[ScoringError] = []
+
+    def err(msg: str, line: int | None, where: str | None = None, warn: bool = False) -> None:
+        (warnings if warn else errors).append(ScoringError(msg, rubric.path, line, where))
+
+    cat_sum = sum((c.max for c in rubric.categories), ZERO)
+    if cat_sum != rubric.total:
+        err(f"各一级指标分值合计 {fmt(cat_sum)} 分，与声明的总分 {fmt(rubric.total)} 分不符",
+            doc.line(("total",)))
+    seen: dict[str, int | None] = {}
+    for ci, cat in enumerate(rubric.categories):
+        where = f"一级指标 {cat.id}"
+        if cat.id in seen:
+            err(f"一级指标编号 “{cat.id}” 重复", doc.line(("categories", ci, "id")), where)
+        seen[cat.id] = None
+        ind_sum = sum((i.max for i in cat.indicators), ZERO)
+        if ind_sum != cat.max:
+            err(f"二级指标分值合计 {fmt(ind_sum)} 分，与一级指标分值 {fmt(cat.max)} 分不符",
+                doc.line(("categories", ci, "max")), where)
+    ids: set[str] = set()
+    for ind in rubric.indicators:
+        where = f"指标 {ind.id}"
+        if ind.id in ids:
+            err(f"指标编号 “{ind.id}” 重复", ind.line, where)
+        ids.add(ind.id)
+        for problem, warn in _lint_indicator(ind):
+            err(problem, ind.line, where, warn)
+    return errors, warnings
+
+
+def _lint_indicator(ind: Indicator) -> Iterator[tuple[str, bool]]:
+    names = [i.name for i in ind.inputs]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        yield f"输入 “{name}” 重复声明", False
+    for inp in ind.inputs:
+        if inp.min is not None and inp.max is not None and inp.min > inp.max:
+            yield f"输入 “{inp.name}” 的下限大于上限", False
+    for node in rules.walk(ind.rule):
+        yield from ((p, False) for p in rules.check_node(node, ind))
+    reach = rules.reach(ind.rule)
+    if reach < ind.max:
+        yield f"规则最高只能得 {fmt(reach)} 分，低于指标分值 {fmt(ind.max)} 分", False
+    elif reach > ind.max:
+        yield f"规则最高可得 {fmt(reach)} 分，超过指标分值 {fmt(ind.max)} 分，超出部分将被截去", True

@@ -1,0 +1,310 @@
+"""Rule kinds: one function each, one registry.
+
+A rule is a mapping from the rubric with a `kind`. Its score function turns the assessee's answers
+into points plus trace steps in plain Chinese; the engine records which indicator, inputs and
+documents were involved. Adding a kind means one score function, one reach function and one entry
+in KINDS (and the schema and docs/rubric-language.md, which a test keeps honest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from .numbers import ZERO, dec, fmt
+
+if TYPE_CHECKING:
+    from .rubric import Indicator
+
+Rule = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of an indicator's trace: what a rule saw and what it gave."""
+
+    kind: str
+    text: str
+    points: Decimal
+    lost: Decimal = ZERO  # points this step could still have given
+    hint: str = ""  # what would earn the lost points
+
+
+class AnswerError(Exception):
+    """An answer the rule cannot take (off its step, out of range); the engine says where."""
+
+    def __init__(self, input_name: str, message: str) -> None:
+        super().__init__(message)
+        self.input = input_name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    input: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    points: Decimal
+    steps: tuple[Step, ...] = ()
+    flags: tuple[Flag, ...] = ()
+
+    def __add__(self, other: Outcome) -> Outcome:
+        return Outcome(self.points + other.points, self.steps + other.steps, self.flags + other.flags)
+
+
+@dataclass
+class Context:
+    """What a rule may look at: the indicator, the answers, and the cited documents' dates."""
+
+    indicator: Indicator
+    values: Mapping[str, Any]  # input name -> answered value (unanswered names absent)
+    doc_dates: Mapping[str, tuple[str, ...]]  # input name -> dates of its cited documents
+    judged_step: Decimal
+    supported: bool = False  # scoring only what the evidence supports
+    missing: list[str] = field(default_factory=list)
+
+    def value(self, name: str) -> Any:
+        if name not in self.values and name not in self.missing:
+            self.missing.append(name)
+        return self.values.get(name)
+
+    def label(self, rule: Rule) -> str:
+        if "label" in rule:
+            return str(rule["label"])
+        inp = self.indicator.input(rule.get("input", ""))
+        return inp.label if inp else str(rule.get("input", ""))
+
+
+def _earned(rule: Rule, ctx: Context, points: Decimal, text: str, full: Decimal, hint: str = "") -> Outcome:
+    lost = full - points
+    return Outcome(points, (Step(rule["kind"], text, points, lost, hint if lost > 0 else ""),))
+
+
+def _answer_text(ctx: Context, name: str, value: Any) -> str:
+    inp = ctx.indicator.input(name)
+    if value is None:
+        return "未填报"
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if inp and inp.type == "choice":
+        return inp.choice_label(value)
+    if isinstance(value, list):
+        return f"{len(value)} 项（{'；'.join(map(str, value))}）" if value else "0 项"
+    unit = inp.unit if inp and inp.unit else ""
+    return f"{fmt(dec(value))}{unit}"
+
+
+def flag(rule: Rule, ctx: Context) -> Outcome:
+    points, label = dec(rule["points"]), ctx.label(rule)
+    value = ctx.value(rule["input"])
+    if value is True:
+        return _earned(rule, ctx, points, f"{label}：是，得 {fmt(points)} 分", points)
+    return _earned(rule, ctx, ZERO, f"{label}：{_answer_text(ctx, rule['input'], value)}，不得分",
+                   points, f"{label}，可得 {fmt(points)} 分")
+
+
+def threshold(rule: Rule, ctx: Context) -> Outcome:
+    points, target, label = dec(rule["points"]), dec(rule["target"]), ctx.label(rule)
+    op = rule.get("op", ">=")
+    value = ctx.value(rule["input"])
+    shown = _answer_text(ctx, rule["input"], value)
+    want = f"{'达到' if op == '>=' else '不高于'} {_answer_text(ctx, rule['input'], target)}"
+    met = value is not None and (dec(value) >= target if op == ">=" else dec(value) <= target)
+    if met:
+        return _earned(rule, ctx, points, f"{label} {shown}，{want}，得 {fmt(points)} 分", points)
+    return _earned(rule, ctx, ZERO, f"{label} {shown}，未{want}，不得分", points,
+                   f"{label}{want}，可得 {fmt(points)} 分")
+
+
+def choice(rule: Rule, ctx: Context) -> Outcome:
+    table = {str(k): dec(v) for k, v in rule["points"].items()}
+    best, label = max(table.values()), ctx.label(rule)
+    value = ctx.value(rule["input"])
+    points = table.get(str(value), ZERO) if value is not None else ZERO
+    shown = _answer_text(ctx, rule["input"], value)
+    return _earned(rule, ctx, points, f"{label}：{shown}，得 {fmt(points)} 分", best,
+                   f"{label}达到最高档，最高可得 {fmt(best)} 分")
+
+
+def judged(rule: Rule, ctx: Context) -> Outcome:
+    top, label = dec(rule["max"]), ctx.label(rule)
+    value = ctx.value(rule["input"])
+    if value is None:
+        return _earned(rule, ctx, ZERO, f"{label}：未打分，不得分", top, f"{label}（酌情打分，最高 {fmt(top)} 分）")
+    points, step = dec(value), dec(rule.get("step", ctx.judged_step))
+    if not ZERO <= points <= top or points % step != 0:
+        raise AnswerError(rule["input"], f"酌情打分 {fmt(points)} 无效：应在 0 至 {fmt(top)} 分之间，"
+                                         f"且为 {fmt(step)} 分的整数倍")
+    return _earned(rule, ctx, points, f"{label}：酌情打分 {fmt(points)} 分（满分 {fmt(top)} 分）", top,
+                   f"{label}（酌情打分，最高 {fmt(top)} 分）")
+
+
+def per_item(rule: Rule, ctx: Context) -> Outcome:
+    each, cap, label = dec(rule["each"]), dec(rule["cap"]), ctx.label(rule)
+    value = ctx.value(rule["input"])
+    count = len(value) if isinstance(value, list) else (dec(value) if value is not None else ZERO)
+    raw = each * count
+    points = min(raw, cap)
+    capped = f"，封顶 {fmt(cap)} 分" if raw > cap else ""
+    return _earned(rule, ctx, points,
+                   f"{label}：{_answer_text(ctx, rule['input'], value)}，每项 {fmt(each)} 分，"
+                   f"得 {fmt(points)} 分{capped}", cap, f"{label}每增加一项加 {fmt(each)} 分，最高 {fmt(cap)} 分")
+
+
+def deduction(rule: Rule, ctx: Context) -> Outcome:
+    base, each, label = dec(rule["base"]), dec(rule["each"]), ctx.label(rule)
+    floor = dec(rule.get("floor", 0))
+    value = ctx.value(rule["input"])
+    if value is None:
+        return _earned(rule, ctx, ZERO, f"{label}：未填报，不得分", base, f"如实填报{label}")
+    count = dec(value)
+    points = max(base - each * count, floor)
+    return _earned(rule, ctx, points,
+                   f"{label} {fmt(count)} 项：{fmt(base)} − {fmt(each)} × {fmt(count)}，"
+                   f"得 {fmt(points)} 分（不低于 {fmt(floor)} 分）", base, f"逐项整改{label}，每项可挽回 {fmt(each)} 分")
+
+
+def _all_missing(rule: Rule, ctx: Context) -> None:
+    for node in walk(rule):
+        if "input" in node:
+            ctx.value(node["input"])
+
+
+def veto(rule: Rule, ctx: Context) -> Outcome:
+    label = ctx.label(rule)
+    value = ctx.value(rule["input"])
+    inner = score(rule["rule"], ctx)
+    if value is False:
+        return inner
+    reach_ = reach(rule["rule"])
+    if value is None:
+        text = f"{label}：未填报，无法排除否决情形，本项不得分"
+        return Outcome(ZERO, (*inner.steps, Step("veto", text, ZERO, reach_, f"如实填报{label}")), inner.flags)
+    text = f"{label}：是，一票否决，本项不得分"
+    return Outcome(ZERO, (*inner.steps, Step("veto", text, ZERO, reach_, f"评估期内杜绝{label}")), inner.flags)
+
+
+def gate(rule: Rule, ctx: Context) -> Outcome:
+    label = ctx.label(rule)
+    value = ctx.value(rule["input"])
+    want = rule.get("equals", True)
+    if value is not None and value == want:
+        return score(rule["rule"], ctx)
+    if value is None:
+        _all_missing(rule["rule"], ctx)
+    full = reach(rule["rule"])
+    shown = _answer_text(ctx, rule["input"], value)
+    return Outcome(ZERO, (Step("gate", f"{label}：{shown}，其后各项不计分（前提未满足）", ZERO, full,
+                               f"先满足“{label}”，其后各项最高可得 {fmt(full)} 分"),))
+
+
+def total(rule: Rule, ctx: Context) -> Outcome:
+    result = Outcome(ZERO)
+    for part in rule["parts"]:
+        result = result + score(part, ctx)
+    if "cap" in rule and result.points > dec(rule["cap"]):
+        cap = dec(rule["cap"])
+        step = Step("sum", f"合计 {fmt(result.points)} 分，封顶 {fmt(cap)} 分", cap)
+        return Outcome(cap, (*result.steps, step), result.flags)
+    return result
+
+
+def document_date(rule: Rule, ctx: Context) -> Outcome:
+    inner = score(rule["rule"], ctx)
+    start, end = rule.get("from"), rule.get("to")
+    dates = ctx.doc_dates.get(rule["input"], ())
+    if any((start is None or d >= start) and (end is None or d <= end) for d in dates):
+        return inner
+    window = f"{_cn_date(start) + '以来' if start else ''}{'至' + _cn_date(end) if end else ''}"
+    cited = "、".join(_cn_date(d) for d in dates) or "无"
+    message = f"{ctx.label(rule)}：所引文件日期（{cited}）不在“{window}”范围内"
+    flags = (*inner.flags, Flag("document_date", rule["input"], message))
+    if not ctx.supported or inner.points == 0:
+        return Outcome(inner.points, (*inner.steps, Step("document_date", message + "，已标记", ZERO)), flags)
+    return Outcome(ZERO, (*inner.steps, Step("document_date", message + "，不计入有据得分", ZERO,
+                                             inner.points, f"补充{window}出台的文件")), flags)
+
+
+def _cn_date(iso: str) -> str:
+    d = date.fromisoformat(iso)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+@dataclass(frozen=True)
+class Kind:
+    score: Callable[[Rule, Context], Outcome]
+    reach: Callable[[Rule], Decimal]
+    input_types: tuple[str, ...]  # empty: no input of its own
+
+
+def _inner(rule: Rule) -> Decimal:
+    return reach(rule["rule"])
+
+
+KINDS: dict[str, Kind] = {
+    "flag": Kind(flag, lambda r: dec(r["points"]), ("bool",)),
+    "threshold": Kind(threshold, lambda r: dec(r["points"]), ("number", "integer")),
+    "choice": Kind(choice, lambda r: max(dec(v) for v in r["points"].values()), ("choice",)),
+    "tier": Kind(choice, lambda r: max(dec(v) for v in r["points"].values()), ("choice",)),
+    "judged": Kind(judged, lambda r: dec(r["max"]), ("score",)),
+    "per_item": Kind(per_item, lambda r: dec(r["cap"]), ("integer", "list")),
+    "deduction": Kind(deduction, lambda r: dec(r["base"]), ("integer",)),
+    "veto": Kind(veto, _inner, ("bool",)),
+    "gate": Kind(gate, _inner, ("bool", "choice")),
+    "sum": Kind(total, lambda r: min([sum((reach(p) for p in r["parts"]), ZERO),
+                                      *([dec(r["cap"])] if "cap" in r else [])]), ()),
+    "document_date": Kind(document_date, _inner, ("bool", "number", "integer", "choice", "list", "score")),
+}
+
+
+def score(rule: Rule, ctx: Context) -> Outcome:
+    return KINDS[rule["kind"]].score(rule, ctx)
+
+
+def reach(rule: Rule) -> Decimal:
+    """The most points a rule can give."""
+    return KINDS[rule["kind"]].reach(rule)
+
+
+def walk(rule: Rule) -> Iterator[Rule]:
+    yield rule
+    for child in (*rule.get("parts", ()), *([rule["rule"]] if "rule" in rule else [])):
+        yield from walk(child)
+
+
+def check_node(rule: Rule, ind: Indicator) -> Iterator[str]:
+    """Problems with one rule node that the schema cannot see."""
+    kind = KINDS[rule["kind"]]
+    if "input" in rule:
+        inp = ind.input(rule["input"])
+        if inp is None:
+            yield f"规则引用了未声明的输入 “{rule['input']}”"
+        elif inp.type not in kind.input_types:
+            yield f"规则 {rule['kind']} 不能使用 {inp.type} 类型的输入 “{inp.name}”"
+        elif rule["kind"] in ("choice", "tier"):
+            codes = {v for v, _ in inp.values}
+            for code in rule["points"]:
+                if code not in codes:
+                    yield f"分档 “{code}” 不是输入 “{inp.name}” 的可选值"
+        elif rule["kind"] == "gate" and "equals" in rule and inp.type == "choice" \
+                and rule["equals"] not in {v for v, _ in inp.values}:
+            yield f"前提值 “{rule['equals']}” 不是输入 “{inp.name}” 的可选值"
+    for key in ("points", "max", "cap", "base"):
+        values = rule.get(key)
+        values = values.values() if isinstance(values, Mapping) else [] if values is None else [values]
+        for v in values:
+            if dec(v) > ind.max:
+                yield f"{rule['kind']} 规则的分值 {fmt(dec(v))} 超过指标分值 {fmt(ind.max)}"
+    if rule["kind"] == "judged":
+        step = dec(rule.get("step", "0.5"))
+        if dec(rule["max"]) % step != 0:
+            yield f"酌情打分的上限 {fmt(dec(rule['max']))} 不是步长 {fmt(step)} 的整数倍"

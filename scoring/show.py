@@ -1,0 +1,47 @@
+"""`scoring rubric show`: a rubric's indicators, maxima and inputs, as a table or JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .numbers import fmt, to_json
+from .rubric import Input, Rubric
+
+
+def _input(inp: Input) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": inp.name, "label": inp.label, "type": inp.type, "prompt": inp.prompt,
+                            "document": inp.document}
+    if inp.unit:
+        data["unit"] = inp.unit
+    for key in ("min", "max"):
+        value = getattr(inp, key)
+        if value is not None:
+            data[key] = to_json(value)
+    if inp.values:
+        data["values"] = [{"value": v, "label": label} for v, label in inp.values]
+    return data
+
+
+def rubric_json(rubric: Rubric) -> dict[str, Any]:
+    return {
+        "id": rubric.id, "title": rubric.title, "version": rubric.version, "total": to_json(rubric.total),
+        "sha256": rubric.sha256,
+        "categories": [{
+            "id": c.id, "title": c.title, "max": to_json(c.max),
+            "indicators": [{"id": i.id, "title": i.title, "mandatory": i.mandatory, "max": to_json(i.max),
+                            "lead": list(i.lead), "inputs": [_input(x) for x in i.inputs]}
+                           for i in c.indicators],
+        } for c in rubric.categories],
+    }
+
+
+def rubric_table(rubric: Rubric) -> str:
+    lines = [f"{rubric.title}（{rubric.version}）  总分 {fmt(rubric.total)}", ""]
+    for c in rubric.categories:
+        lines.append(f"{c.id}、{c.title}（{fmt(c.max)} 分）")
+        for i in c.indicators:
+            kind = "强制" if i.mandatory else "倡导"
+            lines.append(f"  {i.id:<5} {kind}  {fmt(i.max):>3} 分  {i.title}")
+            lines.extend(f"          · {x.label}（{x.name}，{x.type}{'，需佐证' if x.document else ''}）"
+                         for x in i.inputs)
+    return "\n".join(lines) + "\n"

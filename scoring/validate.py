@@ -1,0 +1,85 @@
+"""JSON Schema validation with Chinese messages that name the file, the line and the path."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from .errors import ScoringError, ScoringErrors
+from .yamlio import Path, YamlDoc
+
+TYPE_NAMES = {"object": "映射（键: 值）", "array": "列表", "string": "文本", "number": "数字",
+              "integer": "整数", "boolean": "true 或 false", "null": "空值"}
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    text = resources.files("scoring.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+@cache
+def _validator(name: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema(name))
+
+
+def path_text(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "（根）"
+
+
+def _message(error: Any) -> str:
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        missing = [k for k in expected if isinstance(value, dict) and k not in value]
+        return f"缺少必填项 “{'、'.join(missing)}”"
+    if kind == "additionalProperties":
+        extra = sorted(set(value) - set(error.schema.get("properties", {})))
+        return f"不认识的键 “{'、'.join(extra)}”，请检查拼写"
+    if kind == "type":
+        names = expected if isinstance(expected, list) else [expected]
+        return f"类型错误：应为{'或'.join(TYPE_NAMES.get(str(n), str(n)) for n in names)}，实际为 {value!r}"
+    if kind in ("enum", "const"):
+        allowed = expected if kind == "enum" else [expected]
+        return f"取值 {value!r} 无效，应为 {'、'.join(map(str, allowed))} 之一"
+    if kind == "pattern":
+        return f"格式不符：{value!r}（应匹配 {expected}）"
+    if kind in ("minimum", "exclusiveMinimum"):
+        return f"数值 {value} 过小，应{'大于等于' if kind == 'minimum' else '大于'} {expected}"
+    if kind in ("maximum", "exclusiveMaximum"):
+        return f"数值 {value} 过大，应{'小于等于' if kind == 'maximum' else '小于'} {expected}"
+    if kind in ("minItems", "minProperties", "minLength"):
+        return "不能为空"
+    if kind in ("maxItems", "maxLength"):
+        return f"过长（上限 {expected}）"
+    if kind == "not":
+        return "此处不应出现该项"
+    return f"不符合格式要求（{kind}）"
+
+
+def check(doc: YamlDoc, schema_name: str, label: str) -> None:
+    """Raise ScoringErrors with every schema violation in `doc`, in line order."""
+    errors = list(_validator(schema_name).iter_errors(doc.data))
+    if not errors:
+        return
+    found: dict[str, ScoringError] = {}
+    for error in _leaves(errors):
+        path = tuple(error.absolute_path)
+        item = ScoringError(_message(error), doc.name, doc.line(path), f"{label} {path_text(path)}")
+        found.setdefault(str(item), item)
+    raise ScoringErrors(sorted(found.values(), key=lambda e: e.line or 0))
+
+
+def _leaves(errors: list[Any]) -> list[Any]:
+    # anyOf/oneOf failures carry the useful sub-errors in their context.
+    out: list[Any] = []
+    for error in errors:
+        out.extend(_leaves(list(error.context)) if error.context else [error])
+    return out

@@ -1,0 +1,133 @@
+"""Safe YAML loading for untrusted files.
+
+PyYAML's SafeLoader still keeps the last of two duplicate keys silently, expands aliases (a few
+lines can describe billions of nodes) and turns floats into binary floats. This loader refuses
+duplicates and aliases, reads decimals exactly, keeps dates as ISO strings, and records the line of
+every node so schema errors can name it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import ScoringError
+
+Path = tuple[str | int, ...]
+MAX_YAML_BYTES = 2 * 1024 * 1024
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+# Dates stay strings (the schemas check their form); floats become exact decimals.
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _decimal(loader: _Loader, node: ScalarNode) -> Decimal | str:
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        return text
+    return value if value.is_finite() else text
+
+
+def _mapping(loader: _Loader, node: MappingNode) -> dict[str, Any]:
+    # Keys are always the text as written: an unquoted `1.10:` stays "1.10", never 1.1.
+    return {str(k.value): loader.construct_object(v, deep=True) for k, v in node.value}
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
+_Loader.add_constructor("tag:yaml.org,2002:map", _mapping)
+
+
+class YamlDoc:
+    """Parsed data plus the line (1-based) of every mapping key and list item."""
+
+    def __init__(self, data: Any, lines: dict[Path, int], name: str) -> None:
+        self.data = data
+        self.lines = lines
+        self.name = name
+
+    def line(self, path: Path) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), None)
+
+
+def _walk(node: Node, path: Path, lines: dict[Path, int], name: str) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            k = str(key.value)
+            if k == "<<":
+                raise ScoringError("不支持 YAML 合并键（<<）", name, key.start_mark.line + 1,
+                                   hint="请把内容直接写出")
+            if k in seen:
+                raise ScoringError(f"键 “{k}” 重复出现（第一次在第 {seen[k]} 行）", name,
+                                   key.start_mark.line + 1, hint="同一层级的键只能出现一次，请合并或删除其中一个")
+            seen[k] = key.start_mark.line + 1
+            _walk(value, (*path, k), lines, name)
+            lines[(*path, k)] = key.start_mark.line + 1
+    elif isinstance(node, SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*path, i), lines, name)
+
+
+def load_yaml(text: bytes | str, name: str) -> YamlDoc:
+    """Parse one YAML document from untrusted text; raise ScoringError naming `name` and the line."""
+    if len(text) > MAX_YAML_BYTES:
+        raise ScoringError(f"文件过大（{len(text)} 字节，上限 {MAX_YAML_BYTES} 字节）", name,
+                           hint="清单文件只记录数据，佐证材料请作为单独文件放在材料包中")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ScoringError("文件不是 UTF-8 编码", name, hint="请用 UTF-8 编码保存") from exc
+    loader = _Loader(text)
+    try:
+        for event_type in (yaml.StreamStartEvent, yaml.DocumentStartEvent):
+            loader.check_event(event_type)
+        node = _compose(loader, name)
+        if node is None:
+            return YamlDoc(None, {(): 1}, name)
+        lines: dict[Path, int] = {}
+        _walk(node, (), lines, name)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ScoringError(f"YAML 格式错误：{exc.problem or exc.context}", name, line,
+                           hint="请检查缩进、冒号和引号") from exc
+    except yaml.YAMLError as exc:
+        raise ScoringError(f"YAML 格式错误：{exc}", name) from exc
+    finally:
+        loader.dispose()
+    return YamlDoc(data, lines, name)
+
+
+def _compose(loader: _Loader, name: str) -> Node | None:
+    """Compose the single document, refusing anchors and aliases before any expansion."""
+    original = loader.compose_node
+
+    def guarded(parent: Node | None, index: Any) -> Node | None:
+        event = loader.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise ScoringError("不支持 YAML 锚点和别名（& 与 *）", name, event.start_mark.line + 1,
+                               hint="请把内容直接写出")
+        return original(parent, index)
+
+    loader.compose_node = guarded  # type: ignore[method-assign]
+    node = loader.get_single_node()
+    return node
