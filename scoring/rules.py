@@ -169,7 +169,7 @@ def deduction(rule: Rule, ctx: Context) -> Outcome:
     count = dec(value)
     points = max(base - each * count, floor)
     return _earned(rule, ctx, points,
-                   f"{label} {fmt(count)} 项：{fmt(base)} − {fmt(each)} × {fmt(count)}，"
+                   f"{label} {_answer_text(ctx, rule['input'], count)}：{fmt(base)} − {fmt(each)} × {fmt(count)}，"
                    f"得 {fmt(points)} 分（不低于 {fmt(floor)} 分）", base, f"逐项整改{label}，每项可挽回 {fmt(each)} 分")
 
 

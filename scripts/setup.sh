@@ -4,16 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
+# python3-venv only when the interpreter lacks a working venv/ensurepip.
+python3 -c "import ensurepip, venv" 2>/dev/null || packages+=(python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
-# python3-venv is only needed when the interpreter lacks a working venv module.
-if python3 -c "import ensurepip, venv" 2>/dev/null; then
-  missing=("${missing[@]/python3-venv}")
-fi
-if [ -n "$(echo "${missing[@]:-}" | tr -d ' ')" ]; then
+if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "安装系统软件包：${missing[*]}"

@@ -1,0 +1,224 @@
+"""Every kind of bad input: a Chinese message naming the file and line or indicator, exit 1,
+no traceback, nothing written, the input untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scoring import bundle as bundle_mod
+from scoring.cli import main
+
+from .conftest import MINI, make_bundle, sha256
+
+
+def tree_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    paths = [root] if root.is_file() else sorted(root.rglob("*"))
+    for p in paths:
+        h.update(str(p).encode())
+        if p.is_symlink():
+            h.update(os.readlink(p).encode())
+        elif p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def refused(runner: CliRunner, target: Path, tmp_path: Path, *expected: str) -> str:
+    out = tmp_path / "out.json"
+    before = tree_digest(target)
+    result = runner.invoke(main, ["score", str(target), "--rubric", str(MINI), "--format", "json", "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.output.startswith("错误：")
+    for text in expected:
+        assert text in result.output, result.output
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.json.*"))
+    assert tree_digest(target) == before
+    return result.output
+
+
+def write_manifest(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "bundle.yaml").write_text(text, "utf-8")
+    return folder
+
+
+HEAD = "rubric: mini\nassessee: {name: 测试县}\nperiod: {start: 2022-01-01, end: 2022-12-31}\n"
+
+
+def test_malformed_yaml(runner: CliRunner, tmp_path: Path) -> None:
+    b = write_manifest(tmp_path, HEAD + "inputs:\n  1.1: {meeting: true\n")
+    refused(runner, b, tmp_path, "bundle.yaml", "第 6 行", "YAML 格式错误")
+
+
+def test_duplicate_key(runner: CliRunner, tmp_path: Path) -> None:
+    b = write_manifest(tmp_path, HEAD + "inputs:\n  1.1:\n    meeting: true\n    meeting: false\n")
+    refused(runner, b, tmp_path, "bundle.yaml", "第 7 行", "“meeting” 重复出现（第一次在第 6 行）")
+
+
+def test_unknown_indicator(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b", {"9.9": {"x": True}})
+    refused(runner, b, tmp_path, "bundle.yaml", "第 ", "没有指标 “9.9”")
+
+
+def test_unknown_input(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b", {"1.1": {"meetings": True}})
+    refused(runner, b, tmp_path, "指标 1.1 没有输入 “meetings”", "meeting、convener")
+
+
+def test_wrong_type(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b", {"1.1": {"meeting": "是"}})
+    refused(runner, b, tmp_path, "指标 1.1 输入 meeting", "应填 true（是）或 false（否）")
+
+
+def test_schema_type_error_names_line(runner: CliRunner, tmp_path: Path) -> None:
+    b = write_manifest(tmp_path, HEAD + "documents: {}\n")
+    refused(runner, b, tmp_path, "第 4 行", "材料包 documents", "类型错误")
+
+
+def test_rate_above_100(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b", {"2.1": {"coverage": 120}})
+    refused(runner, b, tmp_path, "指标 2.1 输入 coverage", "120% 超出范围（0% 至 100%）")
+
+
+def test_unknown_choice(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b", {"1.1": {"convener": "mayor"}})
+    refused(runner, b, tmp_path, "取值 'mayor' 无效", "principal（主要负责同志）")
+
+
+@pytest.mark.parametrize("path", ["../outside.txt", "documents/../../outside.txt", "/etc/passwd",
+                                  "C:/Windows/win.ini"])
+def test_path_leaving_bundle(runner: CliRunner, tmp_path: Path, path: str) -> None:
+    (tmp_path / "outside.txt").write_text("secret")
+    b = make_bundle(tmp_path / "b")
+    (b / "bundle.yaml").write_text(HEAD + f"documents:\n  - {{id: D1, file: '{path}', title: t, sha256: '{'0' * 64}'}}\n",
+                                   "utf-8")
+    refused(runner, b, tmp_path, "bundle.yaml", "第 5 行", f"路径 “{path}”")
+
+
+def test_symlink_out(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("secret")
+    b = make_bundle(tmp_path / "b")
+    (b / "documents").mkdir()
+    (b / "documents" / "link.txt").symlink_to(tmp_path / "secret.txt")
+    (b / "bundle.yaml").write_text(
+        HEAD + f"documents:\n  - {{id: D1, file: documents/link.txt, title: t, sha256: '{sha256(b'secret')}'}}\n", "utf-8")
+    refused(runner, b, tmp_path, "第 5 行", "经符号链接指向材料包之外")
+
+
+def test_symlinked_manifest_out(runner: CliRunner, tmp_path: Path) -> None:
+    real = make_bundle(tmp_path / "real")
+    b = tmp_path / "b"
+    b.mkdir()
+    (b / "bundle.yaml").symlink_to(real / "bundle.yaml")
+    refused(runner, b, tmp_path, "经符号链接指向材料包之外")
+
+
+def _zip(tmp_path: Path, entries: dict[str, bytes], symlink: str | None = None) -> Path:
+    path = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (0o120777 << 16)
+            z.writestr(info, "/etc/passwd")
+    return path
+
+
+def test_zip_entry_out(runner: CliRunner, tmp_path: Path) -> None:
+    z = _zip(tmp_path, {"bundle.yaml": HEAD.encode(), "../evil.txt": b"x"})
+    refused(runner, z, tmp_path, "bundle.zip", "路径 “../evil.txt” 指向材料包之外")
+
+
+def test_zip_symlink(runner: CliRunner, tmp_path: Path) -> None:
+    z = _zip(tmp_path, {"bundle.yaml": HEAD.encode()}, symlink="documents/link.txt")
+    refused(runner, z, tmp_path, "bundle.zip", "是符号链接")
+
+
+def test_zip_bundle_scores(runner: CliRunner, tmp_path: Path) -> None:
+    z = _zip(tmp_path, {"b/bundle.yaml": (HEAD + "inputs: {'2.2': {met: true, accident: false}}\n").encode()})
+    result = runner.invoke(main, ["score", str(z), "--rubric", str(MINI)])
+    assert result.exit_code == 0, result.output
+    assert "2/2" in result.output
+
+
+def test_not_a_zip(runner: CliRunner, tmp_path: Path) -> None:
+    z = tmp_path / "bundle.zip"
+    z.write_bytes(b"PK\x03\x04 not really")
+    refused(runner, z, tmp_path, "bundle.zip", "不是有效的 zip 压缩包")
+
+
+def test_missing_bundle(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["score", str(tmp_path / "nope"), "--rubric", str(MINI)])
+    assert result.exit_code == 1
+    assert "材料包不存在" in result.output and "nope" in result.output
+
+
+def test_missing_manifest(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    refused(runner, tmp_path / "b", tmp_path, "没有 bundle.yaml", "scoring init")
+
+
+def test_missing_rubric(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b")
+    result = runner.invoke(main, ["score", str(b), "--rubric", str(tmp_path / "none.yaml")])
+    assert result.exit_code == 1
+    assert "无法读取评分细则文件" in result.output and "none.yaml" in result.output
+
+
+def test_oversized_document(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bundle_mod, "MAX_FILE_BYTES", 1000)
+    b = make_bundle(tmp_path / "b", documents={"D1": ("documents/big.txt", b"x" * 1001, "2022-01-01")})
+    refused(runner, b, tmp_path, "documents/big.txt", "过大", "上限 1000 字节")
+
+
+def test_oversized_manifest(runner: CliRunner, tmp_path: Path) -> None:
+    b = write_manifest(tmp_path, HEAD + "# " + "x" * (2 * 1024 * 1024) + "\n")
+    refused(runner, b, tmp_path, "bundle.yaml", "文件过大")
+
+
+def test_alias_bomb(runner: CliRunner, tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    b = write_manifest(tmp_path, HEAD + "\n".join(lines) + "\n")
+    refused(runner, b, tmp_path, "bundle.yaml", "第 4 行", "不支持 YAML 锚点和别名")
+
+
+def test_undeclared_document(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b", {"1.1": {"meeting": {"value": True, "documents": ["D9"]}}})
+    refused(runner, b, tmp_path, "指标 1.1 输入 meeting", "没有的文件编号 “D9”")
+
+
+def test_impossible_date(runner: CliRunner, tmp_path: Path) -> None:
+    b = write_manifest(tmp_path, HEAD.replace("2022-12-31", "2022-02-30"))
+    refused(runner, b, tmp_path, "第 3 行", "日期 “2022-02-30” 不存在")
+
+
+def test_not_utf8(runner: CliRunner, tmp_path: Path) -> None:
+    b = tmp_path / "b"
+    b.mkdir()
+    (b / "bundle.yaml").write_bytes(HEAD.encode("gbk"))
+    refused(runner, b, tmp_path, "不是 UTF-8 编码")
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda t: t.replace("max: 4\n", "max: 5\n", 1),
+    lambda t: t.replace("{kind: flag, input: meeting, points: 2}", "{kind: flag, input: meetings, points: 2}", 1),
+])
+def test_broken_rubric_refused_when_scoring(runner: CliRunner, tmp_path: Path, mutate: Callable[[str], str]) -> None:
+    rubric = tmp_path / "mini.yaml"
+    rubric.write_text(mutate(MINI.read_text("utf-8")), "utf-8")
+    b = make_bundle(tmp_path / "b")
+    result = runner.invoke(main, ["score", str(b), "--rubric", str(rubric)])
+    assert result.exit_code == 1
+    assert "mini.yaml" in result.output and "Traceback" not in result.output
