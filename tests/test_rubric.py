@@ -1,0 +1,148 @@
+"""Rubric checking, showing and testing; the docs name every rule kind."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scoring import rules
+from scoring.cli import main
+from scoring.rubric import load
+from scoring.validate import schema
+
+from .conftest import GAOQING, MINI, ROOT
+
+
+def test_gaoqing_is_clean(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["rubric", "check", str(GAOQING), "--strict"])
+    assert result.exit_code == 0, result.output
+    assert "33 个二级指标，总分 100 分；强制性指标 16 项，共 47 分" in result.output
+
+
+def test_gaoqing_shape() -> None:
+    rubric = load(GAOQING)
+    assert [c.max for c in rubric.categories] == [20, 15, 15, 15, 15, 14, 6]
+    ids = [i.id for i in rubric.indicators]
+    assert ids[0] == "1.1" and ids[-1] == "7.1" and len(ids) == 33
+    mandatory = [i for i in rubric.indicators if i.mandatory]
+    assert [i.id for i in mandatory] == ["1.1", "1.2", "1.4", "2.1", "2.2", "3.1", "3.2", "3.3", "3.5", "4.2",
+                                         "5.1", "5.2", "5.3", "5.4", "5.5", "5.6"]
+    assert sum(i.max for i in mandatory) == 47
+    assert sum(i.max for i in rubric.indicators if not i.mandatory) == 53
+    assert rubric.indicator("7.1").max == 6  # the ruling: 6, not the 分值 column's 5
+    for ind in rubric.indicators:
+        assert rules.reach(ind.rule) == ind.max, ind.id
+        assert ind.inputs and all(i.prompt for i in ind.inputs)
+
+
+def test_gaoqing_cases_pass(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["rubric", "test", str(GAOQING)])
+    assert result.exit_code == 0, result.output
+    passed = int(re.search(r"(\d+) passed, 0 failed", result.output).group(1))  # type: ignore[union-attr]
+    cases = GAOQING.with_name("gaoqing_2022.tests")
+    covered = {p.name.split("_")[0] for p in cases.iterdir()}
+    assert {i.id for i in load(GAOQING).indicators} <= covered
+    assert passed == len(list(cases.iterdir()))
+
+
+def test_rubric_test_reports_mismatch_with_trace(runner: CliRunner, tmp_path: Path) -> None:
+    rubric = tmp_path / "mini.yaml"
+    rubric.write_text(MINI.read_text("utf-8"), "utf-8")
+    case = tmp_path / "mini.tests" / "wrong"
+    case.mkdir(parents=True)
+    (case / "bundle.yaml").write_text("rubric: mini\nassessee: {name: 测试县}\n"
+                                      "period: {start: 2022-01-01, end: 2022-12-31}\n"
+                                      "inputs: {'1.1': {meeting: true, convener: leader}}\n", "utf-8")
+    (case / "expected.yaml").write_text("scores: {'1.1': 4}\n", "utf-8")
+    result = runner.invoke(main, ["rubric", "test", str(rubric)])
+    assert result.exit_code == 1
+    assert "指标 1.1 得分：应为 4，实际为 3" in result.output
+    assert "召集人：负责同志，得 1 分" in result.output
+    assert "0 passed, 1 failed" in result.output
+
+
+def test_show_json(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["rubric", "show", str(GAOQING), "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert [c["id"] for c in data["categories"]] == ["1", "2", "3", "4", "5", "6", "7"]
+    first = data["categories"][0]
+    assert (first["title"], first["max"]) == ("强化保障机制", 20)
+    ind = first["indicators"][0]
+    assert {"id", "title", "mandatory", "max", "inputs"} <= set(ind)
+    assert ind["inputs"][0]["prompt"]
+
+
+def _lint(runner: CliRunner, tmp_path: Path, old: str, new: str, *args: str) -> str:
+    text = MINI.read_text("utf-8")
+    assert old in text
+    rubric = tmp_path / "r.yaml"
+    rubric.write_text(text.replace(old, new, 1), "utf-8")
+    result = runner.invoke(main, ["rubric", "check", str(rubric), *args])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "r.yaml" in result.output
+    return result.output
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("max: 10\n    indicators:\n      - id: \"1.1\"", "max: 9\n    indicators:\n      - id: \"1.1\"",
+     "二级指标分值合计 10 分，与一级指标分值 9 分不符"),
+    ("total: 20", "total: 21", "各一级指标分值合计 20 分，与声明的总分 21 分不符"),
+    ("{kind: tier, input: level, points: {good: 4, fair: 2, poor: 1}}",
+     "{kind: tier, input: level, points: {good: 7, fair: 2, poor: 1}}", "分值 7 超过指标分值 6"),
+    ("{kind: per_item, input: policies, each: 0.5, cap: 2}", "{kind: per_item, input: policies, each: 0.5, cap: 1}",
+     "规则最高只能得 5 分，低于指标分值 6 分"),
+    ("id: \"2.2\"", "id: \"2.1\"", "指标编号 “2.1” 重复"),
+    ("input: coverage, target", "input: coverag, target", "未声明的输入 “coverag”"),
+    ("{kind: threshold, input: coverage", "{kind: threshold, colour: red, input: coverage",
+     "不认识的键 “colour”"),
+    ("points: {principal: 2, leader: 1}", "points: {principal: 2, mayor: 1}", "“mayor” 不是输入 “convener” 的可选值"),
+    ("{kind: flag, input: meeting, points: 2}", "{kind: flag, input: convener, points: 2}",
+     "flag 不能使用 choice 类型的输入"),
+])
+def test_lint_errors(runner: CliRunner, tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert message in _lint(runner, tmp_path, old, new)
+
+
+def test_duplicate_yaml_key_in_rubric(runner: CliRunner, tmp_path: Path) -> None:
+    out = _lint(runner, tmp_path, "        mandatory: true\n        max: 4\n",
+                "        mandatory: true\n        max: 4\n        max: 5\n")
+    assert "第 18 行：键 “max” 重复出现（第一次在第 17 行）" in out
+
+
+def test_schema_error_names_line_and_path(runner: CliRunner, tmp_path: Path) -> None:
+    out = _lint(runner, tmp_path, "        mandatory: false\n        max: 6\n", "        mandatory: 否\n        max: 6\n")
+    assert "第 35 行" in out and "categories[0].indicators[1].mandatory" in out and "true 或 false" in out
+
+
+def test_warning_and_strict(runner: CliRunner, tmp_path: Path) -> None:
+    text = MINI.read_text("utf-8").replace("cap: 2}", "cap: 3}", 1)
+    rubric = tmp_path / "r.yaml"
+    rubric.write_text(text, "utf-8")
+    loose = runner.invoke(main, ["rubric", "check", str(rubric)])
+    assert loose.exit_code == 0
+    assert "警告" in loose.output and "超过指标分值 6 分，超出部分将被截去" in loose.output
+    assert runner.invoke(main, ["rubric", "check", str(rubric), "--strict"]).exit_code == 1
+
+
+def test_docs_describe_every_kind() -> None:
+    doc = (ROOT / "docs" / "rubric-language.md").read_text("utf-8")
+    for kind in rules.KINDS:
+        assert re.search(rf"^### {kind}\b|kind: {kind}\b", doc, re.M), f"{kind} is not documented"
+        if kind != "tier":
+            assert f"### {kind}" in doc, kind
+
+
+def test_schema_kinds_match_registry() -> None:
+    assert set(schema("rubric")["$defs"]["rule"]["properties"]["kind"]["enum"]) == set(rules.KINDS)
+
+
+def test_exact_decimals_in_rubric() -> None:
+    step = load(GAOQING).indicator("2.3").rule
+    each = next(r for r in rules.walk(step) if r["kind"] == "deduction")["each"]
+    assert each == Decimal("0.3") and isinstance(each, Decimal)

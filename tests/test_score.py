@@ -1,0 +1,112 @@
+"""`scoring score` and `scoring init` as a county would use them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from jsonschema import Draft202012Validator
+
+from scoring.cli import main
+from scoring.validate import schema
+
+from .conftest import GAOQING, MINI, ROOT, SAMPLE, make_bundle
+
+EVIDENCE = ROOT / "evidence"
+
+
+def score_json(runner: CliRunner, bundle: Path, *args: str) -> dict:
+    result = runner.invoke(main, ["score", str(bundle), "--format", "json", *args])
+    assert result.exit_code == 0, result.output
+    data: dict = json.loads(result.stdout)
+    Draft202012Validator(schema("result")).validate(data)
+    return data
+
+
+def test_sample_table(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["score", str(SAMPLE)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "高青县" in out and "强制性指标：16/16 项达到满分" in out
+    for ident in ("1.1", "4.2", "7.1"):
+        assert f"\n{ident} " in out
+    assert "总分：" in out and "结论：" in out
+
+
+def test_sample_json_validates_and_adds_up(runner: CliRunner) -> None:
+    data = score_json(runner, SAMPLE)
+    assert data["assessee"]["name"] == "高青县"
+    assert data["rubric"]["id"] == "gaoqing_2022" and len(data["rubric"]["sha256"]) == 64
+    assert data["max_total"] == 100 and len(data["indicators"]) == 33
+    assert data["mandatory"] == {"met": 16, "total": 16, "failures": []}
+    assert not any(i["missing"] for i in data["indicators"])
+    # Subtotals and total are sums of the parts, printed exactly.
+    for cat in data["categories"]:
+        parts = [i["score"] for i in data["indicators"] if i["category"] == cat["id"]]
+        assert round(sum(parts), 6) == cat["score"]
+    assert round(sum(c["score"] for c in data["categories"]), 6) == data["total"]
+
+
+def test_same_input_same_bytes(runner: CliRunner, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    for out in (a, b):
+        assert runner.invoke(main, ["score", str(SAMPLE), "--format", "json", "-o", str(out)]).exit_code == 0
+    assert a.read_bytes() == b.read_bytes()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_shortfalls_fail_the_verdict(runner: CliRunner) -> None:
+    data = score_json(runner, EVIDENCE / "gaoqing_2022_shortfalls")
+    assert data["mandatory"]["failures"]
+    assert data["verdict"]["passed"] is False
+    assert "强制性指标未达标" in data["verdict"]["text"]
+
+
+def test_evidence_problems_are_flagged(runner: CliRunner) -> None:
+    data = score_json(runner, EVIDENCE / "gaoqing_2022_evidence_problems")
+    codes = {f["code"] for i in data["indicators"] for f in i["flags"]}
+    assert {"file_missing", "hash_mismatch", "document_date", "no_document"} <= codes
+    ind14 = next(i for i in data["indicators"] if i["id"] == "1.4")
+    assert ind14["supported_score"] < ind14["score"]
+    assert data["supported_total"] < data["total"]
+
+
+def test_init_then_score_is_zero_with_every_input_missing(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "blank"
+    result = runner.invoke(main, ["init", str(GAOQING), str(target), "--assessee", "某某县"])
+    assert result.exit_code == 0, result.output
+    text = (target / "bundle.yaml").read_text("utf-8")
+    assert "是否已建立党委政府领导" in text  # prompts are there for the county
+    data = score_json(runner, target)
+    assert data["total"] == 0 and data["mandatory"]["met"] == 0
+    declared = json.loads(runner.invoke(main, ["rubric", "show", str(GAOQING), "--format", "json"]).output)
+    for cat in declared["categories"]:
+        for ind in cat["indicators"]:
+            got = next(i for i in data["indicators"] if i["id"] == ind["id"])
+            assert sorted(got["missing"]) == sorted(x["name"] for x in ind["inputs"]), ind["id"]
+    strict = runner.invoke(main, ["score", str(target), "--strict"])
+    assert strict.exit_code == 1 and "有未填报的输入" in strict.output
+
+
+def test_init_by_rubric_id_and_refuses_to_overwrite(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(main, ["init", "gaoqing_2022", str(tmp_path / "x")]).exit_code == 0
+    again = runner.invoke(main, ["init", "gaoqing_2022", str(tmp_path / "x")])
+    assert again.exit_code == 1 and "不会覆盖" in again.output
+
+
+def test_unanswered_inputs_are_missing_but_gated_ones_are_not(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b", {"1.1": {"meeting": False}})
+    data = score_json(runner, b, "--rubric", str(MINI))
+    ind = data["indicators"][0]
+    assert ind["missing"] == []  # no system: who convenes it is moot
+    assert data["indicators"][1]["missing"] == ["cases", "policies", "quality"]
+
+
+def test_help_does_not_import_weasyprint() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; from scoring.cli import main; print('weasyprint' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
