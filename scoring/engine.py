@@ -79,6 +79,9 @@ def score(rubric: Rubric, bundle: Bundle) -> Result:
     reasons: list[str] = []
     if rubric.mandatory_full and failures:
         reasons.append(f"强制性指标未达标 {len(failures)} 项：{'、'.join(failures)}")
+    for cat, got in zip(rubric.categories, cats, strict=True):
+        if cat.min is not None and got.score < cat.min:
+            reasons.append(f"一级指标“{cat.title}”得分 {fmt(got.score)} 分，低于最低要求 {fmt(cat.min)} 分")
     if rubric.min_total is not None and total < rubric.min_total:
         reasons.append(f"总分 {fmt(total)} 分，低于 {fmt(rubric.min_total)} 分")
     return Result(rubric, bundle, total, sum((r.supported_score for r in results), ZERO), cats,

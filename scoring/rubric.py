@@ -59,6 +59,7 @@ class Category:
     title: str
     max: Decimal
     indicators: tuple[Indicator, ...]
+    min: Decimal | None = None  # a per-section minimum the verdict requires
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ def build(doc: YamlDoc, sha256: str) -> Rubric:
     for ci, c in enumerate(data["categories"]):
         inds = tuple(_indicator(ind, c["id"], doc.line(("categories", ci, "indicators", ii)))
                      for ii, ind in enumerate(c["indicators"]))
-        cats.append(Category(c["id"], c["title"], dec(c["max"]), inds))
+        cats.append(Category(c["id"], c["title"], dec(c["max"]), inds,
+                             None if c.get("min") is None else dec(c["min"])))
     verdict = data["verdict"]
     min_total = verdict.get("min_total")
     return Rubric(

@@ -113,16 +113,23 @@ def flag(rule: Rule, ctx: Context) -> Outcome:
 
 
 def threshold(rule: Rule, ctx: Context) -> Outcome:
-    points, target, label = dec(rule["points"]), dec(rule["target"]), ctx.label(rule)
-    op = rule.get("op", ">=")
+    """A target met earns points; with `levels`, the highest level reached counts (volume tiers)."""
+    label, op = ctx.label(rule), rule.get("op", ">=")
+    levels = rule.get("levels") or [{"at": rule["target"], "points": rule["points"]}]
+    ranked = sorted(((dec(lv["at"]), dec(lv["points"])) for lv in levels), key=lambda lv: lv[1], reverse=True)
+    best_target, best = ranked[0]
     value = ctx.value(rule["input"])
     shown = _answer_text(ctx, rule["input"], value)
-    want = f"{'达到' if op == '>=' else '不高于'} {_answer_text(ctx, rule['input'], target)}"
-    met = value is not None and (dec(value) >= target if op == ">=" else dec(value) <= target)
-    if met:
-        return _earned(rule, ctx, points, f"{label} {shown}，{want}，得 {fmt(points)} 分", points)
-    return _earned(rule, ctx, ZERO, f"{label} {shown}，未{want}，不得分", points,
-                   f"{label}{want}，可得 {fmt(points)} 分")
+
+    def want(target: Decimal) -> str:
+        return f"{'达到' if op == '>=' else '不高于'} {_answer_text(ctx, rule['input'], target)}"
+
+    for target, points in ranked:
+        if value is not None and (dec(value) >= target if op == ">=" else dec(value) <= target):
+            return _earned(rule, ctx, points, f"{label} {shown}，{want(target)}，得 {fmt(points)} 分", best,
+                           f"{label}{want(best_target)}，可得 {fmt(best)} 分")
+    return _earned(rule, ctx, ZERO, f"{label} {shown}，未{want(ranked[-1][0])}，不得分", best,
+                   f"{label}{want(best_target)}，可得 {fmt(best)} 分")
 
 
 def choice(rule: Rule, ctx: Context) -> Outcome:
@@ -161,16 +168,17 @@ def per_item(rule: Rule, ctx: Context) -> Outcome:
 
 
 def deduction(rule: Rule, ctx: Context) -> Outcome:
-    base, each, label = dec(rule["base"]), dec(rule["each"]), ctx.label(rule)
+    """Base less `each` per case (a count or a list of named cases) or less a judged amount."""
+    base, each, label = dec(rule["base"]), dec(rule.get("each", 1)), ctx.label(rule)
     floor = dec(rule.get("floor", 0))
     value = ctx.value(rule["input"])
     if value is None:
         return _earned(rule, ctx, ZERO, f"{label}：未填报，不得分", base, f"如实填报{label}")
-    count = dec(value)
+    count = Decimal(len(value)) if isinstance(value, list) else dec(value)
     points = max(base - each * count, floor)
     return _earned(rule, ctx, points,
-                   f"{label} {_answer_text(ctx, rule['input'], count)}：{fmt(base)} − {fmt(each)} × {fmt(count)}，"
-                   f"得 {fmt(points)} 分（不低于 {fmt(floor)} 分）", base, f"逐项整改{label}，每项可挽回 {fmt(each)} 分")
+                   f"{label} {_answer_text(ctx, rule['input'], value)}：{fmt(base)} − {fmt(each)} × {fmt(count)}，"
+                   f"得 {fmt(points)} 分（不低于 {fmt(floor)} 分）", base, f"逐项整改{label}，可挽回被扣的分数")
 
 
 def _all_missing(rule: Rule, ctx: Context) -> None:
@@ -252,12 +260,13 @@ def _inner(rule: Rule) -> Decimal:
 
 KINDS: dict[str, Kind] = {
     "flag": Kind(flag, lambda r: dec(r["points"]), ("bool",)),
-    "threshold": Kind(threshold, lambda r: dec(r["points"]), ("number", "integer")),
+    "threshold": Kind(threshold, lambda r: max(dec(lv["points"]) for lv in r.get("levels") or [r]),
+                      ("number", "integer")),
     "choice": Kind(choice, lambda r: max(dec(v) for v in r["points"].values()), ("choice",)),
     "tier": Kind(choice, lambda r: max(dec(v) for v in r["points"].values()), ("choice",)),
     "judged": Kind(judged, lambda r: dec(r["max"]), ("score",)),
     "per_item": Kind(per_item, lambda r: dec(r["cap"]), ("integer", "list")),
-    "deduction": Kind(deduction, lambda r: dec(r["base"]), ("integer",)),
+    "deduction": Kind(deduction, lambda r: dec(r["base"]), ("integer", "list", "score")),
     "veto": Kind(veto, _inner, ("bool",)),
     "gate": Kind(gate, _inner, ("bool", "choice")),
     "sum": Kind(total, lambda r: min([sum((reach(p) for p in r["parts"]), ZERO),
@@ -298,12 +307,13 @@ def check_node(rule: Rule, ind: Indicator) -> Iterator[str]:
         elif rule["kind"] == "gate" and "equals" in rule and inp.type == "choice" \
                 and rule["equals"] not in {v for v, _ in inp.values}:
             yield f"前提值 “{rule['equals']}” 不是输入 “{inp.name}” 的可选值"
+    amounts: list[Any] = [lv["points"] for lv in rule.get("levels", ())]
     for key in ("points", "max", "cap", "base"):
-        values = rule.get(key)
-        values = values.values() if isinstance(values, Mapping) else [] if values is None else [values]
-        for v in values:
-            if dec(v) > ind.max:
-                yield f"{rule['kind']} 规则的分值 {fmt(dec(v))} 超过指标分值 {fmt(ind.max)}"
+        value = rule.get(key)
+        amounts += value.values() if isinstance(value, Mapping) else [] if value is None else [value]
+    for v in amounts:
+        if dec(v) > ind.max:
+            yield f"{rule['kind']} 规则的分值 {fmt(dec(v))} 超过指标分值 {fmt(ind.max)}"
     if rule["kind"] == "judged":
         step = dec(rule.get("step", "0.5"))
         if dec(rule["max"]) % step != 0:

@@ -142,3 +142,23 @@ def test_per_item_never_above_cap(items: list[str]) -> None:
     rule = {"kind": "per_item", "input": "p", "each": Decimal("0.5"), "cap": 2}
     ctx = rules.Context(RUBRIC.indicators[1], {"p": items}, {}, Decimal("0.5"))
     assert rules.score(rule, ctx).points == min(Decimal("0.5") * len(items), 2)
+
+
+def test_other_cities_star_standard_is_yaml_only(tmp_path: Path) -> None:
+    star = load(MINI.with_name("star.yaml"))
+    bundle = make_bundle(tmp_path / "b", rubric="star_demo", inputs={
+        "1.1": {"area": 750},                                  # ≥ 600: 120
+        "1.2": {"hazards": ["灭火器过期", "扶手松动"]},          # 200 − 40 × 2 = 120
+        "2.1": {"meals": 100},                                 # ≥ 100: 200
+        "2.2": {"onsite": {"value": 25, "reason": "台账不全"}},  # 300 − 25 = 275
+    })
+    r = engine.score(star, open_bundle(bundle))
+    assert [i.score for i in r.indicators] == [120, 120, 200, 275]
+    assert r.total == 715
+    # Section 1 has 240 of its 400 points: exactly the minimum, so it passes.
+    assert r.passed
+    bundle2 = make_bundle(tmp_path / "c", rubric="star_demo", inputs={
+        "1.1": {"area": 299}, "1.2": {"hazards": []}, "2.1": {"meals": 250}})
+    r2 = engine.score(star, open_bundle(bundle2))
+    assert [i.score for i in r2.indicators] == [0, 200, 300, 0]
+    assert r2.verdict_reasons == ("一级指标“设施设备”得分 200 分，低于最低要求 240 分",)
