@@ -119,7 +119,8 @@ class _Zip:
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise ScoringError(f"压缩包内 “{info.filename}” 是符号链接", self.label,
                                    hint="请把文件本身打包，而不是链接")
-            if not info.is_dir():
+            # macOS archivers add resource forks under __MACOSX/; they are not part of the bundle.
+            if not info.is_dir() and not rel.startswith("__MACOSX/"):
                 self.entries[rel] = info
         self.prefix = self._root()
 

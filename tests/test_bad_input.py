@@ -146,7 +146,8 @@ def test_zip_symlink(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_zip_bundle_scores(runner: CliRunner, tmp_path: Path) -> None:
-    z = _zip(tmp_path, {"b/bundle.yaml": (HEAD + "inputs: {'2.2': {met: true, accident: false}}\n").encode()})
+    z = _zip(tmp_path, {"b/bundle.yaml": (HEAD + "inputs: {'2.2': {met: true, accident: false}}\n").encode(),
+                        "__MACOSX/b/._bundle.yaml": b"\0"})
     result = runner.invoke(main, ["score", str(z), "--rubric", str(MINI)])
     assert result.exit_code == 0, result.output
     assert "2/2" in result.output
