@@ -57,6 +57,7 @@ class Result:
     mandatory_met: int
     mandatory_total: int
     mandatory_failures: tuple[str, ...]
+    mandatory_unsupported: tuple[str, ...]  # full by the self-score, short by the supported score
     passed: bool
     verdict_reasons: tuple[str, ...]
 
@@ -76,6 +77,7 @@ def score(rubric: Rubric, bundle: Bundle) -> Result:
     total = sum((c.score for c in cats), ZERO)
     mandatory = [r for r in results if r.indicator.mandatory]
     failures = tuple(r.id for r in mandatory if r.score < r.indicator.max)
+    unsupported = tuple(r.id for r in mandatory if r.id not in failures and r.supported_score < r.indicator.max)
     reasons: list[str] = []
     if rubric.mandatory_full and failures:
         reasons.append(f"强制性指标未达标 {len(failures)} 项：{'、'.join(failures)}")
@@ -85,7 +87,7 @@ def score(rubric: Rubric, bundle: Bundle) -> Result:
     if rubric.min_total is not None and total < rubric.min_total:
         reasons.append(f"总分 {fmt(total)} 分，低于 {fmt(rubric.min_total)} 分")
     return Result(rubric, bundle, total, sum((r.supported_score for r in results), ZERO), cats,
-                  len(mandatory) - len(failures), len(mandatory), failures, not reasons, tuple(reasons))
+                  len(mandatory) - len(failures), len(mandatory), failures, unsupported, not reasons, tuple(reasons))
 
 
 def _category(rubric: Rubric, bundle: Bundle, cid: str, title: str, top: Decimal,
@@ -99,7 +101,7 @@ def _indicator(rubric: Rubric, bundle: Bundle, ind: Indicator) -> IndicatorResul
     values = {name: _checked(bundle, ind, ind.input(name), ans)
               for name, ans in given.items() if ans.value is not None}
     doc_flags = [f for inp in ind.inputs if inp.name in values
-                 for f in _document_flags(bundle, inp, given[inp.name])]
+                 for f in _document_flags(bundle, ind, inp, given[inp.name])]
     dates = {name: tuple(sorted(bundle.documents[d].date for d in ans.documents if bundle.documents[d].date))
              for name, ans in given.items()}
     ctx = rules.Context(ind, values, dates, rubric.judged_step)
@@ -135,8 +137,18 @@ def _label(ind: Indicator, name: str) -> str:
     return inp.label if inp else name
 
 
-def _document_flags(bundle: Bundle, inp: Input, ans: Answer) -> list[rules.Flag]:
-    if not inp.document or ans.value is False:
+def _claims_nothing(ind: Indicator, inp: Input, value: Any) -> bool:
+    """A "no", or a level no rule pays for, needs no supporting document."""
+    if value is False:
+        return True
+    if inp.type != "choice":
+        return False
+    tables = [r["points"] for r in rules.walk(ind.rule) if r.get("input") == inp.name and "points" in r]
+    return all(not table.get(str(value)) for table in tables)
+
+
+def _document_flags(bundle: Bundle, ind: Indicator, inp: Input, ans: Answer) -> list[rules.Flag]:
+    if not inp.document or _claims_nothing(ind, inp, ans.value):
         return []
     if not ans.documents:
         return [rules.Flag("no_document", inp.name, f"{inp.label}：{FLAG_TEXT['no_document']}")]

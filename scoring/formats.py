@@ -29,7 +29,8 @@ def result_data(result: Result) -> dict[str, Any]:
                        for c in result.categories],
         "indicators": [_indicator(i) for i in result.indicators],
         "mandatory": {"met": result.mandatory_met, "total": result.mandatory_total,
-                      "failures": list(result.mandatory_failures)},
+                      "failures": list(result.mandatory_failures),
+                      "unsupported": list(result.mandatory_unsupported)},
         "verdict": {"passed": result.passed, "reasons": list(result.verdict_reasons),
                     "text": verdict_text(result)},
     }
@@ -83,7 +84,9 @@ def render_table(result: Result) -> str:
                          f"{_pad(fmt(i.supported_score), 6, True)}  {'、'.join(notes)}")
         lines.append("")
     lines += [f"总分：{fmt(result.total)} / {fmt(r.total)}（有据得分 {fmt(result.supported_total)}）",
-              f"强制性指标：{result.mandatory_met}/{result.mandatory_total} 项达到满分",
+              f"强制性指标：{result.mandatory_met}/{result.mandatory_total} 项达到满分"
+              + (f"（其中佐证不足 {len(result.mandatory_unsupported)} 项：{'、'.join(result.mandatory_unsupported)}）"
+                 if result.mandatory_unsupported else ""),
               f"结论：{verdict_text(result)}"]
     if result.missing:
         lines.append(f"未填报的输入：{len(result.missing)} 项（scoring score --format json 可查看明细）")

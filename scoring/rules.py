@@ -230,13 +230,14 @@ def document_date(rule: Rule, ctx: Context) -> Outcome:
     inner = score(rule["rule"], ctx)
     start, end = rule.get("from"), rule.get("to")
     dates = ctx.doc_dates.get(rule["input"], ())
-    if any((start is None or d >= start) and (end is None or d <= end) for d in dates):
+    in_window = any((start is None or d >= start) and (end is None or d <= end) for d in dates)
+    if in_window or inner.points == 0:  # nothing claimed, nothing to date
         return inner
     window = f"{_cn_date(start) + '以来' if start else ''}{'至' + _cn_date(end) if end else ''}"
     cited = "、".join(_cn_date(d) for d in dates) or "无"
     message = f"{ctx.label(rule)}：所引文件日期（{cited}）不在“{window}”范围内"
     flags = (*inner.flags, Flag("document_date", rule["input"], message))
-    if not ctx.supported or inner.points == 0:
+    if not ctx.supported:
         return Outcome(inner.points, (*inner.steps, Step("document_date", message + "，已标记", ZERO)), flags)
     return Outcome(ZERO, (*inner.steps, Step("document_date", message + "，不计入有据得分", ZERO,
                                              inner.points, f"补充{window}出台的文件")), flags)

@@ -162,3 +162,10 @@ def test_other_cities_star_standard_is_yaml_only(tmp_path: Path) -> None:
     r2 = engine.score(star, open_bundle(bundle2))
     assert [i.score for i in r2.indicators] == [0, 200, 300, 0]
     assert r2.verdict_reasons == ("一级指标“设施设备”得分 200 分，低于最低要求 240 分",)
+
+
+def test_a_no_needs_no_document_and_no_date(tmp_path: Path) -> None:
+    r = score(tmp_path, {"1.1": {"meeting": False}, "2.3": {"policy": False, "level": "poor"}})
+    assert not ind(r, "1.1").flags
+    assert not [f for f in ind(r, "2.3").flags if f.code == "document_date"]
+    assert ind(r, "2.3").score == 1

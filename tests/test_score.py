@@ -39,7 +39,7 @@ def test_sample_json_validates_and_adds_up(runner: CliRunner) -> None:
     assert data["assessee"]["name"] == "高青县"
     assert data["rubric"]["id"] == "gaoqing_2022" and len(data["rubric"]["sha256"]) == 64
     assert data["max_total"] == 100 and len(data["indicators"]) == 33
-    assert data["mandatory"] == {"met": 16, "total": 16, "failures": []}
+    assert data["mandatory"] == {"met": 16, "total": 16, "failures": [], "unsupported": []}
     assert not any(i["missing"] for i in data["indicators"])
     # Subtotals and total are sums of the parts, printed exactly.
     for cat in data["categories"]:
@@ -70,6 +70,8 @@ def test_evidence_problems_are_flagged(runner: CliRunner) -> None:
     ind14 = next(i for i in data["indicators"] if i["id"] == "1.4")
     assert ind14["supported_score"] < ind14["score"]
     assert data["supported_total"] < data["total"]
+    assert data["mandatory"]["met"] == 16
+    assert data["mandatory"]["unsupported"] == ["1.2", "1.4", "4.2", "5.5"]
 
 
 def test_init_then_score_is_zero_with_every_input_missing(runner: CliRunner, tmp_path: Path) -> None:
