@@ -30,6 +30,11 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def _line(text: str) -> str:
+    """Rubric text made safe for a one-line YAML comment."""
+    return " ".join(text.split())
+
+
 def _hint(inp: Input) -> str:
     kinds = {"bool": "填 true（是）或 false（否）", "number": "填数字", "integer": "填整数",
              "list": "逐项列出，每项一行：- 名称", "score": "填分数，并在 reason 中写明打分理由"}
@@ -44,7 +49,7 @@ def _hint(inp: Input) -> str:
 
 
 def blank_manifest(rubric: Rubric, assessee: str = "") -> str:
-    out = [f"# {rubric.title}（{rubric.version}）自评材料清单",
+    out = [f"# {_line(rubric.title)}（{_line(rubric.version)}）自评材料清单",
            "# 每个输入下填写 value（取值）；要求佐证的，在 documents 中写所引文件的 id。",
            "# 未填写（null）的输入不得分，并在结果中列为未填报。",
            f"rubric: {rubric.id}", "assessee:", f"  name: {_q(assessee)}  # 被评估单位名称，如 高青县",
@@ -54,12 +59,12 @@ def blank_manifest(rubric: Rubric, assessee: str = "") -> str:
            "#    number: 文号", "#    issuer: 发文单位", "#    date: 2022-08-26", "#    sha256: …", "",
            "inputs:"]
     for cat in rubric.categories:
-        out.append(f"  # {cat.id}、{cat.title}（共 {fmt(cat.max)} 分）")
+        out.append(f"  # {cat.id}、{_line(cat.title)}（共 {fmt(cat.max)} 分）")
         for ind in cat.indicators:
             kind = "强制性指标" if ind.mandatory else "倡导性指标"
-            out += [f"  # {ind.id} {ind.title}（{kind}，{fmt(ind.max)} 分）", f"  {_q(ind.id)}:"]
+            out += [f"  # {ind.id} {_line(ind.title)}（{kind}，{fmt(ind.max)} 分）", f"  {_q(ind.id)}:"]
             for inp in ind.inputs:
-                out += [f"    # {inp.prompt}", f"    # {_hint(inp)}", f"    {inp.name}:", "      value: null"]
+                out += [f"    # {_line(inp.prompt)}", f"    # {_line(_hint(inp))}", f"    {inp.name}:", "      value: null"]
                 if inp.type == "score":
                     out.append("      reason: \"\"")
                 if inp.document:
@@ -78,7 +83,10 @@ def write_blank(rubric: Rubric, target: Path, assessee: str = "") -> Path:
         raise ScoringError("该目录中已有 bundle.yaml，不会覆盖", str(manifest), hint="请换一个空目录")
     if target.exists() and not target.is_dir():
         raise ScoringError("目标不是目录", str(target))
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "documents").mkdir(exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "documents").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ScoringError("无法创建材料包目录", str(target), hint="请换一个空目录，并检查写入权限") from exc
     write_atomic(manifest, blank_manifest(rubric, assessee).encode())
     return manifest

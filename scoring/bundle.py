@@ -6,11 +6,13 @@ sizes are bounded, and nothing is ever written into it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import posixpath
 import stat
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +27,15 @@ MANIFEST = "bundle.yaml"
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ZIP_BYTES = 200 * 1024 * 1024
 MAX_ZIP_ENTRIES = 10000
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024  # all documents together, however often they are cited
+
+OS_ERRORS = {errno.EACCES: "没有读取权限", errno.EISDIR: "是目录而不是文件", errno.ENOENT: "不存在",
+             errno.ELOOP: "符号链接层数过多"}
+
+
+def _os_error(rel: str, exc: OSError, name: str, line: int | None) -> ScoringError:
+    reason = OS_ERRORS.get(exc.errno or 0, f"读取失败（错误码 {exc.errno}）")
+    return ScoringError(f"文件 “{rel}” {reason}", name, line, hint="请检查文件是否完整、可读")
 
 
 @dataclass(frozen=True)
@@ -89,16 +100,16 @@ class _Folder:
                 raise ScoringError(f"路径 “{rel}” 经符号链接指向材料包之外", name, line,
                                    hint="请把文件本身复制进材料包，而不是放链接")
             info = path.stat()
+            if not stat.S_ISREG(info.st_mode):
+                raise ScoringError(f"“{rel}” 不是普通文件", name, line)
+            if info.st_size > limit:
+                raise ScoringError(f"文件 “{rel}” 过大（{info.st_size} 字节，上限 {limit} 字节）", name, line)
+            with open(real, "rb") as handle:
+                return handle.read(limit + 1)
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise ScoringError(f"无法读取 “{rel}”：{exc.strerror}", name, line) from exc
-        if not stat.S_ISREG(info.st_mode):
-            raise ScoringError(f"“{rel}” 不是普通文件", name, line)
-        if info.st_size > limit:
-            raise ScoringError(f"文件 “{rel}” 过大（{info.st_size} 字节，上限 {limit} 字节）", name, line)
-        with open(real, "rb") as handle:
-            return handle.read(limit + 1)
+            raise _os_error(rel, exc, name, line) from exc
 
 
 class _Zip:
@@ -120,8 +131,11 @@ class _Zip:
                 raise ScoringError(f"压缩包内 “{info.filename}” 是符号链接", self.label,
                                    hint="请把文件本身打包，而不是链接")
             # macOS archivers add resource forks under __MACOSX/; they are not part of the bundle.
-            if not info.is_dir() and not rel.startswith("__MACOSX/"):
-                self.entries[rel] = info
+            if info.is_dir() or rel.startswith("__MACOSX/"):
+                continue
+            if rel in self.entries:
+                raise ScoringError(f"压缩包内 “{rel}” 出现了两次", self.label, hint="请重新打包材料文件夹")
+            self.entries[rel] = info
         self.prefix = self._root()
 
     def _root(self) -> str:
@@ -139,11 +153,24 @@ class _Zip:
             return None
         if info.file_size > limit:
             raise ScoringError(f"文件 “{rel}” 过大（{info.file_size} 字节，上限 {limit} 字节）", name, line)
-        with self.zip.open(info) as handle:
-            data = handle.read(limit + 1)
+        try:
+            with self.zip.open(info) as handle:
+                data = handle.read(limit + 1)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, OSError) as exc:
+            raise ScoringError(f"压缩包内 “{rel}” 已损坏、加密或无法解压", name, line,
+                               hint="请用不加密的普通 zip 重新打包") from exc
         if len(data) > limit:
             raise ScoringError(f"文件 “{rel}” 解压后过大（上限 {limit} 字节）", name, line)
         return data
+
+
+def guard_output(bundle: Path, output: Path | None) -> None:
+    """Refuse an output path inside the bundle (or the bundle's zip itself): a bundle is never written."""
+    if output is None:
+        return
+    root, target = bundle.resolve(), output.resolve()
+    if target == root or root in target.parents:
+        raise ScoringError("输出文件不能写在材料包内", str(output), hint="材料包只读，请把结果写到材料包之外")
 
 
 def open_bundle(path: Path) -> Bundle:
@@ -166,12 +193,21 @@ def open_bundle(path: Path) -> Bundle:
     _check_dates(doc)
     digest = hashlib.sha256(raw)
     documents: dict[str, Document] = {}
+    hashes: dict[str, str | None] = {}  # each file is read and hashed once, however often it is listed
+    total = 0
     for i, d in enumerate(data.get("documents", [])):
         line = doc.line(("documents", i))
         if d["id"] in documents:
             raise ScoringError(f"文件编号 “{d['id']}” 重复", name, line, hint="每份文件的 id 应唯一")
-        content = source.read(d["file"], name, line, MAX_FILE_BYTES)
-        actual = hashlib.sha256(content).hexdigest() if content is not None else None
+        key = _safe_relpath(d["file"], name, line)
+        if key not in hashes:
+            content = source.read(d["file"], name, line, MAX_FILE_BYTES)
+            total += len(content or b"")
+            if total > MAX_TOTAL_BYTES:
+                raise ScoringError(f"佐证文件合计超过 {MAX_TOTAL_BYTES} 字节", name, line,
+                                   hint="请只放入清单引用的文件，大文件可压缩后再放入")
+            hashes[key] = hashlib.sha256(content).hexdigest() if content is not None else None
+        actual = hashes[key]
         digest.update(f"\n{d['file']}\n{actual}".encode())
         status = "file_missing" if actual is None else (
             "ok" if actual == d["sha256"].lower() else "hash_mismatch")

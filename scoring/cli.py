@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -12,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from .errors import ScoringError, ScoringErrors
-from .numbers import ZERO, fmt
+from .numbers import ZERO, dumps, fmt
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,7 +85,7 @@ def rubric_show(file: Path, fmt_: str) -> None:
 
     built = load(file)
     if fmt_ == "json":
-        click.echo(json.dumps(rubric_json(built), ensure_ascii=False, indent=2))
+        click.echo(dumps(rubric_json(built)), nl=False)
     else:
         click.echo(rubric_table(built), nl=False)
 
@@ -117,10 +116,10 @@ def rubric_test(file: Path) -> None:
 def _load(bundle_path: Path, rubric_file: Path | None) -> Any:
     from . import engine
     from .bundle import open_bundle
-    from .rubric import load, resolve
+    from .rubric import load, shipped
 
     bundle = open_bundle(bundle_path)
-    built = load(rubric_file or resolve(bundle.rubric))
+    built = load(rubric_file or shipped(bundle.rubric))
     return engine.score(built, bundle)
 
 
@@ -133,8 +132,10 @@ def _load(bundle_path: Path, rubric_file: Path | None) -> Any:
 @_friendly
 def score(bundle: Path, rubric_file: Path | None, fmt_: str, output: Path | None, strict: bool) -> None:
     """按评分细则为佐证材料包打分。"""
+    from .bundle import guard_output
     from .formats import FORMATS
 
+    guard_output(bundle, output)
     result = _load(bundle, rubric_file)
     if strict and result.missing:
         listed = "、".join(f"{i} {n}" for i, n in result.missing[:20])
@@ -157,3 +158,4 @@ def init(rubric_file: str, directory: Path, assessee: str) -> None:
     manifest = write_blank(built, directory, assessee)
     count = sum(len(i.inputs) for i in built.indicators)
     click.echo(f"已生成空白材料包 {manifest}：{len(built.indicators)} 个指标，{count} 个待填报输入。")
+

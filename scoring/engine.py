@@ -100,12 +100,18 @@ def _indicator(rubric: Rubric, bundle: Bundle, ind: Indicator) -> IndicatorResul
     given = bundle.answers.get(ind.id, {})
     values = {name: _checked(bundle, ind, ind.input(name), ans)
               for name, ans in given.items() if ans.value is not None}
-    doc_flags = [f for inp in ind.inputs if inp.name in values
-                 for f in _document_flags(bundle, ind, inp, given[inp.name])]
     dates = {name: tuple(sorted(bundle.documents[d].date for d in ans.documents if bundle.documents[d].date))
              for name, ans in given.items()}
     ctx = rules.Context(ind, values, dates, rubric.judged_step)
     claimed = _run(bundle, ind, ctx)
+
+    def earns(name: str) -> bool:
+        # An answer is a claim needing evidence only if the score falls without it (a "no" is not).
+        rest = {k: v for k, v in values.items() if k != name}
+        return _run(bundle, ind, rules.Context(ind, rest, dates, rubric.judged_step)).points < claimed.points
+
+    doc_flags = [f for inp in ind.inputs if inp.document and inp.name in values
+                 for f in _document_flags(bundle, inp, given[inp.name]) if earns(inp.name)]
     unsupported = {f.input for f in doc_flags}
     support = rules.Context(ind, {k: v for k, v in values.items() if k not in unsupported}, dates,
                             rubric.judged_step, supported=True)
@@ -137,19 +143,7 @@ def _label(ind: Indicator, name: str) -> str:
     return inp.label if inp else name
 
 
-def _claims_nothing(ind: Indicator, inp: Input, value: Any) -> bool:
-    """A "no", or a level no rule pays for, needs no supporting document."""
-    if value is False:
-        return True
-    if inp.type != "choice":
-        return False
-    tables = [r["points"] for r in rules.walk(ind.rule) if r.get("input") == inp.name and "points" in r]
-    return all(not table.get(str(value)) for table in tables)
-
-
-def _document_flags(bundle: Bundle, ind: Indicator, inp: Input, ans: Answer) -> list[rules.Flag]:
-    if not inp.document or _claims_nothing(ind, inp, ans.value):
-        return []
+def _document_flags(bundle: Bundle, inp: Input, ans: Answer) -> list[rules.Flag]:
     if not ans.documents:
         return [rules.Flag("no_document", inp.name, f"{inp.label}：{FLAG_TEXT['no_document']}")]
     out = []
@@ -171,17 +165,20 @@ def _checked(bundle: Bundle, ind: Indicator, inp: Input | None, ans: Answer) -> 
         raise AssertionError("unknown inputs are refused before scoring")
     value, kind = ans.value, inp.type
     if kind == "bool" and not isinstance(value, bool):
-        raise fail(f"应填 true（是）或 false（否），实际为 {value!r}")
+        raise fail(f"应填 true（是）或 false（否），实际为 {_shown(value)}")
     if kind == "choice" and str(value) not in dict(inp.values):
         allowed = "、".join(f"{v}（{label}）" for v, label in inp.values)
-        raise fail(f"取值 {value!r} 无效", f"可选：{allowed}")
+        raise fail(f"取值 {_shown(value)} 无效", f"可选：{allowed}")
     if kind == "list":
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise fail("应为列表，每项一行写明名称，如 - 某某政策")
+        repeated = sorted({v for v in value if value.count(v) > 1})
+        if repeated:
+            raise fail(f"列表中 “{'、'.join(repeated)[:60]}” 重复出现", "同一项只能列一次")
         return value
     if kind in ("number", "integer", "score"):
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            raise fail(f"应为数字，实际为 {value!r}")
+            raise fail(f"应为数字，实际为 {_shown(value)}")
         number = dec(value)
         if kind == "integer" and number != number.to_integral_value():
             raise fail(f"应为整数，实际为 {fmt(number)}")
@@ -196,6 +193,16 @@ def _checked(bundle: Bundle, ind: Indicator, inp: Input | None, ans: Answer) -> 
             raise fail("酌情打分必须写明理由", "请在该输入下填写 reason: 打分理由")
         return number
     return value
+
+
+def _shown(value: Any) -> str:
+    """A bundle value as a county wrote it, short enough for a message."""
+    if isinstance(value, Decimal):
+        return fmt(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = f"“{value}”" if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def _check_known(rubric: Rubric, bundle: Bundle) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 from .engine import IndicatorResult, Result
-from .numbers import fmt, to_json
+from .numbers import dumps, fmt
 
 SCHEMA_VERSION = 1
 
@@ -22,10 +21,10 @@ def result_data(result: Result) -> dict[str, Any]:
         "bundle": {"sha256": b.sha256},
         "assessee": dict(b.assessee),
         "period": dict(b.period),
-        "total": to_json(result.total),
-        "supported_total": to_json(result.supported_total),
-        "max_total": to_json(r.total),
-        "categories": [{"id": c.id, "title": c.title, "score": to_json(c.score), "max": to_json(c.max)}
+        "total": (result.total),
+        "supported_total": (result.supported_total),
+        "max_total": (r.total),
+        "categories": [{"id": c.id, "title": c.title, "score": (c.score), "max": (c.max)}
                        for c in result.categories],
         "indicators": [_indicator(i) for i in result.indicators],
         "mandatory": {"met": result.mandatory_met, "total": result.mandatory_total,
@@ -43,15 +42,15 @@ def verdict_text(result: Result) -> str:
 def _indicator(i: IndicatorResult) -> dict[str, Any]:
     return {
         "id": i.id, "title": i.indicator.title, "category": i.indicator.category,
-        "score": to_json(i.score), "max": to_json(i.indicator.max), "mandatory": i.indicator.mandatory,
-        "supported_score": to_json(i.supported_score), "missing": list(i.missing),
+        "score": (i.score), "max": (i.indicator.max), "mandatory": i.indicator.mandatory,
+        "supported_score": (i.supported_score), "missing": list(i.missing),
         "flags": [{"code": f.code, "input": f.input, "message": f.message} for f in i.flags],
-        "trace": [{"rule": s.kind, "points": to_json(s.points), "text": s.text} for s in i.trace],
+        "trace": [{"rule": s.kind, "points": (s.points), "text": s.text} for s in i.trace],
     }
 
 
 def render_json(result: Result) -> str:
-    return json.dumps(result_data(result), ensure_ascii=False, indent=2) + "\n"
+    return dumps(result_data(result))
 
 
 def _width(text: str) -> int:

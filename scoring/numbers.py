@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -25,11 +27,16 @@ def fmt(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def to_json(value: Decimal) -> int | float:
-    """A JSON number whose printed form is exactly `value`."""
-    if value == value.to_integral_value():
-        return int(value)
-    as_float = float(value)
-    if Decimal(repr(as_float)) != value:
-        raise ValueError(f"{value} has no exact short JSON form")
-    return as_float
+_MARK = "\x00decimal:"  # YAML cannot carry a NUL, so no bundle text can forge this mark
+_MARKED = re.compile(r'"\\u0000decimal:(-?[0-9.]+)\\u0000"')
+
+
+def dumps(data: Any) -> str:
+    """JSON text in which every Decimal is written as the exact number it is (0.1, never 0.1000000001)."""
+    def mark(value: Any) -> str:
+        if isinstance(value, Decimal):
+            return f"{_MARK}{fmt(value)}\x00"
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=mark)
+    return _MARKED.sub(r"\1", text) + "\n"

@@ -86,21 +86,27 @@ class Rubric:
 
 
 def resolve(name_or_path: str) -> Path:
-    """A rubric file: a path as given, or the id of a rubric shipped in `rubrics/`."""
+    """A rubric file named by the user: a path as given, or the id of a shipped rubric."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.exists():
         return path
-    shipped = RUBRICS_DIR / f"{name_or_path}.yaml"
-    if shipped.is_file():
-        return shipped
-    raise ScoringError(f"找不到评分细则 “{name_or_path}”", hint="请用 --rubric 指定评分细则文件")
+    return shipped(name_or_path)
+
+
+def shipped(rubric_id: str) -> Path:
+    """The shipped rubric a bundle names; a bundle's id never reaches the file system otherwise."""
+    if rubric_id.isidentifier():
+        candidate = RUBRICS_DIR / f"{rubric_id}.yaml"
+        if candidate.is_file():
+            return candidate
+    raise ScoringError(f"找不到评分细则 “{rubric_id[:60]}”", hint="请用 --rubric 指定评分细则文件")
 
 
 def read(path: Path) -> tuple[bytes, YamlDoc]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ScoringError("无法读取评分细则文件", str(path), hint=exc.strerror) from exc
+        raise ScoringError("无法读取评分细则文件", str(path), hint="请检查文件路径是否正确、文件是否可读") from exc
     doc = load_yaml(raw, str(path))
     validate.check(doc, "rubric", "评分细则")
     return raw, doc

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from . import engine
+from . import engine, validate
 from .bundle import open_bundle
 from .errors import ScoringError
 from .numbers import dec, fmt
@@ -34,8 +35,25 @@ def run_cases(rubric: Rubric, rubric_path: Path) -> Iterator[CaseResult]:
 
 
 def _run_case(rubric: Rubric, case: Path) -> CaseResult:
-    exp_path = case / "expected.yaml"
-    expected = load_yaml(exp_path.read_bytes(), str(exp_path)).data or {}
+    try:
+        return _compare(rubric, case)
+    except ScoringError as exc:  # a broken case fails alone; the others still run
+        return CaseResult(case.name, "", (str(exc),))
+
+
+def _expected(case: Path) -> dict[str, Any]:
+    path = case / "expected.yaml"
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScoringError("测试用例缺少 expected.yaml", str(path), hint="每个用例目录需要 bundle.yaml 和 expected.yaml") from exc
+    doc = load_yaml(raw, str(path))
+    validate.check(doc, "expected", "预期结果")
+    return doc.data or {}
+
+
+def _compare(rubric: Rubric, case: Path) -> CaseResult:
+    expected = _expected(case)
     result = engine.score(rubric, open_bundle(case))
     by_id = {i.id: i for i in result.indicators}
     problems: list[str] = []
@@ -57,7 +75,7 @@ def _run_case(rubric: Rubric, case: Path) -> CaseResult:
         compare("有据得分", ident, want, "supported_score")
     for ident, codes in (expected.get("flags") or {}).items():
         raised = {f.code for f in by_id[ident].flags} if ident in by_id else set()
-        for code in set(codes) - raised:
+        for code in sorted(set(codes) - raised):
             problems.append(f"指标 {ident} 应有标记 {code}，实际标记：{'、'.join(sorted(raised)) or '无'}")
     if "total" in expected and dec(expected["total"]) != result.total:
         problems.append(f"总分：应为 {fmt(dec(expected['total']))}，实际为 {fmt(result.total)}")

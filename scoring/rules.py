@@ -315,6 +315,17 @@ def check_node(rule: Rule, ind: Indicator) -> Iterator[str]:
     for v in amounts:
         if dec(v) > ind.max:
             yield f"{rule['kind']} 规则的分值 {fmt(dec(v))} 超过指标分值 {fmt(ind.max)}"
+    if rule["kind"] == "document_date":
+        ends: list[str] = [rule.get(k, "") for k in ("from", "to")]
+        for end in filter(None, ends):
+            try:
+                date.fromisoformat(end)
+            except ValueError:
+                yield f"日期 “{end}” 不存在"
+        if all(ends) and ends[0] > ends[1]:
+            yield f"日期范围的起点 {ends[0]} 晚于终点 {ends[1]}"
+    if rule["kind"] == "deduction" and dec(rule.get("floor", 0)) > dec(rule["base"]):
+        yield f"扣分规则的下限 {fmt(dec(rule['floor']))} 高于基础分 {fmt(dec(rule['base']))}"
     if rule["kind"] == "judged":
         step = dec(rule.get("step", "0.5"))
         if dec(rule["max"]) % step != 0:

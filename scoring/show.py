@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .numbers import fmt, to_json
+from .numbers import fmt
 from .rubric import Input, Rubric
 
 
@@ -16,7 +16,7 @@ def _input(inp: Input) -> dict[str, Any]:
     for key in ("min", "max"):
         value = getattr(inp, key)
         if value is not None:
-            data[key] = to_json(value)
+            data[key] = (value)
     if inp.values:
         data["values"] = [{"value": v, "label": label} for v, label in inp.values]
     return data
@@ -24,11 +24,11 @@ def _input(inp: Input) -> dict[str, Any]:
 
 def rubric_json(rubric: Rubric) -> dict[str, Any]:
     return {
-        "id": rubric.id, "title": rubric.title, "version": rubric.version, "total": to_json(rubric.total),
+        "id": rubric.id, "title": rubric.title, "version": rubric.version, "total": (rubric.total),
         "sha256": rubric.sha256,
         "categories": [{
-            "id": c.id, "title": c.title, "max": to_json(c.max),
-            "indicators": [{"id": i.id, "title": i.title, "mandatory": i.mandatory, "max": to_json(i.max),
+            "id": c.id, "title": c.title, "max": (c.max),
+            "indicators": [{"id": i.id, "title": i.title, "mandatory": i.mandatory, "max": (i.max),
                             "lead": list(i.lead), "inputs": [_input(x) for x in i.inputs]}
                            for i in c.indicators],
         } for c in rubric.categories],

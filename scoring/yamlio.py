@@ -31,13 +31,32 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+MAX_DIGITS = 15  # points and rates need far fewer; more only serves to overflow later arithmetic
+MAX_DEPTH = 50
+
+
+def _number_error(node: Node) -> ScoringError:
+    return ScoringError(f"数值 {str(node.value)[:30]} 位数过多或超出范围", None, node.start_mark.line + 1,
+                        hint=f"数值最多 {MAX_DIGITS} 位有效数字")
+
+
 def _decimal(loader: _Loader, node: ScalarNode) -> Decimal | str:
     text = str(loader.construct_scalar(node)).replace("_", "")
     try:
         value = Decimal(text)
     except ArithmeticError:
         return text
-    return value if value.is_finite() else text
+    if not value.is_finite():
+        return text
+    if len(value.as_tuple().digits) > MAX_DIGITS or abs(value.adjusted()) > MAX_DIGITS:
+        raise _number_error(node)
+    return value
+
+
+def _int(loader: _Loader, node: ScalarNode) -> int:
+    if len(str(node.value)) > MAX_DIGITS:
+        raise _number_error(node)
+    return int(yaml.SafeLoader.construct_yaml_int(loader, node))
 
 
 def _mapping(loader: _Loader, node: MappingNode) -> dict[str, Any]:
@@ -46,6 +65,7 @@ def _mapping(loader: _Loader, node: MappingNode) -> dict[str, Any]:
 
 
 _Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
+_Loader.add_constructor("tag:yaml.org,2002:int", _int)
 _Loader.add_constructor("tag:yaml.org,2002:map", _mapping)
 
 
@@ -70,6 +90,8 @@ def _walk(node: Node, path: Path, lines: dict[Path, int], name: str) -> None:
     if isinstance(node, MappingNode):
         seen: dict[str, int] = {}
         for key, value in node.value:
+            if not isinstance(key, ScalarNode):
+                raise ScoringError("键必须是文本，不能是列表或映射", name, key.start_mark.line + 1)
             k = str(key.value)
             if k == "<<":
                 raise ScoringError("不支持 YAML 合并键（<<）", name, key.start_mark.line + 1,
@@ -95,8 +117,9 @@ def load_yaml(text: bytes | str, name: str) -> YamlDoc:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ScoringError("文件不是 UTF-8 编码", name, hint="请用 UTF-8 编码保存") from exc
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         for event_type in (yaml.StreamStartEvent, yaml.DocumentStartEvent):
             loader.check_event(event_type)
         node = _compose(loader, name)
@@ -105,15 +128,22 @@ def load_yaml(text: bytes | str, name: str) -> YamlDoc:
         lines: dict[Path, int] = {}
         _walk(node, (), lines, name)
         data = loader.construct_document(node)
+    except ScoringError as exc:
+        exc.file = exc.file or name
+        raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise ScoringError(f"YAML 格式错误：{exc.problem or exc.context}", name, line,
                            hint="请检查缩进、冒号和引号") from exc
     except yaml.YAMLError as exc:
-        raise ScoringError(f"YAML 格式错误：{exc}", name) from exc
+        raise ScoringError(f"YAML 格式错误：{exc}", name, hint="文件中可能有不可见的控制字符") from exc
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise ScoringError("YAML 中有无法解析的取值（如带标签的数值 !!int）", name,
+                           hint="请直接写出数值或文本，不要使用 !! 标签") from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return YamlDoc(data, lines, name)
 
 
@@ -121,12 +151,21 @@ def _compose(loader: _Loader, name: str) -> Node | None:
     """Compose the single document, refusing anchors and aliases before any expansion."""
     original = loader.compose_node
 
+    depth = 0
+
     def guarded(parent: Node | None, index: Any) -> Node | None:
+        nonlocal depth
         event = loader.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise ScoringError("不支持 YAML 锚点和别名（& 与 *）", name, event.start_mark.line + 1,
                                hint="请把内容直接写出")
-        return original(parent, index)
+        if depth >= MAX_DEPTH:
+            raise ScoringError(f"嵌套层级过深（超过 {MAX_DEPTH} 层）", name, event.start_mark.line + 1)
+        depth += 1
+        try:
+            return original(parent, index)
+        finally:
+            depth -= 1
 
     loader.compose_node = guarded  # type: ignore[method-assign]
     node = loader.get_single_node()

@@ -92,7 +92,7 @@ def test_rate_above_100(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_unknown_choice(runner: CliRunner, tmp_path: Path) -> None:
     b = make_bundle(tmp_path / "b", {"1.1": {"convener": "mayor"}})
-    refused(runner, b, tmp_path, "取值 'mayor' 无效", "principal（主要负责同志）")
+    refused(runner, b, tmp_path, "取值 “mayor” 无效", "principal（主要负责同志）")
 
 
 @pytest.mark.parametrize("path", ["../outside.txt", "documents/../../outside.txt", "/etc/passwd",
@@ -223,3 +223,76 @@ def test_broken_rubric_refused_when_scoring(runner: CliRunner, tmp_path: Path, m
     result = runner.invoke(main, ["score", str(b), "--rubric", str(rubric)])
     assert result.exit_code == 1
     assert "mini.yaml" in result.output and "Traceback" not in result.output
+
+
+def test_bundle_cannot_name_a_rubric_outside_rubrics(runner: CliRunner, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "passwd").write_text("root:x:0:0")
+    monkeypatch.chdir(tmp_path)
+    b = write_manifest(tmp_path, HEAD.replace("rubric: mini", "rubric: passwd"))
+    result = runner.invoke(main, ["score", str(b)])
+    assert result.exit_code == 1
+    assert "找不到评分细则 “passwd”" in result.output and "root:x" not in result.output
+
+
+def test_output_inside_bundle_refused(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b")
+    before = tree_digest(b)
+    result = runner.invoke(main, ["score", str(b), "--rubric", str(MINI), "-o", str(b / "bundle.yaml")])
+    assert result.exit_code == 1 and "输出文件不能写在材料包内" in result.output
+    assert tree_digest(b) == before
+
+
+def test_output_is_a_directory(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b")
+    result = runner.invoke(main, ["score", str(b), "--rubric", str(MINI), "-o", str(tmp_path)])
+    assert result.exit_code == 1 and "输出路径是一个目录" in result.output
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a: 1\0\n", "YAML 格式错误"),
+    ("a: !!int abc\n", "无法解析的取值"),
+    ("a: " + "1" * 5000 + "\n", "位数过多"),
+    ("a: 1.0e+9999999\n", "位数过多"),
+    ("a: " + "[" * 400 + "]" * 400 + "\n", "嵌套层级过深"),
+    ("? [1]\n: 2\n", "键必须是文本"),
+    ("- 1\n- 2\n", "类型错误"),
+    ("", "类型错误"),
+])
+def test_hostile_yaml(runner: CliRunner, tmp_path: Path, text: str, message: str) -> None:
+    b = write_manifest(tmp_path, HEAD + text if text and not text.startswith("-") else text)
+    refused(runner, b, tmp_path, "bundle.yaml", message)
+
+
+def test_duplicate_zip_entries(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("bundle.yaml", HEAD)
+        z.writestr("documents/a.txt", b"1")
+        z.writestr("./documents/a.txt", b"2")
+    refused(runner, path, tmp_path, "“documents/a.txt” 出现了两次")
+
+
+def test_repeated_list_items(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b", {"1.2": {"policies": ["甲", "甲", "乙"]}})
+    refused(runner, b, tmp_path, "指标 1.2 输入 policies", "“甲” 重复出现")
+
+
+def test_document_cited_many_times_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = [{"id": f"D{i}", "file": "documents/a.txt", "title": "t", "sha256": sha256(b"x")} for i in range(50)]
+    b = make_bundle(tmp_path / "b", documents={"D0x": ("documents/a.txt", b"x", "2022-01-01")})
+    import yaml as _yaml
+    data = _yaml.safe_load((b / "bundle.yaml").read_text("utf-8"))
+    data["documents"] += docs
+    (b / "bundle.yaml").write_text(_yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    reads: list[str] = []
+    original = bundle_mod._Folder.read
+
+    def counting(self: object, rel: str, *args: object) -> bytes | None:
+        reads.append(rel)
+        return original(self, rel, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bundle_mod._Folder, "read", counting)
+    bundle = bundle_mod.open_bundle(b)
+    assert len(bundle.documents) == 51
+    assert reads.count("documents/a.txt") == 1

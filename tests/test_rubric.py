@@ -104,6 +104,10 @@ def _lint(runner: CliRunner, tmp_path: Path, old: str, new: str, *args: str) -> 
     ("points: {principal: 2, leader: 1}", "points: {principal: 2, mayor: 1}", "“mayor” 不是输入 “convener” 的可选值"),
     ("{kind: flag, input: meeting, points: 2}", "{kind: flag, input: convener, points: 2}",
      "flag 不能使用 choice 类型的输入"),
+    ("from: 2019-01-01", "from: 2019-02-30", "日期 “2019-02-30” 不存在"),
+    ("from: 2019-01-01", "from: 2019-01-01\n              to: 2018-12-31", "起点 2019-01-01 晚于终点 2018-12-31"),
+    ("{kind: deduction, input: cases, base: 1, each: 0.3}", "{kind: deduction, input: cases, base: 1, each: 0.3, floor: 2}",
+     "下限 2 高于基础分 1"),
 ])
 def test_lint_errors(runner: CliRunner, tmp_path: Path, old: str, new: str, message: str) -> None:
     assert message in _lint(runner, tmp_path, old, new)
@@ -146,3 +150,21 @@ def test_exact_decimals_in_rubric() -> None:
     step = load(GAOQING).indicator("2.3").rule
     each = next(r for r in rules.walk(step) if r["kind"] == "deduction")["each"]
     assert each == Decimal("0.3") and isinstance(each, Decimal)
+
+
+def test_broken_case_fails_alone(runner: CliRunner, tmp_path: Path) -> None:
+    rubric = tmp_path / "mini.yaml"
+    rubric.write_text(MINI.read_text("utf-8"), "utf-8")
+    for name, expected in (("a_no_expected", None), ("b_bad_expected", "scores: {'1.1': abc}\n"),
+                           ("c_good", "scores: {'1.1': 0}\n")):
+        case = tmp_path / "mini.tests" / name
+        case.mkdir(parents=True)
+        (case / "bundle.yaml").write_text("rubric: mini\nassessee: {name: 测试县}\n"
+                                          "period: {start: 2022-01-01, end: 2022-12-31}\n", "utf-8")
+        if expected:
+            (case / "expected.yaml").write_text(expected, "utf-8")
+    result = runner.invoke(main, ["rubric", "test", str(rubric)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "测试用例缺少 expected.yaml" in result.output
+    assert "预期结果 scores.1.1" in result.output
+    assert "1 passed, 2 failed" in result.output

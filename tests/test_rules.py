@@ -169,3 +169,9 @@ def test_a_no_needs_no_document_and_no_date(tmp_path: Path) -> None:
     assert not ind(r, "1.1").flags
     assert not [f for f in ind(r, "2.3").flags if f.code == "document_date"]
     assert ind(r, "2.3").score == 1
+
+
+def test_an_answer_that_earns_nothing_needs_no_document(tmp_path: Path) -> None:
+    r = score(tmp_path, {"2.1": {"coverage": 50}, "1.1": {"meeting": True, "convener": "none"}})
+    assert not ind(r, "2.1").flags  # 50% earns nothing: nothing to support
+    assert [f.input for f in ind(r, "1.1").flags] == ["meeting"]  # the system earns 2: it needs its document
