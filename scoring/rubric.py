@@ -76,6 +76,7 @@ class Rubric:
     categories: tuple[Category, ...]
     path: str
     sha256: str
+    report_title: str = ""  # the report's title after the assessee's name
 
     @property
     def indicators(self) -> tuple[Indicator, ...]:
@@ -142,7 +143,8 @@ def build(doc: YamlDoc, sha256: str) -> Rubric:
         total=dec(data["total"]), judged_step=dec(data.get("judged_step", Decimal("0.5"))),
         mandatory_full=verdict.get("mandatory_full", False),
         min_total=None if min_total is None else dec(min_total),
-        notes=tuple(data.get("notes", ())), categories=tuple(cats), path=doc.name, sha256=sha256)
+        notes=tuple(data.get("notes", ())), categories=tuple(cats), path=doc.name, sha256=sha256,
+        report_title=data.get("report_title", ""))
 
 
 def _indicator(d: Mapping[str, Any], category: str, line: int | None) -> Indicator:
