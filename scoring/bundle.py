@@ -13,7 +13,7 @@ import posixpath
 import stat
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
@@ -162,6 +162,15 @@ class _Zip:
         if len(data) > limit:
             raise ScoringError(f"文件 “{rel}” 解压后过大（上限 {limit} 字节）", name, line)
         return data
+
+
+def reader(path: Path, name: str) -> Callable[[str], bytes | None]:
+    """Reads files of a bundle by relative path, through the same checks as the loader; opened lazily."""
+    def read(rel: str) -> bytes | None:
+        source = _Folder(path) if path.is_dir() else _Zip(path)
+        return source.read(rel, name, None, MAX_FILE_BYTES)
+
+    return read
 
 
 def guard_output(bundle: Path, output: Path | None) -> None:

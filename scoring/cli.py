@@ -159,3 +159,32 @@ def init(rubric_file: str, directory: Path, assessee: str) -> None:
     count = sum(len(i.inputs) for i in built.indicators)
     click.echo(f"已生成空白材料包 {manifest}：{len(built.indicators)} 个指标，{count} 个待填报输入。")
 
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="报告 PDF 文件，如 自评报告.pdf。")
+@click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False), help="同时保存报告的 HTML。")
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="自定义模板目录：其中的同名模板优先于内置模板。")
+@_friendly
+def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: Path | None,
+           templates: Path | None) -> None:
+    """生成可打印、盖章报送的自评报告（PDF）。"""
+    from .bundle import guard_output
+    from .files import write_atomic
+    from .report import self_evaluation
+
+    for target in (output, html_file):
+        guard_output(bundle, target)
+        # Checked now as well as when writing: rendering takes seconds, so fail before, not after.
+        if target is not None and not target.parent.is_dir():
+            raise ScoringError("输出目录不存在", str(target.parent), hint="请先创建该目录")
+    made = self_evaluation(_load(bundle, rubric_file), bundle, templates)
+    # Both are rendered in full before either is written: a failed render leaves old files as they were.
+    write_atomic(output, made.pdf)
+    click.echo(f"已写入 {output}（共 {made.pages} 页）")
+    if html_file is not None:
+        write_atomic(html_file, made.html.encode())
+        click.echo(f"已写入 {html_file}")

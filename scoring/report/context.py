@@ -1,0 +1,300 @@
+"""The self-evaluation report's context: everything the templates show, already worded and formatted.
+
+Built from a score result and its bundle; the templates and the renderer never see scoring objects.
+Every figure is exact text (numbers.fmt), every date comes from the bundle, and every piece of the
+county's own text stays a plain string for the templates to escape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from itertools import groupby
+from typing import Any
+
+from ..bundle import Bundle, Document
+from ..engine import IndicatorResult, Result
+from ..formats import verdict_text
+from ..numbers import fmt
+from .render import chinese_number
+
+NARRATIVE = (
+    ("overview", "基本情况"),
+    ("practices", "主要做法和成效"),
+    ("highlights", "特色亮点"),
+    ("problems", "存在问题"),
+    ("next_steps", "下一步工作打算"),
+)
+STATUS_TEXT = {"ok": "已核验", "file_missing": "文件缺失", "hash_mismatch": "哈希不符"}
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph (its lines kept as the county broke them) or a bulleted list."""
+
+    kind: str  # "p" or "ul"
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the county's narrative; no blocks when the bundle leaves it blank."""
+
+    key: str
+    heading: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """Who files the report; "" for anything the bundle leaves out (the report leaves a blank line)."""
+
+    unit: str
+    head: str
+    preparer: str
+    phone: str
+    date: str  # 2022年11月20日, or ""
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    id: str
+    title: str
+    number: str
+    status: str
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Reason:
+    """An assessor's written reason or note on one input."""
+
+    label: str
+    kind: str  # 打分理由 or 备注
+    text: str
+
+
+@dataclass(frozen=True)
+class IndicatorView:
+    id: str
+    title: str
+    text: str
+    criteria: str
+    mandatory: bool
+    nature: str  # 强制性 or 倡导性
+    score: str
+    max: str
+    lost: str
+    supported: str
+    differs: bool  # the claimed score is not fully supported by the evidence
+    trace: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+    statement: tuple[Block, ...]
+    documents: tuple[DocumentRef, ...]
+    evidence: tuple[str, ...]  # for the score table: 文号 (or title when none), marked when not verified
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CategoryView:
+    id: str
+    numeral: str  # 一, 二 … for the Chinese heading
+    title: str
+    score: str
+    max: str
+    lost: str
+    ratio: float  # score / max, for the bar chart
+    indicators: tuple[IndicatorView, ...]
+
+
+@dataclass(frozen=True)
+class Loss:
+    id: str
+    title: str
+    nature: str
+    score: str
+    max: str
+    lost: str
+    hints: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    id: str
+    title: str
+    number: str
+    issuer: str
+    date: str
+    sha256: str  # first 12 hex digits
+    status: str
+    ok: bool
+    cited_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """The whole 自评报告, as `report` in the templates."""
+
+    title: str
+    subject: str  # what the report is about, from the rubric title; the cover puts the assessee before it
+    assessee: str
+    rubric_title: str
+    rubric_version: str
+    rubric_source: str
+    rubric_sha256: str
+    bundle_sha256: str
+    period: str
+    created: str  # ISO date for the PDF metadata, from the sign-off; "" when not given
+    signoff: SignOff
+    total: str
+    max_total: str
+    lost_total: str
+    supported_total: str
+    supported_differs: bool
+    categories: tuple[CategoryView, ...]
+    mandatory_met: int
+    mandatory_total: int
+    shortfalls: tuple[IndicatorView, ...]  # mandatory, below full marks
+    unsupported: tuple[IndicatorView, ...]  # mandatory, full by the self-score but not by the evidence
+    passed: bool
+    verdict: str
+    narrative: tuple[Section, ...]
+    losses: tuple[Loss, ...]
+    evidence: tuple[EvidenceRow, ...]
+
+
+def build(result: Result) -> ReportContext:
+    rubric, bundle = result.rubric, result.bundle
+    cats = tuple(_category(c.id, c.title, c.score, c.max, c.indicators, bundle) for c in result.categories)
+    views = {v.id: v for c in cats for v in c.indicators}
+    assessee = bundle.assessee.get("name", "").strip()
+    signoff = bundle.data.get("signoff") or {}
+    # The rubric may name the programme (…创新示范县创建自评报告); else its title says what it is about.
+    subject = re.sub("自评报告$", "", rubric.report_title) or report_subject(rubric.title)
+    return ReportContext(
+        title=f"{assessee}{subject}自评报告", subject=subject, assessee=assessee,
+        rubric_title=rubric.title, rubric_version=rubric.version, rubric_source=rubric.source,
+        rubric_sha256=rubric.sha256, bundle_sha256=bundle.sha256, period=_period(bundle.period),
+        created=signoff.get("date", ""), signoff=_signoff(signoff),
+        total=fmt(result.total), max_total=fmt(rubric.total),
+        lost_total=fmt(rubric.total - result.total), supported_total=fmt(result.supported_total),
+        supported_differs=result.supported_total != result.total, categories=cats,
+        mandatory_met=result.mandatory_met, mandatory_total=result.mandatory_total,
+        shortfalls=tuple(views[i] for i in result.mandatory_failures),
+        unsupported=tuple(views[i] for i in result.mandatory_unsupported),
+        passed=result.passed, verdict=verdict_text(result),
+        narrative=tuple(Section(k, h, blocks(_text(bundle, "narrative", k))) for k, h in NARRATIVE),
+        losses=_losses(result.indicators), evidence=_evidence(bundle, result.indicators))
+
+
+def report_subject(rubric_title: str) -> str:
+    """What the report is about, from the rubric's title: a 评分细则 titled "…创建指引与评分细则"
+    is about "…创建"; a title without that ending is kept whole."""
+    return re.sub(r"(指引)?(与|和|及)?(评分细则|评分标准)$", "", rubric_title) or rubric_title
+
+
+def blocks(text: str) -> tuple[Block, ...]:
+    """Paragraphs split on blank lines; lines starting with "- " become list items."""
+    out: list[Block] = []
+    for chunk in re.split(r"\n[ \t\u3000]*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
+        lines = [line.strip() for line in chunk.split("\n") if line.strip()]
+        for is_item, group in groupby(lines, key=lambda line: line.startswith("- ")):
+            items = tuple(line[2:].strip() if is_item else line for line in group)
+            out.append(Block("ul" if is_item else "p", items))
+    return tuple(out)
+
+
+def cn_date(iso: str) -> str:
+    if not iso:
+        return ""
+    d = date.fromisoformat(iso)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def numeral(ident: str) -> str:
+    """一, 二 … for a numeric category id; any other id as it is."""
+    return chinese_number(int(ident)) if ident.isdigit() else ident
+
+
+def _signoff(given: Mapping[str, str]) -> SignOff:
+    def text(key: str) -> str:
+        return given.get(key, "").strip()
+
+    return SignOff(text("unit"), text("head"), text("preparer"), text("phone"), cn_date(text("date")))
+
+
+def _period(period: Mapping[str, str]) -> str:
+    span = f"{cn_date(period['start'])}至{cn_date(period['end'])}"
+    label = period.get("label", "").strip()
+    return f"{label}（{span}）" if label else span
+
+
+def _text(bundle: Bundle, part: str, key: str) -> str:
+    # A text given as {file: …} was read by the bundle loader, through its path checks.
+    value: Any = (bundle.data.get(part) or {}).get(key)
+    if isinstance(value, dict):
+        return bundle.texts.get(f"{part}/{key}", "")
+    return value if isinstance(value, str) else ""
+
+
+def _category(cid: str, title: str, score: Decimal, top: Decimal,
+              results: Iterable[IndicatorResult], bundle: Bundle) -> CategoryView:
+    ratio = float(score / top) if top else 0.0
+    return CategoryView(cid, numeral(cid), title, fmt(score), fmt(top), fmt(top - score), ratio,
+                        tuple(_indicator(r, bundle) for r in results))
+
+
+def _indicator(r: IndicatorResult, bundle: Bundle) -> IndicatorView:
+    ind = r.indicator
+    docs = [bundle.documents[d] for d in _cited(r)]
+    reasons = [Reason(inp.label, kind, text.strip()) for inp, ans in r.answers if ans is not None
+               for kind, text in (("打分理由", ans.reason), ("备注", ans.note)) if text.strip()]
+    return IndicatorView(
+        id=r.id, title=ind.title, text=ind.text, criteria=ind.criteria, mandatory=ind.mandatory,
+        nature=_nature(ind.mandatory), score=fmt(r.score), max=fmt(ind.max), lost=fmt(r.lost),
+        supported=fmt(r.supported_score),
+        differs=r.supported_score != r.score,
+        trace=tuple(step.text for step in r.trace), reasons=tuple(reasons),
+        statement=blocks(_text(bundle, "statements", r.id)),
+        documents=tuple(DocumentRef(d.id, d.title, d.number, _status(d), d.status == "ok") for d in docs),
+        evidence=tuple((d.number or d.title) + ("" if d.status == "ok" else f"【{_status(d)}】") for d in docs),
+        flags=tuple(f.message for f in r.flags))
+
+
+def _nature(mandatory: bool) -> str:
+    return "强制性" if mandatory else "倡导性"
+
+
+def _cited(r: IndicatorResult) -> list[str]:
+    """Document ids an indicator's answers cite, first citation first, each once."""
+    return list(dict.fromkeys(d for _, ans in r.answers if ans is not None for d in ans.documents))
+
+
+def _losses(results: Iterable[IndicatorResult]) -> tuple[Loss, ...]:
+    below = [r for r in results if r.lost > 0]
+    # sorted() is stable, so equal losses keep the rubric's order.
+    ranked = sorted(below, key=lambda r: -r.lost)
+    return tuple(
+        Loss(r.id, r.indicator.title, _nature(r.indicator.mandatory), fmt(r.score), fmt(r.indicator.max),
+             fmt(r.lost), tuple(s.hint for s in r.trace if s.lost > 0 and s.hint))
+        for r in ranked)
+
+
+def _evidence(bundle: Bundle, results: Iterable[IndicatorResult]) -> tuple[EvidenceRow, ...]:
+    cited: dict[str, list[str]] = {}
+    for r in results:
+        for d in _cited(r):
+            cited.setdefault(d, []).append(r.id)
+    return tuple(_evidence_row(d, tuple(cited.get(d.id, ()))) for d in bundle.documents.values())
+
+
+def _evidence_row(d: Document, cited_by: tuple[str, ...]) -> EvidenceRow:
+    return EvidenceRow(d.id, d.title, d.number, d.issuer, d.date, d.sha256[:12], _status(d), d.status == "ok",
+                       cited_by)
+
+
+def _status(d: Document) -> str:
+    return STATUS_TEXT.get(d.status, d.status)
