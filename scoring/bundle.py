@@ -126,7 +126,7 @@ class _Zip:
             raise ScoringError(f"压缩包内文件过多（上限 {MAX_ZIP_ENTRIES} 个）", self.label)
         self.entries: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
-            rel = _safe_relpath(info.filename, self.label, None)
+            rel = _safe_relpath(_entry_name(info), self.label, None)
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise ScoringError(f"压缩包内 “{info.filename}” 是符号链接", self.label,
                                    hint="请把文件本身打包，而不是链接")
@@ -180,6 +180,25 @@ def guard_output(bundle: Path, output: Path | None) -> None:
     root, target = bundle.resolve(), output.resolve()
     if target == root or root in target.parents:
         raise ScoringError("输出文件不能写在材料包内", str(output), hint="材料包只读，请把结果写到材料包之外")
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str:
+    """A zip entry's name as written. Without the UTF-8 flag, zipfile reads names as CP437; Chinese
+    names come from Info-ZIP (UTF-8 without the flag) or Windows (GBK), so try those first."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    raw = info.filename.encode("cp437")
+    try:
+        name = raw.decode("utf-8")
+        # GBK bytes can happen to be valid UTF-8 too, but then hardly ever spell Chinese.
+        if name.isascii() or any("\u3000" <= ch <= "\u9fff" for ch in name):
+            return name
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gbk")
+    except UnicodeDecodeError:
+        return info.filename
 
 
 def open_bundle(path: Path) -> Bundle:

@@ -296,3 +296,28 @@ def test_document_cited_many_times_is_read_once(tmp_path: Path, monkeypatch: pyt
     bundle = bundle_mod.open_bundle(b)
     assert len(bundle.documents) == 51
     assert reads.count("documents/a.txt") == 1
+
+
+class _LegacyName(zipfile.ZipInfo):
+    """An entry name stored as raw bytes without the UTF-8 flag, as older archivers do."""
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:
+        return self.filename.encode("cp437"), self.flag_bits
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_zip_with_chinese_names_without_utf8_flag(runner: CliRunner, tmp_path: Path, encoding: str) -> None:
+    # Info-ZIP writes UTF-8 names without the flag; Windows' own zip writes GBK.
+    content = "文件".encode()
+    manifest = (HEAD + f"documents:\n  - {{id: D1, file: documents/通知.txt, title: 通知, sha256: '{sha256(content)}'}}\n"
+                "inputs: {'2.1': {coverage: {value: 100, documents: [D1]}}}\n")
+    path = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("b/bundle.yaml", manifest.encode())
+        info = _LegacyName("b/documents/通知.txt".encode(encoding).decode("cp437"))
+        z.writestr(info, content)
+    with zipfile.ZipFile(path) as z:
+        assert not any(i.flag_bits & 0x800 for i in z.infolist())
+    result = runner.invoke(main, ["score", str(path), "--rubric", str(MINI), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"supported_score": 2' in result.output
