@@ -12,7 +12,7 @@ from typing import Any
 from . import rules, validate
 from .errors import ScoringError, ScoringErrors
 from .numbers import ZERO, dec, fmt
-from .yamlio import YamlDoc, load_yaml
+from .yamlio import YamlDoc
 
 RUBRICS_DIR = Path(__file__).resolve().parent.parent / "rubrics"
 
@@ -104,13 +104,8 @@ def shipped(rubric_id: str) -> Path:
 
 
 def read(path: Path) -> tuple[bytes, YamlDoc]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScoringError("无法读取评分细则文件", str(path), hint="请检查文件路径是否正确、文件是否可读") from exc
-    doc = load_yaml(raw, str(path))
-    validate.check(doc, "rubric", "评分细则")
-    return raw, doc
+    return validate.load_checked(path, "rubric", "评分细则", "无法读取评分细则文件",
+                                 "请检查文件路径是否正确、文件是否可读")
 
 
 def check(path: Path) -> tuple[Rubric, list[ScoringError], list[ScoringError]]:

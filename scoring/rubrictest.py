@@ -12,7 +12,6 @@ from .bundle import open_bundle
 from .errors import ScoringError
 from .numbers import dec, fmt
 from .rubric import Rubric
-from .yamlio import load_yaml
 
 
 @dataclass(frozen=True)
@@ -42,13 +41,8 @@ def _run_case(rubric: Rubric, case: Path) -> CaseResult:
 
 
 def _expected(case: Path) -> dict[str, Any]:
-    path = case / "expected.yaml"
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScoringError("测试用例缺少 expected.yaml", str(path), hint="每个用例目录需要 bundle.yaml 和 expected.yaml") from exc
-    doc = load_yaml(raw, str(path))
-    validate.check(doc, "expected", "预期结果")
+    _, doc = validate.load_checked(case / "expected.yaml", "expected", "预期结果", "测试用例缺少 expected.yaml",
+                                   "每个用例目录需要 bundle.yaml 和 expected.yaml")
     return doc.data or {}
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from pathlib import Path as PathLike
 from typing import Any
 
 from .errors import ScoringError, ScoringErrors
-from .yamlio import Path, YamlDoc
+from .yamlio import Path, YamlDoc, load_yaml
 
 TYPE_NAMES = {"object": "映射（键: 值）", "array": "列表", "string": "文本", "number": "数字",
               "integer": "整数", "boolean": "true 或 false", "null": "空值"}
@@ -26,6 +27,18 @@ def _validator(name: str) -> Any:
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(schema(name))
+
+
+def load_checked(path: PathLike, schema_name: str, label: str, unreadable: str,
+                 hint: str) -> tuple[bytes, YamlDoc]:
+    """Read a YAML file of ours (a rubric, a test case's expectations) and check it against its schema."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScoringError(unreadable, str(path), hint=hint) from exc
+    doc = load_yaml(raw, str(path))
+    check(doc, schema_name, label)
+    return raw, doc
 
 
 def path_text(path: Path) -> str:
