@@ -121,7 +121,7 @@ def _indicator(rubric: Rubric, bundle: Bundle, ind: Indicator) -> IndicatorResul
     missing = [*ctx.missing, *(i.name for i in ind.inputs if i.name not in values and i.name not in used)]
     missing_flags = [rules.Flag("missing", n, f"{_label(ind, n)}：未填报") for n in missing]
     return IndicatorResult(
-        ind, min(claimed.points, ind.max), min(backed.points, ind.max), tuple(missing),
+        ind, claimed.points, backed.points, tuple(missing),
         (*missing_flags, *doc_flags, *claimed.flags), claimed.steps,
         tuple((inp, given.get(inp.name)) for inp in ind.inputs))
 
