@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from . import __version__
 from .errors import ScoringError, ScoringErrors
 from .numbers import ZERO, dumps, fmt
 
@@ -42,8 +43,36 @@ def _emit(text: str, output: Path | None) -> None:
     click.echo(f"已写入 {output}", err=True)
 
 
+def _usage_text(exc: click.UsageError) -> str:
+    """click's own usage errors, in Chinese."""
+    if isinstance(exc, click.MissingParameter) and exc.param is not None:
+        return f"缺少参数 {exc.param.human_readable_name}"
+    if isinstance(exc, click.NoSuchOption):
+        return f"没有选项 {exc.option_name}"
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        name = exc.param.get_error_hint(exc.ctx) if exc.ctx else exc.param.human_readable_name
+        if isinstance(exc.param.type, click.Choice):
+            return f"参数 {name} 应为 {'、'.join(map(str, exc.param.type.choices))} 之一"
+        return f"参数 {name} 的取值无效：{exc.message}"
+    return exc.format_message()
+
+
+def run() -> None:
+    """The console command: like main(), with click's usage errors worded in Chinese."""
+    try:
+        code = main(standalone_mode=False)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "scoring"
+        click.echo(f"错误：{_usage_text(exc)}（用 {command} --help 查看用法）", err=True)
+        sys.exit(2)
+    except click.Abort:
+        click.echo("已取消", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="county-scoring")
+@click.version_option(__version__, message="%(prog)s %(version)s")
 def main() -> None:
     """养老服务评估评分工具：按评分细则为佐证材料包打分、出具自评报告。"""
 

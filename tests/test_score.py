@@ -112,3 +112,19 @@ def test_help_does_not_import_weasyprint() -> None:
     code = "import sys; from scoring.cli import main; print('weasyprint' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_usage_errors_in_chinese() -> None:
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "scoring", *args], capture_output=True, text=True)
+
+    missing = run("score")
+    assert missing.returncode == 2 and "错误：缺少参数 BUNDLE" in missing.stderr
+    bad = run("score", str(SAMPLE), "--format", "xml")
+    assert bad.returncode == 2 and "参数 '--format' 应为 table、json 之一" in bad.stderr
+    unknown = run("score", str(SAMPLE), "--bogus")
+    assert unknown.returncode == 2 and "没有选项 --bogus" in unknown.stderr
+    assert "Traceback" not in missing.stderr + bad.stderr + unknown.stderr
