@@ -20,7 +20,12 @@ Path = tuple[str | int, ...]
 MAX_YAML_BYTES = 2 * 1024 * 1024
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser and composer when PyYAML was built with it (several times faster); the checks
+# below do not depend on which one runs.
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[valid-type, misc]
     pass
 
 
@@ -40,7 +45,7 @@ def _number_error(node: Node) -> ScoringError:
                         hint=f"数值最多 {MAX_DIGITS} 位有效数字")
 
 
-def _decimal(loader: _Loader, node: ScalarNode) -> Decimal | str:
+def _decimal(loader: yaml.SafeLoader, node: ScalarNode) -> Decimal | str:
     text = str(loader.construct_scalar(node)).replace("_", "")
     try:
         value = Decimal(text)
@@ -53,13 +58,13 @@ def _decimal(loader: _Loader, node: ScalarNode) -> Decimal | str:
     return value
 
 
-def _int(loader: _Loader, node: ScalarNode) -> int:
+def _int(loader: yaml.SafeLoader, node: ScalarNode) -> int:
     if len(str(node.value)) > MAX_DIGITS:
         raise _number_error(node)
     return int(yaml.SafeLoader.construct_yaml_int(loader, node))
 
 
-def _mapping(loader: _Loader, node: MappingNode) -> dict[str, Any]:
+def _mapping(loader: yaml.SafeLoader, node: MappingNode) -> dict[str, Any]:
     # Keys are always the text as written: an unquoted `1.10:` stays "1.10", never 1.1.
     return {str(k.value): loader.construct_object(v, deep=True) for k, v in node.value}
 
@@ -119,10 +124,9 @@ def load_yaml(text: bytes | str, name: str) -> YamlDoc:
             raise ScoringError("文件不是 UTF-8 编码", name, hint="请用 UTF-8 编码保存") from exc
     loader = None
     try:
+        _scan(text, name)
         loader = _Loader(text)
-        for event_type in (yaml.StreamStartEvent, yaml.DocumentStartEvent):
-            loader.check_event(event_type)
-        node = _compose(loader, name)
+        node = loader.get_single_node()
         if node is None:
             return YamlDoc(None, {(): 1}, name)
         lines: dict[Path, int] = {}
@@ -147,26 +151,20 @@ def load_yaml(text: bytes | str, name: str) -> YamlDoc:
     return YamlDoc(data, lines, name)
 
 
-def _compose(loader: _Loader, name: str) -> Node | None:
-    """Compose the single document, refusing anchors and aliases before any expansion."""
-    original = loader.compose_node
-
+def _scan(text: str, name: str) -> None:
+    """Refuse anchors, aliases and deep nesting from the event stream, before any node is built."""
     depth = 0
-
-    def guarded(parent: Node | None, index: Any) -> Node | None:
-        nonlocal depth
-        event = loader.peek_event()  # type: ignore[no-untyped-call]
+    for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise ScoringError("不支持 YAML 锚点和别名（& 与 *）", name, event.start_mark.line + 1,
+            raise ScoringError("不支持 YAML 锚点和别名（& 与 *）", name, _line(event),
                                hint="请把内容直接写出")
-        if depth >= MAX_DEPTH:
-            raise ScoringError(f"嵌套层级过深（超过 {MAX_DEPTH} 层）", name, event.start_mark.line + 1)
-        depth += 1
-        try:
-            return original(parent, index)
-        finally:
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ScoringError(f"嵌套层级过深（超过 {MAX_DEPTH} 层）", name, _line(event))
+        elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
 
-    loader.compose_node = guarded  # type: ignore[method-assign]
-    node = loader.get_single_node()
-    return node
+
+def _line(event: yaml.Event) -> int | None:
+    return event.start_mark.line + 1 if event.start_mark else None
