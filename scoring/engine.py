@@ -104,6 +104,10 @@ def _indicator(rubric: Rubric, bundle: Bundle, ind: Indicator) -> IndicatorResul
              for name, ans in given.items()}
     ctx = rules.Context(ind, values, dates, rubric.judged_step)
     claimed = _run(bundle, ind, ctx)
+    used = {node["input"] for node in rules.walk(ind.rule) if "input" in node}
+    # Facts no rule reads (the metrics behind a judged score) still belong in the explanation.
+    recorded = tuple(rules.Step("record", f"{i.label}：{rules.answer_text(ctx, i.name, values[i.name])}（记录）", ZERO)
+                     for i in ind.inputs if i.name not in used and i.name in values)
 
     def earns(name: str) -> bool:
         # An answer is a claim needing evidence only if the score falls without it (a "no" is not).
@@ -116,13 +120,12 @@ def _indicator(rubric: Rubric, bundle: Bundle, ind: Indicator) -> IndicatorResul
     support = rules.Context(ind, {k: v for k, v in values.items() if k not in unsupported}, dates,
                             rubric.judged_step, supported=True)
     backed = _run(bundle, ind, support)
-    # Inputs no rule reads (facts recorded for a judged score) are missing when unanswered too.
-    used = {node["input"] for node in rules.walk(ind.rule) if "input" in node}
+    # Inputs no rule reads are missing when unanswered too.
     missing = [*ctx.missing, *(i.name for i in ind.inputs if i.name not in values and i.name not in used)]
     missing_flags = [rules.Flag("missing", n, f"{_label(ind, n)}：未填报") for n in missing]
     return IndicatorResult(
         ind, claimed.points, backed.points, tuple(missing),
-        (*missing_flags, *doc_flags, *claimed.flags), claimed.steps,
+        (*missing_flags, *doc_flags, *claimed.flags), (*recorded, *claimed.steps),
         tuple((inp, given.get(inp.name)) for inp in ind.inputs))
 
 

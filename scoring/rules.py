@@ -87,7 +87,8 @@ def _earned(rule: Rule, ctx: Context, points: Decimal, text: str, full: Decimal,
     return Outcome(points, (Step(rule["kind"], text, points, lost, hint if lost > 0 else ""),))
 
 
-def _answer_text(ctx: Context, name: str, value: Any) -> str:
+def answer_text(ctx: Context, name: str, value: Any) -> str:
+    """An answer as a reader would say it: 是, 85.7%, 一档（1.5分）, 3 项（…）."""
     inp = ctx.indicator.input(name)
     if value is None:
         return "未填报"
@@ -108,7 +109,7 @@ def flag(rule: Rule, ctx: Context) -> Outcome:
     value = ctx.value(rule["input"])
     if value is True:
         return _earned(rule, ctx, points, f"{label}：是，得 {fmt(points)} 分", points)
-    return _earned(rule, ctx, ZERO, f"{label}：{_answer_text(ctx, rule['input'], value)}，不得分",
+    return _earned(rule, ctx, ZERO, f"{label}：{answer_text(ctx, rule['input'], value)}，不得分",
                    points, f"{label}，可得 {fmt(points)} 分")
 
 
@@ -119,10 +120,10 @@ def threshold(rule: Rule, ctx: Context) -> Outcome:
     ranked = sorted(((dec(lv["at"]), dec(lv["points"])) for lv in levels), key=lambda lv: lv[1], reverse=True)
     best_target, best = ranked[0]
     value = ctx.value(rule["input"])
-    shown = _answer_text(ctx, rule["input"], value)
+    shown = answer_text(ctx, rule["input"], value)
 
     def want(target: Decimal) -> str:
-        return f"{'达到' if op == '>=' else '不高于'} {_answer_text(ctx, rule['input'], target)}"
+        return f"{'达到' if op == '>=' else '不高于'} {answer_text(ctx, rule['input'], target)}"
 
     for target, points in ranked:
         if value is not None and (dec(value) >= target if op == ">=" else dec(value) <= target):
@@ -137,7 +138,7 @@ def choice(rule: Rule, ctx: Context) -> Outcome:
     best, label = max(table.values()), ctx.label(rule)
     value = ctx.value(rule["input"])
     points = table.get(str(value), ZERO) if value is not None else ZERO
-    shown = _answer_text(ctx, rule["input"], value)
+    shown = answer_text(ctx, rule["input"], value)
     return _earned(rule, ctx, points, f"{label}：{shown}，得 {fmt(points)} 分", best,
                    f"{label}达到最高档，最高可得 {fmt(best)} 分")
 
@@ -163,7 +164,7 @@ def per_item(rule: Rule, ctx: Context) -> Outcome:
     points = min(raw, cap)
     capped = f"，封顶 {fmt(cap)} 分" if raw > cap else ""
     return _earned(rule, ctx, points,
-                   f"{label}：{_answer_text(ctx, rule['input'], value)}，每项 {fmt(each)} 分，"
+                   f"{label}：{answer_text(ctx, rule['input'], value)}，每项 {fmt(each)} 分，"
                    f"得 {fmt(points)} 分{capped}", cap, f"{label}每增加一项加 {fmt(each)} 分，最高 {fmt(cap)} 分")
 
 
@@ -177,7 +178,7 @@ def deduction(rule: Rule, ctx: Context) -> Outcome:
     count = Decimal(len(value)) if isinstance(value, list) else dec(value)
     points = max(base - each * count, floor)
     return _earned(rule, ctx, points,
-                   f"{label} {_answer_text(ctx, rule['input'], value)}：{fmt(base)} − {fmt(each)} × {fmt(count)}，"
+                   f"{label} {answer_text(ctx, rule['input'], value)}：{fmt(base)} − {fmt(each)} × {fmt(count)}，"
                    f"得 {fmt(points)} 分（不低于 {fmt(floor)} 分）", base, f"逐项整改{label}，可挽回被扣的分数")
 
 
@@ -210,7 +211,7 @@ def gate(rule: Rule, ctx: Context) -> Outcome:
     if value is None:
         _all_missing(rule["rule"], ctx)
     full = reach(rule["rule"])
-    shown = _answer_text(ctx, rule["input"], value)
+    shown = answer_text(ctx, rule["input"], value)
     return Outcome(ZERO, (Step("gate", f"{label}：{shown}，其后各项不计分（前提未满足）", ZERO, full,
                                f"先满足“{label}”，其后各项最高可得 {fmt(full)} 分"),))
 
