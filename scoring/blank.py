@@ -7,16 +7,10 @@ from pathlib import Path
 
 from .errors import ScoringError
 from .files import write_atomic
+from .inputs import hint
+from .model import NARRATIVE, Rubric
 from .numbers import fmt
-from .rubric import Input, Rubric
 
-NARRATIVE = {
-    "overview": "基本情况：全县老年人口、养老服务设施、创建工作组织情况",
-    "practices": "主要做法和成效",
-    "highlights": "特色亮点",
-    "problems": "存在问题",
-    "next_steps": "下一步工作打算",
-}
 SIGNOFF = {
     "unit": "填报单位（加盖公章的单位全称）",
     "head": "单位负责人",
@@ -35,19 +29,6 @@ def _line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _hint(inp: Input) -> str:
-    kinds = {"bool": "填 true（是）或 false（否）", "number": "填数字", "integer": "填整数",
-             "list": "逐项列出，每项一行：- 名称", "score": "填分数，并在 reason 中写明打分理由"}
-    if inp.type == "choice":
-        return "填以下代码之一：" + "；".join(f"{v} = {label}" for v, label in inp.values)
-    text = kinds[inp.type]
-    if inp.unit:
-        text += f"，单位：{inp.unit}"
-    if inp.min is not None or inp.max is not None:
-        text += f"，范围 {fmt(inp.min) if inp.min is not None else '不限'} 至 {fmt(inp.max) if inp.max is not None else '不限'}"
-    return text + ("；须引用佐证文件" if inp.document else "")
-
-
 def blank_manifest(rubric: Rubric, assessee: str = "") -> str:
     out = [f"# {_line(rubric.title)}（{_line(rubric.version)}）自评材料清单",
            "# 每个输入下填写 value（取值）；要求佐证的，在 documents 中写所引文件的 id。",
@@ -61,17 +42,18 @@ def blank_manifest(rubric: Rubric, assessee: str = "") -> str:
     for cat in rubric.categories:
         out.append(f"  # {cat.id}、{_line(cat.title)}（共 {fmt(cat.max)} 分）")
         for ind in cat.indicators:
-            kind = "强制性指标" if ind.mandatory else "倡导性指标"
-            out += [f"  # {ind.id} {_line(ind.title)}（{kind}，{fmt(ind.max)} 分）", f"  {_q(ind.id)}:"]
+            kind = rubric.natures.noun(ind.mandatory)
+            out += [f"  # {ind.id} {_line(ind.title)}（{kind + '，' if kind else ''}{fmt(ind.max)} 分）",
+                    f"  {_q(ind.id)}:"]
             for inp in ind.inputs:
-                out += [f"    # {_line(inp.prompt)}", f"    # {_line(_hint(inp))}", f"    {inp.name}:", "      value: null"]
+                out += [f"    # {_line(inp.prompt)}", f"    # {_line(hint(inp))}", f"    {inp.name}:", "      value: null"]
                 if inp.type == "score":
                     out.append("      reason: \"\"")
                 if inp.document:
                     out.append("      documents: []")
     out += ["", "# 自评报告的文字部分（可写在此处，或写成材料包内的文本文件：overview: {file: narrative/基本情况.txt}）",
             "narrative:"]
-    out += [f"  {k}: \"\"  # {v}" for k, v in NARRATIVE.items()]
+    out += [f"  {k}: \"\"  # {h}{'：' + more if more else ''}" for k, h, more in NARRATIVE]
     out += ["", "# 各指标的工作说明（可选），如 \"1.1\": 已建立……", "statements: {}", "", "# 报告落款", "signoff:"]
     out += [f"  # date: 2022-11-20  # {v}" if k == "date" else f"  {k}: \"\"  # {v}" for k, v in SIGNOFF.items()]
     return "\n".join(out) + "\n"

@@ -13,14 +13,14 @@ import posixpath
 import stat
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import validate
 from .errors import ScoringError
+from .model import Answer, Bundle, Document, SignOff
 from .yamlio import YamlDoc, load_yaml
 
 MANIFEST = "bundle.yaml"
@@ -36,41 +36,6 @@ OS_ERRORS = {errno.EACCES: "没有读取权限", errno.EISDIR: "是目录而不�
 def _os_error(rel: str, exc: OSError, name: str, line: int | None) -> ScoringError:
     reason = OS_ERRORS.get(exc.errno or 0, f"读取失败（错误码 {exc.errno}）")
     return ScoringError(f"文件 “{rel}” {reason}", name, line, hint="请检查文件是否完整、可读")
-
-
-@dataclass(frozen=True)
-class Document:
-    id: str
-    file: str
-    title: str
-    number: str
-    issuer: str
-    date: str
-    sha256: str  # as declared in the manifest
-    status: str  # ok | file_missing | hash_mismatch
-
-
-@dataclass(frozen=True)
-class Answer:
-    value: Any
-    documents: tuple[str, ...]
-    reason: str
-    note: str
-    line: int | None
-
-
-@dataclass(frozen=True)
-class Bundle:
-    name: str
-    rubric: str
-    assessee: Mapping[str, str]
-    period: Mapping[str, str]
-    documents: Mapping[str, Document]
-    answers: Mapping[str, Mapping[str, Answer]]  # indicator id -> input name -> answer
-    data: Mapping[str, Any]  # the manifest as parsed, for the report's narrative
-    texts: Mapping[str, str]  # narrative file references resolved to text
-    manifest: YamlDoc
-    sha256: str
 
 
 def _safe_relpath(rel: str, name: str, line: int | None) -> str:
@@ -164,13 +129,23 @@ class _Zip:
         return data
 
 
-def reader(path: Path, name: str) -> Callable[[str], bytes | None]:
-    """Reads files of a bundle by relative path, through the same checks as the loader; opened lazily."""
-    def read(rel: str) -> bytes | None:
-        source = _Folder(path) if path.is_dir() else _Zip(path)
-        return source.read(rel, name, None, MAX_FILE_BYTES)
+class _Files:
+    """A bundle's files for whoever renders it, through the loader's own checks. The folder or zip
+    is opened on the first read and stays open until close()."""
 
-    return read
+    def __init__(self, path: Path, name: str) -> None:
+        self.path, self.name = path, name
+        self.source: _Folder | _Zip | None = None
+
+    def read(self, rel: str) -> bytes | None:
+        if self.source is None:
+            self.source = _Folder(self.path) if self.path.is_dir() else _Zip(self.path)
+        return self.source.read(rel, self.name, None, MAX_FILE_BYTES)
+
+    def close(self) -> None:
+        if isinstance(self.source, _Zip):
+            self.source.zip.close()
+        self.source = None
 
 
 def guard_output(bundle: Path, output: Path | None) -> None:
@@ -212,6 +187,14 @@ def open_bundle(path: Path) -> Bundle:
     else:
         raise ScoringError("材料包不存在", str(path), hint="请检查路径，或先用 scoring init 生成空白材料包")
     name = f"{source.label}/{MANIFEST}" if isinstance(source, _Folder) else f"{source.label}:{MANIFEST}"
+    try:
+        return _load(path, source, name)
+    finally:
+        if isinstance(source, _Zip):
+            source.zip.close()
+
+
+def _load(path: Path, source: _Folder | _Zip, name: str) -> Bundle:
     raw = source.read(MANIFEST, name, None, MAX_FILE_BYTES)
     if raw is None:
         raise ScoringError(f"材料包中没有 {MANIFEST}", source.label, hint="请先用 scoring init 生成")
@@ -249,10 +232,13 @@ def open_bundle(path: Path) -> Bundle:
                 if ref not in documents:
                     raise ScoringError(f"引用了清单中没有的文件编号 “{ref}”", name, ans.line,
                                        f"指标 {ind} 输入 {inp}", hint="请在 documents 中登记该文件")
-    texts = _texts(data, source, name, doc, digest)
+    narrative = _texts(data, "narrative", source, name, doc, digest)
+    statements = _texts(data, "statements", source, name, doc, digest)
+    signoff = {k: str(v).strip() for k, v in (data.get("signoff") or {}).items()}
     return Bundle(name=name, rubric=data["rubric"], assessee=data["assessee"], period=data["period"],
-                  documents=documents, answers=answers, data=data, texts=texts, manifest=doc,
-                  sha256=digest.hexdigest())
+                  documents=documents, answers=answers, narrative=narrative, statements=statements,
+                  signoff=SignOff(**signoff), sha256=digest.hexdigest(), lines=doc.lines,
+                  files=_Files(path, name))
 
 
 def _answer(raw: Any, line: int | None) -> Answer:
@@ -262,21 +248,22 @@ def _answer(raw: Any, line: int | None) -> Answer:
     return Answer(raw, (), "", "", line)
 
 
-def _texts(data: Mapping[str, Any], source: _Folder | _Zip, name: str, doc: YamlDoc,
+def _texts(data: Mapping[str, Any], part: str, source: _Folder | _Zip, name: str, doc: YamlDoc,
            digest: Any) -> dict[str, str]:
-    """Narrative texts given as files, read (as UTF-8 text) and folded into the bundle's hash."""
+    """Narrative texts and statements, those given as files read (as UTF-8 text) and folded into the
+    bundle's hash; blank ones left out."""
     out: dict[str, str] = {}
-    places = [(("narrative", k), v) for k, v in (data.get("narrative") or {}).items()]
-    places += [(("statements", k), v) for k, v in (data.get("statements") or {}).items()]
-    for path, value in places:
+    for key, value in (data.get(part) or {}).items():
         if not isinstance(value, dict):
+            if value and value.strip():
+                out[key] = value
             continue
-        line = doc.line(path)
+        line = doc.line((part, key))
         content = source.read(value["file"], name, line, MAX_FILE_BYTES)
         if content is None:
             raise ScoringError(f"找不到文本文件 “{value['file']}”", name, line)
         try:
-            out["/".join(path)] = content.decode("utf-8-sig")
+            out[key] = content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ScoringError(f"文本文件 “{value['file']}” 不是 UTF-8 编码", name, line) from exc
         digest.update(f"\n{value['file']}\n".encode() + hashlib.sha256(content).digest())

@@ -12,7 +12,8 @@ import click
 
 from . import __version__
 from .errors import ScoringError, ScoringErrors
-from .numbers import ZERO, dumps, fmt
+from .numbers import ZERO, fmt
+from .outputs import names
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,13 +34,13 @@ def _friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _emit(text: str, output: Path | None) -> None:
+def _emit(data: bytes, output: Path | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(data, nl=False)
         return
     from .files import write_atomic
 
-    write_atomic(output, text.encode())
+    write_atomic(output, data)
     click.echo(f"已写入 {output}", err=True)
 
 
@@ -88,9 +89,9 @@ def rubric() -> None:
 @_friendly
 def rubric_check(file: Path, strict: bool) -> None:
     """检查评分细则文件：格式、分值合计、规则可达分值、重复编号与重复键。"""
-    from .rubric import check
+    from .rubric import check, resolve
 
-    built, errors, warnings = check(file)
+    built, errors, warnings = check(resolve(str(file)))
     for w in warnings:
         click.echo(f"{'错误' if strict else '警告'}：{w}", err=True)
     for e in errors:
@@ -98,25 +99,22 @@ def rubric_check(file: Path, strict: bool) -> None:
     if errors or (strict and warnings):
         sys.exit(1)
     mandatory = [i for i in built.indicators if i.mandatory]
+    noun = built.natures.noun(True) or "必达指标"
+    summary = f"；{noun} {len(mandatory)} 项，共 {fmt(sum((i.max for i in mandatory), ZERO))} 分" if mandatory else ""
     click.echo(f"评分细则 {built.id} 检查通过：{len(built.categories)} 个一级指标，{len(built.indicators)} 个二级指标，"
-               f"总分 {fmt(built.total)} 分；强制性指标 {len(mandatory)} 项，"
-               f"共 {fmt(sum((i.max for i in mandatory), ZERO))} 分。")
+               f"总分 {fmt(built.total)} 分{summary}。")
 
 
 @rubric.command("show")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt_", type=click.Choice(names("rubric")), default="table", show_default=True)
 @_friendly
 def rubric_show(file: Path, fmt_: str) -> None:
     """列出评分细则的指标、分值和所需输入。"""
-    from .rubric import load
-    from .show import rubric_json, rubric_table
+    from .outputs import render
+    from .rubric import load, resolve
 
-    built = load(file)
-    if fmt_ == "json":
-        click.echo(dumps(rubric_json(built)), nl=False)
-    else:
-        click.echo(rubric_table(built), nl=False)
+    _emit(render("rubric", fmt_, load(resolve(str(file)))), None)
 
 
 @rubric.command("test")
@@ -124,12 +122,13 @@ def rubric_show(file: Path, fmt_: str) -> None:
 @_friendly
 def rubric_test(file: Path) -> None:
     """运行评分细则自带的测试用例（同名 .tests 目录），报告每处不符。"""
-    from .rubric import load
+    from .rubric import load, resolve
     from .rubrictest import run_cases
 
-    built = load(file)
+    path = resolve(str(file))
+    built = load(path)
     passed = failed = 0
-    for case in run_cases(built, file):
+    for case in run_cases(built, path):
         if case.problems:
             failed += 1
             click.echo(f"✗ {case.name}  {case.description}")
@@ -155,22 +154,25 @@ def _load(bundle_path: Path, rubric_file: Path | None) -> Any:
 @main.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
-@click.option("--format", "fmt_", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt_", type=click.Choice(names("result")), default="table", show_default=True,
+              help="输出格式：table 表格，json，csv（Excel/WPS 可直接打开），html 或 pdf 自评报告。")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="写入文件（默认输出到屏幕）。")
 @click.option("--strict", is_flag=True, help="有未填报的输入时报错。")
 @_friendly
 def score(bundle: Path, rubric_file: Path | None, fmt_: str, output: Path | None, strict: bool) -> None:
     """按评分细则为佐证材料包打分。"""
     from .bundle import guard_output
-    from .formats import FORMATS
+    from .outputs import render
 
     guard_output(bundle, output)
+    if fmt_ == "pdf" and output is None:
+        raise ScoringError("PDF 不能输出到屏幕", hint="请用 -o 指定文件，如 -o 自评报告.pdf")
     result = _load(bundle, rubric_file)
     if strict and result.missing:
         listed = "、".join(f"{i} {n}" for i, n in result.missing[:20])
         more = f" 等 {len(result.missing)} 项" if len(result.missing) > 20 else ""
         raise ScoringError(f"有未填报的输入：{listed}{more}", result.bundle.name, hint="请补充填报后再评分")
-    _emit(FORMATS[fmt_](result), output)
+    _emit(render("result", fmt_, result), output)
 
 
 @main.command()
@@ -210,7 +212,7 @@ def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: Path
         # Checked now as well as when writing: rendering takes seconds, so fail before, not after.
         if target is not None and not target.parent.is_dir():
             raise ScoringError("输出目录不存在", str(target.parent), hint="请先创建该目录")
-    made = self_evaluation(_load(bundle, rubric_file), bundle, templates)
+    made = self_evaluation(_load(bundle, rubric_file), templates)
     # Both are rendered in full before either is written: a failed render leaves old files as they were.
     write_atomic(output, made.pdf)
     click.echo(f"已写入 {output}（共 {made.pages} 页）")

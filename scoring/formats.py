@@ -1,19 +1,21 @@
-"""Output formats for a score result, registered in one place."""
+"""A score result as JSON, CSV and a terminal table (the report is in scoring/report/)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import unicodedata
-from collections.abc import Callable
 from typing import Any
 
-from .engine import IndicatorResult, Result
+from .model import FLAGS, IndicatorResult, IndicatorScore, Result, StageResult, Step
 from .numbers import dumps, fmt
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def result_data(result: Result) -> dict[str, Any]:
-    """The machine-readable result (see scoring/schemas/result.schema.json)."""
+    """The machine-readable result (see scoring/schemas/result.schema.json): the self-assessment's
+    figures at the top, each reviewing stage's in `reviews`, and every answer with its documents."""
     r, b = result.rubric, result.bundle
     return {
         "schema_version": SCHEMA_VERSION,
@@ -21,36 +23,74 @@ def result_data(result: Result) -> dict[str, Any]:
         "bundle": {"sha256": b.sha256},
         "assessee": dict(b.assessee),
         "period": dict(b.period),
-        "total": (result.total),
-        "supported_total": (result.supported_total),
-        "max_total": (r.total),
-        "categories": [{"id": c.id, "title": c.title, "score": (c.score), "max": (c.max)}
-                       for c in result.categories],
+        "max_total": r.total,
+        **_stage(result.own),
+        "reviews": [{"stage": s.stage, "reviewer": c.author, "unit": c.unit, "date": c.date, **_stage(s)}
+                    for s, c in zip(result.stages[1:], result.chain, strict=True)],
+        "documents": [{"id": d.id, "file": d.file, "title": d.title, "number": d.number, "issuer": d.issuer,
+                       "date": d.date, "sha256": d.sha256, "status": d.status} for d in b.documents.values()],
         "indicators": [_indicator(i) for i in result.indicators],
-        "mandatory": {"met": result.mandatory_met, "total": result.mandatory_total,
-                      "failures": list(result.mandatory_failures),
-                      "unsupported": list(result.mandatory_unsupported)},
-        "verdict": {"passed": result.passed, "reasons": list(result.verdict_reasons),
-                    "text": verdict_text(result)},
     }
 
 
-def verdict_text(result: Result) -> str:
-    return "达到创建标准" if result.passed else "未达到创建标准：" + "；".join(result.verdict_reasons)
+def _stage(s: StageResult) -> dict[str, Any]:
+    m = s.mandatory
+    return {
+        "total": s.total, "supported_total": s.supported_total,
+        "categories": [{"id": c.id, "title": c.title, "score": c.score, "max": c.max} for c in s.categories],
+        "mandatory": {"met": m.met, "total": m.total, "failures": list(m.failures),
+                      "unsupported": list(m.unsupported)},
+        "verdict": {"passed": s.verdict.passed, "reasons": list(s.verdict.reasons), "text": s.verdict.text},
+    }
 
 
 def _indicator(i: IndicatorResult) -> dict[str, Any]:
     return {
         "id": i.id, "title": i.indicator.title, "category": i.indicator.category,
-        "score": (i.score), "max": (i.indicator.max), "mandatory": i.indicator.mandatory,
-        "supported_score": (i.supported_score), "missing": list(i.missing),
-        "flags": [{"code": f.code, "input": f.input, "message": f.message} for f in i.flags],
-        "trace": [{"rule": s.kind, "points": (s.points), "text": s.text} for s in i.trace],
+        "max": i.indicator.max, "mandatory": i.indicator.mandatory,
+        "answers": [{"input": inp.name, "value": ans.value, "documents": list(ans.documents),
+                     "reason": ans.reason, "note": ans.note}
+                    for inp, ans in i.answers if ans is not None],
+        **_score(i.own),
+        "reviews": [{"stage": s.stage, **_score(s),
+                     "overrides": [{"action": o.action, "target": o.target, "value": o.value, "reason": o.reason,
+                                    "author": o.author} for o in s.overrides]}
+                    for s in i.scores[1:]],
     }
+
+
+def _score(s: IndicatorScore) -> dict[str, Any]:
+    return {
+        "score": s.points, "supported_score": s.supported, "missing": list(s.missing),
+        "flags": [{"code": f.code, "input": f.input, "message": f.message} for f in s.flags],
+        "trace": [_step(step) for step in s.trace],
+    }
+
+
+def _step(s: Step) -> dict[str, Any]:
+    return {"rule": s.kind, "points": s.points, "text": s.text,
+            "reads": [{"input": r.input, "value": r.value, "documents": list(r.documents)} for r in s.reads]}
 
 
 def render_json(result: Result) -> str:
     return dumps(result_data(result))
+
+
+def render_csv(result: Result) -> str:
+    """One row per indicator, with a score column per reviewing stage; UTF-8 with a BOM so that Excel
+    and WPS open the Chinese as Chinese."""
+    natures, stages = result.rubric.natures, [s.stage for s in result.stages[1:]]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["指标", "名称", "一级指标", *(["性质"] if natures.mandatory else []), "分值", "自评得分",
+                     "有据得分", *(f"{s}得分" for s in stages), "标记", "未填报"])
+    for i in result.indicators:
+        writer.writerow([i.id, i.indicator.title, i.indicator.category,
+                         *([natures.of(i.indicator.mandatory)] if natures.mandatory else []),
+                         fmt(i.indicator.max), fmt(i.score), fmt(i.supported_score),
+                         *(fmt(s.points) for s in i.scores[1:]),
+                         "、".join(sorted({FLAGS[f.code].short for f in i.flags})), "、".join(i.missing)])
+    return "\ufeff" + out.getvalue()
 
 
 def _width(text: str) -> int:
@@ -69,30 +109,34 @@ def _clip(text: str, width: int) -> str:
 
 
 def render_table(result: Result) -> str:
-    r, b = result.rubric, result.bundle
+    r, b, own = result.rubric, result.bundle, result.own
     lines = [f"{b.assessee['name']}  {r.title}（{r.version}）",
              f"评估期：{b.period['start']} 至 {b.period['end']}", ""]
     head = f"{_pad('指标', 6)}{_pad('名称', 30)}{_pad('性质', 6)}{_pad('得分', 8, True)}  {_pad('有据', 6, True)}  说明"
-    for cat in result.categories:
+    for cat in own.categories:
         lines += [f"{cat.id}、{cat.title}  {fmt(cat.score)}/{fmt(cat.max)}", head]
-        for i in cat.indicators:
-            kind = "强制" if i.indicator.mandatory else "倡导"
-            notes = sorted({_FLAG_SHORT.get(f.code, f.code) for f in i.flags})
-            lines.append(f"{_pad(i.id, 6)}{_pad(_clip(i.indicator.title, 28), 30)}{_pad(kind, 6)}"
+        for i in result.in_category(cat.id):
+            notes = sorted({FLAGS[f.code].short for f in i.flags})
+            lines.append(f"{_pad(i.id, 6)}{_pad(_clip(i.indicator.title, 28), 30)}"
+                         f"{_pad(r.natures.short(i.indicator.mandatory), 6)}"
                          f"{_pad(fmt(i.score) + '/' + fmt(i.indicator.max), 8, True)}  "
                          f"{_pad(fmt(i.supported_score), 6, True)}  {'、'.join(notes)}")
         lines.append("")
-    lines += [f"总分：{fmt(result.total)} / {fmt(r.total)}（有据得分 {fmt(result.supported_total)}）",
-              f"强制性指标：{result.mandatory_met}/{result.mandatory_total} 项达到满分"
-              + (f"（其中佐证不足 {len(result.mandatory_unsupported)} 项：{'、'.join(result.mandatory_unsupported)}）"
-                 if result.mandatory_unsupported else ""),
-              f"结论：{verdict_text(result)}"]
+    lines.append(f"总分：{fmt(own.total)} / {fmt(r.total)}（有据得分 {fmt(own.supported_total)}）")
+    lines += [line for stage in result.stages for line in _stage_lines(result, stage)]
     if result.missing:
         lines.append(f"未填报的输入：{len(result.missing)} 项（scoring score --format json 可查看明细）")
     return "\n".join(lines) + "\n"
 
 
-_FLAG_SHORT = {"missing": "缺填报", "no_document": "缺佐证", "file_missing": "文件缺失",
-               "hash_mismatch": "哈希不符", "document_date": "文件日期不符"}
-
-FORMATS: dict[str, Callable[[Result], str]] = {"table": render_table, "json": render_json}
+def _stage_lines(result: Result, stage: StageResult) -> list[str]:
+    """Mandatory compliance (when the rubric has mandatory indicators) and the verdict of one stage."""
+    m, noun = stage.mandatory, result.rubric.natures.noun(True) or "必达指标"
+    reviewed = stage is not result.own
+    lines = [f"{stage.stage}总分：{fmt(stage.total)}（有据得分 {fmt(stage.supported_total)}）"] if reviewed else []
+    if m.total:
+        unsupported = (f"（其中佐证不足 {len(m.unsupported)} 项：{'、'.join(m.unsupported)}）"
+                       if m.unsupported else "")
+        lines.append(f"{stage.stage + '：' if reviewed else ''}{noun}：{m.met}/{m.total} 项达到满分{unsupported}")
+    lines.append(f"{stage.stage}结论：{stage.verdict.text}" if reviewed else f"结论：{stage.verdict.text}")
+    return lines

@@ -4,86 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from . import rules, validate
 from .errors import ScoringError, ScoringErrors
+from .model import Category, Indicator, Input, Natures, Rubric, VerdictRule
 from .numbers import ZERO, dec, fmt
 from .yamlio import YamlDoc
 
 RUBRICS_DIR = Path(__file__).resolve().parent.parent / "rubrics"
-
-
-@dataclass(frozen=True)
-class Input:
-    name: str
-    label: str
-    prompt: str
-    type: str
-    unit: str | None = None
-    min: Decimal | None = None
-    max: Decimal | None = None
-    document: bool = False
-    values: tuple[tuple[str, str], ...] = ()
-
-    def choice_label(self, code: Any) -> str:
-        return dict(self.values).get(str(code), str(code))
-
-
-@dataclass(frozen=True)
-class Indicator:
-    id: str
-    category: str
-    title: str
-    text: str
-    mandatory: bool
-    max: Decimal
-    criteria: str
-    lead: tuple[str, ...]
-    units: tuple[str, ...]
-    notes: tuple[str, ...]
-    inputs: tuple[Input, ...]
-    rule: Mapping[str, Any]
-    line: int | None
-
-    def input(self, name: str) -> Input | None:
-        return next((i for i in self.inputs if i.name == name), None)
-
-
-@dataclass(frozen=True)
-class Category:
-    id: str
-    title: str
-    max: Decimal
-    indicators: tuple[Indicator, ...]
-    min: Decimal | None = None  # a per-section minimum the verdict requires
-
-
-@dataclass(frozen=True)
-class Rubric:
-    id: str
-    title: str
-    version: str
-    source: str
-    total: Decimal
-    judged_step: Decimal
-    mandatory_full: bool
-    min_total: Decimal | None
-    notes: tuple[str, ...]
-    categories: tuple[Category, ...]
-    path: str
-    sha256: str
-    report_title: str = ""  # the report's title after the assessee's name
-
-    @property
-    def indicators(self) -> tuple[Indicator, ...]:
-        return tuple(i for c in self.categories for i in c.indicators)
-
-    def indicator(self, ident: str) -> Indicator | None:
-        return next((i for i in self.indicators if i.id == ident), None)
 
 
 def resolve(name_or_path: str) -> Path:
@@ -125,24 +56,26 @@ def load(path: Path) -> Rubric:
 
 def build(doc: YamlDoc, sha256: str) -> Rubric:
     data = doc.data
+    step = dec(data.get("judged_step", Decimal("0.5")))
     cats = []
     for ci, c in enumerate(data["categories"]):
-        inds = tuple(_indicator(ind, c["id"], doc.line(("categories", ci, "indicators", ii)))
+        inds = tuple(_indicator(ind, c["id"], doc.line(("categories", ci, "indicators", ii)), step)
                      for ii, ind in enumerate(c["indicators"]))
         cats.append(Category(c["id"], c["title"], dec(c["max"]), inds,
                              None if c.get("min") is None else dec(c["min"])))
-    verdict = data["verdict"]
+    verdict, defaults = data["verdict"], VerdictRule()
     min_total = verdict.get("min_total")
     return Rubric(
         id=data["id"], title=data["title"], version=data["version"], source=data.get("source", ""),
-        total=dec(data["total"]), judged_step=dec(data.get("judged_step", Decimal("0.5"))),
-        mandatory_full=verdict.get("mandatory_full", False),
-        min_total=None if min_total is None else dec(min_total),
+        total=dec(data["total"]), judged_step=step,
+        verdict=VerdictRule(verdict.get("mandatory_full", False), None if min_total is None else dec(min_total),
+                            verdict.get("passed", defaults.passed), verdict.get("failed", defaults.failed)),
+        natures=Natures(**(data.get("natures") or {})),
         notes=tuple(data.get("notes", ())), categories=tuple(cats), path=doc.name, sha256=sha256,
         report_title=data.get("report_title", ""))
 
 
-def _indicator(d: Mapping[str, Any], category: str, line: int | None) -> Indicator:
+def _indicator(d: Mapping[str, Any], category: str, line: int | None, step: Decimal) -> Indicator:
     def num(v: Any) -> Decimal | None:
         return None if v is None else dec(v)
 
@@ -155,7 +88,7 @@ def _indicator(d: Mapping[str, Any], category: str, line: int | None) -> Indicat
         id=d["id"], category=category, title=d["title"], text=d["text"], mandatory=d["mandatory"],
         max=dec(d["max"]), criteria=d.get("criteria", ""), lead=tuple(d.get("lead", ())),
         units=tuple(d.get("units", ())), notes=tuple(d.get("notes", ())), inputs=inputs,
-        rule=d["rule"], line=line)
+        rule=rules.with_step(d["rule"], step), line=line)
 
 
 def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[ScoringError]]:

@@ -10,8 +10,8 @@ from typing import Any
 from . import engine, validate
 from .bundle import open_bundle
 from .errors import ScoringError
+from .model import Rubric
 from .numbers import dec, fmt
-from .rubric import Rubric
 
 
 @dataclass(frozen=True)

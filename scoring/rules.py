@@ -1,36 +1,24 @@
 """Rule kinds: one function each, one registry.
 
-A rule is a mapping from the rubric with a `kind`. Its score function turns the assessee's answers
-into points plus trace steps in plain Chinese; the engine records which indicator, inputs and
-documents were involved. Adding a kind means one score function, one reach function and one entry
-in KINDS (and the schema and docs/rubric-language.md, which a test keeps honest).
+A rule is a mapping from the rubric with a `kind`. Its score function turns the answers into points
+plus trace steps in plain Chinese, each step recording the inputs it read. Adding a kind means one
+score function, one reach function and one entry in KINDS, with its own lint and answer checks when it
+needs them (and the schema and docs/rubric-language.md, which a test keeps honest).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .model import Flag, Indicator, Read, Step
 from .numbers import ZERO, dec, fmt
 
-if TYPE_CHECKING:
-    from .rubric import Indicator
-
 Rule = Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Step:
-    """One line of an indicator's trace: what a rule saw and what it gave."""
-
-    kind: str
-    text: str
-    points: Decimal
-    lost: Decimal = ZERO  # points this step could still have given
-    hint: str = ""  # what would earn the lost points
 
 
 class AnswerError(Exception):
@@ -40,13 +28,6 @@ class AnswerError(Exception):
         super().__init__(message)
         self.input = input_name
         self.message = message
-
-
-@dataclass(frozen=True)
-class Flag:
-    code: str
-    input: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -61,12 +42,12 @@ class Outcome:
 
 @dataclass
 class Context:
-    """What a rule may look at: the indicator, the answers, and the cited documents' dates."""
+    """What a rule may look at: the indicator, the answers, their cited documents and those dates."""
 
     indicator: Indicator
     values: Mapping[str, Any]  # input name -> answered value (unanswered names absent)
+    documents: Mapping[str, tuple[str, ...]]  # input name -> ids of the documents its answer cites
     doc_dates: Mapping[str, tuple[str, ...]]  # input name -> dates of its cited documents
-    judged_step: Decimal
     supported: bool = False  # scoring only what the evidence supports
     missing: list[str] = field(default_factory=list)
 
@@ -74,6 +55,9 @@ class Context:
         if name not in self.values and name not in self.missing:
             self.missing.append(name)
         return self.values.get(name)
+
+    def read(self, name: str) -> Read:
+        return Read(name, self.values.get(name), self.documents.get(name, ()))
 
     def label(self, rule: Rule) -> str:
         if "label" in rule:
@@ -84,12 +68,13 @@ class Context:
 
 def _earned(rule: Rule, ctx: Context, points: Decimal, text: str, full: Decimal, hint: str = "") -> Outcome:
     lost = full - points
-    return Outcome(points, (Step(rule["kind"], text, points, lost, hint if lost > 0 else ""),))
+    reads = (ctx.read(rule["input"]),) if "input" in rule else ()
+    return Outcome(points, (Step(rule["kind"], text, points, lost, hint if lost > 0 else "", reads),))
 
 
-def answer_text(ctx: Context, name: str, value: Any) -> str:
+def answer_text(ind: Indicator, name: str, value: Any) -> str:
     """An answer as a reader would say it: 是, 85.7%, 一档（1.5分）, 3 项（…）."""
-    inp = ctx.indicator.input(name)
+    inp = ind.input(name)
     if value is None:
         return "未填报"
     if value is True:
@@ -104,12 +89,16 @@ def answer_text(ctx: Context, name: str, value: Any) -> str:
     return f"{fmt(dec(value))}{unit}"
 
 
+def _shown(ctx: Context, rule: Rule, value: Any) -> str:
+    return answer_text(ctx.indicator, rule["input"], value)
+
+
 def flag(rule: Rule, ctx: Context) -> Outcome:
     points, label = dec(rule["points"]), ctx.label(rule)
     value = ctx.value(rule["input"])
     if value is True:
         return _earned(rule, ctx, points, f"{label}：是，得 {fmt(points)} 分", points)
-    return _earned(rule, ctx, ZERO, f"{label}：{answer_text(ctx, rule['input'], value)}，不得分",
+    return _earned(rule, ctx, ZERO, f"{label}：{_shown(ctx, rule, value)}，不得分",
                    points, f"{label}，可得 {fmt(points)} 分")
 
 
@@ -120,10 +109,10 @@ def threshold(rule: Rule, ctx: Context) -> Outcome:
     ranked = sorted(((dec(lv["at"]), dec(lv["points"])) for lv in levels), key=lambda lv: lv[1], reverse=True)
     best_target, best = ranked[0]
     value = ctx.value(rule["input"])
-    shown = answer_text(ctx, rule["input"], value)
+    shown = _shown(ctx, rule, value)
 
     def want(target: Decimal) -> str:
-        return f"{'达到' if op == '>=' else '不高于'} {answer_text(ctx, rule['input'], target)}"
+        return f"{'达到' if op == '>=' else '不高于'} {_shown(ctx, rule, target)}"
 
     for target, points in ranked:
         if value is not None and (dec(value) >= target if op == ">=" else dec(value) <= target):
@@ -138,22 +127,18 @@ def choice(rule: Rule, ctx: Context) -> Outcome:
     best, label = max(table.values()), ctx.label(rule)
     value = ctx.value(rule["input"])
     points = table.get(str(value), ZERO) if value is not None else ZERO
-    shown = answer_text(ctx, rule["input"], value)
-    return _earned(rule, ctx, points, f"{label}：{shown}，得 {fmt(points)} 分", best,
+    return _earned(rule, ctx, points, f"{label}：{_shown(ctx, rule, value)}，得 {fmt(points)} 分", best,
                    f"{label}达到最高档，最高可得 {fmt(best)} 分")
 
 
 def judged(rule: Rule, ctx: Context) -> Outcome:
     top, label = dec(rule["max"]), ctx.label(rule)
     value = ctx.value(rule["input"])
+    hint = f"{label}（酌情打分，最高 {fmt(top)} 分）"
     if value is None:
-        return _earned(rule, ctx, ZERO, f"{label}：未打分，不得分", top, f"{label}（酌情打分，最高 {fmt(top)} 分）")
-    points, step = dec(value), dec(rule.get("step", ctx.judged_step))
-    if not ZERO <= points <= top or points % step != 0:
-        raise AnswerError(rule["input"], f"酌情打分 {fmt(points)} 无效：应在 0 至 {fmt(top)} 分之间，"
-                                         f"且为 {fmt(step)} 分的整数倍")
-    return _earned(rule, ctx, points, f"{label}：酌情打分 {fmt(points)} 分（满分 {fmt(top)} 分）", top,
-                   f"{label}（酌情打分，最高 {fmt(top)} 分）")
+        return _earned(rule, ctx, ZERO, f"{label}：未打分，不得分", top, hint)
+    points = dec(value)
+    return _earned(rule, ctx, points, f"{label}：酌情打分 {fmt(points)} 分（满分 {fmt(top)} 分）", top, hint)
 
 
 def per_item(rule: Rule, ctx: Context) -> Outcome:
@@ -164,7 +149,7 @@ def per_item(rule: Rule, ctx: Context) -> Outcome:
     points = min(raw, cap)
     capped = f"，封顶 {fmt(cap)} 分" if raw > cap else ""
     return _earned(rule, ctx, points,
-                   f"{label}：{answer_text(ctx, rule['input'], value)}，每项 {fmt(each)} 分，"
+                   f"{label}：{_shown(ctx, rule, value)}，每项 {fmt(each)} 分，"
                    f"得 {fmt(points)} 分{capped}", cap, f"{label}每增加一项加 {fmt(each)} 分，最高 {fmt(cap)} 分")
 
 
@@ -178,14 +163,8 @@ def deduction(rule: Rule, ctx: Context) -> Outcome:
     count = Decimal(len(value)) if isinstance(value, list) else dec(value)
     points = max(base - each * count, floor)
     return _earned(rule, ctx, points,
-                   f"{label} {answer_text(ctx, rule['input'], value)}：{fmt(base)} − {fmt(each)} × {fmt(count)}，"
+                   f"{label} {_shown(ctx, rule, value)}：{fmt(base)} − {fmt(each)} × {fmt(count)}，"
                    f"得 {fmt(points)} 分（不低于 {fmt(floor)} 分）", base, f"逐项整改{label}，可挽回被扣的分数")
-
-
-def _all_missing(rule: Rule, ctx: Context) -> None:
-    for node in walk(rule):
-        if "input" in node:
-            ctx.value(node["input"])
 
 
 def veto(rule: Rule, ctx: Context) -> Outcome:
@@ -195,25 +174,29 @@ def veto(rule: Rule, ctx: Context) -> Outcome:
     if value is False:
         return inner
     reach_ = reach(rule["rule"])
+    read = (ctx.read(rule["input"]),)
     if value is None:
         text = f"{label}：未填报，无法排除否决情形，本项不得分"
-        return Outcome(ZERO, (*inner.steps, Step("veto", text, ZERO, reach_, f"如实填报{label}")), inner.flags)
-    text = f"{label}：是，一票否决，本项不得分"
-    return Outcome(ZERO, (*inner.steps, Step("veto", text, ZERO, reach_, f"评估期内杜绝{label}")), inner.flags)
+        step = Step("veto", text, ZERO, reach_, f"如实填报{label}", read)
+    else:
+        step = Step("veto", f"{label}：是，一票否决，本项不得分", ZERO, reach_, f"评估期内杜绝{label}", read)
+    return Outcome(ZERO, (*inner.steps, step), inner.flags)
 
 
 def gate(rule: Rule, ctx: Context) -> Outcome:
     label = ctx.label(rule)
     value = ctx.value(rule["input"])
-    want = rule.get("equals", True)
-    if value is not None and value == want:
+    if value is not None and value == rule.get("equals", True):
         return score(rule["rule"], ctx)
-    if value is None:
-        _all_missing(rule["rule"], ctx)
+    held = [node for node in walk(rule["rule"]) if "input" in node]
+    if value is None:  # behind an unanswered gate, unanswered inputs are still missing
+        for node in held:
+            ctx.value(node["input"])
     full = reach(rule["rule"])
-    shown = answer_text(ctx, rule["input"], value)
-    return Outcome(ZERO, (Step("gate", f"{label}：{shown}，其后各项不计分（前提未满足）", ZERO, full,
-                               f"先满足“{label}”，其后各项最高可得 {fmt(full)} 分"),))
+    parts = "、".join(f"“{ctx.label(node)}”" for node in held)
+    text = f"{label}：{_shown(ctx, rule, value)}，前提未满足，{parts}不计分"
+    hint = f"先满足“{label}”，{parts}最高可得 {fmt(full)} 分"
+    return Outcome(ZERO, (Step("gate", text, ZERO, full, hint, (ctx.read(rule["input"]),)),))
 
 
 def total(rule: Rule, ctx: Context) -> Outcome:
@@ -238,10 +221,12 @@ def document_date(rule: Rule, ctx: Context) -> Outcome:
     cited = "、".join(_cn_date(d) for d in dates) or "无"
     message = f"{ctx.label(rule)}：所引文件日期（{cited}）不在“{window}”范围内"
     flags = (*inner.flags, Flag("document_date", rule["input"], message))
+    read = (ctx.read(rule["input"]),)
     if not ctx.supported:
-        return Outcome(inner.points, (*inner.steps, Step("document_date", message + "，已标记", ZERO)), flags)
-    return Outcome(ZERO, (*inner.steps, Step("document_date", message + "，不计入有据得分", ZERO,
-                                             inner.points, f"补充{window}出台的文件")), flags)
+        return Outcome(inner.points, (*inner.steps, Step("document_date", message + "，已标记", ZERO, reads=read)),
+                       flags)
+    step = Step("document_date", message + "，不计入有据得分", ZERO, inner.points, f"补充{window}出台的文件", read)
+    return Outcome(ZERO, (*inner.steps, step), flags)
 
 
 def _cn_date(iso: str) -> str:
@@ -249,31 +234,86 @@ def _cn_date(iso: str) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+# ---------------------------------------------------------------- per-kind checks
+
+
+def _lint_choice(rule: Rule, ind: Indicator) -> Iterator[str]:
+    inp = ind.input(rule["input"])
+    codes = {v for v, _ in inp.values} if inp else set()
+    for code in rule["points"]:
+        if code not in codes:
+            yield f"分档 “{code}” 不是输入 “{rule['input']}” 的可选值"
+
+
+def _lint_gate(rule: Rule, ind: Indicator) -> Iterator[str]:
+    inp = ind.input(rule["input"])
+    if inp and inp.type == "choice" and "equals" in rule and rule["equals"] not in {v for v, _ in inp.values}:
+        yield f"前提值 “{rule['equals']}” 不是输入 “{inp.name}” 的可选值"
+
+
+def _lint_judged(rule: Rule, ind: Indicator) -> Iterator[str]:
+    if dec(rule["max"]) % dec(rule["step"]) != 0:
+        yield f"酌情打分的上限 {fmt(dec(rule['max']))} 不是步长 {fmt(dec(rule['step']))} 的整数倍"
+
+
+def _lint_deduction(rule: Rule, ind: Indicator) -> Iterator[str]:
+    if dec(rule.get("floor", 0)) > dec(rule["base"]):
+        yield f"扣分规则的下限 {fmt(dec(rule['floor']))} 高于基础分 {fmt(dec(rule['base']))}"
+
+
+def _lint_dates(rule: Rule, ind: Indicator) -> Iterator[str]:
+    ends: list[str] = [rule.get(k, "") for k in ("from", "to")]
+    for end in filter(None, ends):
+        try:
+            date.fromisoformat(end)
+        except ValueError:
+            yield f"日期 “{end}” 不存在"
+    if all(ends) and ends[0] > ends[1]:
+        yield f"日期范围的起点 {ends[0]} 晚于终点 {ends[1]}"
+
+
+def _check_judged(rule: Rule, value: Any) -> str | None:
+    points, top, step = dec(value), dec(rule["max"]), dec(rule["step"])
+    if ZERO <= points <= top and points % step == 0:
+        return None
+    return f"酌情打分 {fmt(points)} 无效：应在 0 至 {fmt(top)} 分之间，且为 {fmt(step)} 分的整数倍"
+
+
+# ---------------------------------------------------------------- the registry
+
+
 @dataclass(frozen=True)
 class Kind:
     score: Callable[[Rule, Context], Outcome]
     reach: Callable[[Rule], Decimal]
     input_types: tuple[str, ...]  # empty: no input of its own
+    lint: Callable[[Rule, Indicator], Iterator[str]] | None = None  # what the schema cannot see
+    check: Callable[[Rule, Any], str | None] | None = None  # an answer this rule cannot take
 
 
 def _inner(rule: Rule) -> Decimal:
     return reach(rule["rule"])
 
 
+def _top(rule: Rule) -> Decimal:
+    return max(dec(v) for v in rule["points"].values())
+
+
 KINDS: dict[str, Kind] = {
     "flag": Kind(flag, lambda r: dec(r["points"]), ("bool",)),
     "threshold": Kind(threshold, lambda r: max(dec(lv["points"]) for lv in r.get("levels") or [r]),
                       ("number", "integer")),
-    "choice": Kind(choice, lambda r: max(dec(v) for v in r["points"].values()), ("choice",)),
-    "tier": Kind(choice, lambda r: max(dec(v) for v in r["points"].values()), ("choice",)),
-    "judged": Kind(judged, lambda r: dec(r["max"]), ("score",)),
+    "choice": Kind(choice, _top, ("choice",), _lint_choice),
+    "tier": Kind(choice, _top, ("choice",), _lint_choice),
+    "judged": Kind(judged, lambda r: dec(r["max"]), ("score",), _lint_judged, _check_judged),
     "per_item": Kind(per_item, lambda r: dec(r["cap"]), ("integer", "list")),
-    "deduction": Kind(deduction, lambda r: dec(r["base"]), ("integer", "list", "score")),
+    "deduction": Kind(deduction, lambda r: dec(r["base"]), ("integer", "list", "score"), _lint_deduction),
     "veto": Kind(veto, _inner, ("bool",)),
-    "gate": Kind(gate, _inner, ("bool", "choice")),
+    "gate": Kind(gate, _inner, ("bool", "choice"), _lint_gate),
     "sum": Kind(total, lambda r: min([sum((reach(p) for p in r["parts"]), ZERO),
                                       *([dec(r["cap"])] if "cap" in r else [])]), ()),
-    "document_date": Kind(document_date, _inner, ("bool", "number", "integer", "choice", "list", "score")),
+    "document_date": Kind(document_date, _inner, ("bool", "number", "integer", "choice", "list", "score"),
+                          _lint_dates),
 }
 
 
@@ -292,6 +332,16 @@ def walk(rule: Rule) -> Iterator[Rule]:
         yield from walk(child)
 
 
+def check_answers(rule: Rule, values: Mapping[str, Any]) -> None:
+    """Refuse any answer a rule node cannot take, whether or not a gate before it is open."""
+    for node in walk(rule):
+        check = KINDS[node["kind"]].check
+        value = values.get(node.get("input", ""))
+        problem = check(node, value) if check and value is not None else None
+        if problem:
+            raise AnswerError(node["input"], problem)
+
+
 def check_node(rule: Rule, ind: Indicator) -> Iterator[str]:
     """Problems with one rule node that the schema cannot see."""
     kind = KINDS[rule["kind"]]
@@ -299,16 +349,10 @@ def check_node(rule: Rule, ind: Indicator) -> Iterator[str]:
         inp = ind.input(rule["input"])
         if inp is None:
             yield f"规则引用了未声明的输入 “{rule['input']}”"
-        elif inp.type not in kind.input_types:
+            return
+        if inp.type not in kind.input_types:
             yield f"规则 {rule['kind']} 不能使用 {inp.type} 类型的输入 “{inp.name}”"
-        elif rule["kind"] in ("choice", "tier"):
-            codes = {v for v, _ in inp.values}
-            for code in rule["points"]:
-                if code not in codes:
-                    yield f"分档 “{code}” 不是输入 “{inp.name}” 的可选值"
-        elif rule["kind"] == "gate" and "equals" in rule and inp.type == "choice" \
-                and rule["equals"] not in {v for v, _ in inp.values}:
-            yield f"前提值 “{rule['equals']}” 不是输入 “{inp.name}” 的可选值"
+            return
     amounts: list[Any] = [lv["points"] for lv in rule.get("levels", ())]
     for key in ("points", "max", "cap", "base"):
         value = rule.get(key)
@@ -316,18 +360,34 @@ def check_node(rule: Rule, ind: Indicator) -> Iterator[str]:
     for v in amounts:
         if dec(v) > ind.max:
             yield f"{rule['kind']} 规则的分值 {fmt(dec(v))} 超过指标分值 {fmt(ind.max)}"
-    if rule["kind"] == "document_date":
-        ends: list[str] = [rule.get(k, "") for k in ("from", "to")]
-        for end in filter(None, ends):
-            try:
-                date.fromisoformat(end)
-            except ValueError:
-                yield f"日期 “{end}” 不存在"
-        if all(ends) and ends[0] > ends[1]:
-            yield f"日期范围的起点 {ends[0]} 晚于终点 {ends[1]}"
-    if rule["kind"] == "deduction" and dec(rule.get("floor", 0)) > dec(rule["base"]):
-        yield f"扣分规则的下限 {fmt(dec(rule['floor']))} 高于基础分 {fmt(dec(rule['base']))}"
+    if kind.lint:
+        yield from kind.lint(rule, ind)
+
+
+def _amounts(rule: Rule) -> list[Decimal]:
+    out: list[Any] = [lv["points"] for lv in rule.get("levels", ())]
+    for key in ("points", "max", "cap", "base", "each", "step"):
+        value = rule.get(key)
+        out += value.values() if isinstance(value, Mapping) else [] if value is None else [value]
+    return [dec(v) for v in out]
+
+
+def granularity(rule: Rule) -> Decimal:
+    """The finest step a rule's points move by: the greatest common divisor of every amount in it
+    (0.1 for 1 − 0.3 per case, 0.5 for a judged score on 0.5). A score set by a reviewer keeps to it."""
+    amounts = [a for node in walk(rule) for a in _amounts(node) if a]
+    places = max((max(-a.as_tuple().exponent, 0) for a in amounts), default=0)  # type: ignore[operator]
+    scale = Decimal(10) ** places
+    return Decimal(math.gcd(*(int(a * scale) for a in amounts)) or 1) / scale
+
+
+def with_step(rule: Rule, step: Decimal) -> Rule:
+    """The rule with every judged node's step made explicit (the rubric's default where it gives none)."""
+    out = dict(rule)
     if rule["kind"] == "judged":
-        step = dec(rule.get("step", "0.5"))
-        if dec(rule["max"]) % step != 0:
-            yield f"酌情打分的上限 {fmt(dec(rule['max']))} 不是步长 {fmt(step)} 的整数倍"
+        out["step"] = dec(rule.get("step", step))
+    if "parts" in rule:
+        out["parts"] = [with_step(p, step) for p in rule["parts"]]
+    if "rule" in rule:
+        out["rule"] = with_step(rule["rule"], step)
+    return out

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .model import Input, Rubric
 from .numbers import fmt
-from .rubric import Input, Rubric
 
 
 def _input(inp: Input) -> dict[str, Any]:
@@ -40,8 +40,8 @@ def rubric_table(rubric: Rubric) -> str:
     for c in rubric.categories:
         lines.append(f"{c.id}、{c.title}（{fmt(c.max)} 分）")
         for i in c.indicators:
-            kind = "强制" if i.mandatory else "倡导"
-            lines.append(f"  {i.id:<5} {kind}  {fmt(i.max):>3} 分  {i.title}")
+            kind = rubric.natures.short(i.mandatory)
+            lines.append(f"  {i.id:<5} {kind + '  ' if kind else ''}{fmt(i.max):>3} 分  {i.title}")
             lines.extend(f"          · {x.label}（{x.name}，{x.type}{'，需佐证' if x.document else ''}）"
                          for x in i.inputs)
     return "\n".join(lines) + "\n"

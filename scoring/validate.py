@@ -9,7 +9,8 @@ from pathlib import Path as PathLike
 from typing import Any
 
 from .errors import ScoringError, ScoringErrors
-from .yamlio import Path, YamlDoc, load_yaml
+from .model import Path
+from .yamlio import YamlDoc, load_yaml
 
 TYPE_NAMES = {"object": "映射（键: 值）", "array": "列表", "string": "文本", "number": "数字",
               "integer": "整数", "boolean": "true 或 false", "null": "空值"}

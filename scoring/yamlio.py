@@ -15,8 +15,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import ScoringError
+from .model import Path, line_at
 
-Path = tuple[str | int, ...]
 MAX_YAML_BYTES = 2 * 1024 * 1024
 
 
@@ -83,11 +83,7 @@ class YamlDoc:
         self.name = name
 
     def line(self, path: Path) -> int | None:
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = path[:-1]
-        return self.lines.get((), None)
+        return line_at(self.lines, path)
 
 
 def _walk(node: Node, path: Path, lines: dict[Path, int], name: str) -> None:

@@ -101,10 +101,10 @@ def test_verdict_and_mandatory(tmp_path: Path) -> None:
                          "2.1": {"coverage": {"value": 100, "documents": ["D1"]}},
                          "2.2": {"met": True, "accident": False}}, documents=docs)
     # mandatory 1.1 (4), 2.1 (2), 2.2 (2) all full; total 8 < min_total 10
-    assert (r.mandatory_met, r.mandatory_total) == (3, 3)
+    assert (r.own.mandatory.met, r.own.mandatory.total) == (3, 3)
     assert r.total == 8
-    assert not r.passed
-    assert r.verdict_reasons == ("总分 8 分，低于 10 分",)
+    assert not r.own.verdict.passed
+    assert r.own.verdict.reasons == ("总分 8 分，低于 10 分",)
 
 
 def test_judged_off_step_is_refused(tmp_path: Path) -> None:
@@ -156,12 +156,12 @@ def test_other_cities_star_standard_is_yaml_only(tmp_path: Path) -> None:
     assert [i.score for i in r.indicators] == [120, 120, 200, 275]
     assert r.total == 715
     # Section 1 has 240 of its 400 points: exactly the minimum, so it passes.
-    assert r.passed
+    assert r.own.verdict.passed
     bundle2 = make_bundle(tmp_path / "c", rubric="star_demo", inputs={
         "1.1": {"area": 299}, "1.2": {"hazards": []}, "2.1": {"meals": 250}})
     r2 = engine.score(star, open_bundle(bundle2))
     assert [i.score for i in r2.indicators] == [0, 200, 300, 0]
-    assert r2.verdict_reasons == ("一级指标“设施设备”得分 200 分，低于最低要求 240 分",)
+    assert r2.own.verdict.reasons == ("一级指标“设施设备”得分 200 分，低于最低要求 240 分",)
 
 
 def test_a_no_needs_no_document_and_no_date(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import scoring
 
-from ..engine import Result
+from ..model import Result
 from . import render
 from .context import build
 
@@ -30,18 +30,18 @@ def template_dirs(user: Path | None) -> tuple[Path, ...]:
     return (user, TEMPLATES) if user is not None else (TEMPLATES,)
 
 
-def self_evaluation(result: Result, bundle_path: Path, templates: Path | None = None) -> Rendered:
-    """The 自评报告 for a scored bundle, as HTML and PDF bytes (nothing is written here)."""
+def self_evaluation_html(result: Result, templates: Path | None = None) -> str:
+    return render.render_html(SELF_EVALUATION, template_dirs(templates), report=build(result))
+
+
+def self_evaluation(result: Result, templates: Path | None = None) -> Rendered:
+    """The 自评报告 for a scored bundle, as HTML and PDF bytes (nothing is written here). Files the
+    templates cite as bundle:path are read through the bundle's own checks, nothing else of it."""
     dirs = template_dirs(templates)
     render.require_cjk_font()
-    html = render.render_html(SELF_EVALUATION, dirs, report=build(result))
-    pdf, pages = render.render_pdf(html, dirs, _bundle_reader(bundle_path, result.bundle.name))
+    html = self_evaluation_html(result, templates)
+    try:
+        pdf, pages = render.render_pdf(html, dirs, result.bundle.files.read)
+    finally:
+        result.bundle.files.close()
     return Rendered(html, pdf, pages)
-
-
-def _bundle_reader(path: Path, name: str) -> render.ReadExtra:
-    """Reads a bundle file for the renderer through the bundle loader's own path checks
-    (nothing leaves the bundle, symlinks and zip entries included); opened only when asked."""
-    from ..bundle import reader
-
-    return reader(path, name)

@@ -13,22 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from itertools import groupby
-from typing import Any
 
-from ..bundle import Bundle, Document
-from ..engine import IndicatorResult, Result
-from ..formats import verdict_text
+from .. import model
+from ..model import DOCUMENT_STATUS, NARRATIVE, Bundle, Document, IndicatorResult, Natures, Result
 from ..numbers import fmt
 from .render import chinese_number
-
-NARRATIVE = (
-    ("overview", "基本情况"),
-    ("practices", "主要做法和成效"),
-    ("highlights", "特色亮点"),
-    ("problems", "存在问题"),
-    ("next_steps", "下一步工作打算"),
-)
-STATUS_TEXT = {"ok": "已核验", "file_missing": "文件缺失", "hash_mismatch": "哈希不符"}
 
 
 @dataclass(frozen=True)
@@ -84,7 +73,8 @@ class IndicatorView:
     text: str
     criteria: str
     mandatory: bool
-    nature: str  # 强制性 or 倡导性
+    nature: str  # 强制性 or 倡导性, or what the rubric calls them ("" for nothing)
+    tag: str  # the nature as a noun for the indicator's heading: 强制性指标, 必备项, or ""
     score: str
     max: str
     lost: str
@@ -155,8 +145,10 @@ class ReportContext:
     supported_total: str
     supported_differs: bool
     categories: tuple[CategoryView, ...]
+    natures: bool  # the rubric names its indicators' natures (else no 性质 column)
+    mandatory_noun: str  # 强制性指标, or what the rubric calls mandatory indicators
     mandatory_met: int
-    mandatory_total: int
+    mandatory_total: int  # 0: the rubric has no mandatory indicators, and the report says nothing of them
     shortfalls: tuple[IndicatorView, ...]  # mandatory, below full marks
     unsupported: tuple[IndicatorView, ...]  # mandatory, full by the self-score but not by the evidence
     passed: bool
@@ -167,27 +159,29 @@ class ReportContext:
 
 
 def build(result: Result) -> ReportContext:
-    rubric, bundle = result.rubric, result.bundle
-    cats = tuple(_category(c.id, c.title, c.score, c.max, c.indicators, bundle) for c in result.categories)
+    rubric, bundle, own = result.rubric, result.bundle, result.own
+    cats = tuple(_category(c.id, c.title, c.score, c.max, result.in_category(c.id), bundle, rubric.natures)
+                 for c in own.categories)
     views = {v.id: v for c in cats for v in c.indicators}
     assessee = bundle.assessee.get("name", "").strip()
-    signoff = bundle.data.get("signoff") or {}
     # The rubric may name the programme (…创新示范县创建自评报告); else its title says what it is about.
     subject = re.sub("自评报告$", "", rubric.report_title) or report_subject(rubric.title)
     return ReportContext(
         title=f"{assessee}{subject}自评报告", subject=subject, assessee=assessee,
         rubric_title=rubric.title, rubric_version=rubric.version, rubric_source=rubric.source,
         rubric_sha256=rubric.sha256, bundle_sha256=bundle.sha256, period=_period(bundle.period),
-        created=signoff.get("date", ""), signoff=_signoff(signoff),
-        total=fmt(result.total), max_total=fmt(rubric.total),
-        lost_total=fmt(rubric.total - result.total), supported_total=fmt(result.supported_total),
-        supported_differs=result.supported_total != result.total, categories=cats,
-        mandatory_met=result.mandatory_met, mandatory_total=result.mandatory_total,
-        shortfalls=tuple(views[i] for i in result.mandatory_failures),
-        unsupported=tuple(views[i] for i in result.mandatory_unsupported),
-        passed=result.passed, verdict=verdict_text(result),
-        narrative=tuple(Section(k, h, blocks(_text(bundle, "narrative", k))) for k, h in NARRATIVE),
-        losses=_losses(result.indicators), evidence=_evidence(bundle, result.indicators))
+        created=bundle.signoff.date, signoff=_signoff(bundle.signoff),
+        total=fmt(own.total), max_total=fmt(rubric.total),
+        lost_total=fmt(rubric.total - own.total), supported_total=fmt(own.supported_total),
+        supported_differs=own.supported_total != own.total, categories=cats,
+        natures=bool(rubric.natures.mandatory or rubric.natures.advisory),
+        mandatory_noun=rubric.natures.noun(True) or "必达指标",
+        mandatory_met=own.mandatory.met, mandatory_total=own.mandatory.total,
+        shortfalls=tuple(views[i] for i in own.mandatory.failures),
+        unsupported=tuple(views[i] for i in own.mandatory.unsupported),
+        passed=own.verdict.passed, verdict=own.verdict.text,
+        narrative=tuple(Section(k, h, blocks(bundle.narrative.get(k, ""))) for k, h, _ in NARRATIVE),
+        losses=_losses(result.indicators, rubric.natures), evidence=_evidence(bundle, result.indicators))
 
 
 def report_subject(rubric_title: str) -> str:
@@ -219,11 +213,8 @@ def numeral(ident: str) -> str:
     return chinese_number(int(ident)) if ident.isdigit() else ident
 
 
-def _signoff(given: Mapping[str, str]) -> SignOff:
-    def text(key: str) -> str:
-        return given.get(key, "").strip()
-
-    return SignOff(text("unit"), text("head"), text("preparer"), text("phone"), cn_date(text("date")))
+def _signoff(given: model.SignOff) -> SignOff:
+    return SignOff(given.unit, given.head, given.preparer, given.phone, cn_date(given.date))
 
 
 def _period(period: Mapping[str, str]) -> str:
@@ -232,53 +223,36 @@ def _period(period: Mapping[str, str]) -> str:
     return f"{label}（{span}）" if label else span
 
 
-def _text(bundle: Bundle, part: str, key: str) -> str:
-    # A text given as {file: …} was read by the bundle loader, through its path checks.
-    value: Any = (bundle.data.get(part) or {}).get(key)
-    if isinstance(value, dict):
-        return bundle.texts.get(f"{part}/{key}", "")
-    return value if isinstance(value, str) else ""
-
-
 def _category(cid: str, title: str, score: Decimal, top: Decimal,
-              results: Iterable[IndicatorResult], bundle: Bundle) -> CategoryView:
+              results: Iterable[IndicatorResult], bundle: Bundle, natures: Natures) -> CategoryView:
     ratio = float(score / top) if top else 0.0
     return CategoryView(cid, numeral(cid), title, fmt(score), fmt(top), fmt(top - score), ratio,
-                        tuple(_indicator(r, bundle) for r in results))
+                        tuple(_indicator(r, bundle, natures) for r in results))
 
 
-def _indicator(r: IndicatorResult, bundle: Bundle) -> IndicatorView:
+def _indicator(r: IndicatorResult, bundle: Bundle, natures: Natures) -> IndicatorView:
     ind = r.indicator
-    docs = [bundle.documents[d] for d in _cited(r)]
+    docs = [bundle.documents[d] for d in r.cited()]
     reasons = [Reason(inp.label, kind, text.strip()) for inp, ans in r.answers if ans is not None
                for kind, text in (("打分理由", ans.reason), ("备注", ans.note)) if text.strip()]
     return IndicatorView(
         id=r.id, title=ind.title, text=ind.text, criteria=ind.criteria, mandatory=ind.mandatory,
-        nature=_nature(ind.mandatory), score=fmt(r.score), max=fmt(ind.max), lost=fmt(r.lost),
+        nature=natures.of(ind.mandatory), tag=natures.noun(ind.mandatory), score=fmt(r.score), max=fmt(ind.max), lost=fmt(r.lost),
         supported=fmt(r.supported_score),
         differs=r.supported_score != r.score,
         trace=tuple(step.text for step in r.trace), reasons=tuple(reasons),
-        statement=blocks(_text(bundle, "statements", r.id)),
+        statement=blocks(bundle.statements.get(r.id, "")),
         documents=tuple(DocumentRef(d.id, d.title, d.number, _status(d), d.status == "ok") for d in docs),
         evidence=tuple((d.number or d.title) + ("" if d.status == "ok" else f"【{_status(d)}】") for d in docs),
         flags=tuple(f.message for f in r.flags))
 
 
-def _nature(mandatory: bool) -> str:
-    return "强制性" if mandatory else "倡导性"
-
-
-def _cited(r: IndicatorResult) -> list[str]:
-    """Document ids an indicator's answers cite, first citation first, each once."""
-    return list(dict.fromkeys(d for _, ans in r.answers if ans is not None for d in ans.documents))
-
-
-def _losses(results: Iterable[IndicatorResult]) -> tuple[Loss, ...]:
+def _losses(results: Iterable[IndicatorResult], natures: Natures) -> tuple[Loss, ...]:
     below = [r for r in results if r.lost > 0]
     # sorted() is stable, so equal losses keep the rubric's order.
     ranked = sorted(below, key=lambda r: -r.lost)
     return tuple(
-        Loss(r.id, r.indicator.title, _nature(r.indicator.mandatory), fmt(r.score), fmt(r.indicator.max),
+        Loss(r.id, r.indicator.title, natures.of(r.indicator.mandatory), fmt(r.score), fmt(r.indicator.max),
              fmt(r.lost), tuple(s.hint for s in r.trace if s.lost > 0 and s.hint))
         for r in ranked)
 
@@ -286,7 +260,7 @@ def _losses(results: Iterable[IndicatorResult]) -> tuple[Loss, ...]:
 def _evidence(bundle: Bundle, results: Iterable[IndicatorResult]) -> tuple[EvidenceRow, ...]:
     cited: dict[str, list[str]] = {}
     for r in results:
-        for d in _cited(r):
+        for d in r.cited():
             cited.setdefault(d, []).append(r.id)
     return tuple(_evidence_row(d, tuple(cited.get(d.id, ()))) for d in bundle.documents.values())
 
@@ -297,4 +271,4 @@ def _evidence_row(d: Document, cited_by: tuple[str, ...]) -> EvidenceRow:
 
 
 def _status(d: Document) -> str:
-    return STATUS_TEXT.get(d.status, d.status)
+    return DOCUMENT_STATUS.get(d.status, d.status)

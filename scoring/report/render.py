@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 import logging
 import mimetypes
@@ -38,7 +39,13 @@ def chinese_number(n: int) -> str:
 
 
 def environment(dirs: Sequence[Path]) -> jinja2.Environment:
-    """User template folders first, so a template of the same name overrides the package's own."""
+    """User template folders first, so a template of the same name overrides the package's own.
+    One environment per set of folders, kept: its compiled templates are reused by every render."""
+    return _environment(tuple(dirs))
+
+
+@functools.cache
+def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in dirs]),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)

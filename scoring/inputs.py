@@ -1,0 +1,114 @@
+"""Input types: one entry each, saying how an answer is checked and how a county is asked for it.
+
+A check returns the value the rules see, or raises InputProblem with a Chinese message; the engine
+adds the file, line, indicator and input. Adding a type means one check, one hint and one entry in
+TYPES (and the rubric schema's enum and docs/rubric-language.md).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .model import Answer, Input
+from .numbers import dec, fmt
+
+
+class InputProblem(Exception):
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def shown(value: Any) -> str:
+    """A bundle value as a county wrote it, short enough for a message."""
+    if isinstance(value, Decimal):
+        return fmt(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = f"“{value}”" if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _bool(inp: Input, ans: Answer) -> Any:
+    if not isinstance(ans.value, bool):
+        raise InputProblem(f"应填 true（是）或 false（否），实际为 {shown(ans.value)}")
+    return ans.value
+
+
+def _choice(inp: Input, ans: Answer) -> Any:
+    if str(ans.value) not in dict(inp.values):
+        allowed = "、".join(f"{v}（{label}）" for v, label in inp.values)
+        raise InputProblem(f"取值 {shown(ans.value)} 无效", f"可选：{allowed}")
+    return ans.value
+
+
+def _list(inp: Input, ans: Answer) -> Any:
+    value = ans.value
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise InputProblem("应为列表，每项一行写明名称，如 - 某某政策")
+    repeated = sorted(v for v, n in Counter(value).items() if n > 1)
+    if repeated:
+        raise InputProblem(f"列表中 “{'、'.join(repeated)[:60]}” 重复出现", "同一项只能列一次")
+    return value
+
+
+def _number(inp: Input, ans: Answer) -> Any:
+    value = ans.value
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise InputProblem(f"应为数字，实际为 {shown(value)}")
+    number = dec(value)
+    if inp.type == "integer" and number != number.to_integral_value():
+        raise InputProblem(f"应为整数，实际为 {fmt(number)}")
+    if number < 0 and inp.min is None:
+        raise InputProblem(f"数值 {fmt(number)} 不能为负数")
+    if (inp.min is not None and number < inp.min) or (inp.max is not None and number > inp.max):
+        unit = inp.unit or ""
+        low = fmt(inp.min) if inp.min is not None else "0"
+        high = fmt(inp.max) + unit if inp.max is not None else "不限"
+        raise InputProblem(f"数值 {fmt(number)}{unit} 超出范围（{low}{unit} 至 {high}）")
+    return number
+
+
+def _score(inp: Input, ans: Answer) -> Any:
+    number = _number(inp, ans)
+    if not ans.reason:
+        raise InputProblem("酌情打分必须写明理由", "请在该输入下填写 reason: 打分理由")
+    return number
+
+
+@dataclass(frozen=True)
+class InputType:
+    check: Callable[[Input, Answer], Any]
+    hint: str  # how to answer, for the blank bundle
+
+
+TYPES: dict[str, InputType] = {
+    "bool": InputType(_bool, "填 true（是）或 false（否）"),
+    "number": InputType(_number, "填数字"),
+    "integer": InputType(_number, "填整数"),
+    "choice": InputType(_choice, "填以下代码之一"),
+    "list": InputType(_list, "逐项列出，每项一行：- 名称"),
+    "score": InputType(_score, "填分数，并在 reason 中写明打分理由"),
+}
+
+
+def check(inp: Input, ans: Answer) -> Any:
+    return TYPES[inp.type].check(inp, ans)
+
+
+def hint(inp: Input) -> str:
+    """How to answer an input, in the words of the blank bundle's comments."""
+    if inp.type == "choice":
+        return TYPES["choice"].hint + "：" + "；".join(f"{v} = {label}" for v, label in inp.values)
+    text = TYPES[inp.type].hint
+    if inp.unit:
+        text += f"，单位：{inp.unit}"
+    if inp.min is not None or inp.max is not None:
+        low = fmt(inp.min) if inp.min is not None else "不限"
+        text += f"，范围 {low} 至 {fmt(inp.max) if inp.max is not None else '不限'}"
+    return text + ("；须引用佐证文件" if inp.document else "")

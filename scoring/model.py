@@ -1,0 +1,433 @@
+"""The domain's types: rubrics, bundles, reviews' overrides and results. Frozen, and nothing else.
+
+Loaders (rubric.py, bundle.py) build these, the engine reads them, outputs and reports read only them.
+This module imports no loader, engine or renderer. The words that go with flag codes and document
+statuses live here too, in one table each, so every output says the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from .numbers import ZERO
+
+Path = tuple[str | int, ...]  # a place in a YAML file: keys and list indexes
+
+SELF = "自评"
+STAGES = (SELF, "初评", "验收")  # the order a chain is applied in
+
+
+def line_at(lines: Mapping[Path, int], path: Path) -> int | None:
+    """The line of a place in a YAML file, or of its nearest enclosing place that has one."""
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
+
+
+# ---------------------------------------------------------------- words
+
+
+@dataclass(frozen=True)
+class FlagWords:
+    short: str  # for a table column
+    text: str  # the sentence after the input's label
+
+
+FLAGS: dict[str, FlagWords] = {
+    "missing": FlagWords("缺填报", "未填报"),
+    "no_document": FlagWords("缺佐证", "要求提供佐证材料，但未引用任何文件"),
+    "file_missing": FlagWords("文件缺失", "所引文件在材料包中不存在"),
+    "hash_mismatch": FlagWords("哈希不符", "所引文件的 SHA-256 与清单登记的不一致"),
+    "document_date": FlagWords("文件日期不符", "所引文件日期不在细则要求的范围内"),
+    "rejected": FlagWords("文件未采信", "所引文件经评审未予采信"),
+}
+# The parts of a bundle's narrative, in the report's order: key, heading, what to write.
+NARRATIVE = (
+    ("overview", "基本情况", "全县老年人口、养老服务设施、创建工作组织情况"),
+    ("practices", "主要做法和成效", ""),
+    ("highlights", "特色亮点", ""),
+    ("problems", "存在问题", ""),
+    ("next_steps", "下一步工作打算", ""),
+)
+DOCUMENT_STATUS = {"ok": "已核验", "file_missing": "文件缺失", "hash_mismatch": "哈希不符",
+                   "rejected": "未采信"}
+
+
+# ---------------------------------------------------------------- rubric
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    label: str
+    prompt: str
+    type: str
+    unit: str | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    document: bool = False
+    values: tuple[tuple[str, str], ...] = ()
+
+    def choice_label(self, code: Any) -> str:
+        return dict(self.values).get(str(code), str(code))
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    category: str
+    title: str
+    text: str
+    mandatory: bool
+    max: Decimal
+    criteria: str
+    lead: tuple[str, ...]
+    units: tuple[str, ...]
+    notes: tuple[str, ...]
+    inputs: tuple[Input, ...]
+    rule: Mapping[str, Any]  # judged steps already resolved against the rubric's default
+    line: int | None
+
+    def input(self, name: str) -> Input | None:
+        return next((i for i in self.inputs if i.name == name), None)
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    title: str
+    max: Decimal
+    indicators: tuple[Indicator, ...]
+    min: Decimal | None = None  # a per-section minimum the verdict requires
+
+
+@dataclass(frozen=True)
+class Natures:
+    """What a rubric calls its two kinds of indicator; "" shows no nature at all."""
+
+    mandatory: str = "强制性"
+    advisory: str = "倡导性"
+
+    def of(self, mandatory: bool) -> str:
+        return self.mandatory if mandatory else self.advisory
+
+    def short(self, mandatory: bool) -> str:
+        return self.of(mandatory).removesuffix("性")
+
+    def noun(self, mandatory: bool) -> str:
+        """强制性指标, 必备项: the nature as a noun for sentences; "" when the rubric names none."""
+        name = self.of(mandatory)
+        return name if not name or name.endswith("项") else name + "指标"
+
+
+@dataclass(frozen=True)
+class VerdictRule:
+    """How a result is judged: what must hold, and the words for either outcome."""
+
+    mandatory_full: bool = False  # every mandatory indicator at full marks
+    min_total: Decimal | None = None
+    passed: str = "达到创建标准"
+    failed: str = "未达到创建标准"
+
+
+@dataclass(frozen=True)
+class Rubric:
+    id: str
+    title: str
+    version: str
+    source: str
+    total: Decimal
+    judged_step: Decimal
+    verdict: VerdictRule
+    natures: Natures
+    notes: tuple[str, ...]
+    categories: tuple[Category, ...]
+    path: str
+    sha256: str
+    report_title: str = ""  # the report's title after the assessee's name
+
+    @property
+    def indicators(self) -> tuple[Indicator, ...]:
+        return tuple(i for c in self.categories for i in c.indicators)
+
+    def indicator(self, ident: str) -> Indicator | None:
+        return next((i for i in self.indicators if i.id == ident), None)
+
+    @property
+    def has_mandatory(self) -> bool:
+        return any(i.mandatory for i in self.indicators)
+
+
+# ---------------------------------------------------------------- bundle
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    file: str
+    title: str
+    number: str
+    issuer: str
+    date: str
+    sha256: str  # as declared in the manifest
+    status: str  # ok | file_missing | hash_mismatch (a key of DOCUMENT_STATUS)
+
+
+@dataclass(frozen=True)
+class Answer:
+    value: Any
+    documents: tuple[str, ...]
+    reason: str
+    note: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """Who files the report; "" for anything the bundle leaves out."""
+
+    unit: str = ""
+    head: str = ""
+    preparer: str = ""
+    phone: str = ""
+    date: str = ""  # ISO, or ""
+
+
+class Files(Protocol):
+    """A bundle's own files by relative path, through the loader's checks; None when absent."""
+
+    def read(self, rel: str) -> bytes | None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Bundle:
+    name: str
+    rubric: str
+    assessee: Mapping[str, str]
+    period: Mapping[str, str]
+    documents: Mapping[str, Document]
+    answers: Mapping[str, Mapping[str, Answer]]  # indicator id -> input name -> answer
+    narrative: Mapping[str, str]  # section key -> text (files already read)
+    statements: Mapping[str, str]  # indicator id -> 工作说明
+    signoff: SignOff
+    sha256: str
+    lines: Mapping[Path, int] = field(compare=False, repr=False)
+    files: Files = field(compare=False, repr=False)
+
+    def line(self, path: Path) -> int | None:
+        return line_at(self.lines, path)
+
+
+# ---------------------------------------------------------------- reviews
+
+
+@dataclass(frozen=True)
+class Override:
+    """One change a reviewing stage makes to one indicator, always with its reason and author.
+
+    action "input": `target` names an input and `value` is the corrected answer (the rule re-runs);
+    "score": `value` is the score set for the indicator; "reject": `target` is a cited document's id
+    that the stage does not accept, so the claims citing it are unsupported."""
+
+    indicator: str
+    action: str
+    target: str
+    value: Any
+    reason: str
+    author: str
+    stage: str = ""
+    file: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # one of STAGES
+    author: str = ""
+    unit: str = ""
+    date: str = ""
+    overrides: tuple[Override, ...] = ()
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Read:
+    """An input a trace step read: its value at that stage and the documents the answer cites."""
+
+    input: str
+    value: Any
+    documents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of an indicator's trace: what a rule read, what it gave, and why, in Chinese."""
+
+    kind: str
+    text: str
+    points: Decimal
+    lost: Decimal = ZERO  # points this step could still have given
+    hint: str = ""  # what would earn the lost points
+    reads: tuple[Read, ...] = ()
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str  # a key of FLAGS
+    input: str
+    message: str
+
+
+@dataclass(frozen=True)
+class IndicatorScore:
+    """One stage's score of one indicator."""
+
+    stage: str
+    points: Decimal
+    supported: Decimal  # what the evidence supports
+    missing: tuple[str, ...]
+    flags: tuple[Flag, ...]
+    trace: tuple[Step, ...]
+    overrides: tuple[Override, ...] = ()  # the changes this stage made
+
+
+@dataclass(frozen=True)
+class IndicatorResult:
+    indicator: Indicator
+    answers: tuple[tuple[Input, Answer | None], ...]
+    scores: tuple[IndicatorScore, ...]  # the self-score first, then each reviewing stage
+
+    @property
+    def id(self) -> str:
+        return self.indicator.id
+
+    @property
+    def own(self) -> IndicatorScore:
+        return self.scores[0]
+
+    @property
+    def final(self) -> IndicatorScore:
+        return self.scores[-1]
+
+    # The self-score, which every county-facing output shows.
+    @property
+    def score(self) -> Decimal:
+        return self.own.points
+
+    @property
+    def supported_score(self) -> Decimal:
+        return self.own.supported
+
+    @property
+    def lost(self) -> Decimal:
+        return self.indicator.max - self.own.points
+
+    @property
+    def flags(self) -> tuple[Flag, ...]:
+        return self.own.flags
+
+    @property
+    def trace(self) -> tuple[Step, ...]:
+        return self.own.trace
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return self.own.missing
+
+    def cited(self) -> tuple[str, ...]:
+        """Document ids the answers cite, first citation first, each once."""
+        return tuple(dict.fromkeys(d for _, ans in self.answers if ans is not None for d in ans.documents))
+
+
+@dataclass(frozen=True)
+class CategoryScore:
+    id: str
+    title: str
+    score: Decimal
+    max: Decimal
+    min: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Mandatory:
+    met: int
+    total: int
+    failures: tuple[str, ...]  # below full marks
+    unsupported: tuple[str, ...]  # full by the score, short by the evidence
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    reasons: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class Totals:
+    total: Decimal
+    supported_total: Decimal
+    categories: tuple[CategoryScore, ...]
+    mandatory: Mandatory
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """Totals, mandatory compliance and the verdict at one stage."""
+
+    stage: str
+    totals: Totals
+    verdict: Verdict
+
+    @property
+    def total(self) -> Decimal:
+        return self.totals.total
+
+    @property
+    def supported_total(self) -> Decimal:
+        return self.totals.supported_total
+
+    @property
+    def categories(self) -> tuple[CategoryScore, ...]:
+        return self.totals.categories
+
+    @property
+    def mandatory(self) -> Mandatory:
+        return self.totals.mandatory
+
+
+@dataclass(frozen=True)
+class Result:
+    rubric: Rubric
+    bundle: Bundle
+    indicators: tuple[IndicatorResult, ...]
+    stages: tuple[StageResult, ...]  # the self-assessment first; the last one decides
+    chain: tuple[Stage, ...] = ()  # the reviewing stages applied, in order
+
+    @property
+    def own(self) -> StageResult:
+        return self.stages[0]
+
+    @property
+    def final(self) -> StageResult:
+        return self.stages[-1]
+
+    @property
+    def total(self) -> Decimal:
+        return self.own.total
+
+    def in_category(self, category: str) -> tuple[IndicatorResult, ...]:
+        return tuple(i for i in self.indicators if i.indicator.category == category)
+
+    @property
+    def missing(self) -> tuple[tuple[str, str], ...]:
+        return tuple((i.id, name) for i in self.indicators for name in i.missing)

@@ -1,0 +1,99 @@
+"""Every output format, registered once: its subject, name, media type, file extension and a function
+to bytes. The CLI's --format choices come from here. Renderers are imported when used, so that
+`scoring --help` does not load WeasyPrint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ScoringError
+
+
+@dataclass(frozen=True)
+class Options:
+    templates: Path | None = None  # a folder of templates in front of the package's own
+
+
+@dataclass(frozen=True)
+class Output:
+    subject: str  # what it renders: "result" (a score result), "rubric", …
+    name: str
+    media_type: str
+    extension: str
+    render: Callable[[Any, Options], bytes]
+
+
+OUTPUTS: dict[tuple[str, str], Output] = {}
+
+
+def register(subject: str, name: str, media_type: str,
+             extension: str) -> Callable[[Callable[[Any, Options], bytes]], Callable[[Any, Options], bytes]]:
+    def add(func: Callable[[Any, Options], bytes]) -> Callable[[Any, Options], bytes]:
+        OUTPUTS[(subject, name)] = Output(subject, name, media_type, extension, func)
+        return func
+    return add
+
+
+def names(subject: str) -> list[str]:
+    return [name for (s, name) in OUTPUTS if s == subject]
+
+
+def render(subject: str, name: str, obj: Any, options: Options = Options()) -> bytes:
+    output = OUTPUTS.get((subject, name))
+    if output is None:
+        raise ScoringError(f"不支持的输出格式 “{name}”", hint=f"可选：{'、'.join(names(subject))}")
+    return output.render(obj, options)
+
+
+@register("result", "table", "text/plain; charset=utf-8", ".txt")
+def _result_table(result: Any, options: Options) -> bytes:
+    from .formats import render_table
+
+    return render_table(result).encode()
+
+
+@register("result", "json", "application/json", ".json")
+def _result_json(result: Any, options: Options) -> bytes:
+    from .formats import render_json
+
+    return render_json(result).encode()
+
+
+@register("result", "csv", "text/csv; charset=utf-8", ".csv")
+def _result_csv(result: Any, options: Options) -> bytes:
+    from .formats import render_csv
+
+    return render_csv(result).encode()
+
+
+@register("result", "html", "text/html; charset=utf-8", ".html")
+def _result_html(result: Any, options: Options) -> bytes:
+    from .report import self_evaluation_html
+
+    return self_evaluation_html(result, options.templates).encode()
+
+
+@register("result", "pdf", "application/pdf", ".pdf")
+def _result_pdf(result: Any, options: Options) -> bytes:
+    from .report import self_evaluation
+
+    return self_evaluation(result, options.templates).pdf
+
+
+@register("rubric", "table", "text/plain; charset=utf-8", ".txt")
+def _rubric_table(rubric: Any, options: Options) -> bytes:
+    from .show import rubric_table
+
+    return rubric_table(rubric).encode()
+
+
+@register("rubric", "json", "application/json", ".json")
+def _rubric_json(rubric: Any, options: Options) -> bytes:
+    from .numbers import dumps
+    from .show import rubric_json
+
+    return dumps(rubric_json(rubric)).encode()
