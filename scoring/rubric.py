@@ -12,9 +12,10 @@ from . import rules, validate
 from .errors import ScoringError, ScoringErrors
 from .model import Category, Indicator, Input, Natures, Rubric, VerdictRule
 from .numbers import ZERO, dec, fmt
+from .resources import rubrics_dir
 from .yamlio import YamlDoc
 
-RUBRICS_DIR = Path(__file__).resolve().parent.parent / "rubrics"
+RUBRICS_DIR = rubrics_dir()
 
 
 def resolve(name_or_path: str) -> Path:

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import scoring
+import scoring.resources
 
 from ..model import Result
 from . import render
 from .context import build
 
-TEMPLATES = Path(scoring.__file__).parent.parent / "reports" / "templates"
+TEMPLATES = scoring.resources.templates_dir()
 SELF_EVALUATION = "self_evaluation.html"
 
 

@@ -1,0 +1,1 @@
+"""Shipped rubrics, installed as the data package scoring.rubrics (see scoring/resources.py)."""
