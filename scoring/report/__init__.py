@@ -1,6 +1,6 @@
 """The self-evaluation report (自评报告): a context built from a score result, rendered to HTML and PDF.
 
-The templates live in `reports/templates/` at the project root (the project is installed editable);
+The templates are the package data `scoring.templates` (kept in `reports/templates/` of the repository);
 `--templates DIR` puts a folder of same-named templates in front of them.
 """
 
