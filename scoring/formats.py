@@ -80,12 +80,13 @@ def render_csv(result: Result) -> str:
     """One row per indicator, with a score column per reviewing stage; UTF-8 with a BOM so that Excel
     and WPS open the Chinese as Chinese."""
     natures, stages = result.rubric.natures, [s.stage for s in result.stages[1:]]
+    categories = {c.id: f"{c.id}、{c.title}" for c in result.rubric.categories}
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["指标", "名称", "一级指标", *(["性质"] if natures.mandatory else []), "分值", "自评得分",
                      "有据得分", *(f"{s}得分" for s in stages), "标记", "未填报"])
     for i in result.indicators:
-        writer.writerow([i.id, i.indicator.title, i.indicator.category,
+        writer.writerow([i.id, i.indicator.title, categories[i.indicator.category],
                          *([natures.of(i.indicator.mandatory)] if natures.mandatory else []),
                          fmt(i.indicator.max), fmt(i.score), fmt(i.supported_score),
                          *(fmt(s.points) for s in i.scores[1:]),
