@@ -96,7 +96,8 @@ def score_indicator(bundle: Bundle, ind: Indicator, stage: str = SELF, overrides
     except rules.AnswerError as exc:
         ans, file = answers[exc.input]
         raise ScoringError(exc.message, file, ans.line, f"指标 {ind.id} 输入 {exc.input}") from exc
-    claimed = run(values)
+    ctx = rules.Context(ind, values, documents, dates)
+    claimed = _run(ind, ctx)
 
     def earns(name: str) -> bool:
         # An answer is a claim needing evidence only if the score falls without it (a "no" is not).
@@ -106,8 +107,6 @@ def score_indicator(bundle: Bundle, ind: Indicator, stage: str = SELF, overrides
                  for f in _document_flags(bundle, inp, given[inp.name], rejected) if earns(inp.name)]
     unsupported = {f.input for f in doc_flags}
     backed = run({k: v for k, v in values.items() if k not in unsupported}, supported=True)
-    ctx = rules.Context(ind, values, documents, dates)
-    rules.score(ind.rule, ctx)  # which inputs the rule reads unanswered
     used = {node["input"] for node in rules.walk(ind.rule) if "input" in node}
     # Facts no rule reads (the metrics behind a judged score) are still part of the explanation,
     # and missing when unanswered.
