@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 from . import engine, validate
 from .bundle import open_bundle
 from .errors import ScoringError
-from .model import Rubric
+from .model import Result, Rubric
 from .numbers import dec, fmt
 
 
@@ -25,18 +25,24 @@ def cases_dir(rubric_path: Path) -> Path:
     return rubric_path.with_name(rubric_path.stem + ".tests")
 
 
-def run_cases(rubric: Rubric, rubric_path: Path) -> Iterator[CaseResult]:
+def case_folders(rubric_path: Path) -> list[Path]:
+    """The rubric's case folders in name order; an error when the rubric has no `.tests` folder."""
     folder = cases_dir(rubric_path)
     if not folder.is_dir():
         raise ScoringError("没有找到测试用例目录", str(folder), hint="用例放在与评分细则同名的 .tests 目录中")
-    for case in sorted(p for p in folder.iterdir() if p.is_dir()):
-        yield _run_case(rubric, case)
+    return sorted(p for p in folder.iterdir() if p.is_dir())
 
 
-def _run_case(rubric: Rubric, case: Path) -> CaseResult:
+def run_cases(rubric: Rubric, rubric_path: Path) -> Iterator[CaseResult]:
+    for case in case_folders(rubric_path):
+        yield run_case(rubric, case)
+
+
+def run_case(rubric: Rubric, case: Path) -> CaseResult:
+    """One case's problems, none when it passes; a broken case fails alone, the others still run."""
     try:
         return _compare(rubric, case)
-    except ScoringError as exc:  # a broken case fails alone; the others still run
+    except ScoringError as exc:
         return CaseResult(case.name, "", (str(exc),))
 
 
@@ -71,6 +77,39 @@ def _compare(rubric: Rubric, case: Path) -> CaseResult:
         raised = {f.code for f in by_id[ident].flags} if ident in by_id else set()
         for code in sorted(set(codes) - raised):
             problems.append(f"指标 {ident} 应有标记 {code}，实际标记：{'、'.join(sorted(raised)) or '无'}")
+    problems += _categories(result, expected.get("categories") or {})
     if "total" in expected and dec(expected["total"]) != result.total:
         problems.append(f"总分：应为 {fmt(dec(expected['total']))}，实际为 {fmt(result.total)}")
+    if "verdict" in expected:
+        problems += _verdict(result, expected["verdict"])
     return CaseResult(case.name, str(expected.get("description", "")), tuple(problems))
+
+
+def _categories(result: Result, expected: dict[str, Any]) -> list[str]:
+    """Category sums of the self-assessment; a mismatch lists the category's indicator scores."""
+    problems: list[str] = []
+    by_id = {c.id: c for c in result.own.categories}
+    for ident, want in expected.items():
+        cat = by_id.get(ident)
+        if cat is None:
+            problems.append(f"一级指标 {ident} 不存在")
+        elif dec(want) != cat.score:
+            parts = "、".join(f"{i.id} 得 {fmt(i.score)} 分" for i in result.in_category(ident))
+            problems.append(f"一级指标 {ident} 得分：应为 {fmt(dec(want))}，实际为 {fmt(cat.score)}\n"
+                            f"    各二级指标：{parts}")
+    return problems
+
+
+def _verdict(result: Result, expected: dict[str, Any]) -> list[str]:
+    """The self-assessment's verdict: passed or not, and its reasons word for word when given."""
+    problems: list[str] = []
+    got, words = result.own.verdict, result.rubric.verdict
+    if expected["passed"] != got.passed:
+        problems.append(f"结论：应为“{words.passed if expected['passed'] else words.failed}”，实际为“{got.text}”")
+    if "reasons" in expected and tuple(expected["reasons"]) != got.reasons:
+        problems.append(f"结论理由：应为 {_quoted(expected['reasons'])}，实际为 {_quoted(got.reasons)}")
+    return problems
+
+
+def _quoted(reasons: Iterable[str]) -> str:
+    return "；".join(f"“{r}”" for r in reasons) or "无"
