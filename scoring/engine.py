@@ -42,6 +42,9 @@ from .numbers import ZERO, dec, fmt
 def score(rubric: Rubric, bundle: Bundle, chain: Sequence[Stage] = ()) -> Result:
     """The self-score and, stage by stage, each reviewing stage's score; the self-score is never changed."""
     check_known(rubric, bundle)
+    for stage in chain:
+        for o in stage.overrides:
+            check_override(rubric, bundle, o)
     stages = (Stage(SELF), *chain)
     results = tuple(_indicator_result(bundle, ind, stages) for ind in rubric.indicators)
     staged = []
@@ -147,9 +150,10 @@ def _set_score(ind: Indicator, o: Override) -> Decimal:
     value = o.value
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise ScoringError(f"评审得分应为数字，实际为 {inputs.shown(value)}", o.file, o.line, f"指标 {ind.id}")
-    points, step = dec(value), rules.granularity(ind.rule)
-    if not ZERO <= points <= ind.max or points % step != 0:
-        raise ScoringError(f"评审得分 {fmt(points)} 无效：应在 0 至 {fmt(ind.max)} 分之间，且为 {fmt(step)} 分的整数倍",
+    points, step = dec(value), rules.step_of(ind)
+    if not ZERO <= points <= ind.max or (step is not None and points % step != 0):
+        on_step = f"，且为 {fmt(step)} 分的整数倍" if step is not None else ""
+        raise ScoringError(f"评审得分 {fmt(points)} 无效：应在 0 至 {fmt(ind.max)} 分之间{on_step}",
                            o.file, o.line, f"指标 {ind.id}")
     return points
 
@@ -207,6 +211,26 @@ def _checked(ind: Indicator, name: str, ans: Answer, file: str) -> Any:
         return inputs.check(inp, ans)
     except inputs.InputProblem as exc:
         raise ScoringError(exc.message, file, ans.line, f"指标 {ind.id} 输入 {name}", exc.hint) from exc
+
+
+ACTIONS = {"input": "更正输入", "score": "评定得分", "reject": "不采信文件"}
+
+
+def check_override(rubric: Rubric, bundle: Bundle, o: Override) -> None:
+    """Refuse an override naming what the rubric or the bundle does not have."""
+    ind = rubric.indicator(o.indicator)
+    if ind is None:
+        raise ScoringError(f"评分细则中没有指标 “{o.indicator}”", o.file, o.line, hint="请核对指标编号，如 1.1")
+    where = f"指标 {o.indicator}"
+    if o.action not in ACTIONS:
+        raise ScoringError(f"不认识的评审操作 “{o.action}”", o.file, o.line, where, f"可选：{'、'.join(ACTIONS)}")
+    if o.action == "input" and ind.input(o.target) is None:
+        known = "、".join(i.name for i in ind.inputs)
+        raise ScoringError(f"指标 {o.indicator} 没有输入 “{o.target}”", o.file, o.line, where, f"该指标的输入有：{known}")
+    if o.action == "reject" and o.target not in bundle.documents:
+        raise ScoringError(f"材料包中没有文件编号 “{o.target}”", o.file, o.line, where, "请核对所引文件的编号，如 D07")
+    if o.action == "score":
+        _set_score(ind, o)
 
 
 def check_known(rubric: Rubric, bundle: Bundle) -> None:

@@ -366,15 +366,27 @@ def check_node(rule: Rule, ind: Indicator) -> Iterator[str]:
 
 def _amounts(rule: Rule) -> list[Decimal]:
     out: list[Any] = [lv["points"] for lv in rule.get("levels", ())]
+    if rule["kind"] == "deduction" and "each" not in rule:
+        out.append(1)
     for key in ("points", "max", "cap", "base", "each", "step"):
         value = rule.get(key)
         out += value.values() if isinstance(value, Mapping) else [] if value is None else [value]
     return [dec(v) for v in out]
 
 
+def step_of(ind: Indicator) -> Decimal | None:
+    """The step a score set by a reviewer keeps to: the rule's granularity, or None when a rule node
+    turns a free number into points (a deduction by a judged amount, or by a measured number)."""
+    for node in walk(ind.rule):
+        inp = ind.input(node.get("input", ""))
+        if node["kind"] == "deduction" and inp is not None and inp.type in ("score", "number"):
+            return None
+    return granularity(ind.rule)
+
+
 def granularity(rule: Rule) -> Decimal:
     """The finest step a rule's points move by: the greatest common divisor of every amount in it
-    (0.1 for 1 − 0.3 per case, 0.5 for a judged score on 0.5). A score set by a reviewer keeps to it."""
+    (0.1 for 1 − 0.3 per case, 0.5 for a judged score on 0.5)."""
     amounts = [a for node in walk(rule) for a in _amounts(node) if a]
     places = max((max(-a.as_tuple().exponent, 0) for a in amounts), default=0)  # type: ignore[operator]
     scale = Decimal(10) ** places
