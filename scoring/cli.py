@@ -141,14 +141,20 @@ def rubric_test(file: Path) -> None:
         sys.exit(1)
 
 
-def _load(bundle_path: Path, rubric_file: Path | None) -> Any:
+def _load(bundle_path: Path, rubric_file: Path | None, reviews: tuple[Path, ...] = ()) -> Any:
     from . import engine
     from .bundle import open_bundle
+    from .review import load_chain
     from .rubric import load, shipped
 
     bundle = open_bundle(bundle_path)
     built = load(rubric_file or shipped(bundle.rubric))
-    return engine.score(built, bundle)
+    return engine.score(built, bundle, load_chain(reviews, built, bundle))
+
+
+def _review_option(func: F) -> F:
+    return click.option("--review", "reviews", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+                        help="评审意见文件（初评、验收），可给多次，按 初评 → 验收 的顺序。")(func)
 
 
 @main.command()
@@ -158,16 +164,18 @@ def _load(bundle_path: Path, rubric_file: Path | None) -> Any:
               help="输出格式：table 表格，json，csv（Excel/WPS 可直接打开），html 或 pdf 自评报告。")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="写入文件（默认输出到屏幕）。")
 @click.option("--strict", is_flag=True, help="有未填报的输入时报错。")
+@_review_option
 @_friendly
-def score(bundle: Path, rubric_file: Path | None, fmt_: str, output: Path | None, strict: bool) -> None:
-    """按评分细则为佐证材料包打分。"""
+def score(bundle: Path, rubric_file: Path | None, fmt_: str, output: Path | None, strict: bool,
+          reviews: tuple[Path, ...]) -> None:
+    """按评分细则为佐证材料包打分；给出 --review 时同时计算各评审阶段的得分。"""
     from .bundle import guard_output
     from .outputs import render
 
     guard_output(bundle, output)
     if fmt_ == "pdf" and output is None:
         raise ScoringError("PDF 不能输出到屏幕", hint="请用 -o 指定文件，如 -o 自评报告.pdf")
-    result = _load(bundle, rubric_file)
+    result = _load(bundle, rubric_file, reviews)
     if strict and result.missing:
         listed = "、".join(f"{i} {n}" for i, n in result.missing[:20])
         more = f" 等 {len(result.missing)} 项" if len(result.missing) > 20 else ""
@@ -199,9 +207,10 @@ def init(rubric_file: str, directory: Path, assessee: str) -> None:
 @click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
 @click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="自定义模板目录：其中的同名模板优先于内置模板。")
+@_review_option
 @_friendly
 def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: Path | None,
-           templates: Path | None) -> None:
+           templates: Path | None, reviews: tuple[Path, ...]) -> None:
     """生成可打印、盖章报送的自评报告（PDF）。"""
     from .bundle import guard_output
     from .files import write_atomic
@@ -212,10 +221,37 @@ def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: Path
         # Checked now as well as when writing: rendering takes seconds, so fail before, not after.
         if target is not None and not target.parent.is_dir():
             raise ScoringError("输出目录不存在", str(target.parent), hint="请先创建该目录")
-    made = self_evaluation(_load(bundle, rubric_file), templates)
+    made = self_evaluation(_load(bundle, rubric_file, reviews), templates)
     # Both are rendered in full before either is written: a failed render leaves old files as they were.
     write_atomic(output, made.pdf)
     click.echo(f"已写入 {output}（共 {made.pages} 页）")
     if html_file is not None:
         write_atomic(html_file, made.html.encode())
         click.echo(f"已写入 {html_file}")
+
+
+@main.group()
+def review() -> None:
+    """市级初评、省级验收的评审意见文件。"""
+
+
+@review.command("init")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="评审意见文件，如 初评.yaml。")
+@click.option("--stage", type=click.Choice(["初评", "验收"]), default="初评", show_default=True, help="评审阶段。")
+@click.option("--reviewer", default="", help="评审人姓名。")
+@click.option("--unit", default="", help="评审单位，如 淄博市民政局。")
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@_friendly
+def review_init(bundle: Path, output: Path, stage: str, reviewer: str, unit: str, rubric_file: Path | None) -> None:
+    """为材料包生成空白评审意见：每项指标附县里的填报、有据得分和标记，佐证不足的指标排在前面。"""
+    from .bundle import guard_output
+    from .files import write_atomic
+    from .review import blank
+
+    guard_output(bundle, output)
+    result = _load(bundle, rubric_file)
+    write_atomic(output, blank(result, stage, reviewer, unit).encode())
+    short = sum(1 for i in result.indicators if i.own.supported < i.own.points)
+    click.echo(f"已生成空白{stage}评审意见 {output}：{len(result.indicators)} 个指标，其中佐证不足 {short} 项排在最前。")

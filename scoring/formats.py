@@ -113,15 +113,23 @@ def render_table(result: Result) -> str:
     r, b, own = result.rubric, result.bundle, result.own
     lines = [f"{b.assessee['name']}  {r.title}（{r.version}）",
              f"评估期：{b.period['start']} 至 {b.period['end']}", ""]
-    head = f"{_pad('指标', 6)}{_pad('名称', 30)}{_pad('性质', 6)}{_pad('得分', 8, True)}  {_pad('有据', 6, True)}  说明"
-    for cat in own.categories:
-        lines += [f"{cat.id}、{cat.title}  {fmt(cat.score)}/{fmt(cat.max)}", head]
+    # With reviews, a column per reviewing stage, and the notes are the last stage's flags and who changed what.
+    reviewed = result.stages[1:]
+    head = (f"{_pad('指标', 6)}{_pad('名称', 30)}{_pad('性质', 6)}{_pad('得分', 8, True)}  {_pad('有据', 6, True)}"
+            + "".join(f"  {_pad(s.stage, 6, True)}" for s in reviewed) + "  说明")
+    for k, cat in enumerate(own.categories):
+        staged = "".join(f"，{s.stage} {fmt(s.categories[k].score)}" for s in reviewed)
+        lines += [f"{cat.id}、{cat.title}  {fmt(cat.score)}/{fmt(cat.max)}" + (f"（{staged[1:]}）" if staged else ""),
+                  head]
         for i in result.in_category(cat.id):
-            notes = sorted({FLAGS[f.code].short for f in i.flags})
+            notes = sorted({FLAGS[f.code].short for f in i.final.flags})
+            notes += [f"{s.stage}调整" for s in i.scores[1:] if s.overrides]
             lines.append(f"{_pad(i.id, 6)}{_pad(_clip(i.indicator.title, 28), 30)}"
                          f"{_pad(r.natures.short(i.indicator.mandatory), 6)}"
                          f"{_pad(fmt(i.score) + '/' + fmt(i.indicator.max), 8, True)}  "
-                         f"{_pad(fmt(i.supported_score), 6, True)}  {'、'.join(notes)}")
+                         f"{_pad(fmt(i.supported_score), 6, True)}"
+                         + "".join(f"  {_pad(fmt(s.points), 6, True)}" for s in i.scores[1:])
+                         + f"  {'、'.join(notes)}")
         lines.append("")
     lines.append(f"总分：{fmt(own.total)} / {fmt(r.total)}（有据得分 {fmt(own.supported_total)}）")
     lines += [line for stage in result.stages for line in _stage_lines(result, stage)]
@@ -134,7 +142,13 @@ def _stage_lines(result: Result, stage: StageResult) -> list[str]:
     """Mandatory compliance (when the rubric has mandatory indicators) and the verdict of one stage."""
     m, noun = stage.mandatory, result.rubric.natures.noun(True) or "必达指标"
     reviewed = stage is not result.own
-    lines = [f"{stage.stage}总分：{fmt(stage.total)}（有据得分 {fmt(stage.supported_total)}）"] if reviewed else []
+    lines = []
+    if reviewed:
+        chain = result.chain[result.stages.index(stage) - 1]
+        who = "，".join(x for x in (" ".join(y for y in (chain.unit, chain.author) if y), chain.date) if x)
+        changed = sum(1 for i in result.indicators for s in i.scores if s.stage == stage.stage and s.overrides)
+        lines = ["", f"{stage.stage}" + (f"（{who}）" if who else "") + f"：调整 {changed} 项指标",
+                 f"{stage.stage}总分：{fmt(stage.total)}（有据得分 {fmt(stage.supported_total)}）"]
     if m.total:
         unsupported = (f"（其中佐证不足 {len(m.unsupported)} 项：{'、'.join(m.unsupported)}）"
                        if m.unsupported else "")

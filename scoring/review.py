@@ -1,0 +1,251 @@
+"""Review files: a reviewing stage's (初评, 验收) changes to one bundle's self-score, each with a reason.
+
+A review file is YAML, untrusted like a bundle: read through the one safe reader, checked against
+scoring/schemas/review.schema.json, then against the rubric and the bundle it names (by id and by the
+bundle's SHA-256). What comes out is a model.Stage of Overrides for the engine; nothing here scores.
+`blank` writes the blank review that `scoring review init` hands a reviewer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date as Date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from . import rules, validate
+from .errors import ScoringError
+from .model import FLAGS, SELF, STAGES, Bundle, IndicatorResult, Override, Result, Rubric, Stage
+from .numbers import ZERO, dec, fmt
+from .yamlio import load_yaml
+
+ACTIONS = ("score", "input", "reject")  # an entry's key saying what it does, in the model's words
+REVIEWING = STAGES[1:]
+
+
+@dataclass(frozen=True)
+class Review:
+    """A review file as read: the stage it makes and what it was made against."""
+
+    file: str
+    stage: Stage
+    rubric: str
+    bundle_sha256: str
+    rubric_line: int | None
+    sha_line: int | None
+    stage_line: int | None
+
+
+def read(path: Path) -> Review:
+    """Read and schema-check a review file; the checks against rubric and bundle are `check`'s."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = "不存在" if isinstance(exc, FileNotFoundError) else "无法读取"
+        raise ScoringError(f"评审意见文件{reason}", name, hint="请检查路径，或先用 scoring review init 生成") from exc
+    doc = load_yaml(raw, name)
+    validate.check(doc, "review", "评审意见")
+    data = doc.data
+    stage_name = data["stage"]
+    reviewer = (data.get("reviewer") or "").strip()
+    when = data.get("date") or ""
+    if when:
+        try:
+            Date.fromisoformat(when)
+        except ValueError as exc:
+            raise ScoringError(f"日期 “{when}” 不存在", name, doc.line(("date",)),
+                               hint="日期格式为 YYYY-MM-DD，如 2022-12-05") from exc
+    overrides: list[Override] = []
+    for ind, entries in (data.get("entries") or {}).items():
+        for k, entry in enumerate(entries or ()):
+            line = doc.line(("entries", ind, k))
+            where = f"指标 {ind}"
+            given = [a for a in ACTIONS if a in entry]
+            if len(given) != 1:
+                what = "、".join(given) if given else "无"
+                raise ScoringError(f"每条评审意见只能做一件事，应有 score、input、reject 中的一项（实际：{what}）",
+                                   name, line, where, hint="要做几件事就写几条，每条各写理由")
+            if not entry["reason"].strip():
+                raise ScoringError("理由（reason）不能为空", name, doc.line(("entries", ind, k, "reason")), where,
+                                   hint="每条评审意见都要写明理由")
+            action = given[0]
+            value = entry.get("value") if action == "input" else entry.get("score")
+            target = "" if action == "score" else str(entry[action])
+            overrides.append(Override(indicator=ind, action=action, target=target, value=value,
+                                      reason=entry["reason"].strip(), author=reviewer, stage=stage_name,
+                                      file=name, line=line))
+    if overrides and not reviewer:
+        raise ScoringError("有评审意见，但没有填写评审人（reviewer）", name, doc.line(("reviewer",)),
+                           hint="请填写评审人姓名")
+    if overrides and not when:
+        raise ScoringError("有评审意见，但没有填写评审日期（date）", name, doc.line(("date",)),
+                           hint="日期格式为 YYYY-MM-DD，如 2022-12-05")
+    stage = Stage(stage_name, reviewer, (data.get("unit") or "").strip(), when, tuple(overrides))
+    return Review(name, stage, data["rubric"], data["bundle_sha256"].lower(), doc.line(("rubric",)),
+                  doc.line(("bundle_sha256",)), doc.line(("stage",)))
+
+
+def check(review: Review, rubric: Rubric, bundle: Bundle) -> Stage:
+    """The review's stage, once every entry fits the rubric and the bundle; else a ScoringError."""
+    name = review.file
+    if review.rubric != rubric.id:
+        raise ScoringError(f"评审意见对应的评分细则是 “{review.rubric}”，而所用评分细则是 “{rubric.id}”",
+                           name, review.rubric_line)
+    if review.bundle_sha256 != bundle.sha256:
+        raise ScoringError(
+            f"评审意见针对的是另一个材料包：评审时的材料包 SHA-256 为 {review.bundle_sha256[:12]}…，"
+            f"所给材料包为 {bundle.sha256[:12]}…", name, review.sha_line,
+            hint="县里重新报送了材料包时，请用 scoring review carry 把评审意见结转到新材料包（该命令即将提供），"
+                 "结转后有变化的指标标为待复核")
+    seen: dict[tuple[str, str, str], int | None] = {}
+    for o in review.stage.overrides:
+        where = f"指标 {o.indicator}"
+        ind = rubric.indicator(o.indicator)
+        if ind is None:
+            raise ScoringError(f"评分细则中没有指标 “{o.indicator}”", name, o.line, hint="请核对指标编号，如 1.1")
+        key = (o.indicator, o.action, o.target)
+        if key in seen:
+            what = {"score": "定分", "input": f"更正输入 {o.target}", "reject": f"不采信文件 {o.target}"}[o.action]
+            raise ScoringError(f"同一指标的“{what}”写了两次（第一次在第 {seen[key]} 行）", name, o.line, where,
+                               hint="请合并为一条")
+        seen[key] = o.line
+        if o.action == "input" and ind.input(o.target) is None:
+            known = "、".join(i.name for i in ind.inputs)
+            raise ScoringError(f"指标 {ind.id} 没有输入 “{o.target}”", name, o.line, where,
+                               hint=f"该指标的输入有：{known}")
+        if o.action == "reject":
+            if o.target not in bundle.documents:
+                raise ScoringError(f"材料包中没有文件编号 “{o.target}”", name, o.line, where,
+                                   hint="请核对材料包清单 documents 中的 id")
+            cited = sorted({d for ans in bundle.answers.get(ind.id, {}).values() for d in ans.documents})
+            if o.target not in cited:
+                listed = "、".join(cited) if cited else "（无）"
+                raise ScoringError(f"指标 {ind.id} 的填报没有引用文件 {o.target}，不采信它不会改变得分", name,
+                                   o.line, where, hint=f"该指标引用的文件有：{listed}")
+        if o.action == "score":
+            _check_score(o.value, ind.max, rules.granularity(ind.rule), name, o.line, where)
+    return review.stage
+
+
+def _check_score(value: Any, top: Decimal, step: Decimal, name: str, line: int | None, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ScoringError(f"评审得分应为数字，实际为 {value!r}", name, line, where)
+    points = dec(value)
+    if not ZERO <= points <= top or points % step != 0:
+        raise ScoringError(f"评审得分 {fmt(points)} 无效：应在 0 至 {fmt(top)} 分之间，且为 {fmt(step)} 分的整数倍",
+                           name, line, where)
+
+
+def check_order(reviews: Sequence[Review]) -> None:
+    """Stages in the order 自评 → 初评 → 验收, each once: a 验收 comes after the city's 初评."""
+    names = [r.stage.name for r in reviews]
+    for k, r in enumerate(reviews):
+        before = names[:k]
+        if r.stage.name in before:
+            raise ScoringError(f"评审阶段“{r.stage.name}”给了两次", r.file, r.stage_line,
+                               hint="每个评审阶段只能有一份评审意见")
+        expected = REVIEWING[k] if k < len(REVIEWING) else None
+        if r.stage.name != expected:
+            order = " → ".join(STAGES)
+            if r.stage.name == REVIEWING[-1] and REVIEWING[0] not in names:
+                text = f"只有“{r.stage.name}”而没有“{REVIEWING[0]}”：省级验收在市级初评推荐之后"
+                hint = f"请先给出{REVIEWING[0]}的评审意见：--review 初评文件 --review 验收文件"
+            else:
+                text = f"评审阶段顺序不对：应为 {order}，实际为 {' → '.join((SELF, *names))}"
+                hint = "请按阶段顺序给出 --review"
+            raise ScoringError(text, r.file, r.stage_line, hint=hint)
+
+
+def load_chain(paths: Sequence[Path], rubric: Rubric, bundle: Bundle) -> tuple[Stage, ...]:
+    """Read every review, check their order and each against the rubric and the bundle."""
+    reviews = [read(p) for p in paths]
+    check_order(reviews)
+    return tuple(check(r, rubric, bundle) for r in reviews)
+
+
+# ---------------------------------------------------------------- the blank review
+
+
+def _comment(text: str) -> str:
+    """Bundle text made safe for a YAML comment: one line, never ending the comment early."""
+    for ch in "\r\n\x85\u2028\u2029\x0b\x0c":
+        text = text.replace(ch, " ")
+    text = "".join(c for c in text if c == "\t" or c >= " ")
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def _quoted(text: str) -> str:
+    """A YAML double-quoted scalar (JSON's string syntax is YAML's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return fmt(value)
+    if isinstance(value, list):
+        return "[" + "，".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+def blank(result: Result, stage: str, reviewer: str = "", unit: str = "") -> str:
+    """A review file with the header filled and, for each indicator, the county's claim as comments and
+    an empty list to fill: unsupported claims first, then mandatory indicators, then the rest."""
+    r, b = result.rubric, result.bundle
+    if stage not in REVIEWING:
+        raise ScoringError(f"评审阶段 “{stage}” 无效，应为 {'、'.join(REVIEWING)} 之一")
+    unsupported = [i for i in result.indicators if i.own.supported < i.own.points]
+    mandatory = [i for i in result.indicators if i.indicator.mandatory and i not in unsupported]
+    rest = [i for i in result.indicators if i not in unsupported and i not in mandatory]
+    out = [
+        f"# {stage}评审意见：{_comment(b.assessee.get('name', ''))}  {_comment(r.title)}（{_comment(r.version)}）",
+        f"# 材料包自评总分 {fmt(result.own.total)} 分，有据得分 {fmt(result.own.supported_total)} 分。",
+        "# 填写方法：在要调整的指标下，把 [] 换成一条或几条评审意见，每条都要写理由（reason）：",
+        "#   - score: 1.5              直接给出本项得分（0 至分值之间，且为该指标分值步长的整数倍）",
+        "#     reason: 理由",
+        "#   - input: 输入名            更正县里的填报值，按细则重新计分",
+        "#     value: 更正后的值",
+        "#     reason: 理由",
+        "#   - reject: D07              不采信所引文件，引用它的填报不计入有据得分",
+        "#     reason: 理由",
+        "# 不调整的指标保持 [] 即可。评审人和评审日期在有评审意见时必须填写。",
+        f"stage: {stage}",
+        f"reviewer: {_quoted(reviewer)}",
+        f"unit: {_quoted(unit)}",
+        "date:                       # 评审日期，如 2022-12-05",
+        f"rubric: {r.id}",
+        f"bundle_sha256: \"{b.sha256}\"   # 所评材料包的 SHA-256，请勿修改",
+        "entries:",
+    ]
+    groups = (("有据得分低于自评得分的指标（佐证不足）", unsupported),
+              (f"{r.natures.noun(True) or '必达指标'}", mandatory), ("其余指标", rest))
+    for title, items in groups:
+        if not items:
+            continue
+        out += ["", f"  # ==================== {title}：{len(items)} 项"]
+        for i in items:
+            out += _block(result, i)
+    return "\n".join(out) + "\n"
+
+
+def _block(result: Result, i: IndicatorResult) -> list[str]:
+    ind, natures = i.indicator, result.rubric.natures
+    nature = f"{natures.short(ind.mandatory)}，" if natures.mandatory else ""
+    lines = ["", f"  # ---- {ind.id} {_comment(ind.title)}（{nature}{fmt(ind.max)} 分）",
+             f"  # 自评得分 {fmt(i.own.points)}，有据得分 {fmt(i.own.supported)}"
+             f"（步长 {fmt(rules.granularity(ind.rule))} 分）"]
+    for inp, ans in i.answers:
+        if ans is None:
+            lines.append(f"  # {inp.name}（{_comment(inp.label)}）：未填报")
+            continue
+        docs = f"，引用 {'、'.join(ans.documents)}" if ans.documents else ""
+        lines.append(f"  # {inp.name}（{_comment(inp.label)}）= {_comment(_value_text(ans.value))}{docs}")
+    for flag in i.own.flags:
+        lines.append(f"  # 标记：{FLAGS[flag.code].short}——{_comment(flag.message)}")
+    lines.append(f"  {_quoted(ind.id)}: []")
+    return lines

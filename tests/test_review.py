@@ -1,0 +1,351 @@
+"""Review files (初评, 验收): loading, every refusal, the chain on the sample worked out by hand, and
+the blank review `scoring review init` writes."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from scoring import engine, review
+from scoring.bundle import open_bundle
+from scoring.cli import main
+from scoring.rubric import load
+
+from .conftest import GAOQING, SAMPLE, copy_tree
+
+REVIEWER = {"初评": ("李明", "淄博市民政局", "2022-12-05"), "验收": ("王芳", "山东省民政厅", "2023-01-10")}
+
+
+@pytest.fixture(scope="module")
+def sample_sha() -> str:
+    return open_bundle(SAMPLE).sha256
+
+
+def review_text(stage: str, sha: str, entries: str, rubric: str = "gaoqing_2022", head: str = "") -> str:
+    who, unit, when = REVIEWER[stage]
+    return (f"stage: {stage}\nreviewer: {who}\nunit: {unit}\ndate: {when}\nrubric: {rubric}\n"
+            f"bundle_sha256: {sha}\n{head}entries:\n{entries}")
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, "utf-8")
+    return path
+
+
+# The city's 初评 and the province's 验收 of the sample, as in evidence/gaoqing_2022_review_*.yaml.
+CITY = """\
+  "2.2":
+    - reject: D12
+      reason: 核查报告由县民政局自行出具，无住建部门意见，未附逐个小区的核查台账。
+  "2.3":
+    - input: cases_not_implemented
+      value: 2
+      reason: 抽查发现另有1家民办养老机构用水未执行居民生活类价格。
+  "4.4":
+    - input: community_facility_level
+      value: low
+      reason: 实地抽查12处农村幸福院，5处未正常运营，农村助餐覆盖率偏低。
+"""
+PROVINCE = """\
+  "7.1":
+    - score: 2
+      reason: 农村“长者食堂+邻里互助”助餐模式在全省普遍推行，不作为特色创新计分。
+"""
+
+
+def chain_files(tmp_path: Path, sha: str) -> tuple[Path, Path]:
+    return (write(tmp_path, "city.yaml", review_text("初评", sha, CITY)),
+            write(tmp_path, "province.yaml", review_text("验收", sha, PROVINCE)))
+
+
+def score_json(runner: CliRunner, *args: str) -> dict[str, Any]:
+    result = runner.invoke(main, ["score", str(SAMPLE), "--format", "json", *args])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def refused(runner: CliRunner, *reviews: Path, expected: tuple[str, ...]) -> str:
+    args = [a for r in reviews for a in ("--review", str(r))]
+    result = runner.invoke(main, ["score", str(SAMPLE), *args])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.output.startswith("错误："), result.output
+    for text in expected:
+        assert text in result.output, result.output
+    return result.output
+
+
+# ---------------------------------------------------------------- the chain, by hand
+
+
+def test_two_stage_chain_on_the_sample(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    city, province = chain_files(tmp_path, sample_sha)
+    data = score_json(runner, "--review", str(city), "--review", str(province))
+    # 自评 84.2. 初评: 2.3 deduction 1 − 0.3×2 = 0.4, plus the loan 1 → 1.4 (−0.3); 4.4 low → 1 (−1);
+    # the rejected D12 leaves 2.2's 100% compliance (1 point) unsupported: total 82.9, supported 81.9.
+    # 验收: 7.1 set to 2 (−2): total 80.9, supported 79.9; the 初评's changes stay in force.
+    assert data["total"] == 84.2 and data["supported_total"] == 84.2
+    city_r, prov_r = data["reviews"]
+    assert (city_r["stage"], city_r["reviewer"], city_r["unit"], city_r["date"]) == ("初评", "李明", "淄博市民政局",
+                                                                                     "2022-12-05")
+    assert (city_r["total"], city_r["supported_total"]) == (82.9, 81.9)
+    assert (prov_r["total"], prov_r["supported_total"]) == (80.9, 79.9)
+    for stage in (city_r, prov_r):
+        assert stage["mandatory"] == {"met": 16, "total": 16, "failures": [], "unsupported": ["2.2"]}
+        assert stage["verdict"]["passed"] is True
+    by_id = {i["id"]: i for i in data["indicators"]}
+    assert [r["score"] for r in by_id["2.3"]["reviews"]] == [1.4, 1.4]
+    assert [r["score"] for r in by_id["4.4"]["reviews"]] == [1, 1]
+    assert [r["score"] for r in by_id["7.1"]["reviews"]] == [4, 2]
+    assert [(r["score"], r["supported_score"]) for r in by_id["2.2"]["reviews"]] == [(3, 2), (3, 2)]
+    assert by_id["7.1"]["reviews"][1]["overrides"][0]["author"] == "王芳"
+
+
+def test_an_input_correction_reruns_the_rule(sample_sha: str, tmp_path: Path) -> None:
+    rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
+    city = write(tmp_path, "city.yaml", review_text("初评", sample_sha, CITY))
+    (stage,) = review.load_chain([city], rubric, bundle)
+    result = engine.score(rubric, bundle, [stage])
+    ind = next(i for i in result.indicators if i.id == "2.3")
+    assert (ind.own.points, ind.final.points) == (Decimal("1.7"), Decimal("1.4"))
+    assert any("初评更正" in s.text and "李明" in s.text for s in ind.final.trace)
+    over = ind.final.overrides[0]
+    assert (over.action, over.target, over.value, over.author, over.file) == (
+        "input", "cases_not_implemented", 2, "李明", str(city))
+    assert over.line == 12
+
+
+def test_a_rejected_document_makes_its_claims_unsupported(sample_sha: str, tmp_path: Path) -> None:
+    rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
+    city = write(tmp_path, "city.yaml", review_text("初评", sample_sha, CITY))
+    result = engine.score(rubric, bundle, review.load_chain([city], rubric, bundle))
+    ind = next(i for i in result.indicators if i.id == "2.2")
+    assert (ind.own.supported, ind.final.supported) == (3, 2)
+    assert [f.code for f in ind.final.flags] == ["rejected"] and not ind.own.flags
+    assert result.final.mandatory.unsupported == ("2.2",) and not result.own.mandatory.unsupported
+
+
+def test_the_self_score_is_unchanged_by_reviews(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    city, province = chain_files(tmp_path, sample_sha)
+    before = score_json(runner)
+    after = score_json(runner, "--review", str(city), "--review", str(province))
+    assert before["reviews"] == [] and len(after["reviews"]) == 2
+    own = ("total", "supported_total", "categories", "mandatory", "verdict", "bundle", "documents")
+    assert {k: after[k] for k in own} == {k: before[k] for k in own}
+    for b, a in zip(before["indicators"], after["indicators"], strict=True):
+        assert {k: v for k, v in a.items() if k != "reviews"} == {k: v for k, v in b.items() if k != "reviews"}
+
+
+def test_the_table_shows_each_stage(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    city, province = chain_files(tmp_path, sample_sha)
+    result = runner.invoke(main, ["score", str(SAMPLE), "--review", str(city), "--review", str(province)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "2、完善支持政策  13.7/15（初评 13.4，验收 13.4）" in out
+    row = next(line for line in out.splitlines() if line.startswith("7.1"))
+    assert row.split()[-3:] == ["4", "2", "验收调整"]
+    row = next(line for line in out.splitlines() if line.startswith("2.2"))
+    assert "文件未采信" in row and "初评调整" in row
+    assert "初评（淄博市民政局 李明，2022-12-05）：调整 3 项指标" in out
+    assert "初评总分：82.9（有据得分 81.9）" in out and "验收总分：80.9（有据得分 79.9）" in out
+    assert "验收结论：达到创建标准" in out
+
+
+def test_report_accepts_the_chain(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    city, province = chain_files(tmp_path, sample_sha)
+    plain, reviewed = tmp_path / "a.html", tmp_path / "b.html"
+    for html, extra in ((plain, []), (reviewed, ["--review", str(city), "--review", str(province)])):
+        result = runner.invoke(main, ["report", str(SAMPLE), "-o", str(tmp_path / "r.pdf"), "--html", str(html),
+                                      *extra])
+        assert result.exit_code == 0, result.output
+    assert plain.read_bytes() == reviewed.read_bytes()
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def test_unknown_indicator(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    f = write(tmp_path, "r.yaml", review_text("初评", sample_sha, '  "9.9":\n    - score: 1\n      reason: 无\n'))
+    refused(runner, f, expected=(str(f), "第 9 行", "评分细则中没有指标 “9.9”"))
+
+
+def test_unknown_input(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    f = write(tmp_path, "r.yaml", review_text(
+        "初评", sample_sha, '  "2.3":\n    - input: nope\n      value: 1\n      reason: 无\n'))
+    refused(runner, f, expected=(str(f), "第 9 行", "指标 2.3", "没有输入 “nope”", "cases_not_implemented"))
+
+
+def test_unknown_document(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    f = write(tmp_path, "r.yaml", review_text("初评", sample_sha, '  "2.2":\n    - reject: D99\n      reason: 无\n'))
+    refused(runner, f, expected=(str(f), "第 9 行", "指标 2.2", "材料包中没有文件编号 “D99”"))
+
+
+def test_document_the_indicator_does_not_cite(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    f = write(tmp_path, "r.yaml", review_text("初评", sample_sha, '  "2.2":\n    - reject: D01\n      reason: 无\n'))
+    refused(runner, f, expected=("指标 2.2 的填报没有引用文件 D01", "D11、D12"))
+
+
+@pytest.mark.parametrize(("value", "why"), [("3.5", "3.5 无效"), ("-1", "过小"), ("1.5", "1.5 无效"),
+                                            ('"2"', "类型错误")])
+def test_score_out_of_range_or_off_step(runner: CliRunner, tmp_path: Path, sample_sha: str, value: str,
+                                        why: str) -> None:
+    f = write(tmp_path, "r.yaml", review_text(
+        "初评", sample_sha, f'  "2.2":\n    - score: {value}\n      reason: 无\n'))
+    refused(runner, f, expected=(str(f), "第 9 行", why))
+
+
+def test_score_message_names_max_and_step(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    f = write(tmp_path, "r.yaml", review_text("初评", sample_sha, '  "2.3":\n    - score: 1.75\n      reason: 无\n'))
+    refused(runner, f, expected=("指标 2.3", "应在 0 至 2 分之间，且为 0.1 分的整数倍"))
+
+
+@pytest.mark.parametrize(("reason", "line", "why"), [("", 9, "缺少必填项 “reason”"),
+                                                     ("      reason: ''\n", 10, "reason：不能为空"),
+                                                     ("      reason: '  '\n", 10, "理由（reason）不能为空")])
+def test_missing_reason(runner: CliRunner, tmp_path: Path, sample_sha: str, reason: str, line: int,
+                        why: str) -> None:
+    f = write(tmp_path, "r.yaml", review_text("初评", sample_sha, '  "7.1":\n    - score: 2\n' + reason))
+    refused(runner, f, expected=(str(f), f"第 {line} 行", "指标 7.1" if line == 10 and "理由" in why else "", why))
+
+
+def test_two_actions_in_one_entry(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    f = write(tmp_path, "r.yaml", review_text(
+        "初评", sample_sha, '  "7.1":\n    - score: 2\n      reject: D46\n      reason: 无\n'))
+    refused(runner, f, expected=("每条评审意见只能做一件事", "score、reject"))
+
+
+def test_the_same_change_twice(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    f = write(tmp_path, "r.yaml", review_text(
+        "初评", sample_sha, '  "7.1":\n    - score: 2\n      reason: 甲\n    - score: 4\n      reason: 乙\n'))
+    refused(runner, f, expected=("第 11 行", "写了两次（第一次在第 9 行）"))
+
+
+def test_review_of_another_bundle(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    f = write(tmp_path, "r.yaml", review_text("初评", "f" * 64, CITY))
+    out = refused(runner, f, expected=(str(f), "第 6 行", "另一个材料包", "ffffffffffff…", sample_sha[:12] + "…",
+                                       "scoring review carry"))
+    assert "重新报送" in out
+
+
+def test_review_of_a_changed_bundle(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    resubmitted = copy_tree(SAMPLE, tmp_path / "b")
+    manifest = resubmitted / "bundle.yaml"
+    manifest.write_text(manifest.read_text("utf-8") + "\n# 补充材料\n", "utf-8")
+    f = write(tmp_path, "r.yaml", review_text("初评", sample_sha, CITY))
+    result = runner.invoke(main, ["score", str(resubmitted), "--review", str(f)])
+    assert result.exit_code == 1 and "另一个材料包" in result.output and sample_sha[:12] in result.output
+
+
+def test_review_for_another_rubric(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    f = write(tmp_path, "r.yaml", review_text("初评", sample_sha, CITY, rubric="qingdao_2023"))
+    refused(runner, f, expected=(str(f), "第 5 行", "“qingdao_2023”", "“gaoqing_2022”"))
+
+
+def test_acceptance_without_preliminary_review(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    f = write(tmp_path, "p.yaml", review_text("验收", sample_sha, PROVINCE))
+    refused(runner, f, expected=(str(f), "第 1 行", "只有“验收”而没有“初评”"))
+
+
+def test_stages_out_of_order(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    city, province = chain_files(tmp_path, sample_sha)
+    refused(runner, province, city, expected=(str(province), "顺序不对", "自评 → 验收 → 初评"))
+
+
+def test_a_stage_twice(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    city, _ = chain_files(tmp_path, sample_sha)
+    refused(runner, city, city, expected=("评审阶段“初评”给了两次",))
+
+
+@pytest.mark.parametrize(("head", "expected"), [
+    ("stage: 复核\n", "取值 '复核' 无效"),
+    ("date: 2022-02-30\n", "日期 “2022-02-30” 不存在"),
+    ("reviewer: ''\n", "没有填写评审人"),
+])
+def test_bad_header(runner: CliRunner, tmp_path: Path, sample_sha: str, head: str, expected: str) -> None:
+    text = review_text("初评", sample_sha, CITY)
+    key = head.split(":")[0]
+    text = "\n".join(line for line in text.splitlines() if not line.startswith(key + ":")) + "\n" + head
+    refused(runner, write(tmp_path, "r.yaml", text), expected=(expected,))
+
+
+def test_bad_correction_value_names_the_review(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    f = write(tmp_path, "r.yaml", review_text(
+        "初评", sample_sha, '  "4.4":\n    - input: community_facility_level\n      value: top\n      reason: 无\n'))
+    refused(runner, f, expected=(str(f), "第 9 行", "指标 4.4 输入 community_facility_level", "“top”"))
+
+
+def test_hostile_review_file(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    f = write(tmp_path, "r.yaml", review_text("初评", sample_sha, '  "7.1": &a []\n  "7.2": *a\n'))
+    refused(runner, f, expected=("锚点和别名",))
+    big = write(tmp_path, "big.yaml", review_text("初评", sample_sha, "") + "#" * (2 * 1024 * 1024))
+    refused(runner, big, expected=("文件过大",))
+    refused(runner, tmp_path / "none.yaml", expected=("评审意见文件不存在",))
+
+
+# ---------------------------------------------------------------- review init
+
+
+def test_review_init_loads_back_and_changes_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "初评.yaml"
+    result = runner.invoke(main, ["review", "init", str(SAMPLE), "-o", str(out), "--unit", "淄博市民政局",
+                                  "--reviewer", "李明"])
+    assert result.exit_code == 0, result.output
+    text = out.read_text("utf-8")
+    assert 'unit: "淄博市民政局"' in text and "stage: 初评" in text and "rubric: gaoqing_2022" in text
+    rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
+    (stage,) = review.load_chain([out], rubric, bundle)
+    assert stage.name == "初评" and stage.author == "李明" and stage.overrides == ()
+    result_ = engine.score(rubric, bundle, [stage])
+    assert result_.final.totals == result_.own.totals
+
+
+def test_review_init_lists_unsupported_and_mandatory_first(runner: CliRunner, tmp_path: Path) -> None:
+    bundle = copy_tree(SAMPLE, tmp_path / "b")
+    (bundle / "documents" / "D21_高民发〔2021〕25号_特殊老年人巡访.txt").unlink()  # 3.2 (mandatory)
+    (bundle / "documents" / "D43_高民发〔2022〕6号_连锁化运营.txt").unlink(missing_ok=True)
+    manifest = (bundle / "bundle.yaml").read_text("utf-8")
+    d43 = next(line for line in manifest.splitlines() if "file: documents/D43" in line).split("file: ")[1]
+    (bundle / d43).unlink()  # 6.2 (advisory)
+    out = tmp_path / "验收.yaml"
+    result = runner.invoke(main, ["review", "init", str(bundle), "-o", str(out), "--stage", "验收"])
+    assert result.exit_code == 0, result.output
+    assert "其中佐证不足 2 项" in result.output
+    text = out.read_text("utf-8")
+    order = [line.split('"')[1] for line in text.splitlines() if line.startswith('  "')]
+    assert order[:2] == ["3.2", "6.2"]
+    rubric = load(GAOQING)
+    mandatory = [i.id for i in rubric.indicators if i.mandatory and i.id != "3.2"]
+    assert order[2:2 + len(mandatory)] == mandatory
+    assert len(order) == len(rubric.indicators) == len(set(order))
+    assert "# 标记：文件缺失" in text
+    assert "stage: 验收" in text
+    stage = review.read(out).stage
+    assert stage.name == "验收" and not stage.overrides
+
+
+def test_review_init_refuses_output_inside_the_bundle(runner: CliRunner, tmp_path: Path) -> None:
+    bundle = copy_tree(SAMPLE, tmp_path / "b")
+    result = runner.invoke(main, ["review", "init", str(bundle), "-o", str(bundle / "r.yaml")])
+    assert result.exit_code == 1 and "输出文件不能写在材料包内" in result.output
+    assert not (bundle / "r.yaml").exists()
+
+
+def test_review_init_keeps_bundle_text_in_comments(runner: CliRunner, tmp_path: Path) -> None:
+    bundle = copy_tree(SAMPLE, tmp_path / "b")
+    manifest = bundle / "bundle.yaml"
+    text = manifest.read_text("utf-8").replace(
+        '"1.3":\n    in_assessment: {value: true, documents: [D06]}',
+        '"1.3":\n    in_assessment: {value: "是\\nentries: {x: 1}\\u2028stage: 验收", documents: [D06]}')
+    manifest.write_text(text, "utf-8")
+    out = tmp_path / "r.yaml"
+    result = runner.invoke(main, ["review", "init", str(bundle), "-o", str(out)])
+    # The bundle's bad answer is refused when scoring, before any file is written.
+    assert result.exit_code == 1 and not out.exists()
+    assert review._comment("是\nentries: {x: 1}\u2028stage: 验收") == "是 entries: {x: 1} stage: 验收"
