@@ -127,17 +127,18 @@ def check(review: Review, rubric: Rubric, bundle: Bundle) -> Stage:
                 raise ScoringError(f"指标 {ind.id} 的填报没有引用文件 {o.target}，不采信它不会改变得分", name,
                                    o.line, where, hint=f"该指标引用的文件有：{listed}")
         if o.action == "score":
-            _check_score(o.value, ind.max, rules.granularity(ind.rule), name, o.line, where)
+            _check_score(o.value, ind.max, rules.step_of(ind), name, o.line, where)
     return review.stage
 
 
-def _check_score(value: Any, top: Decimal, step: Decimal, name: str, line: int | None, where: str) -> None:
+def _check_score(value: Any, top: Decimal, step: Decimal | None, name: str, line: int | None, where: str) -> None:
+    """The engine's own check (engine._set_score), made here too so the refusal comes at load."""
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise ScoringError(f"评审得分应为数字，实际为 {value!r}", name, line, where)
     points = dec(value)
-    if not ZERO <= points <= top or points % step != 0:
-        raise ScoringError(f"评审得分 {fmt(points)} 无效：应在 0 至 {fmt(top)} 分之间，且为 {fmt(step)} 分的整数倍",
-                           name, line, where)
+    if not ZERO <= points <= top or (step is not None and points % step != 0):
+        on_step = f"，且为 {fmt(step)} 分的整数倍" if step is not None else ""
+        raise ScoringError(f"评审得分 {fmt(points)} 无效：应在 0 至 {fmt(top)} 分之间{on_step}", name, line, where)
 
 
 def check_order(reviews: Sequence[Review]) -> None:
@@ -238,7 +239,7 @@ def _block(result: Result, i: IndicatorResult) -> list[str]:
     nature = f"{natures.short(ind.mandatory)}，" if natures.mandatory else ""
     lines = ["", f"  # ---- {ind.id} {_comment(ind.title)}（{nature}{fmt(ind.max)} 分）",
              f"  # 自评得分 {fmt(i.own.points)}，有据得分 {fmt(i.own.supported)}"
-             f"（步长 {fmt(rules.granularity(ind.rule))} 分）"]
+             + (f"（定分步长 {fmt(step)} 分）" if (step := rules.step_of(ind)) is not None else "")]
     for inp, ans in i.answers:
         if ans is None:
             lines.append(f"  # {inp.name}（{_comment(inp.label)}）：未填报")
