@@ -349,3 +349,20 @@ def test_review_init_keeps_bundle_text_in_comments(runner: CliRunner, tmp_path: 
     # The bundle's bad answer is refused when scoring, before any file is written.
     assert result.exit_code == 1 and not out.exists()
     assert review._comment("是\nentries: {x: 1}\u2028stage: 验收") == "是 entries: {x: 1} stage: 验收"
+
+
+# ---------------------------------------------------------------- the shipped examples
+
+
+def test_the_shipped_examples_give_the_hand_worked_figures(runner: CliRunner) -> None:
+    from .conftest import ROOT
+
+    city = ROOT / "evidence" / "gaoqing_2022_review_city.yaml"
+    province = ROOT / "evidence" / "gaoqing_2022_review_province.yaml"
+    data = score_json(runner, "--review", str(city), "--review", str(province))
+    assert [(r["stage"], r["total"], r["supported_total"], r["mandatory"]["met"], r["mandatory"]["unsupported"],
+             r["verdict"]["passed"]) for r in data["reviews"]] == [
+        ("初评", 82.9, 81.9, 16, ["2.2"], True), ("验收", 80.9, 79.9, 16, ["2.2"], True)]
+    for path, figures in ((city, ("82.9", "81.9")), (province, ("80.9", "79.9"))):
+        head = path.read_text("utf-8").split("stage:")[0]
+        assert all(f in head for f in figures)
