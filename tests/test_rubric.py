@@ -52,14 +52,20 @@ def test_rubric_test_command_passes_gaoqing(runner: CliRunner) -> None:
     assert result.exit_code == 0 and result.output == f"{cases} passed, 0 failed\n", result.output
 
 
-def test_rubric_test_reports_mismatch_with_trace(runner: CliRunner, tmp_path: Path) -> None:
+def mini_case(tmp_path: Path, inputs: str) -> tuple[Path, Path]:
+    """A copy of the mini rubric with one test case folder holding a bundle of these inputs."""
     rubric = tmp_path / "mini.yaml"
     rubric.write_text(MINI.read_text("utf-8"), "utf-8")
     case = tmp_path / "mini.tests" / "wrong"
     case.mkdir(parents=True)
     (case / "bundle.yaml").write_text("rubric: mini\nassessee: {name: 测试县}\n"
                                       "period: {start: 2022-01-01, end: 2022-12-31}\n"
-                                      "inputs: {'1.1': {meeting: true, convener: leader}}\n", "utf-8")
+                                      f"inputs: {inputs}\n", "utf-8")
+    return rubric, case
+
+
+def test_rubric_test_reports_mismatch_with_trace(runner: CliRunner, tmp_path: Path) -> None:
+    rubric, case = mini_case(tmp_path, "{'1.1': {meeting: true, convener: leader}}")
     (case / "expected.yaml").write_text("scores: {'1.1': 4}\n", "utf-8")
     result = runner.invoke(main, ["rubric", "test", str(rubric)])
     assert result.exit_code == 1
@@ -69,14 +75,7 @@ def test_rubric_test_reports_mismatch_with_trace(runner: CliRunner, tmp_path: Pa
 
 
 def test_rubric_test_reports_category_and_verdict(runner: CliRunner, tmp_path: Path) -> None:
-    rubric = tmp_path / "mini.yaml"
-    rubric.write_text(MINI.read_text("utf-8"), "utf-8")
-    case = tmp_path / "mini.tests" / "wrong"
-    case.mkdir(parents=True)
-    (case / "bundle.yaml").write_text("rubric: mini\nassessee: {name: 测试县}\n"
-                                      "period: {start: 2022-01-01, end: 2022-12-31}\n"
-                                      "inputs: {'1.1': {meeting: true, convener: leader}, '1.2': {cases: 1}}\n",
-                                      "utf-8")
+    rubric, case = mini_case(tmp_path, "{'1.1': {meeting: true, convener: leader}, '1.2': {cases: 1}}")
     # By hand: 1.1 = 2 + 1 = 3 (short of its 4), 1.2 = 1 - 0.3 = 0.7, category 1 = 3.7; the mandatory
     # 1.1, 2.1 and 2.2 are short and the total 3.7 is under the mini rubric's pass line of 10.
     (case / "expected.yaml").write_text("categories: {'1': 4, '2': 0, '3': 0}\n"
