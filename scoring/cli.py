@@ -99,8 +99,7 @@ def rubric_check(file: Path, strict: bool) -> None:
     if errors or (strict and warnings):
         sys.exit(1)
     mandatory = [i for i in built.indicators if i.mandatory]
-    noun = built.natures.noun(True) or "必达指标"
-    summary = f"；{noun} {len(mandatory)} 项，共 {fmt(sum((i.max for i in mandatory), ZERO))} 分" if mandatory else ""
+    summary = f"；{built.natures.must} {len(mandatory)} 项，共 {fmt(sum((i.max for i in mandatory), ZERO))} 分" if mandatory else ""
     click.echo(f"评分细则 {built.id} 检查通过：{len(built.categories)} 个一级指标，{len(built.indicators)} 个二级指标，"
                f"总分 {fmt(built.total)} 分{summary}。")
 

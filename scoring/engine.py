@@ -175,7 +175,7 @@ def judge(rubric: Rubric, totals: Totals) -> Verdict:
     rule, reasons = rubric.verdict, []
     failures = totals.mandatory.failures
     if rule.mandatory_full and failures:
-        reasons.append(f"{rubric.natures.noun(True) or '必达指标'}未达标 {len(failures)} 项：{'、'.join(failures)}")
+        reasons.append(f"{rubric.natures.must}未达标 {len(failures)} 项：{'、'.join(failures)}")
     for cat in totals.categories:
         if cat.min is not None and cat.score < cat.min:
             reasons.append(f"一级指标“{cat.title}”得分 {fmt(cat.score)} 分，低于最低要求 {fmt(cat.min)} 分")

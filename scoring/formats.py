@@ -140,7 +140,7 @@ def render_table(result: Result) -> str:
 
 def _stage_lines(result: Result, stage: StageResult) -> list[str]:
     """Mandatory compliance (when the rubric has mandatory indicators) and the verdict of one stage."""
-    m, noun = stage.mandatory, result.rubric.natures.noun(True) or "必达指标"
+    m, noun = stage.mandatory, result.rubric.natures.must
     reviewed = stage is not result.own
     lines = []
     if reviewed:

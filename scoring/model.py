@@ -124,6 +124,11 @@ class Natures:
         name = self.of(mandatory)
         return name if not name or name.endswith("项") else name + "指标"
 
+    @property
+    def must(self) -> str:
+        """What sentences about mandatory indicators call them, even in a rubric that names no natures."""
+        return self.noun(True) or "必达指标"
+
 
 @dataclass(frozen=True)
 class VerdictRule:

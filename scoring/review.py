@@ -224,7 +224,7 @@ def blank(result: Result, stage: str, reviewer: str = "", unit: str = "") -> str
         "entries:",
     ]
     groups = (("有据得分低于自评得分的指标（佐证不足）", unsupported),
-              (f"{r.natures.noun(True) or '必达指标'}", mandatory), ("其余指标", rest))
+              (r.natures.must, mandatory), ("其余指标", rest))
     for title, items in groups:
         if not items:
             continue

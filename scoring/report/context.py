@@ -175,7 +175,7 @@ def build(result: Result) -> ReportContext:
         lost_total=fmt(rubric.total - own.total), supported_total=fmt(own.supported_total),
         supported_differs=own.supported_total != own.total, categories=cats,
         natures=bool(rubric.natures.mandatory or rubric.natures.advisory),
-        mandatory_noun=rubric.natures.noun(True) or "必达指标",
+        mandatory_noun=rubric.natures.must,
         mandatory_met=own.mandatory.met, mandatory_total=own.mandatory.total,
         shortfalls=tuple(views[i] for i in own.mandatory.failures),
         unsupported=tuple(views[i] for i in own.mandatory.unsupported),
