@@ -16,10 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import rules, validate
+from . import engine, rules, validate
 from .errors import ScoringError
 from .model import FLAGS, SELF, STAGES, Bundle, IndicatorResult, Override, Result, Rubric, Stage
-from .numbers import ZERO, dec, fmt
+from .numbers import fmt
 from .yamlio import load_yaml
 
 ACTIONS = ("score", "input", "reject")  # an entry's key saying what it does, in the model's words
@@ -103,42 +103,21 @@ def check(review: Review, rubric: Rubric, bundle: Bundle) -> Stage:
                  "结转后有变化的指标标为待复核")
     seen: dict[tuple[str, str, str], int | None] = {}
     for o in review.stage.overrides:
+        # Unknown indicators, inputs and documents, and scores off range or step: the engine's own check.
+        engine.check_override(rubric, bundle, o)
         where = f"指标 {o.indicator}"
-        ind = rubric.indicator(o.indicator)
-        if ind is None:
-            raise ScoringError(f"评分细则中没有指标 “{o.indicator}”", name, o.line, hint="请核对指标编号，如 1.1")
         key = (o.indicator, o.action, o.target)
         if key in seen:
             what = {"score": "定分", "input": f"更正输入 {o.target}", "reject": f"不采信文件 {o.target}"}[o.action]
             raise ScoringError(f"同一指标的“{what}”写了两次（第一次在第 {seen[key]} 行）", name, o.line, where,
                                hint="请合并为一条")
         seen[key] = o.line
-        if o.action == "input" and ind.input(o.target) is None:
-            known = "、".join(i.name for i in ind.inputs)
-            raise ScoringError(f"指标 {ind.id} 没有输入 “{o.target}”", name, o.line, where,
-                               hint=f"该指标的输入有：{known}")
-        if o.action == "reject":
-            if o.target not in bundle.documents:
-                raise ScoringError(f"材料包中没有文件编号 “{o.target}”", name, o.line, where,
-                                   hint="请核对材料包清单 documents 中的 id")
-            cited = sorted({d for ans in bundle.answers.get(ind.id, {}).values() for d in ans.documents})
-            if o.target not in cited:
-                listed = "、".join(cited) if cited else "（无）"
-                raise ScoringError(f"指标 {ind.id} 的填报没有引用文件 {o.target}，不采信它不会改变得分", name,
-                                   o.line, where, hint=f"该指标引用的文件有：{listed}")
-        if o.action == "score":
-            _check_score(o.value, ind.max, rules.step_of(ind), name, o.line, where)
+        cited = sorted({d for ans in bundle.answers.get(o.indicator, {}).values() for d in ans.documents})
+        if o.action == "reject" and o.target not in cited:
+            listed = "、".join(cited) if cited else "（无）"
+            raise ScoringError(f"指标 {o.indicator} 的填报没有引用文件 {o.target}，不采信它不会改变得分", name,
+                               o.line, where, hint=f"该指标引用的文件有：{listed}")
     return review.stage
-
-
-def _check_score(value: Any, top: Decimal, step: Decimal | None, name: str, line: int | None, where: str) -> None:
-    """The engine's own check (engine._set_score), made here too so the refusal comes at load."""
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise ScoringError(f"评审得分应为数字，实际为 {value!r}", name, line, where)
-    points = dec(value)
-    if not ZERO <= points <= top or (step is not None and points % step != 0):
-        on_step = f"，且为 {fmt(step)} 分的整数倍" if step is not None else ""
-        raise ScoringError(f"评审得分 {fmt(points)} 无效：应在 0 至 {fmt(top)} 分之间{on_step}", name, line, where)
 
 
 def check_order(reviews: Sequence[Review]) -> None:
