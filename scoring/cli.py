@@ -254,3 +254,28 @@ def review_init(bundle: Path, output: Path, stage: str, reviewer: str, unit: str
     write_atomic(output, blank(result, stage, reviewer, unit).encode())
     short = sum(1 for i in result.indicators if i.own.supported < i.own.points)
     click.echo(f"已生成空白{stage}评审意见 {output}：{len(result.indicators)} 个指标，其中佐证不足 {short} 项排在最前。")
+
+
+@review.command("carry")
+@click.argument("old_review", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="结转后的评审意见文件。")
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@_friendly
+def review_carry(old_review: Path, bundle: Path, output: Path, rubric_file: Path | None) -> None:
+    """把评审意见结转到县里重新报送的材料包：材料有变化的指标，其评审意见标为待复核。"""
+    from .bundle import guard_output
+    from .files import write_atomic
+    from .review import carry, read
+
+    guard_output(bundle, output)
+    if output.resolve() == old_review.resolve():
+        raise ScoringError("输出文件不能覆盖原评审意见文件", str(output), hint="请另取一个文件名，如 初评_结转.yaml")
+    old = read(old_review)
+    text, changed = carry(old, _load(bundle, rubric_file))
+    write_atomic(output, text.encode())
+    waiting = sum(1 for o in (*old.stage.overrides, *old.stage.pending) if o.indicator in changed)
+    listed = "、".join(changed) if changed else "无"
+    click.echo(f"已结转到 {output}：材料有变化的指标 {len(changed)} 项（{listed}），"
+               f"其中 {waiting} 条评审意见标为待复核；其余评审意见保持不变。")

@@ -147,7 +147,8 @@ def _stage_lines(result: Result, stage: StageResult) -> list[str]:
         chain = result.chain[result.stages.index(stage) - 1]
         who = "，".join(x for x in (" ".join(y for y in (chain.unit, chain.author) if y), chain.date) if x)
         changed = sum(1 for i in result.indicators for s in i.scores if s.stage == stage.stage and s.overrides)
-        lines = ["", f"{stage.stage}" + (f"（{who}）" if who else "") + f"：调整 {changed} 项指标",
+        pending = f"，另有 {len(chain.pending)} 条意见待复核（暂不生效）" if chain.pending else ""
+        lines = ["", f"{stage.stage}" + (f"（{who}）" if who else "") + f"：调整 {changed} 项指标{pending}",
                  f"{stage.stage}总分：{fmt(stage.total)}（有据得分 {fmt(stage.supported_total)}）"]
     if m.total:
         unsupported = (f"（其中佐证不足 {len(m.unsupported)} 项：{'、'.join(m.unsupported)}）"

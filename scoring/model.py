@@ -259,6 +259,7 @@ class Stage:
     unit: str = ""
     date: str = ""
     overrides: tuple[Override, ...] = ()
+    pending: tuple[Override, ...] = ()  # 待复核: carried to a changed bundle, not applied until re-checked
 
 
 # ---------------------------------------------------------------- results

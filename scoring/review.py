@@ -8,6 +8,7 @@ bundle's SHA-256). What comes out is a model.Stage of Overrides for the engine; 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class Review:
     rubric_line: int | None
     sha_line: int | None
     stage_line: int | None
+    fingerprints: dict[str, str]  # indicator -> fingerprint of its answers and documents when reviewed
 
 
 def read(path: Path) -> Review:
@@ -60,6 +62,7 @@ def read(path: Path) -> Review:
             raise ScoringError(f"日期 “{when}” 不存在", name, doc.line(("date",)),
                                hint="日期格式为 YYYY-MM-DD，如 2022-12-05") from exc
     overrides: list[Override] = []
+    pending: list[Override] = []
     for ind, entries in (data.get("entries") or {}).items():
         for k, entry in enumerate(entries or ()):
             line = doc.line(("entries", ind, k))
@@ -75,18 +78,18 @@ def read(path: Path) -> Review:
             action = given[0]
             value = entry.get("value") if action == "input" else entry.get("score")
             target = "" if action == "score" else str(entry[action])
-            overrides.append(Override(indicator=ind, action=action, target=target, value=value,
-                                      reason=entry["reason"].strip(), author=reviewer, stage=stage_name,
-                                      file=name, line=line))
+            made = Override(indicator=ind, action=action, target=target, value=value,
+                            reason=entry["reason"].strip(), author=reviewer, stage=stage_name, file=name, line=line)
+            (pending if entry.get("recheck") else overrides).append(made)
     if overrides and not reviewer:
         raise ScoringError("有评审意见，但没有填写评审人（reviewer）", name, doc.line(("reviewer",)),
                            hint="请填写评审人姓名")
     if overrides and not when:
         raise ScoringError("有评审意见，但没有填写评审日期（date）", name, doc.line(("date",)),
                            hint="日期格式为 YYYY-MM-DD，如 2022-12-05")
-    stage = Stage(stage_name, reviewer, (data.get("unit") or "").strip(), when, tuple(overrides))
+    stage = Stage(stage_name, reviewer, (data.get("unit") or "").strip(), when, tuple(overrides), tuple(pending))
     return Review(name, stage, data["rubric"], data["bundle_sha256"].lower(), doc.line(("rubric",)),
-                  doc.line(("bundle_sha256",)), doc.line(("stage",)))
+                  doc.line(("bundle_sha256",)), doc.line(("stage",)), dict(data.get("fingerprints") or {}))
 
 
 def check(review: Review, rubric: Rubric, bundle: Bundle) -> Stage:
@@ -99,8 +102,8 @@ def check(review: Review, rubric: Rubric, bundle: Bundle) -> Stage:
         raise ScoringError(
             f"评审意见针对的是另一个材料包：评审时的材料包 SHA-256 为 {review.bundle_sha256[:12]}…，"
             f"所给材料包为 {bundle.sha256[:12]}…", name, review.sha_line,
-            hint="县里重新报送了材料包时，请用 scoring review carry 把评审意见结转到新材料包（该命令即将提供），"
-                 "结转后有变化的指标标为待复核")
+            hint="县里重新报送了材料包时，请用 scoring review carry 评审意见文件 新材料包 -o 新评审意见文件 "
+                 "结转，结转后材料有变化的指标标为待复核")
     seen: dict[tuple[str, str, str], int | None] = {}
     for o in review.stage.overrides:
         # Unknown indicators, inputs and documents, and scores off range or step: the engine's own check.
@@ -147,7 +150,82 @@ def load_chain(paths: Sequence[Path], rubric: Rubric, bundle: Bundle) -> tuple[S
     return tuple(check(r, rubric, bundle) for r in reviews)
 
 
-# ---------------------------------------------------------------- the blank review
+# ---------------------------------------------------------------- writing review files
+
+
+def fingerprint(i: IndicatorResult, bundle: Bundle) -> str:
+    """What a reviewer's ruling on an indicator rests on: its answers and the documents they cite."""
+    answers = [[inp.name, _value_text(a.value), list(a.documents), a.reason] for inp, a in i.answers if a is not None]
+    documents = [[d, bundle.documents[d].file, bundle.documents[d].sha256] for d in i.cited()]
+    text = json.dumps([answers, documents], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def blank(result: Result, stage: str, reviewer: str = "", unit: str = "") -> str:
+    """A review file with the header filled and, for each indicator, the county's claim as comments and
+    an empty list to fill: unsupported claims first, then mandatory indicators, then the rest."""
+    if stage not in REVIEWING:
+        raise ScoringError(f"评审阶段 “{stage}” 无效，应为 {'、'.join(REVIEWING)} 之一")
+    return _write(result, Stage(stage, reviewer, unit), {}, set())
+
+
+def carry(review: Review, result: Result) -> tuple[str, tuple[str, ...]]:
+    """The review moved onto a resubmitted bundle's result, and the indicators whose answers or cited
+    documents changed: their entries are marked 待复核 (not applied until re-checked) and they are listed
+    first; the other entries keep their ruling."""
+    if review.rubric != result.rubric.id:
+        raise ScoringError(f"评审意见对应的评分细则是 “{review.rubric}”，新材料包用的是 “{result.rubric.id}”",
+                           review.file, review.rubric_line)
+    if not review.fingerprints:
+        raise ScoringError("评审意见中没有各指标的材料指纹（fingerprints），无法判断哪些指标有变化", review.file,
+                           hint="请用 scoring review init 生成的评审意见文件（它记录了指纹）")
+    changed = {i.id for i in result.indicators if review.fingerprints.get(i.id) != fingerprint(i, result.bundle)}
+    waiting = set(map(id, review.stage.pending))
+    entries: dict[str, list[tuple[Override, bool]]] = {}
+    for o in sorted((*review.stage.overrides, *review.stage.pending), key=lambda o: o.line or 0):
+        entries.setdefault(o.indicator, []).append((o, o.indicator in changed or id(o) in waiting))
+    return _write(result, review.stage, entries, changed), tuple(i.id for i in result.indicators if i.id in changed)
+
+
+def _write(result: Result, stage: Stage, entries: dict[str, list[tuple[Override, bool]]], changed: set[str]) -> str:
+    """The review file: header, then each indicator's claim as comments and its entries (with whether
+    each waits to be re-checked), changed indicators first, and the fingerprints for a later carry."""
+    r, b = result.rubric, result.bundle
+    out = [
+        f"# {stage.name}评审意见：{_comment(b.assessee.get('name', ''))}  {_comment(r.title)}（{_comment(r.version)}）",
+        f"# 材料包自评总分 {fmt(result.own.total)} 分，有据得分 {fmt(result.own.supported_total)} 分。",
+        "# 填写方法：在要调整的指标下，把 [] 换成一条或几条评审意见，每条都要写理由（reason）：",
+        "#   - score: 1.5              直接给出本项得分（0 至分值之间，且为该指标分值步长的整数倍）",
+        "#     reason: 理由",
+        "#   - input: 输入名            更正县里的填报值，按细则重新计分",
+        "#     value: 更正后的值",
+        "#     reason: 理由",
+        "#   - reject: D07              不采信所引文件，引用它的填报不计入有据得分",
+        "#     reason: 理由",
+        "# 不调整的指标保持 [] 即可。评审人和评审日期在有评审意见时必须填写。",
+        "# 标有 recheck: true（待复核）的意见暂不生效：县里已改动该指标的材料，复核后删去该行即生效。",
+        f"stage: {stage.name}",
+        f"reviewer: {_quoted(stage.author)}",
+        f"unit: {_quoted(stage.unit)}",
+        f"date: {stage.date}" if stage.date else "date:                       # 评审日期，如 2022-12-05",
+        f"rubric: {r.id}",
+        f"bundle_sha256: \"{b.sha256}\"   # 所评材料包的 SHA-256，请勿修改",
+        "entries:",
+    ]
+    first = [i for i in result.indicators if i.id in changed]
+    unsupported = [i for i in result.indicators if i.own.supported < i.own.points and i not in first]
+    mandatory = [i for i in result.indicators if i.indicator.mandatory and i not in unsupported and i not in first]
+    rest = [i for i in result.indicators if i not in first and i not in unsupported and i not in mandatory]
+    groups = (("县里重新报送后材料有变化、待复核的指标", first),
+              ("有据得分低于自评得分的指标（佐证不足）", unsupported), (r.natures.must, mandatory), ("其余指标", rest))
+    for title, items in groups:
+        if items:
+            out += ["", f"  # ==================== {title}：{len(items)} 项"]
+            out += [line for i in items for line in _block(result, i, entries.get(i.id, []))]
+    out += ["", "# 以下为评审时各指标材料的指纹，供县里重新报送后结转评审意见（scoring review carry），请勿修改。",
+            "fingerprints:"]
+    out += [f"  {_quoted(i.id)}: \"{fingerprint(i, b)}\"" for i in result.indicators]
+    return "\n".join(out) + "\n"
 
 
 def _comment(text: str) -> str:
@@ -173,47 +251,30 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def blank(result: Result, stage: str, reviewer: str = "", unit: str = "") -> str:
-    """A review file with the header filled and, for each indicator, the county's claim as comments and
-    an empty list to fill: unsupported claims first, then mandatory indicators, then the rest."""
-    r, b = result.rubric, result.bundle
-    if stage not in REVIEWING:
-        raise ScoringError(f"评审阶段 “{stage}” 无效，应为 {'、'.join(REVIEWING)} 之一")
-    unsupported = [i for i in result.indicators if i.own.supported < i.own.points]
-    mandatory = [i for i in result.indicators if i.indicator.mandatory and i not in unsupported]
-    rest = [i for i in result.indicators if i not in unsupported and i not in mandatory]
-    out = [
-        f"# {stage}评审意见：{_comment(b.assessee.get('name', ''))}  {_comment(r.title)}（{_comment(r.version)}）",
-        f"# 材料包自评总分 {fmt(result.own.total)} 分，有据得分 {fmt(result.own.supported_total)} 分。",
-        "# 填写方法：在要调整的指标下，把 [] 换成一条或几条评审意见，每条都要写理由（reason）：",
-        "#   - score: 1.5              直接给出本项得分（0 至分值之间，且为该指标分值步长的整数倍）",
-        "#     reason: 理由",
-        "#   - input: 输入名            更正县里的填报值，按细则重新计分",
-        "#     value: 更正后的值",
-        "#     reason: 理由",
-        "#   - reject: D07              不采信所引文件，引用它的填报不计入有据得分",
-        "#     reason: 理由",
-        "# 不调整的指标保持 [] 即可。评审人和评审日期在有评审意见时必须填写。",
-        f"stage: {stage}",
-        f"reviewer: {_quoted(reviewer)}",
-        f"unit: {_quoted(unit)}",
-        "date:                       # 评审日期，如 2022-12-05",
-        f"rubric: {r.id}",
-        f"bundle_sha256: \"{b.sha256}\"   # 所评材料包的 SHA-256，请勿修改",
-        "entries:",
-    ]
-    groups = (("有据得分低于自评得分的指标（佐证不足）", unsupported),
-              (r.natures.must, mandatory), ("其余指标", rest))
-    for title, items in groups:
-        if not items:
-            continue
-        out += ["", f"  # ==================== {title}：{len(items)} 项"]
-        for i in items:
-            out += _block(result, i)
-    return "\n".join(out) + "\n"
+def _yaml_value(value: Any) -> str:
+    """A value as YAML that reads back the same: strings quoted, numbers exact, lists in flow style."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool | int | Decimal):
+        return _value_text(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml_value(v) for v in value) + "]"
+    return _quoted(str(value))
 
 
-def _block(result: Result, i: IndicatorResult) -> list[str]:
+def _entry(o: Override, recheck: bool) -> list[str]:
+    head = {"score": f"score: {_yaml_value(o.value)}", "input": f"input: {_quoted(o.target)}",
+            "reject": f"reject: {_quoted(o.target)}"}[o.action]
+    lines = [f"    - {head}"]
+    if o.action == "input":
+        lines.append(f"      value: {_yaml_value(o.value)}")
+    lines.append(f"      reason: {_quoted(o.reason)}")
+    if recheck:
+        lines.append("      recheck: true          # 待复核：材料已变化，复核后删去此行")
+    return lines
+
+
+def _block(result: Result, i: IndicatorResult, entries: Sequence[tuple[Override, bool]]) -> list[str]:
     ind, natures = i.indicator, result.rubric.natures
     nature = f"{natures.short(ind.mandatory)}，" if natures.mandatory else ""
     lines = ["", f"  # ---- {ind.id} {_comment(ind.title)}（{nature}{fmt(ind.max)} 分）",
@@ -227,5 +288,6 @@ def _block(result: Result, i: IndicatorResult) -> list[str]:
         lines.append(f"  # {inp.name}（{_comment(inp.label)}）= {_comment(_value_text(ans.value))}{docs}")
     for flag in i.own.flags:
         lines.append(f"  # 标记：{FLAGS[flag.code].short}——{_comment(flag.message)}")
-    lines.append(f"  {_quoted(ind.id)}: []")
-    return lines
+    if not entries:
+        return [*lines, f"  {_quoted(ind.id)}: []"]
+    return [*lines, f"  {_quoted(ind.id)}:", *(line for o, recheck in entries for line in _entry(o, recheck))]

@@ -3,6 +3,7 @@ the blank review `scoring review init` writes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -318,8 +319,10 @@ def test_review_init_lists_unsupported_and_mandatory_first(runner: CliRunner, tm
     assert result.exit_code == 0, result.output
     assert "其中佐证不足 2 项" in result.output
     text = out.read_text("utf-8")
-    order = [line.split('"')[1] for line in text.splitlines() if line.startswith('  "')]
+    entries, fingerprints = text.split("entries:")[1].split("\nfingerprints:\n")
+    order = [line.split('"')[1] for line in entries.splitlines() if line.startswith('  "')]
     assert order[:2] == ["3.2", "6.2"]
+    assert len(fingerprints.splitlines()) == 33
     rubric = load(GAOQING)
     mandatory = [i.id for i in rubric.indicators if i.mandatory and i.id != "3.2"]
     assert order[2:2 + len(mandatory)] == mandatory
@@ -366,3 +369,77 @@ def test_the_shipped_examples_give_the_hand_worked_figures(runner: CliRunner) ->
     for path, figures in ((city, ("82.9", "81.9")), (province, ("80.9", "79.9"))):
         head = path.read_text("utf-8").split("stage:")[0]
         assert all(f in head for f in figures)
+
+
+# ---------------------------------------------------------------- carrying a review to a resubmitted bundle
+
+
+def resubmit(tmp_path: Path) -> Path:
+    """The sample resubmitted after the 初评: the county accepts a second case under 2.3, and adds the
+    housing bureau's ledger to D12 (cited by 2.2 only)."""
+    bundle = copy_tree(SAMPLE, tmp_path / "new")
+    manifest = bundle / "bundle.yaml"
+    text = manifest.read_text("utf-8").replace("    cases_not_implemented:\n      value: 1\n",
+                                               "    cases_not_implemented:\n      value: 2\n")
+    (d12,) = (bundle / "documents").glob("D12_*")
+    old = hashlib.sha256(d12.read_bytes()).hexdigest()
+    d12.write_bytes(d12.read_bytes() + "\n附：逐个小区核查台账（住建局会签）。\n".encode())
+    manifest.write_text(text.replace(old, hashlib.sha256(d12.read_bytes()).hexdigest()), "utf-8")
+    return bundle
+
+
+def carry(runner: CliRunner, old: Path, bundle: Path, out: Path) -> str:
+    result = runner.invoke(main, ["review", "carry", str(old), str(bundle), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_carry_marks_exactly_the_changed_indicators(runner: CliRunner, tmp_path: Path) -> None:
+    from .conftest import ROOT
+
+    bundle, out = resubmit(tmp_path), tmp_path / "初评_结转.yaml"
+    said = carry(runner, ROOT / "evidence" / "gaoqing_2022_review_city.yaml", bundle, out)
+    assert "材料有变化的指标 2 项（2.2、2.3）" in said and "2 条评审意见标为待复核" in said
+    carried = review.read(out)
+    assert carried.bundle_sha256 == open_bundle(bundle).sha256
+    assert [(o.indicator, o.action) for o in carried.stage.pending] == [("2.2", "reject"), ("2.3", "input")]
+    assert [(o.indicator, o.target, o.value) for o in carried.stage.overrides] == [
+        ("4.4", "community_facility_level", "low")]
+    assert carried.stage.overrides[0].reason.startswith("实地抽查12处农村幸福院")
+    assert (carried.stage.author, carried.stage.unit, carried.stage.date) == ("李明", "淄博市民政局", "2022-12-05")
+    entries = out.read_text("utf-8").split("entries:")[1].split("\nfingerprints:")[0]
+    order = [line.split('"')[1] for line in entries.splitlines() if line.startswith('  "')]
+    assert order[:2] == ["2.2", "2.3"]
+    # By hand: the new self-score is 84.2 − 0.3 = 83.9 (2.3 now 1 − 0.3×2 + 1 = 1.4); only 4.4's ruling
+    # applies (−1): 82.9, fully supported since D12's rejection waits for the re-check.
+    data = json.loads(runner.invoke(main, ["score", str(bundle), "--format", "json", "--review", str(out)]).stdout)
+    assert (data["total"], data["reviews"][0]["total"], data["reviews"][0]["supported_total"]) == (83.9, 82.9, 82.9)
+
+
+def test_carry_onto_the_same_bundle_keeps_every_ruling(runner: CliRunner, tmp_path: Path) -> None:
+    from .conftest import ROOT
+
+    out = tmp_path / "again.yaml"
+    said = carry(runner, ROOT / "evidence" / "gaoqing_2022_review_city.yaml", SAMPLE, out)
+    assert "材料有变化的指标 0 项" in said and "recheck" not in out.read_text("utf-8").split("entries:")[1]
+    data = score_json(runner, "--review", str(out))
+    assert (data["reviews"][0]["total"], data["reviews"][0]["supported_total"]) == (82.9, 81.9)
+    # Carried twice, a pending entry stays pending even where nothing changed since.
+    bundle = resubmit(tmp_path)
+    first, second = tmp_path / "1.yaml", tmp_path / "2.yaml"
+    carry(runner, out, bundle, first)
+    carry(runner, first, bundle, second)
+    assert len(review.read(second).stage.pending) == 2
+
+
+def test_carry_refusals(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
+    bare = write(tmp_path, "bare.yaml", review_text("初评", sample_sha, CITY))
+    result = runner.invoke(main, ["review", "carry", str(bare), str(SAMPLE), "-o", str(tmp_path / "o.yaml")])
+    assert result.exit_code == 1 and "没有各指标的材料指纹" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o.yaml").exists()
+    result = runner.invoke(main, ["review", "carry", str(bare), str(SAMPLE), "-o", str(bare)])
+    assert result.exit_code == 1 and "不能覆盖原评审意见文件" in result.output
+    other = write(tmp_path, "other.yaml", review_text("初评", sample_sha, "", rubric="mini")
+                  + 'fingerprints:\n  "1.1": "0123456789abcdef"\n')
+    result = runner.invoke(main, ["review", "carry", str(other), str(SAMPLE), "-o", str(tmp_path / "o.yaml")])
+    assert result.exit_code == 1 and "评分细则是 “mini”" in result.output
