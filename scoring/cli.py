@@ -229,6 +229,32 @@ def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: Path
         click.echo(f"已写入 {html_file}")
 
 
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@_review_option
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="意见表文件：.pdf、.json、.csv 或 .html，如 初评意见表.pdf。")
+@click.option("--format", "fmt_", type=click.Choice(names("changes")), help="输出格式（默认按文件扩展名）。")
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="自定义模板目录：其中的同名模板优先于内置模板。")
+@_friendly
+def diff(bundle: Path, reviews: tuple[Path, ...], output: Path, fmt_: str | None, rubric_file: Path | None,
+         templates: Path | None) -> None:
+    """生成评审意见表：逐阶段列出每项调整（调整前后得分、理由、评审人）、总分与强制性指标达标情况的变化、
+    未处理的佐证不足，以及评审单位签章栏。"""
+    from .bundle import guard_output
+    from .changes import changes
+    from .outputs import Options, by_extension, render
+
+    guard_output(bundle, output)
+    if not reviews:
+        raise ScoringError("没有给出评审意见文件", hint="请用 --review 给出初评（及验收）的评审意见文件")
+    name = by_extension("changes", output, fmt_)
+    made = changes(_load(bundle, rubric_file, reviews))
+    _emit(render("changes", name, made, Options(templates)), output)
+
+
 @main.group()
 def review() -> None:
     """市级初评、省级验收的评审意见文件。"""
@@ -279,3 +305,28 @@ def review_carry(old_review: Path, bundle: Path, output: Path, rubric_file: Path
     listed = "、".join(changed) if changed else "无"
     click.echo(f"已结转到 {output}：材料有变化的指标 {len(changed)} 项（{listed}），"
                f"其中 {waiting} 条评审意见标为待复核；其余评审意见保持不变。")
+
+
+@review.command("summary")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="汇总表文件：.pdf、.csv、.json 或 .html。")
+@click.option("--format", "fmt_", type=click.Choice(names("summary")), help="输出格式（默认按文件扩展名）。")
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按各材料包中的 rubric 查找）。")
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="自定义模板目录：其中的同名模板优先于内置模板。")
+@_friendly
+def review_summary(directory: Path, output: Path, fmt_: str | None, rubric_file: Path | None,
+                   templates: Path | None) -> None:
+    """汇总目录中各县的材料包及其评审意见（按材料包 SHA-256 对应）：自评、初评、验收总分，强制性指标达标，结论，是否推荐。"""
+    from .outputs import Options, by_extension, render
+    from .summary import summarize
+
+    target, root = output.resolve(), directory.resolve()
+    if target.parent != root and target.is_relative_to(root):
+        raise ScoringError("汇总表不能写在材料包内", str(output), hint="请写到汇总目录本身或其他目录")
+    name = by_extension("summary", output, fmt_)
+    made = summarize(directory, rubric_file)
+    _emit(render("summary", name, made, Options(templates)), output)
+    failed = sum(1 for c in made.counties if c.error)
+    click.echo(f"共 {len(made.counties)} 个材料包，{failed} 个无法评分；评审意见问题 {len(made.problems)} 条。", err=True)

@@ -7,7 +7,8 @@ import io
 import unicodedata
 from typing import Any
 
-from .model import FLAGS, IndicatorResult, IndicatorScore, Result, StageResult, Step
+from .changes import Changes, Entry
+from .model import FLAGS, IndicatorResult, IndicatorScore, Result, StageResult, Step, Summary
 from .numbers import dumps, fmt
 
 SCHEMA_VERSION = 2
@@ -156,3 +157,103 @@ def _stage_lines(result: Result, stage: StageResult) -> list[str]:
         lines.append(f"{stage.stage + '：' if reviewed else ''}{noun}：{m.met}/{m.total} 项达到满分{unsupported}")
     lines.append(f"{stage.stage}结论：{stage.verdict.text}" if reviewed else f"结论：{stage.verdict.text}")
     return lines
+
+
+# ---------------------------------------------------------------- what reviews changed (scoring diff)
+
+
+def changes_data(ch: Changes) -> dict[str, Any]:
+    """The 初评意见表 as data (scoring/schemas/changes.schema.json)."""
+    r, b = ch.result.rubric, ch.result.bundle
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "rubric": {"id": r.id, "title": r.title, "version": r.version, "sha256": r.sha256},
+        "bundle": {"sha256": b.sha256},
+        "assessee": dict(b.assessee),
+        "stages": [{"stage": s.stage.name, "reviewer": s.stage.author, "unit": s.stage.unit, "date": s.stage.date,
+                    "before": _standing(s.before), "after": _standing(s.after), "outcome": s.outcome,
+                    "changes": [{"indicator": c.indicator.id, "title": c.indicator.indicator.title,
+                                 "max": c.indicator.indicator.max,
+                                 "before": {"score": c.before.points, "supported_score": c.before.supported},
+                                 "after": {"score": c.after.points, "supported_score": c.after.supported},
+                                 "entries": [_entry(e) for e in c.entries]} for c in s.changes],
+                    "pending": [_entry(e) for e in s.pending]} for s in ch.stages],
+        "unaddressed": [{"indicator": i.id, "title": i.indicator.title, "score": i.own.points,
+                         "supported_score": i.own.supported, "flags": [f.message for f in i.own.flags]}
+                        for i in ch.unaddressed],
+    }
+
+
+def _standing(s: StageResult) -> dict[str, Any]:
+    return {"stage": s.stage, "total": s.total, "supported_total": s.supported_total,
+            "mandatory": {"met": s.mandatory.met, "total": s.mandatory.total},
+            "verdict": {"passed": s.verdict.passed, "text": s.verdict.text}}
+
+
+def _entry(e: Entry) -> dict[str, Any]:
+    o = e.override
+    return {"indicator": o.indicator, "action": o.action, "target": o.target, "value": o.value, "text": e.text,
+            "reason": o.reason, "reviewer": o.author}
+
+
+def render_changes_csv(ch: Changes) -> str:
+    """One row per review entry (待复核 ones marked), then each stage's totals before and after."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["阶段", "评审人", "指标", "名称", "调整前得分", "调整后得分", "调整前有据得分", "调整后有据得分",
+                     "调整内容", "理由"])
+    for s in ch.stages:
+        for c in s.changes:
+            for e in c.entries:
+                writer.writerow([s.stage.name, e.override.author, c.indicator.id, c.indicator.indicator.title,
+                                 fmt(c.before.points), fmt(c.after.points), fmt(c.before.supported),
+                                 fmt(c.after.supported), e.text, e.override.reason])
+        for e in s.pending:
+            title = getattr(ch.result.rubric.indicator(e.override.indicator), "title", "")
+            writer.writerow([s.stage.name, e.override.author, e.override.indicator, title, "", "", "", "",
+                             f"【待复核，暂不生效】{e.text}", e.override.reason])
+    for s in ch.stages:
+        writer.writerow([s.stage.name, s.stage.author, "合计", f"{s.before.stage} → {s.stage.name}",
+                         fmt(s.before.total), fmt(s.after.total), fmt(s.before.supported_total),
+                         fmt(s.after.supported_total), s.after.verdict.text, s.outcome])
+    return "\ufeff" + out.getvalue()
+
+
+# ---------------------------------------------------------------- the city's summary (scoring review summary)
+
+
+def summary_data(s: Summary) -> dict[str, Any]:
+    """One entry per county (scoring/schemas/summary.schema.json)."""
+    return {
+        "schema_version": SCHEMA_VERSION, "rubric": s.rubric, "unit": s.unit, "stages": list(s.stages),
+        "counties": [{"source": c.source, "name": c.name, "bundle_sha256": c.bundle_sha256, "max_total": c.max_total,
+                      "reviews": list(c.reviews), "recommended": c.recommended, "error": c.error,
+                      "stages": [{"stage": f.stage, "total": f.total, "supported_total": f.supported,
+                                  "mandatory": {"met": f.mandatory_met, "total": f.mandatory_total},
+                                  "verdict": {"passed": f.passed, "text": f.verdict}, "unit": f.unit,
+                                  "reviewer": f.reviewer, "date": f.date, "pending": f.pending}
+                                 for f in c.stages]}
+                     for c in s.counties],
+        "problems": list(s.problems),
+    }
+
+
+def render_summary_csv(s: Summary) -> str:
+    """One row per county: each stage's total, supported total and mandatory compliance, the last
+    stage's verdict and the city's recommendation; an unreadable bundle's row carries its error."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    head, noun = ["材料包", "被评估单位"], s.mandatory
+    for stage in s.stages:
+        head += [f"{stage}总分", f"{stage}有据得分", *([f"{stage}{noun}满分"] if noun else [])]
+    writer.writerow([*head, "结论", "是否推荐", "错误"])
+    for c in s.counties:
+        row = [c.source, c.name]
+        for stage in s.stages:
+            f = c.at(stage)
+            cells = [fmt(f.total), fmt(f.supported), f"{f.mandatory_met}/{f.mandatory_total}"] if f else ["", "", ""]
+            row += cells if noun else cells[:2]
+        writer.writerow([*row, c.stages[-1].verdict if c.stages else "", c.recommended, c.error])
+    for problem in s.problems:
+        writer.writerow(["", "", *([""] * (len(head) - 2)), "", "", problem])
+    return "\ufeff" + out.getvalue()

@@ -18,6 +18,8 @@ Path = tuple[str | int, ...]  # a place in a YAML file: keys and list indexes
 
 SELF = "自评"
 STAGES = (SELF, "初评", "验收")  # the order a chain is applied in
+# What a reviewing stage's outcome is called, by whether its verdict passed.
+OUTCOME = {"初评": ("推荐", "不推荐"), "验收": ("通过验收", "不予通过验收")}
 
 
 def line_at(lines: Mapping[Path, int], path: Path) -> int | None:
@@ -437,3 +439,69 @@ class Result:
     @property
     def missing(self) -> tuple[tuple[str, str], ...]:
         return tuple((i.id, name) for i in self.indicators for name in i.missing)
+
+
+# ---------------------------------------------------------------- a city's summary of its counties
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One stage's figures for one county."""
+
+    stage: str
+    total: Decimal
+    supported: Decimal
+    mandatory_met: int
+    mandatory_total: int
+    passed: bool
+    verdict: str
+    unit: str = ""
+    reviewer: str = ""
+    date: str = ""
+    pending: int = 0  # entries waiting to be re-checked
+
+
+@dataclass(frozen=True)
+class County:
+    source: str  # the bundle's folder or zip name in the summarised folder
+    name: str  # the assessee, "" when the bundle could not be read
+    bundle_sha256: str
+    rubric: str  # title（version）
+    noun: str  # what the rubric calls mandatory indicators (强制性指标)
+    max_total: Decimal
+    stages: tuple[Figures, ...]  # the self-assessment first
+    reviews: tuple[str, ...]  # the review files applied, in stage order
+    error: str = ""
+
+    def at(self, stage: str) -> Figures | None:
+        return next((f for f in self.stages if f.stage == stage), None)
+
+    @property
+    def recommended(self) -> str:
+        """The city's recommendation: its 初评 verdict, or that there is none yet."""
+        first = self.at(STAGES[1])
+        if self.error:
+            return "—"
+        if first is None:
+            return f"未{STAGES[1]}"
+        return OUTCOME[STAGES[1]][0 if first.passed else 1]
+
+
+@dataclass(frozen=True)
+class Summary:
+    folder: str
+    rubric: str  # the rubric's title (version) that the counties were scored by, "、"-joined when several
+    counties: tuple[County, ...]
+    problems: tuple[str, ...]  # review files unreadable or matching no bundle
+    unit: str  # the reviewing unit named most often in the 初评 files, for the sign-off
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The stages any county reached, in order."""
+        reached = {f.stage for c in self.counties for f in c.stages}
+        return tuple(s for s in STAGES if s in reached)
+
+    @property
+    def mandatory(self) -> str:
+        """What mandatory indicators are called, or "" when no county's rubric has any."""
+        return next((c.noun for c in self.counties if any(f.mandatory_total for f in c.stages)), "")

@@ -42,6 +42,16 @@ def names(subject: str) -> list[str]:
     return [name for (s, name) in OUTPUTS if s == subject]
 
 
+def by_extension(subject: str, path: Path, given: str | None) -> str:
+    """The format asked for, else the one the output file's extension names."""
+    if given:
+        return given
+    found = [o.name for o in OUTPUTS.values() if o.subject == subject and o.extension == path.suffix.lower()]
+    if not found:
+        raise ScoringError(f"无法从文件名 “{path.name}” 判断输出格式", hint=f"请用 --format 指定：{'、'.join(names(subject))}")
+    return found[0]
+
+
 def render(subject: str, name: str, obj: Any, options: Options = Options()) -> bytes:
     output = OUTPUTS.get((subject, name))
     if output is None:
@@ -82,6 +92,64 @@ def _result_pdf(result: Any, options: Options) -> bytes:
     from .report import self_evaluation
 
     return self_evaluation(result, options.templates).pdf
+
+
+@register("changes", "pdf", "application/pdf", ".pdf")
+def _changes_pdf(changes: Any, options: Options) -> bytes:
+    from .report.papers import changes_pdf
+
+    return changes_pdf(changes, options.templates)
+
+
+@register("changes", "html", "text/html; charset=utf-8", ".html")
+def _changes_html(changes: Any, options: Options) -> bytes:
+    from .report.papers import changes_html
+
+    return changes_html(changes, options.templates).encode()
+
+
+@register("changes", "json", "application/json", ".json")
+def _changes_json(changes: Any, options: Options) -> bytes:
+    from .formats import changes_data
+    from .numbers import dumps
+
+    return dumps(changes_data(changes)).encode()
+
+
+@register("changes", "csv", "text/csv; charset=utf-8", ".csv")
+def _changes_csv(changes: Any, options: Options) -> bytes:
+    from .formats import render_changes_csv
+
+    return render_changes_csv(changes).encode()
+
+
+@register("summary", "pdf", "application/pdf", ".pdf")
+def _summary_pdf(summary: Any, options: Options) -> bytes:
+    from .report.papers import summary_pdf
+
+    return summary_pdf(summary, options.templates)
+
+
+@register("summary", "html", "text/html; charset=utf-8", ".html")
+def _summary_html(summary: Any, options: Options) -> bytes:
+    from .report.papers import summary_html
+
+    return summary_html(summary, options.templates).encode()
+
+
+@register("summary", "json", "application/json", ".json")
+def _summary_json(summary: Any, options: Options) -> bytes:
+    from .formats import summary_data
+    from .numbers import dumps
+
+    return dumps(summary_data(summary)).encode()
+
+
+@register("summary", "csv", "text/csv; charset=utf-8", ".csv")
+def _summary_csv(summary: Any, options: Options) -> bytes:
+    from .formats import render_summary_csv
+
+    return render_summary_csv(summary).encode()
 
 
 @register("rubric", "table", "text/plain; charset=utf-8", ".txt")

@@ -104,6 +104,9 @@ def check(review: Review, rubric: Rubric, bundle: Bundle) -> Stage:
             f"所给材料包为 {bundle.sha256[:12]}…", name, review.sha_line,
             hint="县里重新报送了材料包时，请用 scoring review carry 评审意见文件 新材料包 -o 新评审意见文件 "
                  "结转，结转后材料有变化的指标标为待复核")
+    for o in review.stage.pending:  # waiting to be re-checked: only the indicator must still exist
+        if rubric.indicator(o.indicator) is None:
+            raise ScoringError(f"评分细则中没有指标 “{o.indicator}”", name, o.line, hint="请核对指标编号")
     seen: dict[tuple[str, str, str], int | None] = {}
     for o in review.stage.overrides:
         # Unknown indicators, inputs and documents, and scores off range or step: the engine's own check.

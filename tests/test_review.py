@@ -159,16 +159,6 @@ def test_the_table_shows_each_stage(runner: CliRunner, tmp_path: Path, sample_sh
     assert "验收结论：达到创建标准" in out
 
 
-def test_report_accepts_the_chain(runner: CliRunner, tmp_path: Path, sample_sha: str) -> None:
-    city, province = chain_files(tmp_path, sample_sha)
-    plain, reviewed = tmp_path / "a.html", tmp_path / "b.html"
-    for html, extra in ((plain, []), (reviewed, ["--review", str(city), "--review", str(province)])):
-        result = runner.invoke(main, ["report", str(SAMPLE), "-o", str(tmp_path / "r.pdf"), "--html", str(html),
-                                      *extra])
-        assert result.exit_code == 0, result.output
-    assert plain.read_bytes() == reviewed.read_bytes()
-
-
 # ---------------------------------------------------------------- refusals
 
 

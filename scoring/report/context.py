@@ -11,10 +11,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from itertools import groupby
 
 from .. import model
+from ..changes import changes
 from ..model import DOCUMENT_STATUS, NARRATIVE, Bundle, Document, IndicatorResult, Natures, Result
 from ..numbers import fmt
 from .render import chinese_number
@@ -67,6 +67,31 @@ class Reason:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """One stage's totals, mandatory compliance and verdict."""
+
+    stage: str
+    who: str  # 淄博市民政局 李明, "" for the self-assessment
+    date: str  # 2022年12月5日, or ""
+    total: str
+    supported: str
+    mandatory: str  # 16/16, or "" when the rubric has no mandatory indicators
+    unsupported: str  # mandatory indicators full by score but not by evidence: 2.2、3.1
+    verdict: str
+    passed: bool
+
+
+@dataclass(frozen=True)
+class StageScore:
+    """A reviewing stage's score of one indicator and, when it changed anything, what and why."""
+
+    stage: str
+    score: str
+    supported: str
+    entries: tuple[str, ...]  # 不采信 D12《…》…。理由：…（李明）
+
+
+@dataclass(frozen=True)
 class IndicatorView:
     id: str
     title: str
@@ -86,6 +111,7 @@ class IndicatorView:
     documents: tuple[DocumentRef, ...]
     evidence: tuple[str, ...]  # for the score table: 文号 (or title when none), marked when not verified
     flags: tuple[str, ...]
+    stages: tuple[StageScore, ...]  # each reviewing stage's score, when the report has a chain
 
 
 @dataclass(frozen=True)
@@ -98,6 +124,7 @@ class CategoryView:
     lost: str
     ratio: float  # score / max, for the bar chart
     indicators: tuple[IndicatorView, ...]
+    stages: tuple[str, ...]  # each reviewing stage's score of the category
 
 
 @dataclass(frozen=True)
@@ -153,6 +180,7 @@ class ReportContext:
     unsupported: tuple[IndicatorView, ...]  # mandatory, full by the self-score but not by the evidence
     passed: bool
     verdict: str
+    chain: tuple[Standing, ...]  # the self-assessment and each reviewing stage; () without reviews
     narrative: tuple[Section, ...]
     losses: tuple[Loss, ...]
     evidence: tuple[EvidenceRow, ...]
@@ -160,12 +188,13 @@ class ReportContext:
 
 def build(result: Result) -> ReportContext:
     rubric, bundle, own = result.rubric, result.bundle, result.own
-    cats = tuple(_category(c.id, c.title, c.score, c.max, result.in_category(c.id), bundle, rubric.natures)
-                 for c in own.categories)
+    staged = _stage_scores(result)
+    cats = tuple(_category(c, result.in_category(c.id), bundle, rubric.natures, staged,
+                           tuple(fmt(s.categories[k].score) for s in result.stages[1:]))
+                 for k, c in enumerate(own.categories))
     views = {v.id: v for c in cats for v in c.indicators}
     assessee = bundle.assessee.get("name", "").strip()
-    # The rubric may name the programme (…创新示范县创建自评报告); else its title says what it is about.
-    subject = re.sub("自评报告$", "", rubric.report_title) or report_subject(rubric.title)
+    subject = programme(rubric)
     return ReportContext(
         title=f"{assessee}{subject}自评报告", subject=subject, assessee=assessee,
         rubric_title=rubric.title, rubric_version=rubric.version, rubric_source=rubric.source,
@@ -180,8 +209,37 @@ def build(result: Result) -> ReportContext:
         shortfalls=tuple(views[i] for i in own.mandatory.failures),
         unsupported=tuple(views[i] for i in own.mandatory.unsupported),
         passed=own.verdict.passed, verdict=own.verdict.text,
+        chain=tuple(standings(result)) if result.chain else (),
         narrative=tuple(Section(k, h, blocks(bundle.narrative.get(k, ""))) for k, h, _ in NARRATIVE),
         losses=_losses(result.indicators, rubric.natures), evidence=_evidence(bundle, result.indicators))
+
+
+def programme(rubric: model.Rubric) -> str:
+    """What the papers are about: the rubric may name it (…创新示范县创建自评报告); else its title says."""
+    return re.sub("自评报告$", "", rubric.report_title) or report_subject(rubric.title)
+
+
+def standings(result: Result) -> list[Standing]:
+    out = []
+    for s, stage in zip(result.stages, (model.Stage(model.SELF), *result.chain), strict=True):
+        m = s.mandatory
+        who = " ".join(x for x in (stage.unit, stage.author) if x)
+        out.append(Standing(s.stage, who, cn_date(stage.date), fmt(s.total), fmt(s.supported_total),
+                            f"{m.met}/{m.total}" if m.total else "", "、".join(m.unsupported), s.verdict.text,
+                            s.verdict.passed))
+    return out
+
+
+def _stage_scores(result: Result) -> dict[str, tuple[StageScore, ...]]:
+    """Per indicator, each reviewing stage's score with its changes worded as in the 意见表."""
+    worded: dict[tuple[str, str], list[str]] = {}
+    for s in changes(result).stages:
+        for c in s.changes:
+            worded[(s.stage.name, c.indicator.id)] = [f"{e.text}。理由：{e.override.reason}（{e.override.author}）"
+                                                      for e in c.entries]
+    return {i.id: tuple(StageScore(sc.stage, fmt(sc.points), fmt(sc.supported),
+                                   tuple(worded.get((sc.stage, i.id), ()))) for sc in i.scores[1:])
+            for i in result.indicators}
 
 
 def report_subject(rubric_title: str) -> str:
@@ -223,14 +281,14 @@ def _period(period: Mapping[str, str]) -> str:
     return f"{label}（{span}）" if label else span
 
 
-def _category(cid: str, title: str, score: Decimal, top: Decimal,
-              results: Iterable[IndicatorResult], bundle: Bundle, natures: Natures) -> CategoryView:
-    ratio = float(score / top) if top else 0.0
-    return CategoryView(cid, numeral(cid), title, fmt(score), fmt(top), fmt(top - score), ratio,
-                        tuple(_indicator(r, bundle, natures) for r in results))
+def _category(c: model.CategoryScore, results: Iterable[IndicatorResult], bundle: Bundle, natures: Natures,
+              staged: Mapping[str, tuple[StageScore, ...]], stage_scores: tuple[str, ...]) -> CategoryView:
+    ratio = float(c.score / c.max) if c.max else 0.0
+    return CategoryView(c.id, numeral(c.id), c.title, fmt(c.score), fmt(c.max), fmt(c.max - c.score), ratio,
+                        tuple(_indicator(r, bundle, natures, staged[r.id]) for r in results), stage_scores)
 
 
-def _indicator(r: IndicatorResult, bundle: Bundle, natures: Natures) -> IndicatorView:
+def _indicator(r: IndicatorResult, bundle: Bundle, natures: Natures, stages: tuple[StageScore, ...]) -> IndicatorView:
     ind = r.indicator
     docs = [bundle.documents[d] for d in r.cited()]
     reasons = [Reason(inp.label, kind, text.strip()) for inp, ans in r.answers if ans is not None
@@ -244,7 +302,7 @@ def _indicator(r: IndicatorResult, bundle: Bundle, natures: Natures) -> Indicato
         statement=blocks(bundle.statements.get(r.id, "")),
         documents=tuple(DocumentRef(d.id, d.title, d.number, _status(d), d.status == "ok") for d in docs),
         evidence=tuple((d.number or d.title) + ("" if d.status == "ok" else f"【{_status(d)}】") for d in docs),
-        flags=tuple(f.message for f in r.flags))
+        flags=tuple(f.message for f in r.flags), stages=stages)
 
 
 def _losses(results: Iterable[IndicatorResult], natures: Natures) -> tuple[Loss, ...]:

@@ -1,0 +1,38 @@
+"""Many bundles at once: a function mapped over items on every core, in order, with a progress line on a
+terminal (none when standard error is not one). The function must be a module-level one taking and
+returning plain, picklable data."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def run(func: Callable[[T], R], items: Sequence[T], what: str = "评分") -> list[R]:
+    workers = min(len(items), os.cpu_count() or 1)
+    show = sys.stderr.isatty()
+    results: list[R] = []
+    if workers <= 1:
+        for item in items:
+            results.append(func(item))
+            _progress(show, what, len(results), len(items))
+        return results
+    # forkserver: workers start from a clean process, not a copy of a possibly threaded parent.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        for result in pool.map(func, items, chunksize=max(1, len(items) // (workers * 8))):
+            results.append(result)
+            _progress(show, what, len(results), len(items))
+    return results
+
+
+def _progress(show: bool, what: str, done: int, total: int) -> None:
+    if show:
+        end = "\n" if done == total else ""
+        print(f"\r{what}：{done}/{total}", end=end, file=sys.stderr, flush=True)
