@@ -8,7 +8,7 @@ from pathlib import Path
 from .errors import ScoringError
 from .files import write_atomic
 from .inputs import hint
-from .model import NARRATIVE, Rubric
+from .model import NARRATIVE, Input, Rubric
 from .numbers import fmt
 
 SIGNOFF = {
@@ -37,26 +37,47 @@ def blank_manifest(rubric: Rubric, assessee: str = "") -> str:
            "period:", "  start: 2022-01-01  # 评估期开始日期", "  end: 2022-12-31  # 评估期结束日期",
            "", "# 佐证文件：每份文件一项，文件放在本文件夹内，sha256 为文件内容的 SHA-256（如 sha256sum 文件名）",
            "documents: []", "#  - id: D01", "#    file: documents/文件名.pdf", "#    title: 文件标题",
-           "#    number: 文号", "#    issuer: 发文单位", "#    date: 2022-08-26", "#    sha256: …", "",
-           "inputs:"]
+           "#    number: 文号", "#    issuer: 发文单位", "#    date: 2022-08-26", "#    sha256: …", ""]
+    if rubric.facts:
+        out += ["# 共用事实：多个指标共用的事实，在此填写一次，使用它的各指标都按这一填报计分", "facts:"]
+        for inp in rubric.facts:
+            users = "、".join(i.id for i in rubric.indicators if inp.name in i.facts)
+            out += _asked(inp, "  ", f"（指标 {users} 共用）")
+        out.append("")
+    out.append("inputs:")
     for cat in rubric.categories:
         out.append(f"  # {cat.id}、{_line(cat.title)}（共 {fmt(cat.max)} 分）")
         for ind in cat.indicators:
             kind = rubric.natures.noun(ind.mandatory)
+            own = [inp for inp in ind.inputs if not inp.fact]
             out += [f"  # {ind.id} {_line(ind.title)}（{kind + '，' if kind else ''}{fmt(ind.max)} 分）",
-                    f"  {_q(ind.id)}:"]
-            for inp in ind.inputs:
-                out += [f"    # {_line(inp.prompt)}", f"    # {_line(hint(inp))}", f"    {inp.name}:", "      value: null"]
-                if inp.type == "score":
-                    out.append("      reason: \"\"")
-                if inp.document:
-                    out.append("      documents: []")
+                    *(f"  # 另按共用事实“{_line(inp.label)}”（facts 中的 {inp.name}）计分"
+                      for inp in ind.inputs if inp.fact),
+                    f"  {_q(ind.id)}:{'' if own else ' {}'}"]
+            for inp in own:
+                out += _asked(inp, "    ")
     out += ["", "# 自评报告的文字部分（可写在此处，或写成材料包内的文本文件：overview: {file: narrative/基本情况.txt}）",
             "narrative:"]
     out += [f"  {k}: \"\"  # {h}{'：' + more if more else ''}" for k, h, more in NARRATIVE]
     out += ["", "# 各指标的工作说明（可选），如 \"1.1\": 已建立……", "statements: {}", "", "# 报告落款", "signoff:"]
     out += [f"  # date: 2022-11-20  # {v}" if k == "date" else f"  {k}: \"\"  # {v}" for k, v in SIGNOFF.items()]
     return "\n".join(out) + "\n"
+
+
+def questions(rubric: Rubric) -> int:
+    """How many answers the blank bundle asks for: each shared fact once, and every indicator's own inputs."""
+    return len(rubric.facts) + sum(1 for ind in rubric.indicators for inp in ind.inputs if not inp.fact)
+
+
+def _asked(inp: Input, indent: str, users: str = "") -> list[str]:
+    """One input's question, how to answer it, and its empty answer."""
+    out = [f"{indent}# {_line(inp.prompt)}{users}", f"{indent}# {_line(hint(inp))}", f"{indent}{inp.name}:",
+           f"{indent}  value: null"]
+    if inp.type == "score":
+        out.append(f"{indent}  reason: \"\"")
+    if inp.document:
+        out.append(f"{indent}  documents: []")
+    return out
 
 
 def write_blank(rubric: Rubric, target: Path, assessee: str = "") -> Path:

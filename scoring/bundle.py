@@ -226,19 +226,20 @@ def _load(path: Path, source: _Folder | _Zip, name: str) -> Bundle:
                                       d.get("issuer", ""), d.get("date", ""), d["sha256"].lower(), status)
     answers = {ind: {inp: _answer(v, doc.line(("inputs", ind, inp))) for inp, v in given.items()}
                for ind, given in (data.get("inputs") or {}).items()}
-    for ind, given in answers.items():
-        for inp, ans in given.items():
-            for ref in ans.documents:
-                if ref not in documents:
-                    raise ScoringError(f"引用了清单中没有的文件编号 “{ref}”", name, ans.line,
-                                       f"指标 {ind} 输入 {inp}", hint="请在 documents 中登记该文件")
+    facts = {fact: _answer(v, doc.line(("facts", fact))) for fact, v in (data.get("facts") or {}).items()}
+    cited = [(f"指标 {ind} 输入 {inp}", ans) for ind, given in answers.items() for inp, ans in given.items()]
+    for where, ans in [*cited, *((f"共用事实 {fact}", ans) for fact, ans in facts.items())]:
+        for ref in ans.documents:
+            if ref not in documents:
+                raise ScoringError(f"引用了清单中没有的文件编号 “{ref}”", name, ans.line, where,
+                                   hint="请在 documents 中登记该文件")
     narrative = _texts(data, "narrative", source, name, doc, digest)
     statements = _texts(data, "statements", source, name, doc, digest)
     signoff = {k: str(v).strip() for k, v in (data.get("signoff") or {}).items()}
     return Bundle(name=name, rubric=data["rubric"], assessee=data["assessee"], period=data["period"],
                   documents=documents, answers=answers, narrative=narrative, statements=statements,
                   signoff=SignOff(**signoff), sha256=digest.hexdigest(), lines=doc.lines,
-                  files=_Files(path, name))
+                  files=_Files(path, name), facts=facts)
 
 
 def _answer(raw: Any, line: int | None) -> Answer:

@@ -189,13 +189,12 @@ def score(bundle: Path, rubric_file: Path | None, fmt_: str, output: Path | None
 @_friendly
 def init(rubric_file: str, directory: Path, assessee: str) -> None:
     """为评分细则生成空白材料包：每个输入及其填报提示。"""
-    from .blank import write_blank
+    from .blank import questions, write_blank
     from .rubric import load, resolve
 
     built = load(resolve(rubric_file))
     manifest = write_blank(built, directory, assessee)
-    count = sum(len(i.inputs) for i in built.indicators)
-    click.echo(f"已生成空白材料包 {manifest}：{len(built.indicators)} 个指标，{count} 个待填报输入。")
+    click.echo(f"已生成空白材料包 {manifest}：{len(built.indicators)} 个指标，{questions(built)} 个待填报输入。")
 
 
 @main.command()

@@ -58,11 +58,23 @@ def _indicator_result(bundle: Bundle, ind: Indicator, stages: Sequence[Stage]) -
     scores: list[IndicatorScore] = []
     effective: tuple[Override, ...] = ()
     for stage in stages:
-        made = tuple(replace(o, stage=o.stage or stage.name) for o in stage.overrides if o.indicator == ind.id)
+        made = tuple(replace(o, stage=o.stage or stage.name) for o in stage.overrides if _applies(o, ind))
         effective = merge(effective, made)
         scores.append(score_indicator(bundle, ind, stage.name, effective, made))
-    given = bundle.answers.get(ind.id, {})
+    given = answers_of(bundle, ind)
     return IndicatorResult(ind, tuple((inp, given.get(inp.name)) for inp in ind.inputs), tuple(scores))
+
+
+def _applies(o: Override, ind: Indicator) -> bool:
+    """An override made on this indicator, or a correction of a shared fact it reads: corrected through
+    any one indicator, a shared fact is corrected for all of them, so they cannot disagree."""
+    return o.indicator == ind.id or (o.action == "input" and o.target in ind.facts)
+
+
+def answers_of(bundle: Bundle, ind: Indicator) -> dict[str, Answer]:
+    """An indicator's answers: its own and those of the shared facts it reads."""
+    shared = {name: bundle.facts[name] for name in ind.facts if name in bundle.facts}
+    return {**shared, **bundle.answers.get(ind.id, {})}
 
 
 def merge(prior: tuple[Override, ...], made: tuple[Override, ...]) -> tuple[Override, ...]:
@@ -78,7 +90,7 @@ def merge(prior: tuple[Override, ...], made: tuple[Override, ...]) -> tuple[Over
 def score_indicator(bundle: Bundle, ind: Indicator, stage: str = SELF, overrides: Iterable[Override] = (),
                     made: tuple[Override, ...] = ()) -> IndicatorScore:
     """One indicator at one stage: the rule on the answers as corrected by `overrides`."""
-    given = bundle.answers.get(ind.id, {})
+    given = answers_of(bundle, ind)
     corrected = {o.target: o for o in overrides if o.action == "input"}
     rejected = {o.target for o in overrides if o.action == "reject"}
     set_to = next((o for o in reversed(tuple(overrides)) if o.action == "score"), None)
@@ -98,7 +110,7 @@ def score_indicator(bundle: Bundle, ind: Indicator, stage: str = SELF, overrides
         rules.check_answers(ind.rule, values)
     except rules.AnswerError as exc:
         ans, file = answers[exc.input]
-        raise ScoringError(exc.message, file, ans.line, f"指标 {ind.id} 输入 {exc.input}") from exc
+        raise ScoringError(exc.message, file, ans.line, _where(ind, exc.input)) from exc
     ctx = rules.Context(ind, values, documents, dates)
     claimed = _run(ind, ctx)
 
@@ -185,6 +197,11 @@ def judge(rubric: Rubric, totals: Totals) -> Verdict:
     return Verdict(not reasons, tuple(reasons), text)
 
 
+def _where(ind: Indicator, name: str) -> str:
+    inp = ind.input(name)
+    return f"共用事实 {name}（指标 {ind.id} 使用）" if inp and inp.fact else f"指标 {ind.id} 输入 {name}"
+
+
 def _label(ind: Indicator, name: str) -> str:
     inp = ind.input(name)
     return inp.label if inp else name
@@ -210,7 +227,7 @@ def _checked(ind: Indicator, name: str, ans: Answer, file: str) -> Any:
     try:
         return inputs.check(inp, ans)
     except inputs.InputProblem as exc:
-        raise ScoringError(exc.message, file, ans.line, f"指标 {ind.id} 输入 {name}", exc.hint) from exc
+        raise ScoringError(exc.message, file, ans.line, _where(ind, name), exc.hint) from exc
 
 
 ACTIONS = {"input": "更正输入", "score": "评定得分", "reject": "不采信文件"}
@@ -244,10 +261,24 @@ def check_known(rubric: Rubric, bundle: Bundle) -> None:
             raise ScoringError(f"评分细则中没有指标 “{ind_id}”", bundle.name,
                                bundle.line(("inputs", ind_id)), hint="请核对指标编号，如 1.1")
         for name, ans in given.items():
-            if ind.input(name) is None:
-                known = "、".join(i.name for i in ind.inputs)
+            inp = ind.input(name)
+            if inp is None:
+                known = "、".join(i.name for i in ind.inputs if not i.fact)
                 raise ScoringError(f"指标 {ind_id} 没有输入 “{name}”", bundle.name, ans.line,
                                    hint=f"该指标的输入有：{known}")
+            if inp.fact:
+                raise ScoringError(f"“{name}” 是多个指标共用的事实，不在指标 {ind_id} 下填写", bundle.name,
+                                   ans.line, hint=f"请在 facts 中填写一次：facts: {{{name}: …}}")
+    _check_facts(rubric, bundle)
     for key in bundle.statements:
         if rubric.indicator(key) is None:
             raise ScoringError(f"工作说明对应的指标 “{key}” 不存在", bundle.name, bundle.line(("statements", key)))
+
+
+def _check_facts(rubric: Rubric, bundle: Bundle) -> None:
+    known = {f.name for f in rubric.facts}
+    for name, ans in bundle.facts.items():
+        if name not in known:
+            listed = "、".join(sorted(known)) or "（无）"
+            raise ScoringError(f"评分细则中没有共用事实 “{name}”", bundle.name, ans.line,
+                               hint=f"评分细则的共用事实有：{listed}")

@@ -40,11 +40,27 @@ def _bool(inp: Input, ans: Answer) -> Any:
     return ans.value
 
 
+def _options(inp: Input) -> str:
+    return "可选：" + "、".join(f"{v}（{label}）" for v, label in inp.values)
+
+
 def _choice(inp: Input, ans: Answer) -> Any:
     if str(ans.value) not in dict(inp.values):
-        allowed = "、".join(f"{v}（{label}）" for v, label in inp.values)
-        raise InputProblem(f"取值 {shown(ans.value)} 无效", f"可选：{allowed}")
+        raise InputProblem(f"取值 {shown(ans.value)} 无效", _options(inp))
     return ans.value
+
+
+def _multi(inp: Input, ans: Answer) -> Any:
+    value = ans.value
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputProblem("应为代码列表，每项一行：- 代码", _options(inp))
+    unknown = [v for v in value if v not in dict(inp.values)]
+    if unknown:
+        raise InputProblem(f"“{'、'.join(unknown)[:60]}” 不是可选项", _options(inp))
+    repeated = sorted(v for v, n in Counter(value).items() if n > 1)
+    if repeated:
+        raise InputProblem(f"“{'、'.join(repeated)[:60]}” 重复出现", "同一项只能选一次")
+    return value
 
 
 def _list(inp: Input, ans: Answer) -> Any:
@@ -92,6 +108,7 @@ TYPES: dict[str, InputType] = {
     "number": InputType(_number, "填数字"),
     "integer": InputType(_number, "填整数"),
     "choice": InputType(_choice, "填以下代码之一"),
+    "multi": InputType(_multi, "可多选，逐项列出所选代码，每项一行：- 代码"),
     "list": InputType(_list, "逐项列出，每项一行：- 名称"),
     "score": InputType(_score, "填分数，并在 reason 中写明打分理由"),
 }
@@ -103,8 +120,8 @@ def check(inp: Input, ans: Answer) -> Any:
 
 def hint(inp: Input) -> str:
     """How to answer an input, in the words of the blank bundle's comments."""
-    if inp.type == "choice":
-        return TYPES["choice"].hint + "：" + "；".join(f"{v} = {label}" for v, label in inp.values)
+    if inp.values:
+        return TYPES[inp.type].hint + "：" + "；".join(f"{v} = {label}" for v, label in inp.values)
     text = TYPES[inp.type].hint
     if inp.unit:
         text += f"，单位：{inp.unit}"

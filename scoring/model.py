@@ -74,6 +74,7 @@ class Input:
     max: Decimal | None = None
     document: bool = False
     values: tuple[tuple[str, str], ...] = ()
+    fact: bool = False  # a rubric-level fact, answered once in the bundle and read by several indicators
 
     def choice_label(self, code: Any) -> str:
         return dict(self.values).get(str(code), str(code))
@@ -94,6 +95,7 @@ class Indicator:
     inputs: tuple[Input, ...]
     rule: Mapping[str, Any]  # judged steps already resolved against the rubric's default
     line: int | None
+    facts: tuple[str, ...] = ()  # the shared facts it reads, as written (declared ones are also in inputs)
 
     def input(self, name: str) -> Input | None:
         return next((i for i in self.inputs if i.name == name), None)
@@ -157,6 +159,7 @@ class Rubric:
     path: str
     sha256: str
     report_title: str = ""  # the report's title after the assessee's name
+    facts: tuple[Input, ...] = ()  # asked once, read by every indicator that names them
 
     @property
     def indicators(self) -> tuple[Indicator, ...]:
@@ -227,6 +230,7 @@ class Bundle:
     sha256: str
     lines: Mapping[Path, int] = field(compare=False, repr=False)
     files: Files = field(compare=False, repr=False)
+    facts: Mapping[str, Answer] = field(default_factory=dict)  # shared fact name -> its one answer
 
     def line(self, path: Path) -> int | None:
         return line_at(self.lines, path)

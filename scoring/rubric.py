@@ -58,9 +58,10 @@ def load(path: Path) -> Rubric:
 def build(doc: YamlDoc, sha256: str) -> Rubric:
     data = doc.data
     step = dec(data.get("judged_step", Decimal("0.5")))
+    facts = tuple(_input(f, fact=True) for f in data.get("facts", ()))
     cats = []
     for ci, c in enumerate(data["categories"]):
-        inds = tuple(_indicator(ind, c["id"], doc.line(("categories", ci, "indicators", ii)), step)
+        inds = tuple(_indicator(ind, c["id"], doc.line(("categories", ci, "indicators", ii)), step, facts)
                      for ii, ind in enumerate(c["indicators"]))
         cats.append(Category(c["id"], c["title"], dec(c["max"]), inds,
                              None if c.get("min") is None else dec(c["min"])))
@@ -73,23 +74,30 @@ def build(doc: YamlDoc, sha256: str) -> Rubric:
                             verdict.get("passed", defaults.passed), verdict.get("failed", defaults.failed)),
         natures=Natures(**(data.get("natures") or {})),
         notes=tuple(data.get("notes", ())), categories=tuple(cats), path=doc.name, sha256=sha256,
-        report_title=data.get("report_title", ""))
+        report_title=data.get("report_title", ""), facts=facts)
 
 
-def _indicator(d: Mapping[str, Any], category: str, line: int | None, step: Decimal) -> Indicator:
+def _input(i: Mapping[str, Any], fact: bool = False) -> Input:
     def num(v: Any) -> Decimal | None:
         return None if v is None else dec(v)
 
-    inputs = tuple(
-        Input(name=i["name"], label=i["label"], prompt=i["prompt"], type=i["type"], unit=i.get("unit"),
-              min=num(i.get("min")), max=num(i.get("max")), document=i.get("document", False),
-              values=tuple((v["value"], v["label"]) for v in i.get("values", ())))
-        for i in d["inputs"])
+    return Input(name=i["name"], label=i["label"], prompt=i["prompt"], type=i["type"], unit=i.get("unit"),
+                 min=num(i.get("min")), max=num(i.get("max")), document=i.get("document", False),
+                 values=tuple((v["value"], v["label"]) for v in i.get("values", ())), fact=fact)
+
+
+def _indicator(d: Mapping[str, Any], category: str, line: int | None, step: Decimal,
+               facts: tuple[Input, ...]) -> Indicator:
+    declared = {f.name: f for f in facts}
+    named = tuple(i["fact"] for i in d["inputs"] if "fact" in i)
+    # An undeclared fact is left out here and reported by the lint.
+    inputs = tuple(declared[i["fact"]] if "fact" in i else _input(i) for i in d["inputs"]
+                   if "fact" not in i or i["fact"] in declared)
     return Indicator(
         id=d["id"], category=category, title=d["title"], text=d["text"], mandatory=d["mandatory"],
         max=dec(d["max"]), criteria=d.get("criteria", ""), lead=tuple(d.get("lead", ())),
         units=tuple(d.get("units", ())), notes=tuple(d.get("notes", ())), inputs=inputs,
-        rule=rules.with_step(d["rule"], step), line=line)
+        rule=rules.with_step(d["rule"], step), line=line, facts=named)
 
 
 def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[ScoringError]]:
@@ -115,14 +123,38 @@ def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[Scoring
             err(f"二级指标分值合计 {fmt(ind_sum)} 分，与一级指标分值 {fmt(cat.max)} 分不符",
                 doc.line(("categories", ci, "max")), where)
     ids: set[str] = set()
+    facts = {f.name for f in rubric.facts}
     for ind in rubric.indicators:
         where = f"指标 {ind.id}"
         if ind.id in ids:
             err(f"指标编号 “{ind.id}” 重复", ind.line, where)
         ids.add(ind.id)
-        for problem, warn in _lint_indicator(ind):
+        for problem, warn in (*_lint_facts_read(ind, facts), *_lint_indicator(ind)):
             err(problem, ind.line, where, warn)
+    for problem, index in _lint_facts(rubric):
+        err(problem, doc.line(("facts", index)), f"共用事实 {rubric.facts[index].name}")
     return errors, warnings
+
+
+def _lint_facts(rubric: Rubric) -> Iterator[tuple[str, int]]:
+    """Shared facts declared twice or read by no indicator."""
+    names = [f.name for f in rubric.facts]
+    read = {name for ind in rubric.indicators for name in ind.facts}
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            yield f"共用事实 “{name}” 重复声明", index
+        elif name not in read:
+            yield f"共用事实 “{name}” 没有任何指标使用", index
+
+
+def _lint_facts_read(ind: Indicator, facts: set[str]) -> Iterator[tuple[str, bool]]:
+    """An indicator naming an undeclared fact, or an input of its own named like a fact."""
+    for name in ind.facts:
+        if name not in facts:
+            yield f"引用了未声明的共用事实 “{name}”", False
+    for inp in ind.inputs:
+        if not inp.fact and inp.name in facts:
+            yield f"输入 “{inp.name}” 与共用事实同名", False
 
 
 def _lint_indicator(ind: Indicator) -> Iterator[tuple[str, bool]]:

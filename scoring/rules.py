@@ -83,6 +83,8 @@ def answer_text(ind: Indicator, name: str, value: Any) -> str:
         return "否"
     if inp and inp.type == "choice":
         return inp.choice_label(value)
+    if inp and inp.type == "multi" and isinstance(value, list):
+        value = [inp.choice_label(v) for v in value]
     if isinstance(value, list):
         return f"{len(value)} 项（{'；'.join(map(str, value))}）" if value else "0 项"
     unit = inp.unit if inp and inp.unit else ""
@@ -91,6 +93,11 @@ def answer_text(ind: Indicator, name: str, value: Any) -> str:
 
 def _shown(ctx: Context, rule: Rule, value: Any) -> str:
     return answer_text(ctx.indicator, rule["input"], value)
+
+
+def _count(value: Any) -> Decimal:
+    """A number as answered, or how many items a list names (a list's items are distinct)."""
+    return Decimal(len(value)) if isinstance(value, list) else dec(value)
 
 
 def flag(rule: Rule, ctx: Context) -> Outcome:
@@ -115,7 +122,7 @@ def threshold(rule: Rule, ctx: Context) -> Outcome:
         return f"{'达到' if op == '>=' else '不高于'} {_shown(ctx, rule, target)}"
 
     for target, points in ranked:
-        if value is not None and (dec(value) >= target if op == ">=" else dec(value) <= target):
+        if value is not None and (_count(value) >= target if op == ">=" else _count(value) <= target):
             return _earned(rule, ctx, points, f"{label} {shown}，{want(target)}，得 {fmt(points)} 分", best,
                            f"{label}{want(best_target)}，可得 {fmt(best)} 分")
     return _earned(rule, ctx, ZERO, f"{label} {shown}，未{want(ranked[-1][0])}，不得分", best,
@@ -123,12 +130,18 @@ def threshold(rule: Rule, ctx: Context) -> Outcome:
 
 
 def choice(rule: Rule, ctx: Context) -> Outcome:
-    table = {str(k): dec(v) for k, v in rule["points"].items()}
-    best, label = max(table.values()), ctx.label(rule)
+    """Each value is worth fixed points or scores by its own rule, which runs only for that value."""
+    best, label = _top(rule), ctx.label(rule)
     value = ctx.value(rule["input"])
-    points = table.get(str(value), ZERO) if value is not None else ZERO
-    return _earned(rule, ctx, points, f"{label}：{_shown(ctx, rule, value)}，得 {fmt(points)} 分", best,
-                   f"{label}达到最高档，最高可得 {fmt(best)} 分")
+    branch = {str(k): v for k, v in rule["points"].items()}.get(str(value), ZERO) if value is not None else ZERO
+    hint = f"{label}达到最高档，最高可得 {fmt(best)} 分"
+    if isinstance(branch, Mapping):
+        inner = score(branch, ctx)
+        step = Step(rule["kind"], f"{label}：{_shown(ctx, rule, value)}，按该项细则计分", ZERO,
+                    best - reach(branch), hint if best > reach(branch) else "", (ctx.read(rule["input"]),))
+        return Outcome(inner.points, (step, *inner.steps), inner.flags)
+    points = dec(branch)
+    return _earned(rule, ctx, points, f"{label}：{_shown(ctx, rule, value)}，得 {fmt(points)} 分", best, hint)
 
 
 def judged(rule: Rule, ctx: Context) -> Outcome:
@@ -144,7 +157,7 @@ def judged(rule: Rule, ctx: Context) -> Outcome:
 def per_item(rule: Rule, ctx: Context) -> Outcome:
     each, cap, label = dec(rule["each"]), dec(rule["cap"]), ctx.label(rule)
     value = ctx.value(rule["input"])
-    count = len(value) if isinstance(value, list) else (dec(value) if value is not None else ZERO)
+    count = _count(value) if value is not None else ZERO
     raw = each * count
     points = min(raw, cap)
     capped = f"，封顶 {fmt(cap)} 分" if raw > cap else ""
@@ -160,7 +173,7 @@ def deduction(rule: Rule, ctx: Context) -> Outcome:
     value = ctx.value(rule["input"])
     if value is None:
         return _earned(rule, ctx, ZERO, f"{label}：未填报，不得分", base, f"如实填报{label}")
-    count = Decimal(len(value)) if isinstance(value, list) else dec(value)
+    count = _count(value)
     points = max(base - each * count, floor)
     return _earned(rule, ctx, points,
                    f"{label} {_shown(ctx, rule, value)}：{fmt(base)} − {fmt(each)} × {fmt(count)}，"
@@ -245,6 +258,25 @@ def _lint_choice(rule: Rule, ind: Indicator) -> Iterator[str]:
             yield f"分档 “{code}” 不是输入 “{rule['input']}” 的可选值"
 
 
+def _lint_threshold(rule: Rule, ind: Indicator) -> Iterator[str]:
+    inp = ind.input(rule["input"])
+    if inp is None or inp.type != "multi" or rule.get("op", ">=") != ">=":
+        return
+    for lv in rule.get("levels") or [{"at": rule["target"]}]:
+        if dec(lv["at"]) > len(inp.values):
+            yield f"目标 {fmt(dec(lv['at']))} 项多于输入 “{inp.name}” 的可选项数 {len(inp.values)}，无法达到"
+
+
+def _lint_per_item(rule: Rule, ind: Indicator) -> Iterator[str]:
+    inp = ind.input(rule["input"])
+    if inp is None or inp.type != "multi":
+        return
+    each, cap = dec(rule["each"]), dec(rule["cap"])
+    if each * len(inp.values) < cap:
+        yield (f"输入 “{inp.name}” 共 {len(inp.values)} 个可选项，每项 {fmt(each)} 分，"
+               f"最多 {fmt(each * len(inp.values))} 分，达不到封顶 {fmt(cap)} 分")
+
+
 def _lint_gate(rule: Rule, ind: Indicator) -> Iterator[str]:
     inp = ind.input(rule["input"])
     if inp and inp.type == "choice" and "equals" in rule and rule["equals"] not in {v for v, _ in inp.values}:
@@ -259,6 +291,11 @@ def _lint_judged(rule: Rule, ind: Indicator) -> Iterator[str]:
 def _lint_deduction(rule: Rule, ind: Indicator) -> Iterator[str]:
     if dec(rule.get("floor", 0)) > dec(rule["base"]):
         yield f"扣分规则的下限 {fmt(dec(rule['floor']))} 高于基础分 {fmt(dec(rule['base']))}"
+    inp = ind.input(rule["input"])
+    if ("max" in rule or "step" in rule) and inp and inp.type != "score":
+        yield f"扣分的 max 和 step 只用于酌情扣分（score 类型的输入），“{inp.name}” 是 {inp.type} 类型"
+    elif "max" in rule and "step" in rule and dec(rule["max"]) % dec(rule["step"]) != 0:
+        yield f"扣分上限 {fmt(dec(rule['max']))} 不是步长 {fmt(dec(rule['step']))} 的整数倍"
 
 
 def _lint_dates(rule: Rule, ind: Indicator) -> Iterator[str]:
@@ -270,6 +307,18 @@ def _lint_dates(rule: Rule, ind: Indicator) -> Iterator[str]:
             yield f"日期 “{end}” 不存在"
     if all(ends) and ends[0] > ends[1]:
         yield f"日期范围的起点 {ends[0]} 晚于终点 {ends[1]}"
+
+
+def _check_deduction(rule: Rule, value: Any) -> str | None:
+    """A judged deduction keeps to its declared range and step (扣1–3分: max 3, step 1)."""
+    if isinstance(value, list) or not ("max" in rule or "step" in rule):
+        return None
+    amount, step = dec(value), dec(rule.get("step", 0))
+    top = dec(rule["max"]) if "max" in rule else None
+    if (top is None or amount <= top) and (not step or amount % step == 0):
+        return None
+    within = f"应在 0 至 {fmt(top)} 分之间" if top is not None else "应不低于 0 分"
+    return f"扣分 {fmt(amount)} 无效：{within}{f'，且为 {fmt(step)} 分的整数倍' if step else ''}"
 
 
 def _check_judged(rule: Rule, value: Any) -> str | None:
@@ -296,23 +345,25 @@ def _inner(rule: Rule) -> Decimal:
 
 
 def _top(rule: Rule) -> Decimal:
-    return max(dec(v) for v in rule["points"].values())
+    """A choice's best value: only one branch applies, so the most any one of them can give."""
+    return max(reach(v) if isinstance(v, Mapping) else dec(v) for v in rule["points"].values())
 
 
 KINDS: dict[str, Kind] = {
     "flag": Kind(flag, lambda r: dec(r["points"]), ("bool",)),
     "threshold": Kind(threshold, lambda r: max(dec(lv["points"]) for lv in r.get("levels") or [r]),
-                      ("number", "integer")),
+                      ("number", "integer", "list", "multi"), _lint_threshold),
     "choice": Kind(choice, _top, ("choice",), _lint_choice),
     "tier": Kind(choice, _top, ("choice",), _lint_choice),
     "judged": Kind(judged, lambda r: dec(r["max"]), ("score",), _lint_judged, _check_judged),
-    "per_item": Kind(per_item, lambda r: dec(r["cap"]), ("integer", "list")),
-    "deduction": Kind(deduction, lambda r: dec(r["base"]), ("integer", "list", "score"), _lint_deduction),
+    "per_item": Kind(per_item, lambda r: dec(r["cap"]), ("integer", "list", "multi"), _lint_per_item),
+    "deduction": Kind(deduction, lambda r: dec(r["base"]), ("integer", "list", "score"), _lint_deduction,
+                      _check_deduction),
     "veto": Kind(veto, _inner, ("bool",)),
     "gate": Kind(gate, _inner, ("bool", "choice"), _lint_gate),
     "sum": Kind(total, lambda r: min([sum((reach(p) for p in r["parts"]), ZERO),
                                       *([dec(r["cap"])] if "cap" in r else [])]), ()),
-    "document_date": Kind(document_date, _inner, ("bool", "number", "integer", "choice", "list", "score"),
+    "document_date": Kind(document_date, _inner, ("bool", "number", "integer", "choice", "multi", "list", "score"),
                           _lint_dates),
 }
 
@@ -326,10 +377,24 @@ def reach(rule: Rule) -> Decimal:
     return KINDS[rule["kind"]].reach(rule)
 
 
+def _children(rule: Rule) -> list[Rule]:
+    """The rules inside a rule: a sum's parts, a gate's or veto's rule, a choice's own-rule branches."""
+    branches = rule["points"].values() if isinstance(rule.get("points"), Mapping) else ()
+    return [*rule.get("parts", ()), *([rule["rule"]] if "rule" in rule else []),
+            *(b for b in branches if isinstance(b, Mapping))]
+
+
 def walk(rule: Rule) -> Iterator[Rule]:
     yield rule
-    for child in (*rule.get("parts", ()), *([rule["rule"]] if "rule" in rule else [])):
+    for child in _children(rule):
         yield from walk(child)
+
+
+def _numbers(value: Any) -> list[Any]:
+    """The fixed amounts under a key: a number, or a mapping's numbers (its own-rule branches walk apart)."""
+    if isinstance(value, Mapping):
+        return [v for v in value.values() if not isinstance(v, Mapping)]
+    return [] if value is None else [value]
 
 
 def check_answers(rule: Rule, values: Mapping[str, Any]) -> None:
@@ -355,8 +420,7 @@ def check_node(rule: Rule, ind: Indicator) -> Iterator[str]:
             return
     amounts: list[Any] = [lv["points"] for lv in rule.get("levels", ())]
     for key in ("points", "max", "cap", "base"):
-        value = rule.get(key)
-        amounts += value.values() if isinstance(value, Mapping) else [] if value is None else [value]
+        amounts += _numbers(rule.get(key))
     for v in amounts:
         if dec(v) > ind.max:
             yield f"{rule['kind']} 规则的分值 {fmt(dec(v))} 超过指标分值 {fmt(ind.max)}"
@@ -369,17 +433,18 @@ def _amounts(rule: Rule) -> list[Decimal]:
     if rule["kind"] == "deduction" and "each" not in rule:
         out.append(1)
     for key in ("points", "max", "cap", "base", "each", "step"):
-        value = rule.get(key)
-        out += value.values() if isinstance(value, Mapping) else [] if value is None else [value]
+        out += _numbers(rule.get(key))
     return [dec(v) for v in out]
 
 
 def step_of(ind: Indicator) -> Decimal | None:
     """The step a score set by a reviewer keeps to: the rule's granularity, or None when a rule node
-    turns a free number into points (a deduction by a judged amount, or by a measured number)."""
+    turns a free number into points (a deduction by a judged amount without a declared step, or by a
+    measured number)."""
     for node in walk(ind.rule):
         inp = ind.input(node.get("input", ""))
-        if node["kind"] == "deduction" and inp is not None and inp.type in ("score", "number"):
+        free = node["kind"] == "deduction" and "step" not in node
+        if free and inp is not None and inp.type in ("score", "number"):
             return None
     return granularity(ind.rule)
 
@@ -402,4 +467,6 @@ def with_step(rule: Rule, step: Decimal) -> Rule:
         out["parts"] = [with_step(p, step) for p in rule["parts"]]
     if "rule" in rule:
         out["rule"] = with_step(rule["rule"], step)
+    if isinstance(rule.get("points"), Mapping):
+        out["points"] = {k: with_step(v, step) if isinstance(v, Mapping) else v for k, v in rule["points"].items()}
     return out

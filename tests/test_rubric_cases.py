@@ -1,4 +1,4 @@
-"""Every test case shipped beside a rubric (`rubrics/<stem>.tests/<case>/`) as a pytest item of its own."""
+"""Every test case beside a rubric (`rubrics/<stem>.tests/<case>/`, and the fixtures' own) as a pytest item."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from scoring.model import Rubric
 from scoring.rubric import load
 from scoring.rubrictest import case_folders, cases_dir, run_case
 
-from .conftest import ROOT
+from .conftest import FIXTURES, ROOT
 
 SHIPPED = sorted(p for p in (ROOT / "rubrics").glob("*.yaml") if cases_dir(p).is_dir())
-CASES = [(rubric, case) for rubric in SHIPPED for case in case_folders(rubric)]
+TESTED = [*SHIPPED, *sorted(p for p in FIXTURES.glob("*.yaml") if cases_dir(p).is_dir())]
+CASES = [(rubric, case) for rubric in TESTED for case in case_folders(rubric)]
 
 
 @cache
@@ -24,7 +25,8 @@ def _rubric(path: Path) -> Rubric:
 
 def test_cases_found() -> None:
     assert ROOT / "rubrics" / "gaoqing_2022.yaml" in SHIPPED
-    assert len(CASES) >= len(SHIPPED)
+    assert FIXTURES / "center.yaml" in TESTED
+    assert len(CASES) >= len(TESTED)
 
 
 @pytest.mark.parametrize(("rubric", "case"), CASES, ids=[f"{r.stem}/{c.name}" for r, c in CASES])
