@@ -118,7 +118,9 @@ def check(review: Review, rubric: Rubric, bundle: Bundle) -> Stage:
             raise ScoringError(f"同一指标的“{what}”写了两次（第一次在第 {seen[key]} 行）", name, o.line, where,
                                hint="请合并为一条")
         seen[key] = o.line
-        cited = sorted({d for ans in bundle.answers.get(o.indicator, {}).values() for d in ans.documents})
+        ind = rubric.indicator(o.indicator)
+        answers = engine.answers_of(bundle, ind).values() if ind else ()
+        cited = sorted({d for ans in answers for d in ans.documents})
         if o.action == "reject" and o.target not in cited:
             listed = "、".join(cited) if cited else "（无）"
             raise ScoringError(f"指标 {o.indicator} 的填报没有引用文件 {o.target}，不采信它不会改变得分", name,
