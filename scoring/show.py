@@ -32,6 +32,12 @@ def rubric_json(rubric: Rubric) -> dict[str, Any]:
                             "lead": list(i.lead), "inputs": [_input(x) for x in i.inputs]}
                            for i in c.indicators],
         } for c in rubric.categories],
+        "facts": [_input(f) for f in rubric.facts],
+        "bands": None if rubric.bands is None else {
+            "levels": [{"name": b.name, "min_total": b.min_total,
+                        "category_min": {cid: share for cid, share in b.category_min},
+                        "prerequisites": [c.label for c in b.prerequisites]} for b in rubric.bands.levels],
+            "veto": [c.label for c in rubric.bands.veto]},
     }
 
 
@@ -44,4 +50,11 @@ def rubric_table(rubric: Rubric) -> str:
             lines.append(f"  {i.id:<5} {kind + '  ' if kind else ''}{fmt(i.max):>3} 分  {i.title}")
             lines.extend(f"          · {x.label}（{x.name}，{x.type}{'，需佐证' if x.document else ''}）"
                          for x in i.inputs)
+    if rubric.bands is not None:
+        lines += ["", "星级："]
+        for b in rubric.bands.levels:
+            shares = "、".join(f"{cid} ≥ {fmt(share)}%" for cid, share in b.category_min)
+            extra = [f"各一级指标得分率 {shares}" if shares else "", *(c.label for c in b.prerequisites)]
+            lines.append(f"  {b.name}：总分 ≥ {fmt(b.min_total)}" + "".join(f"；{e}" for e in extra if e))
+        lines += [f"  一票否决：{c.label}" for c in rubric.bands.veto]
     return "\n".join(lines) + "\n"

@@ -117,3 +117,11 @@ def test_the_json_follows_the_published_schema() -> None:
     from scoring.validate import schema
 
     jsonschema.Draft202012Validator(schema("result")).validate(score("requested_higher"))
+
+
+def test_rubric_show_lists_the_bands() -> None:
+    result = CliRunner().invoke(main, ["rubric", "show", str(BANDS)])
+    assert result.exit_code == 0, result.output
+    assert "  五星：总分 ≥ 90；各一级指标得分率 1 ≥ 60%、2 ≥ 60%；建筑面积不少于1000平方米；助餐、助浴、日托三项功能齐全" \
+        in result.output
+    assert "  一票否决：评定周期内发生安全责任事故" in result.output
