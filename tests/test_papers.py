@@ -228,3 +228,13 @@ def test_json_outputs_follow_their_published_schemas(schema: str, args: tuple[st
     result = invoke(*(a.format(out=out, folder=city_folder) for a in args))
     data = json.loads(out.read_text("utf-8") if out.exists() else result.stdout)
     jsonschema.Draft202012Validator(load_schema(schema)).validate(data)
+
+
+def test_the_self_score_is_the_same_in_the_csv_and_the_table_after_a_review() -> None:
+    plain = invoke("score", str(SAMPLE), "--format", "csv").stdout
+    reviewed = invoke("score", str(SAMPLE), "--format", "csv", *CHAIN).stdout
+    own = [row[:7] for row in csv.reader(io.StringIO(plain))]
+    assert own == [row[:7] for row in csv.reader(io.StringIO(reviewed))]
+    assert own[0][5:7] == ["自评得分", "有据得分"]
+    line = "总分：84.2 / 100（有据得分 84.2）"
+    assert line in invoke("score", str(SAMPLE)).stdout and line in invoke("score", str(SAMPLE), *CHAIN).stdout
