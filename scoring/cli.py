@@ -254,6 +254,41 @@ def diff(bundle: Path, reviews: tuple[Path, ...], output: Path, fmt_: str | None
     _emit(render("changes", name, made, Options(templates)), output)
 
 
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--rubric", "rubric_file", required=True, type=str, help="星级评定细则（文件或自带细则的编号）。")
+@click.option("--programme", "programme_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="奖补方案文件（YAML），如 programmes/qingdao_center_rewards_2023.yaml。")
+@click.option("--centers-total", type=click.IntRange(min=1), help="全市养老服务中心总数（奖励名额按全市总数计）。")
+@click.option("--registry", type=click.Path(path_type=Path, dir_okay=False),
+              help="全市养老服务中心名册（CSV：编号,名称,区（市）），代替 --centers-total。")
+@click.option("--previous", type=click.Path(path_type=Path, dir_okay=False), help="上一年的 ratings.json（连续未达标的判断）。")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="输出目录。")
+@click.option("--pdfs", is_flag=True, help="同时为每个中心生成评定报告（PDF）。")
+@_friendly
+def rate(directory: Path, rubric_file: str, programme_file: Path, centers_total: int | None, registry: Path | None,
+         previous: Path | None, output: Path, pdfs: bool) -> None:
+    """星级评定：为目录中每个中心的材料包评分评星，再按奖补方案计算奖励名额、奖励金额、资金分担和退出。"""
+    from . import programme, rating
+    from .rubric import load, resolve
+
+    if (centers_total is None) == (registry is None):
+        raise ScoringError("请给出 --centers-total 或 --registry 之一", hint="奖励名额按全市养老服务中心总数计算")
+    target, root = output.resolve(), directory.resolve()
+    if target == root or target.is_relative_to(root) or root.is_relative_to(target):
+        raise ScoringError("输出目录不能是材料包所在目录或其中的目录", str(output))
+    rubric_path = resolve(rubric_file)
+    plan = programme.load(programme_file, load(rubric_path))
+    listed = rating.read_registry(registry) if registry else rating.Registry(centers_total or 0)
+    before = rating.read_previous(previous) if previous else None
+    made = rating.rate(directory, rubric_path, plan, listed, before)
+    rating.write(made, directory, rubric_path, output, pdfs)
+    scored = [c for c in made.centers if not c.error]
+    bands = "，".join(f"{b} {n} 个" for b, n in made.distribution)
+    click.echo(f"已写入 {output}：参评 {len(made.centers)} 个（{bands}；无法评定 {len(made.centers) - len(scored)} 个），"
+               f"奖励 {sum(1 for c in scored if c.rewarded)} 个，取消资格 {sum(1 for c in made.centers if c.exit)} 个。")
+
+
 @main.group()
 def review() -> None:
     """市级初评、省级验收的评审意见文件。"""

@@ -57,7 +57,7 @@ def score(rubric: Rubric, bundle: Bundle, chain: Sequence[Stage] = ()) -> Result
         facts.update({o.target: _fact_value(rubric, o.target, Answer(o.value, (), "", "", o.line), o.file)
                       for o in stage.overrides if o.action == "input" and rubric.fact(o.target)})
         totals = aggregate(rubric, [r.scores[k] for r in results])
-        staged.append(StageResult(stage.name, totals, judge(rubric, totals, facts)))
+        staged.append(StageResult(stage.name, totals, judge(rubric, totals, facts), dict(facts)))
     return Result(rubric, bundle, results, tuple(staged), tuple(chain))
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from .errors import ScoringError
@@ -38,3 +40,32 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_folder(path: Path, fill: Callable[[Path], None], ours: Collection[str]) -> None:
+    """Make an output folder all or nothing: `fill` writes into a temporary sibling, which then takes the
+    folder's place. An existing folder is replaced only when it holds nothing but names in `ours` (a
+    previous run's outputs), and only after the new one is complete."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ScoringError("输出目录的上级目录不存在", str(parent), hint="请先创建该目录")
+    if path.exists() and (not path.is_dir() or any(p.name not in ours for p in path.iterdir())):
+        raise ScoringError("输出目录已存在，且其中有不是本命令输出的文件", str(path),
+                           hint="请给出一个新目录或空目录，以免覆盖其他文件")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=parent))
+    try:
+        fill(tmp)
+        os.chmod(tmp, 0o777 & ~_umask())
+        if path.exists():
+            old = tmp.with_name(tmp.name + ".old")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ScoringError("写入输出目录失败", str(path), hint="请检查磁盘空间和目录权限") from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -5,11 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from decimal import Decimal
 from typing import Any
 
 from .changes import Changes, Entry
-from .model import FLAGS, IndicatorResult, IndicatorScore, Result, StageResult, Step, Summary
-from .numbers import dumps, fmt
+from .model import (
+    FLAGS,
+    CenterRating,
+    IndicatorResult,
+    IndicatorScore,
+    Rating,
+    Result,
+    StageResult,
+    Step,
+    Summary,
+)
+from .numbers import ZERO, dumps, fmt
 
 SCHEMA_VERSION = 2
 
@@ -264,3 +275,60 @@ def render_summary_csv(s: Summary) -> str:
     for problem in s.problems:
         writer.writerow(["", "", *([""] * (len(head) - 2)), "", "", problem])
     return "\ufeff" + out.getvalue()
+
+
+# ---------------------------------------------------------------- a committee's run (scoring rate)
+
+
+def rating_data(r: Rating) -> dict[str, Any]:
+    """ratings.json (scoring/schemas/rating.schema.json); next year's run reads it with --previous."""
+    p = r.programme
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "programme": {"id": p.id, "title": p.title, "sha256": p.sha256, "payer": p.payer, "refund_by": p.refund_by},
+        "rubric": r.rubric_title, "bands": list(r.bands), "city_total": r.city_total,
+        "quota": {"share": p.quota_share, "centers": r.quota, "cut": r.cut, "ties": list(r.ties), "rule": p.ties},
+        "target": {"band": p.target_band, "share": p.target_share, "reached": r.at_target},
+        "centers": [_center(c) for c in r.centers],
+        "districts": [{"district": d.district, "centers": d.centers, "rewarded": d.rewarded, "reward": d.reward,
+                       "payer_share": d.payer_share, "refund": d.refund} for d in r.districts],
+        "totals": {"centers": len(r.centers), "rewarded": sum(d.rewarded for d in r.districts),
+                   "reward": sum((d.reward for d in r.districts), ZERO),
+                   "payer_share": sum((d.payer_share for d in r.districts), ZERO),
+                   "refund": sum((d.refund for d in r.districts), ZERO)},
+        "unrated": [{"id": i, "name": n, "district": d} for i, n, d in r.unrated],
+        "problems": list(r.problems),
+    }
+
+
+def _center(c: CenterRating) -> dict[str, Any]:
+    return {"source": c.source, "id": c.id, "name": c.name, "district": c.district, "score": c.score,
+            "supported_score": c.supported, "stage": c.stage, "band": c.band, "next": c.next, "held": list(c.held),
+            "rank": c.rank, "rewarded": c.rewarded, "reward": c.reward, "payer_share": c.payer_share,
+            "refund": c.refund, "tie": c.tie, "years_below": c.years_below, "exit": c.exit, "error": c.error,
+            "flags": list(c.flags), "bundle_sha256": c.sha256}
+
+
+def render_rating_csv(r: Rating) -> str:
+    """One row per center in ranking order (the broken ones last), then a row per district and the city."""
+    p = r.programme
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["名次", "编号", "名称", "区（市）", "得分", "有据得分", "星级", "未达到上一级的原因", "奖励",
+                     f"{p.payer or '兑现方'}承担", f"{p.refund_by or '返还方'}返还", "并列", "连续未达标年数", "取消资格",
+                     "标记", "错误"])
+    for c in r.centers:
+        writer.writerow([c.rank or "", c.id, c.name, c.district, _num(c.score), _num(c.supported), c.band or "",
+                         "；".join(c.held), fmt(c.reward), fmt(c.payer_share), fmt(c.refund), "是" if c.tie else "",
+                         c.years_below, "是" if c.exit else "", "；".join(c.flags), c.error])
+    for d in r.districts:
+        writer.writerow(["", "", f"{d.district}合计", d.district, "", "", "", f"{d.centers} 个中心，奖励 {d.rewarded} 个",
+                         fmt(d.reward), fmt(d.payer_share), fmt(d.refund), "", "", "", "", ""])
+    total = rating_data(r)["totals"]
+    writer.writerow(["", "", "全市合计", "", "", "", "", f"参评 {len(r.centers)} 个，全市共 {r.city_total} 个",
+                     fmt(total["reward"]), fmt(total["payer_share"]), fmt(total["refund"]), "", "", "", "", ""])
+    return "\ufeff" + out.getvalue()
+
+
+def _num(value: Decimal | None) -> str:
+    return "" if value is None else fmt(value)

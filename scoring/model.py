@@ -463,6 +463,7 @@ class StageResult:
     stage: str
     totals: Totals
     verdict: Verdict
+    facts: Mapping[str, Any] = field(default_factory=dict)  # shared facts' values at this stage
 
     @property
     def total(self) -> Decimal:
@@ -573,3 +574,100 @@ class Summary:
     def mandatory(self) -> str:
         """What mandatory indicators are called, or "" when no county's rubric has any."""
         return next((c.noun for c in self.counties if any(f.mandatory_total for f in c.stages)), "")
+
+
+# ---------------------------------------------------------------- a rating programme and a committee's run
+
+
+@dataclass(frozen=True)
+class Programme:
+    """What a committee applies after the bands (scoring/schemas/programme.schema.json)."""
+
+    id: str
+    title: str
+    source: str
+    rubric: str
+    base_by_band: tuple[tuple[str, Decimal], ...]  # yuan per band, or
+    base_per_fact: tuple[tuple[str, Decimal], ...]  # yuan per unit of a counted fact, summed
+    factor: str  # "score" (× score / total), "band" (a % by band) or "" (none)
+    factor_by_band: tuple[tuple[str, Decimal], ...]
+    factor_none: Decimal  # the % when no band is reached
+    round_to: Decimal  # 1 (yuan), 0.1 (jiao) or 0.01 (fen)
+    quota_share: Decimal | None  # % of all centers in the city
+    ties: str  # exclude | include
+    payer: str
+    refund_by: str
+    refund_percent: Decimal
+    exit_below: str
+    exit_years: int
+    target_band: str
+    target_share: Decimal | None
+    path: str = ""
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class CenterRating:
+    """One center in a committee's run."""
+
+    source: str  # the bundle's folder or zip name
+    id: str
+    name: str
+    district: str
+    score: Decimal | None  # the last stage's total; None when the bundle could not be scored
+    supported: Decimal | None
+    band: str | None
+    next: str | None
+    held: tuple[str, ...]
+    stage: str  # the stage that decided (自评, 初评, 验收)
+    flags: tuple[str, ...]  # indicator id and message, for the committee
+    error: str = ""
+    rank: int | None = None  # 1 = highest score among those scored
+    rewarded: bool = False
+    reward: Decimal = ZERO
+    payer_share: Decimal = ZERO
+    refund: Decimal = ZERO
+    years_below: int = 0  # consecutive years below the exit band, this one included
+    exit: bool = False
+    tie: bool = False  # tied on the score at the quota line
+    sha256: str = ""
+    counted: tuple[tuple[str, Decimal], ...] = ()  # the facts a per-unit reward counts, at the last stage
+
+
+@dataclass(frozen=True)
+class DistrictTotals:
+    district: str
+    centers: int
+    rewarded: int
+    reward: Decimal
+    payer_share: Decimal
+    refund: Decimal
+
+
+@dataclass(frozen=True)
+class Rating:
+    programme: Programme
+    rubric_title: str
+    bands: tuple[str, ...]  # highest first
+    centers: tuple[CenterRating, ...]  # ranked: scored by score (then id), then the broken ones
+    city_total: int  # all centers in the city, rated or not
+    quota: int | None  # the most centers that may be rewarded
+    cut: Decimal | None  # the score at the quota line, when the quota binds
+    ties: tuple[str, ...]  # ids tied on the score at the line
+    districts: tuple[DistrictTotals, ...]
+    unrated: tuple[tuple[str, str, str], ...]  # registry centers (id, name, district) with no bundle
+    problems: tuple[str, ...]
+
+    @property
+    def distribution(self) -> tuple[tuple[str, int], ...]:
+        """How many centers reached each band, and none."""
+        scored = [c for c in self.centers if not c.error]
+        counts = [(b, sum(1 for c in scored if c.band == b)) for b in self.bands]
+        return (*counts, ("未达到", sum(1 for c in scored if c.band is None)))
+
+    @property
+    def at_target(self) -> int:
+        """Centers at the target band or better."""
+        band = self.programme.target_band
+        good = set(self.bands[: self.bands.index(band) + 1]) if band in self.bands else set()
+        return sum(1 for c in self.centers if c.band in good)

@@ -152,6 +152,35 @@ def _summary_csv(summary: Any, options: Options) -> bytes:
     return render_summary_csv(summary).encode()
 
 
+@register("rating", "json", "application/json", ".json")
+def _rating_json(rating: Any, options: Options) -> bytes:
+    from .formats import rating_data
+    from .numbers import dumps
+
+    return dumps(rating_data(rating)).encode()
+
+
+@register("rating", "csv", "text/csv; charset=utf-8", ".csv")
+def _rating_csv(rating: Any, options: Options) -> bytes:
+    from .formats import render_rating_csv
+
+    return render_rating_csv(rating).encode()
+
+
+@register("rating", "pdf", "application/pdf", ".pdf")
+def _rating_pdf(rating: Any, options: Options) -> bytes:
+    from .report.papers import committee_pdf
+
+    return committee_pdf(rating, options.templates)
+
+
+@register("rating", "html", "text/html; charset=utf-8", ".html")
+def _rating_html(rating: Any, options: Options) -> bytes:
+    from .report.papers import committee_html
+
+    return committee_html(rating, options.templates).encode()
+
+
 @register("rubric", "table", "text/plain; charset=utf-8", ".txt")
 def _rubric_table(rubric: Any, options: Options) -> bytes:
     from .show import rubric_table

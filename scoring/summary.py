@@ -20,13 +20,8 @@ REVIEW_SUFFIXES = (".yaml", ".yml")
 
 
 def summarize(folder: Path, rubric_file: Path | None = None) -> Summary:
-    if not folder.is_dir():
-        raise ScoringError("汇总目录不存在或不是文件夹", str(folder), hint="请给出存放各县材料包和评审意见的文件夹")
-    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
-    bundles = [p for p in entries if p.is_dir() or p.suffix.lower() == ".zip"]
-    if not bundles:
-        raise ScoringError("目录中没有材料包（文件夹或 .zip）", str(folder))
-    reviews, problems = _reviews([p for p in entries if p.is_file() and p.suffix.lower() in REVIEW_SUFFIXES])
+    bundles, review_files = find(folder)
+    reviews, problems = matched_reviews(review_files)
     jobs = [(str(p), reviews, str(rubric_file) if rubric_file else None) for p in bundles]
     counties = tuple(batch.run(_county, jobs, "汇总评分"))
     matched = {c.bundle_sha256 for c in counties}
@@ -38,7 +33,18 @@ def summarize(folder: Path, rubric_file: Path | None = None) -> Summary:
                    units.most_common(1)[0][0] if units else "")
 
 
-def _reviews(paths: list[Path]) -> tuple[dict[str, list[str]], list[str]]:
+def find(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The bundles (folders and .zip files) in a folder, and the review files (*.yaml) beside them."""
+    if not folder.is_dir():
+        raise ScoringError("目录不存在或不是文件夹", str(folder), hint="请给出存放材料包和评审意见的文件夹")
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    bundles = [p for p in entries if p.is_dir() or p.suffix.lower() == ".zip"]
+    if not bundles:
+        raise ScoringError("目录中没有材料包（文件夹或 .zip）", str(folder))
+    return bundles, [p for p in entries if p.is_file() and p.suffix.lower() in REVIEW_SUFFIXES]
+
+
+def matched_reviews(paths: list[Path]) -> tuple[dict[str, list[str]], list[str]]:
     """Review files by the bundle SHA-256 they name; the unreadable ones as problems."""
     from .review import read
 

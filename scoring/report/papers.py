@@ -6,11 +6,12 @@ summary of all its counties. Each has a context of plain strings, built here; th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from ..changes import Changes, Entry, StageChanges
-from ..model import OUTCOME, STAGES, Summary
-from ..numbers import fmt
+from ..model import OUTCOME, STAGES, Rating, Summary
+from ..numbers import ZERO, fmt
 from . import render, template_dirs
 from .context import Standing, cn_date, programme, standings
 
@@ -174,3 +175,124 @@ def summary_html(summary: Summary, templates: Path | None = None) -> str:
 def summary_pdf(summary: Summary, templates: Path | None = None) -> bytes:
     render.require_cjk_font()
     return render.render_pdf(summary_html(summary, templates), template_dirs(templates))[0]
+
+
+# ---------------------------------------------------------------- a rating committee's papers
+
+
+@dataclass(frozen=True)
+class BandCount:
+    band: str
+    count: int
+    ratio: float  # of the largest count, for the bar chart
+
+
+@dataclass(frozen=True)
+class RankRow:
+    rank: str
+    id: str
+    name: str
+    district: str
+    score: str
+    band: str
+    reward: str
+    payer: str
+    refund: str
+    rewarded: bool
+    tie: bool
+    line_after: bool  # the quota line falls after this row
+
+
+@dataclass(frozen=True)
+class MoneyRow:
+    district: str
+    centers: int
+    rewarded: int
+    reward: str
+    payer: str
+    refund: str
+
+
+@dataclass(frozen=True)
+class CenterNote:
+    name: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CommitteeContext:
+    """The committee's paper, as `paper` in committee.html."""
+
+    title: str
+    rubric: str
+    programme: str
+    counted: str  # 全市共 N 个养老服务中心，参评 M 个…
+    distribution: tuple[BandCount, ...]
+    target: str  # 三星及以上 K 个，占全市 x%，目标 50%：已达到
+    quota: str  # 奖励名额：全市 N 个 × 50% = Q 个
+    payer: str
+    refund_by: str
+    ranking: tuple[RankRow, ...]
+    ties: str  # "" when none
+    money: tuple[MoneyRow, ...]
+    total: MoneyRow
+    exits: tuple[CenterNote, ...]
+    broken: tuple[CenterNote, ...]
+    flagged: tuple[CenterNote, ...]
+    unrated: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+def committee_context(r: Rating) -> CommitteeContext:
+    p, scored = r.programme, [c for c in r.centers if not c.error]
+    counts = r.distribution
+    top = max((n for _, n in counts), default=0) or 1
+    rewarded = [c for c in scored if c.rewarded]
+    last = rewarded[-1] if rewarded and r.quota is not None else None
+    money = tuple(MoneyRow(d.district or "（未填）", d.centers, d.rewarded, fmt(d.reward), fmt(d.payer_share),
+                           fmt(d.refund)) for d in r.districts)
+    total = MoneyRow("全市合计", len(r.centers), sum(d.rewarded for d in r.districts),
+                     *(fmt(sum((getattr(d, k) for d in r.districts), ZERO)) for k in ("reward", "payer_share", "refund")))
+    return CommitteeContext(
+        title=f"{p.title}评定结果", rubric=r.rubric_title, programme=p.source or p.title,
+        counted=(f"全市共 {r.city_total} 个养老服务中心，参评 {len(r.centers)} 个，评定 {len(scored)} 个"
+                 + (f"，{len(r.centers) - len(scored)} 个材料包无法评定" if len(scored) < len(r.centers) else "")),
+        distribution=tuple(BandCount(b, n, n / top) for b, n in counts),
+        target=_target(r), quota=_quota_text(r), payer=p.payer or "兑现方", refund_by=p.refund_by,
+        ranking=tuple(RankRow(str(c.rank or ""), c.id, c.name, c.district, fmt(c.score or ZERO), c.band or "未达到",
+                              fmt(c.reward) if c.rewarded else "", fmt(c.payer_share) if c.rewarded else "",
+                              fmt(c.refund) if c.rewarded else "", c.rewarded, c.tie, c is last) for c in scored),
+        ties=(f"得分 {fmt(r.cut)} 分的 {len(r.ties)} 个中心在奖励名额线上并列（{'、'.join(r.ties)}），按方案"
+              + ("均不予奖励" if p.ties == "exclude" else "均予奖励") + "，请评定委员会审定。") if r.ties and r.cut else "",
+        money=money, total=total,
+        exits=tuple(CenterNote(f"{c.name}（{c.id}）", (f"连续 {c.years_below} 年未达到{p.exit_below}",))
+                    for c in r.centers if c.exit),
+        broken=tuple(CenterNote(c.source, (c.error,)) for c in r.centers if c.error),
+        flagged=tuple(CenterNote(f"{c.name}（{c.id}）", c.flags) for c in scored if c.flags),
+        unrated=tuple(f"{n}（{i}，{d}）" for i, n, d in r.unrated), problems=r.problems)
+
+
+def _target(r: Rating) -> str:
+    p = r.programme
+    if not p.target_band or p.target_share is None or not r.city_total:
+        return ""
+    share = (Decimal(r.at_target) * 100 / r.city_total).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    met = "已达到" if share >= p.target_share else "未达到"
+    return (f"{p.target_band}及以上 {r.at_target} 个，占全市 {r.city_total} 个的 {fmt(share)}%；"
+            f"目标为不低于 {fmt(p.target_share)}%：{met}")
+
+
+def _quota_text(r: Rating) -> str:
+    p = r.programme
+    if r.quota is None or p.quota_share is None:
+        return "本方案不设奖励名额上限。"
+    return f"奖励名额：全市 {r.city_total} 个 × {fmt(p.quota_share)}% = {r.quota} 个（向下取整）。"
+
+
+def committee_html(rating: Rating, templates: Path | None = None) -> str:
+    return render.render_html("committee.html", template_dirs(templates), paper=committee_context(rating))
+
+
+def committee_pdf(rating: Rating, templates: Path | None = None) -> bytes:
+    render.require_cjk_font()
+    return render.render_pdf(committee_html(rating, templates), template_dirs(templates))[0]

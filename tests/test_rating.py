@@ -1,0 +1,234 @@
+"""scoring rate: a committee's run over the bands fixture (tests/fixtures/bands.yaml) with a Qingdao-shaped
+programme, and Rushan's per-resident subsidy. Every figure is worked by hand in the comments."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from scoring import programme as programmes
+from scoring.cli import main
+from scoring.model import CenterRating
+from scoring.rating import amount, round_to
+from scoring.rubric import load
+from scoring.yamlio import load_yaml
+
+from .conftest import FIXTURES
+
+BANDS, PROGRAMME = FIXTURES / "bands.yaml", FIXTURES / "bands_programme.yaml"
+ALL = "[meals, bathing, day_care]"
+
+
+def center(folder: Path, ident: str, district: str, a: int, b: int, area: int = 1200, functions: str = ALL,
+           accident: bool = False) -> None:
+    """A bands_demo center: part 1 scores a (of 60), part 2 scores b (of 40)."""
+    (folder / ident).mkdir(parents=True)
+    (folder / ident / "bundle.yaml").write_text(
+        f"rubric: bands_demo\nassessee: {{name: {ident}中心, id: {ident}, district: {district}}}\n"
+        "period: {start: 2023-01-01, end: 2023-12-31}\n"
+        f"facts: {{floor_area: {area}, functions: {functions}, safety_accident: {str(accident).lower()}}}\n"
+        f"inputs:\n  \"1.1\": {{points: {{value: {a}, reason: 现场评定。}}}}\n"
+        f"  \"2.1\": {{points: {{value: {b}, reason: 现场评定。}}}}\n", "utf-8")
+
+
+@pytest.fixture
+def city(tmp_path: Path) -> Path:
+    """Seven centers. By hand (五星 ≥ 90 with each part ≥ 60% and 1000 m², all functions; 四星 ≥ 80, 50%;
+    三星 ≥ 70, 40%): C1 58 + 37 = 95 五星; C2 55 + 33 = 88 四星; C3 52 + 33 = 85 四星; C4 50 + 32 = 82 四星;
+    C5 52 + 30 = 82 四星; C6 44 + 28 = 72 三星; C7 40 + 20 = 60 none."""
+    folder = tmp_path / "centers"
+    for ident, district, a, b in (("C1", "甲区", 58, 37), ("C2", "乙区", 55, 33), ("C3", "甲区", 52, 33),
+                                  ("C4", "乙区", 50, 32), ("C5", "甲区", 52, 30), ("C6", "乙区", 44, 28),
+                                  ("C7", "甲区", 40, 20)):
+        center(folder, ident, district, a, b)
+    return folder
+
+
+def rate(folder: Path, out: Path, *extra: str, programme: Path = PROGRAMME, rubric: Path = BANDS) -> dict[str, Any]:
+    result = CliRunner().invoke(main, ["rate", str(folder), "--rubric", str(rubric), "--programme", str(programme),
+                                       "-o", str(out), *extra])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads((out / "ratings.json").read_text("utf-8"))
+    return data
+
+
+def by_id(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["id"] or c["source"]: c for c in data["centers"]}
+
+
+def test_quota_of_all_centers_with_a_tie_at_the_line(city: Path, tmp_path: Path) -> None:
+    data = rate(city, tmp_path / "out", "--centers-total", "8")
+    # 8 centers in the city × 50% = 4 rewards. Ranked: 95, 88, 85, 82, 82, 72 (C7 earns nothing): the 4th
+    # and 5th tie on 82 at the line; the programme excludes a tie, so only C1–C3 are rewarded.
+    assert data["quota"] == {"share": 50, "centers": 4, "cut": 82, "ties": ["C4", "C5"], "rule": "exclude"}
+    got = by_id(data)
+    assert [got[i]["rewarded"] for i in ("C1", "C2", "C3", "C4", "C5", "C6", "C7")] == [
+        True, True, True, False, False, False, False]
+    assert got["C4"]["tie"] and got["C5"]["tie"] and not got["C3"]["tie"]
+    # Rewards: cap × score / 100. C1 600000 × 0.95 = 570000; C2 300000 × 0.88 = 264000; C3 × 0.85 = 255000.
+    assert [got[i]["reward"] for i in ("C1", "C2", "C3")] == [570000, 264000, 255000]
+    # The district pays, the city refunds half.
+    assert [(got[i]["payer_share"], got[i]["refund"]) for i in ("C1", "C2", "C3")] == [
+        (285000, 285000), (132000, 132000), (127500, 127500)]
+    assert data["districts"] == [
+        {"district": "乙区", "centers": 3, "rewarded": 1, "reward": 264000, "payer_share": 132000, "refund": 132000},
+        {"district": "甲区", "centers": 4, "rewarded": 2, "reward": 825000, "payer_share": 412500, "refund": 412500}]
+    assert data["totals"] == {"centers": 7, "rewarded": 3, "reward": 1089000, "payer_share": 544500,
+                              "refund": 544500}
+    # 6 of the 8 centers are at 三星 or better: 75% against the city's 50%.
+    assert data["target"] == {"band": "三星", "share": 50, "reached": 6}
+
+
+def test_a_tie_included_rewards_every_tied_center(city: Path, tmp_path: Path) -> None:
+    text = PROGRAMME.read_text("utf-8").replace("ties: exclude", "ties: include")
+    (tmp_path / "p.yaml").write_text(text, "utf-8")
+    got = by_id(rate(city, tmp_path / "out", "--centers-total", "8", programme=tmp_path / "p.yaml"))
+    # C4 and C5 both rewarded: 300000 × 0.82 = 246000 each.
+    assert [got[i]["reward"] for i in ("C1", "C2", "C3", "C4", "C5", "C6")] == [
+        570000, 264000, 255000, 246000, 246000, 0]
+
+
+def test_no_tie_when_the_line_falls_between_scores(city: Path, tmp_path: Path) -> None:
+    # 10 centers × 50% = 5: C1–C5 rewarded, the line between 82 and 72, no tie.
+    data = rate(city, tmp_path / "out", "--centers-total", "10")
+    assert (data["quota"]["centers"], data["quota"]["cut"], data["quota"]["ties"]) == (5, 82, [])
+    assert [c["id"] for c in data["centers"] if c["rewarded"]] == ["C1", "C2", "C3", "C4", "C5"]
+    # 7 centers × 50% = 3 (rounded down): C1–C3, the line between 85 and 82.
+    data = rate(city, tmp_path / "out2", "--centers-total", "7")
+    assert (data["quota"]["centers"], data["quota"]["ties"]) == (3, [])
+
+
+def test_reward_rounding_and_shares_add_up() -> None:
+    rubric = load(BANDS)
+    text = PROGRAMME.read_text("utf-8").replace("五星: 600000", "五星: 333333")
+    plan = programmes.build(load_yaml(text, "p.yaml"), "")
+    c = CenterRating("x", "X", "X", "甲区", Decimal("91.5"), Decimal("91.5"), "五星", None, (), "自评", ())
+    # 333333 × 91.5 / 100 = 304999.695 → 305000 (half up to the yuan).
+    assert amount(plan, rubric.total, ("五星", "四星", "三星"), c) == 305000
+    assert round_to(Decimal("152500.5"), Decimal(1)) == 152501 and round_to(Decimal("0.125"), Decimal("0.01")) == \
+        Decimal("0.13")
+
+
+def test_exit_after_two_years_below(city: Path, tmp_path: Path) -> None:
+    first = rate(city, tmp_path / "2023", "--centers-total", "8")
+    assert by_id(first)["C7"]["years_below"] == 1 and not by_id(first)["C7"]["exit"]
+    # Next year: C7 is still below 三星 and loses its qualification; C6 drops below for its first year.
+    (city / "C6" / "bundle.yaml").write_text((city / "C6" / "bundle.yaml").read_text("utf-8")
+                                             .replace("value: 28", "value: 15"), "utf-8")
+    second = rate(city, tmp_path / "2024", "--centers-total", "8", "--previous",
+                  str(tmp_path / "2023" / "ratings.json"))
+    got = by_id(second)
+    assert (got["C7"]["years_below"], got["C7"]["exit"]) == (2, True)
+    assert (got["C6"]["years_below"], got["C6"]["exit"]) == (1, False)
+    assert got["C1"]["years_below"] == 0
+    from .test_report import pdf_text
+
+    assert "C7中心（C7）：连续2年未达到三星。" in pdf_text(tmp_path / "2024" / "committee.pdf")
+    rows = list(csv.reader(io.StringIO((tmp_path / "2024" / "ratings.csv").read_text("utf-8-sig"))))
+    assert next(r for r in rows if r[1] == "C7")[12:14] == ["2", "是"]
+
+
+def test_a_broken_bundle_changes_no_one_else(city: Path, tmp_path: Path) -> None:
+    before = rate(city, tmp_path / "a", "--centers-total", "9")
+    (city / "C0").mkdir()
+    (city / "C0" / "bundle.yaml").write_text("rubric: [\n", "utf-8")
+    after = rate(city, tmp_path / "b", "--centers-total", "9")
+    broken = after["centers"][-1]
+    assert broken["source"] == "C0" and "YAML 格式错误" in broken["error"] and broken["rank"] is None
+    assert not broken["rewarded"] and broken["band"] is None
+    assert after["centers"][:-1] == before["centers"] and after["quota"] == before["quota"]
+
+
+def test_a_registry_counts_all_centers(city: Path, tmp_path: Path) -> None:
+    registry = tmp_path / "名册.csv"
+    rows = [f"C{k},C{k}中心,{'甲区' if k % 2 else '乙区'}" for k in range(1, 9)]
+    registry.write_text("\ufeff编号,名称,区（市）\n" + "\n".join(rows) + "\n", "utf-8")
+    data = rate(city, tmp_path / "out", "--registry", str(registry))
+    assert data["city_total"] == 8 and data["quota"]["centers"] == 4
+    assert data["unrated"] == [{"id": "C8", "name": "C8中心", "district": "乙区"}]
+    assert data["centers"] == rate(city, tmp_path / "out2", "--centers-total", "8")["centers"]
+    registry.write_text("编号,名称,区（市）\nC1,C1中心,甲区\n", "utf-8")
+    result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme", str(PROGRAMME),
+                                       "--registry", str(registry), "-o", str(tmp_path / "out3")])
+    assert result.exit_code == 1 and "少于参评的 7 个" in result.output and not (tmp_path / "out3").exists()
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("--centers-total", "8", "--registry", "x.csv"), "请给出 --centers-total 或 --registry 之一"),
+    ((), "请给出 --centers-total 或 --registry 之一"),
+])
+def test_refusals(city: Path, tmp_path: Path, args: tuple[str, ...], expected: str) -> None:
+    result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme", str(PROGRAMME),
+                                       "-o", str(tmp_path / "out"), *args])
+    assert result.exit_code == 1 and expected in result.output and not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_with_other_files_is_not_replaced(city: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "我的笔记.txt").write_text("保留", "utf-8")
+    result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme", str(PROGRAMME),
+                                       "--centers-total", "8", "-o", str(out)])
+    assert result.exit_code == 1 and "有不是本命令输出的文件" in result.output
+    assert [p.name for p in out.iterdir()] == ["我的笔记.txt"]
+    # A previous run's outputs are replaced whole.
+    rate(city, tmp_path / "again", "--centers-total", "8")
+    rate(city, tmp_path / "again", "--centers-total", "10")
+    assert json.loads((tmp_path / "again" / "ratings.json").read_text("utf-8"))["city_total"] == 10
+
+
+def test_a_programme_that_does_not_fit_the_rubric(city: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "p.yaml"
+    bad.write_text(PROGRAMME.read_text("utf-8").replace("四星: 300000", "六星: 300000"), "utf-8")
+    result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme", str(bad),
+                                       "--centers-total", "8", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "“六星” 不是评分细则的星级" in result.output and "p.yaml" in result.output
+
+
+def test_rushan_subsidy_per_resident_scaled_by_grade(tmp_path: Path) -> None:
+    folder = tmp_path / "institutions"
+    for ident, points, moderate, severe in (("R1", 75, 30, 12), ("R2", 62, 10, 5), ("R3", 40, 25, 10)):
+        (folder / ident).mkdir(parents=True)
+        (folder / ident / "bundle.yaml").write_text(
+            f"rubric: rushan_demo\nassessee: {{name: {ident}养老院, id: {ident}, district: 乳山市}}\n"
+            "period: {start: 2023-01-01, end: 2023-12-31}\n"
+            f"facts: {{moderate_residents: {moderate}, severe_residents: {severe}}}\n"
+            f"inputs:\n  \"1.1\": {{points: {{value: {points}, reason: 现场评定。}}}}\n", "utf-8")
+    data = rate(folder, tmp_path / "out", "--centers-total", "3", programme=FIXTURES / "rushan_programme.yaml",
+                rubric=FIXTURES / "rushan.yaml")
+    got = by_id(data)
+    # R1: 75 + 5 + 5 = 85 三级; (30 × 2400 + 12 × 3600) × 120% = 115200 × 1.2 = 138240.
+    # R2: 62 + 0 + 0 = 62 一级; (10 × 2400 + 5 × 3600) × 80% = 42000 × 0.8 = 33600.
+    # R3: 40 + 5 + 5 = 50, no grade: 0.
+    assert [(got[i]["score"], got[i]["band"], got[i]["reward"]) for i in ("R1", "R2", "R3")] == [
+        (85, "三级", 138240), (62, "一级", 33600), (50, None, 0)]
+    assert data["quota"]["centers"] is None and data["totals"]["reward"] == 171840
+
+
+def test_outputs_and_center_reports(city: Path, tmp_path: Path) -> None:
+    import jsonschema
+
+    from scoring.validate import schema
+
+    out = tmp_path / "out"
+    data = rate(city, out, "--centers-total", "8", "--pdfs")
+    jsonschema.Draft202012Validator(schema("rating")).validate(data)
+    assert sorted(p.name for p in out.iterdir()) == ["committee.pdf", "ratings.csv", "ratings.json", "评定报告"]
+    reports = sorted(p.name for p in (out / "评定报告").iterdir())
+    assert reports == [f"C{k}_C{k}中心.pdf" for k in range(1, 8)]
+    from .test_report import pdf_text
+
+    text = pdf_text(out / "committee.pdf")
+    assert "奖励名额：全市8个×50%=4个（向下取整）" in text
+    assert "得分82分的2个中心在奖励名额线上并列（C4、C5），按方案均不予奖励" in text
+    assert "三星及以上6个，占全市8个的75%；目标为不低于50%：已达到" in text
+    assert "全市合计731089000544500544500" in text
+    report = pdf_text(out / "评定报告" / "C2_C2中心.pdf")
+    assert "C2中心星级评定报告" in report and "达到四星" in report
