@@ -25,8 +25,9 @@ def result_data(result: Result) -> dict[str, Any]:
         "assessee": dict(b.assessee),
         "period": dict(b.period),
         "max_total": r.total,
-        **_stage(result.own),
-        "reviews": [{"stage": s.stage, "reviewer": c.author, "unit": c.unit, "date": c.date, **_stage(s)}
+        **_stage(result.own, r.bands is not None),
+        "reviews": [{"stage": s.stage, "reviewer": c.author, "unit": c.unit, "date": c.date,
+                     **_stage(s, r.bands is not None)}
                     for s, c in zip(result.stages[1:], result.chain, strict=True)],
         "documents": [{"id": d.id, "file": d.file, "title": d.title, "number": d.number, "issuer": d.issuer,
                        "date": d.date, "sha256": d.sha256, "status": d.status} for d in b.documents.values()],
@@ -34,14 +35,16 @@ def result_data(result: Result) -> dict[str, Any]:
     }
 
 
-def _stage(s: StageResult) -> dict[str, Any]:
+def _stage(s: StageResult, bands: bool) -> dict[str, Any]:
     m = s.mandatory
     return {
         "total": s.total, "supported_total": s.supported_total,
         "categories": [{"id": c.id, "title": c.title, "score": c.score, "max": c.max} for c in s.categories],
         "mandatory": {"met": m.met, "total": m.total, "failures": list(m.failures),
                       "unsupported": list(m.unsupported)},
-        "verdict": {"passed": s.verdict.passed, "reasons": list(s.verdict.reasons), "text": s.verdict.text},
+        "verdict": {"passed": s.verdict.passed, "reasons": list(s.verdict.reasons), "text": s.verdict.text,
+                    **({"band": s.verdict.band, "next": s.verdict.next, "held": list(s.verdict.held),
+                        "requested": s.verdict.requested} if bands else {})},
     }
 
 
@@ -156,6 +159,10 @@ def _stage_lines(result: Result, stage: StageResult) -> list[str]:
                        if m.unsupported else "")
         lines.append(f"{stage.stage + '：' if reviewed else ''}{noun}：{m.met}/{m.total} 项达到满分{unsupported}")
     lines.append(f"{stage.stage}结论：{stage.verdict.text}" if reviewed else f"结论：{stage.verdict.text}")
+    v = stage.verdict
+    if v.held:
+        lines.append(f"{'未达到' + v.next if v.next else ''}的原因：" if v.next else "原因：")
+        lines += [f"  - {reason}" for reason in v.held]
     return lines
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from .numbers import ZERO
+from .numbers import ZERO, dec, fmt
 
 Path = tuple[str | int, ...]  # a place in a YAML file: keys and list indexes
 
@@ -144,6 +144,62 @@ class VerdictRule:
     failed: str = "未达到创建标准"
 
 
+def say(inp: Input | None, value: Any) -> str:
+    """An answer as a reader would say it: 是, 85.7%, 一档（1.5分）, 3 项（…）."""
+    if value is None:
+        return "未填报"
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if inp and inp.type == "choice":
+        return inp.choice_label(value)
+    if inp and inp.type == "multi" and isinstance(value, list):
+        value = [inp.choice_label(v) for v in value]
+    if isinstance(value, list):
+        return f"{len(value)} 项（{'；'.join(map(str, value))}）" if value else "0 项"
+    unit = inp.unit if inp and inp.unit else ""
+    return f"{fmt(dec(value))}{unit}"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition on a shared fact that earns no points: a band's prerequisite, or a veto."""
+
+    fact: str
+    label: str  # what it asks, in the standard's words: 建筑面积不少于1000平方米
+    at_least: Decimal | None = None  # a number, or the count of a list or multi-select
+    at_most: Decimal | None = None
+    one_of: tuple[str, ...] = ()  # choice codes
+    all: bool = False  # every option of a multi-select
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Band:
+    name: str  # 五星
+    min_total: Decimal
+    category_min: tuple[tuple[str, Decimal], ...] = ()  # (category id, least share of its points in %)
+    prerequisites: tuple[Condition, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Named levels, highest first; the highest whose every requirement holds is reached."""
+
+    levels: tuple[Band, ...]
+    veto: tuple[Condition, ...] = ()
+    requested: str = ""  # a choice fact naming the band applied for, or ""
+    none: str = "未达到任何等级"
+
+    @property
+    def facts(self) -> set[str]:
+        """The shared facts the bands read: prerequisites, vetoes and the band applied for."""
+        conditions = [*self.veto, *(c for band in self.levels for c in band.prerequisites)]
+        return {c.fact for c in conditions} | ({self.requested} if self.requested else set())
+
+
 @dataclass(frozen=True)
 class Rubric:
     id: str
@@ -160,6 +216,10 @@ class Rubric:
     sha256: str
     report_title: str = ""  # the report's title after the assessee's name
     facts: tuple[Input, ...] = ()  # asked once, read by every indicator that names them
+    bands: Bands | None = None  # star levels instead of a pass/fail verdict
+
+    def fact(self, name: str) -> Input | None:
+        return next((f for f in self.facts if f.name == name), None)
 
     @property
     def indicators(self) -> tuple[Indicator, ...]:
@@ -382,6 +442,10 @@ class Verdict:
     passed: bool
     reasons: tuple[str, ...]
     text: str
+    band: str | None = None  # the band reached (a rubric with bands), None for none
+    next: str | None = None  # the band above it (or the lowest band, when none is reached)
+    held: tuple[str, ...] = ()  # what kept the result from `next` (or from the band applied for)
+    requested: str = ""  # the band applied for, when the rubric asks
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import rules, validate
 from .errors import ScoringError, ScoringErrors
-from .model import Category, Indicator, Input, Natures, Rubric, VerdictRule
+from .model import Band, Bands, Category, Condition, Indicator, Input, Natures, Rubric, VerdictRule
 from .numbers import ZERO, dec, fmt
 from .resources import rubrics_dir
 from .yamlio import YamlDoc
@@ -74,7 +74,32 @@ def build(doc: YamlDoc, sha256: str) -> Rubric:
                             verdict.get("passed", defaults.passed), verdict.get("failed", defaults.failed)),
         natures=Natures(**(data.get("natures") or {})),
         notes=tuple(data.get("notes", ())), categories=tuple(cats), path=doc.name, sha256=sha256,
-        report_title=data.get("report_title", ""), facts=facts)
+        report_title=data.get("report_title", ""), facts=facts, bands=_bands(data, doc))
+
+
+def _bands(data: Mapping[str, Any], doc: YamlDoc) -> Bands | None:
+    given = data.get("bands")
+    if given is None:
+        return None
+    ids = [c["id"] for c in data["categories"]]
+
+    def condition(c: Mapping[str, Any], path: tuple[str | int, ...]) -> Condition:
+        def num(key: str) -> Decimal | None:
+            return None if c.get(key) is None else dec(c[key])
+        return Condition(c["fact"], c["label"], num("at_least"), num("at_most"), tuple(c.get("one_of", ())),
+                         c.get("all", False), doc.line(path))
+
+    def band(k: int, b: Mapping[str, Any]) -> Band:
+        share = b.get("category_min")
+        shares = {cid: share for cid in ids} if isinstance(share, int | Decimal) else dict(share or {})
+        return Band(b["name"], dec(b["min_total"]), tuple((cid, dec(v)) for cid, v in shares.items()),
+                    tuple(condition(c, ("bands", "levels", k, "prerequisites", j))
+                          for j, c in enumerate(b.get("prerequisites", ()))),
+                    doc.line(("bands", "levels", k)))
+
+    return Bands(tuple(band(k, b) for k, b in enumerate(given["levels"])),
+                 tuple(condition(c, ("bands", "veto", j)) for j, c in enumerate(given.get("veto", ()))),
+                 given.get("requested", ""), given.get("none", Bands(()).none))
 
 
 def _input(i: Mapping[str, Any], fact: bool = False) -> Input:
@@ -133,13 +158,63 @@ def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[Scoring
             err(problem, ind.line, where, warn)
     for problem, index in _lint_facts(rubric):
         err(problem, doc.line(("facts", index)), f"共用事实 {rubric.facts[index].name}")
+    for problem, line in _lint_bands(rubric, doc):
+        err(problem, line, "星级（bands）")
     return errors, warnings
 
 
+def _lint_bands(rubric: Rubric, doc: YamlDoc) -> Iterator[tuple[str, int | None]]:
+    """Bands ordered and reachable, minimums within maxima, conditions on real facts that fit them."""
+    bands = rubric.bands
+    if bands is None:
+        return
+    cats = {c.id: c for c in rubric.categories}
+    for k, b in enumerate(bands.levels):
+        if b.name in [x.name for x in bands.levels[:k]]:
+            yield f"星级 “{b.name}” 重复", b.line
+        if k and b.min_total >= bands.levels[k - 1].min_total:
+            yield (f"星级应从高到低排列，最低总分依次降低：“{b.name}” {fmt(b.min_total)} 分不低于上一级 "
+                   f"“{bands.levels[k - 1].name}” {fmt(bands.levels[k - 1].min_total)} 分"), b.line
+        if b.min_total > rubric.total:
+            yield f"“{b.name}” 要求总分 {fmt(b.min_total)} 分，超过满分 {fmt(rubric.total)} 分，无法达到", b.line
+        for cid, _ in b.category_min:
+            if cid not in cats:
+                yield f"“{b.name}” 的一级指标最低得分率引用了不存在的一级指标 “{cid}”", b.line
+        for c in b.prerequisites:
+            yield from ((p, c.line) for p in _lint_condition(rubric, c))
+    for c in bands.veto:
+        yield from ((p, c.line) for p in _lint_condition(rubric, c))
+    if bands.requested:
+        fact = rubric.fact(bands.requested)
+        names = {b.name for b in bands.levels}
+        if fact is None or fact.type != "choice" or not {label for _, label in fact.values} <= names:
+            yield (f"申请星级 requested 应为一个单选（choice）共用事实，其选项的 label 为星级名称（{'、'.join(sorted(names))}）",
+                   doc.line(("bands", "requested")))
+
+
+def _lint_condition(rubric: Rubric, c: Condition) -> Iterator[str]:
+    fact = rubric.fact(c.fact)
+    if fact is None:
+        yield f"条件 “{c.label}” 引用了未声明的共用事实 “{c.fact}”"
+        return
+    counted = fact.type in ("number", "integer", "list", "multi")
+    compares = c.at_least is not None or c.at_most is not None
+    if compares and not counted:
+        yield f"条件 “{c.label}”：at_least/at_most 只能用于数值、列表或多选事实，“{c.fact}” 是 {fact.type}"
+    if c.one_of and (fact.type != "choice" or not set(c.one_of) <= {v for v, _ in fact.values}):
+        yield f"条件 “{c.label}”：one_of 应列出单选事实 “{c.fact}” 的选项代码"
+    if c.all and fact.type != "multi":
+        yield f"条件 “{c.label}”：all 只能用于多选事实，“{c.fact}” 是 {fact.type}"
+    if fact.type == "bool" and (compares or c.one_of or c.all):
+        yield f"条件 “{c.label}”：是否类事实 “{c.fact}” 只需写 fact 和 label（为“是”时成立）"
+    if fact.type != "bool" and not (compares or c.one_of or c.all):
+        yield f"条件 “{c.label}”：事实 “{c.fact}” 不是是否类，请用 at_least、at_most、one_of 或 all 写明条件"
+
+
 def _lint_facts(rubric: Rubric) -> Iterator[tuple[str, int]]:
-    """Shared facts declared twice or read by no indicator."""
+    """Shared facts declared twice or read by no indicator and no band."""
     names = [f.name for f in rubric.facts]
-    read = {name for ind in rubric.indicators for name in ind.facts}
+    read = {name for ind in rubric.indicators for name in ind.facts} | (rubric.bands.facts if rubric.bands else set())
     for index, name in enumerate(names):
         if name in names[:index]:
             yield f"共用事实 “{name}” 重复声明", index

@@ -82,6 +82,7 @@ def _compare(rubric: Rubric, case: Path) -> CaseResult:
         problems.append(f"总分：应为 {fmt(dec(expected['total']))}，实际为 {fmt(result.total)}")
     if "verdict" in expected:
         problems += _verdict(result, expected["verdict"])
+    problems += _band(result, expected)
     return CaseResult(case.name, str(expected.get("description", "")), tuple(problems))
 
 
@@ -108,6 +109,20 @@ def _verdict(result: Result, expected: dict[str, Any]) -> list[str]:
         problems.append(f"结论：应为“{words.passed if expected['passed'] else words.failed}”，实际为“{got.text}”")
     if "reasons" in expected and tuple(expected["reasons"]) != got.reasons:
         problems.append(f"结论理由：应为 {_quoted(expected['reasons'])}，实际为 {_quoted(got.reasons)}")
+    return problems
+
+
+def _band(result: Result, expected: dict[str, Any]) -> list[str]:
+    """The band reached (null for none), and what held it back: each expected phrase in one of the reasons."""
+    problems: list[str] = []
+    got = result.own.verdict
+    if "band" in expected and expected["band"] != got.band:
+        problems.append(f"星级：应为 {expected['band'] or '无'}，实际为 {got.band or '无'}")
+    for phrase in expected.get("held", ()):
+        if not any(phrase in reason for reason in got.held):
+            problems.append(f"未达到{got.next or '上一级'}的原因中应有“{phrase}”，实际为 {_quoted(got.held)}")
+    if "held" in expected and not expected["held"] and got.held:
+        problems.append(f"不应有未达到的原因，实际为 {_quoted(got.held)}")
     return problems
 
 

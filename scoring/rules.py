@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from .model import Flag, Indicator, Read, Step
+from .model import Flag, Indicator, Read, Step, say
 from .numbers import ZERO, dec, fmt
 
 Rule = Mapping[str, Any]
@@ -74,21 +74,7 @@ def _earned(rule: Rule, ctx: Context, points: Decimal, text: str, full: Decimal,
 
 def answer_text(ind: Indicator, name: str, value: Any) -> str:
     """An answer as a reader would say it: 是, 85.7%, 一档（1.5分）, 3 项（…）."""
-    inp = ind.input(name)
-    if value is None:
-        return "未填报"
-    if value is True:
-        return "是"
-    if value is False:
-        return "否"
-    if inp and inp.type == "choice":
-        return inp.choice_label(value)
-    if inp and inp.type == "multi" and isinstance(value, list):
-        value = [inp.choice_label(v) for v in value]
-    if isinstance(value, list):
-        return f"{len(value)} 项（{'；'.join(map(str, value))}）" if value else "0 项"
-    unit = inp.unit if inp and inp.unit else ""
-    return f"{fmt(dec(value))}{unit}"
+    return say(ind.input(name), value)
 
 
 def _shown(ctx: Context, rule: Rule, value: Any) -> str:

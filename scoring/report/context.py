@@ -157,6 +157,7 @@ class ReportContext:
 
     title: str
     subject: str  # what the report is about, from the rubric title; the cover puts the assessee before it
+    noun: str  # what the report is: 自评报告, or what the rubric's report title says (评定报告)
     assessee: str
     rubric_title: str
     rubric_version: str
@@ -180,6 +181,10 @@ class ReportContext:
     unsupported: tuple[IndicatorView, ...]  # mandatory, full by the self-score but not by the evidence
     passed: bool
     verdict: str
+    banded: bool  # the rubric rates by bands (五星 …): the conclusion is the band and what held it back
+    band: str  # the band reached, "" for none
+    next_band: str  # the band the result fell short of, "" at the top
+    held: tuple[str, ...]  # what kept it from next_band
     chain: tuple[Standing, ...]  # the self-assessment and each reviewing stage; () without reviews
     narrative: tuple[Section, ...]
     losses: tuple[Loss, ...]
@@ -194,9 +199,10 @@ def build(result: Result) -> ReportContext:
                  for k, c in enumerate(own.categories))
     views = {v.id: v for c in cats for v in c.indicators}
     assessee = bundle.assessee.get("name", "").strip()
-    subject = programme(rubric)
+    subject, noun = programme(rubric), report_noun(rubric)
+    verdict = own.verdict
     return ReportContext(
-        title=f"{assessee}{subject}自评报告", subject=subject, assessee=assessee,
+        title=f"{assessee}{subject}{noun}", subject=subject, noun=noun, assessee=assessee,
         rubric_title=rubric.title, rubric_version=rubric.version, rubric_source=rubric.source,
         rubric_sha256=rubric.sha256, bundle_sha256=bundle.sha256, period=_period(bundle.period),
         created=bundle.signoff.date, signoff=_signoff(bundle.signoff),
@@ -208,15 +214,25 @@ def build(result: Result) -> ReportContext:
         mandatory_met=own.mandatory.met, mandatory_total=own.mandatory.total,
         shortfalls=tuple(views[i] for i in own.mandatory.failures),
         unsupported=tuple(views[i] for i in own.mandatory.unsupported),
-        passed=own.verdict.passed, verdict=own.verdict.text,
+        passed=verdict.passed, verdict=verdict.text, banded=rubric.bands is not None, band=verdict.band or "",
+        next_band=verdict.next or "", held=verdict.held,
         chain=tuple(standings(result)) if result.chain else (),
         narrative=tuple(Section(k, h, blocks(bundle.narrative.get(k, ""))) for k, h, _ in NARRATIVE),
         losses=_losses(result.indicators, rubric.natures), evidence=_evidence(bundle, result.indicators))
 
 
+_NOUN = re.compile(r"((自评|评定|评估)?报告)$")
+
+
 def programme(rubric: model.Rubric) -> str:
     """What the papers are about: the rubric may name it (…创新示范县创建自评报告); else its title says."""
-    return re.sub("自评报告$", "", rubric.report_title) or report_subject(rubric.title)
+    return _NOUN.sub("", rubric.report_title) or report_subject(rubric.title)
+
+
+def report_noun(rubric: model.Rubric) -> str:
+    """What the report is: 自评报告 unless the rubric's report title says otherwise (…星级评定报告)."""
+    found = _NOUN.search(rubric.report_title)
+    return found.group(1) if found and found.group(1) != "报告" else "自评报告"
 
 
 def standings(result: Result) -> list[Standing]:
