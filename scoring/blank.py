@@ -34,15 +34,19 @@ def blank_manifest(rubric: Rubric, assessee: str = "") -> str:
            "# 每个输入下填写 value（取值）；要求佐证的，在 documents 中写所引文件的 id。",
            "# 未填写（null）的输入不得分，并在结果中列为未填报。",
            f"rubric: {rubric.id}", "assessee:", f"  name: {_q(assessee)}  # 被评估单位名称，如 高青县",
+           *(["  # id: 编号        # 全市名册中的编号，星级评定按它对照上一年的结果",
+              "  # district: 区（市）  # 兑现奖励的区（市）"] if rubric.bands else []),
            "period:", "  start: 2022-01-01  # 评估期开始日期", "  end: 2022-12-31  # 评估期结束日期",
            "", "# 佐证文件：每份文件一项，文件放在本文件夹内，sha256 为文件内容的 SHA-256（如 sha256sum 文件名）",
            "documents: []", "#  - id: D01", "#    file: documents/文件名.pdf", "#    title: 文件标题",
            "#    number: 文号", "#    issuer: 发文单位", "#    date: 2022-08-26", "#    sha256: …", ""]
     if rubric.facts:
         out += ["# 共用事实：多个指标共用的事实，在此填写一次，使用它的各指标都按这一填报计分", "facts:"]
+        banded = rubric.bands.facts if rubric.bands else set()
         for inp in rubric.facts:
             users = "、".join(i.id for i in rubric.indicators if inp.name in i.facts)
-            out += _asked(inp, "  ", f"（指标 {users} 共用）")
+            used = [f"指标 {users}" if users else "", "星级评定条件" if inp.name in banded else ""]
+            out += _asked(inp, "  ", f"（{'及'.join(u for u in used if u)}使用）")
         out.append("")
     out.append("inputs:")
     for cat in rubric.categories:

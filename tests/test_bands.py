@@ -125,3 +125,11 @@ def test_rubric_show_lists_the_bands() -> None:
     assert "  五星：总分 ≥ 90；各一级指标得分率 1 ≥ 60%、2 ≥ 60%；建筑面积不少于1000平方米；助餐、助浴、日托三项功能齐全" \
         in result.output
     assert "  一票否决：评定周期内发生安全责任事故" in result.output
+
+
+def test_the_blank_bundle_says_which_facts_the_bands_read(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["init", str(BANDS), str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "b" / "bundle.yaml").read_text("utf-8")
+    assert "中心建筑面积多少平方米？（星级评定条件使用）" in text
+    assert "  # id: 编号" in text and "  # district: 区（市）" in text

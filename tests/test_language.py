@@ -104,7 +104,7 @@ def test_init_counts_a_fact_once(runner: CliRunner, tmp_path: Path) -> None:
 def test_blank_bundle_asks_a_fact_once(tmp_path: Path) -> None:
     text = blank_manifest(RUBRIC)
     assert text.count("meal_mode:") == 1
-    assert "中心以何种方式开展助餐服务？（指标 1.1、1.2、1.3 共用）" in text
+    assert "中心以何种方式开展助餐服务？（指标 1.1、1.2、1.3使用）" in text
     assert "另按共用事实“助餐方式”（facts 中的 meal_mode）计分" in text
     (tmp_path / "blank").mkdir()
     (tmp_path / "blank" / "bundle.yaml").write_text(text, "utf-8")
