@@ -655,7 +655,7 @@ class Rating:
     cut: Decimal | None  # the score at the quota line, when the quota binds
     ties: tuple[str, ...]  # ids tied on the score at the line
     districts: tuple[DistrictTotals, ...]
-    unrated: tuple[tuple[str, str, str], ...]  # registry centers (id, name, district) with no bundle
+    unrated: tuple[tuple[str, str, str], ...]  # registry centers (id, name, district) with no result
     problems: tuple[str, ...]
 
     @property

@@ -164,9 +164,11 @@ def _exit(p: Programme, bands: Sequence[str], c: CenterRating, previous: Mapping
 
 
 def _districts(centers: Sequence[CenterRating]) -> tuple[DistrictTotals, ...]:
+    """Per district, the centers rated (a bundle that could not be scored names no district we can trust)."""
     out = []
-    for d in sorted({c.district for c in centers}):
-        mine = [c for c in centers if c.district == d]
+    rated = [c for c in centers if not c.error]
+    for d in sorted({c.district for c in rated}):
+        mine = [c for c in rated if c.district == d]
         out.append(DistrictTotals(d, len(mine), sum(1 for c in mine if c.rewarded),
                                   sum((c.reward for c in mine), ZERO), sum((c.payer_share for c in mine), ZERO),
                                   sum((c.refund for c in mine), ZERO)))

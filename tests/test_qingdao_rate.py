@@ -1,0 +1,90 @@
+"""The committed Qingdao example run: 30 generated centers with the programme's hard cases, the city's
+registry and last year's ratings.json, as the README's tour runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from scoring.cli import main
+
+from .conftest import ROOT
+
+EVIDENCE = ROOT / "evidence"
+CENTERS = EVIDENCE / "qingdao_centers_2023"
+PROGRAMME = ROOT / "programmes" / "qingdao_center_rewards_2023.yaml"
+PREVIOUS = EVIDENCE / "qingdao_centers_2022_ratings.json"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("rate") / "2023评定结果"
+    result = CliRunner().invoke(main, ["rate", str(CENTERS), "--rubric", "qingdao_center_stars", "--programme",
+                                       str(PROGRAMME), "--registry", str(EVIDENCE / "qingdao_centers_registry.csv"),
+                                       "--previous", str(PREVIOUS), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads((out / "ratings.json").read_text("utf-8"))
+    return data
+
+
+def by_id(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in data["centers"] if c["id"]}
+
+
+def test_the_quota_line_falls_on_a_tie(run: dict[str, Any]) -> None:
+    # 31 centers in the registry × 50% = 15 (rounded down); the 15th and 16th centers that earn a reward
+    # score the same, so under "exclude" neither is rewarded and both are listed.
+    assert run["city_total"] == 31 and run["quota"]["centers"] == 15
+    assert run["quota"]["ties"] == ["QD00024", "QD00030"]
+    got = by_id(run)
+    assert got["QD00024"]["score"] == got["QD00030"]["score"] == run["quota"]["cut"]
+    assert not got["QD00024"]["rewarded"] and not got["QD00030"]["rewarded"]
+    assert sum(c["rewarded"] for c in run["centers"]) == 14
+    # In the registry without a result: the one not rated, and the one whose bundle could not be scored.
+    assert [c["id"] for c in run["unrated"]] == ["QD00029", "QD00031"]
+
+
+def test_the_hard_cases(run: dict[str, Any]) -> None:
+    got = by_id(run)
+    vetoed, missing = got["QD00027"], got["QD00028"]
+    assert vetoed["band"] is None and vetoed["score"] >= 80 and "评定周期内发生安全责任事故（一票否决）" in vetoed["held"]
+    assert missing["score"] >= 90 and missing["band"] == "四星"
+    assert any("八项功能齐全" in h for h in missing["held"])
+    broken = next(c for c in run["centers"] if c["error"])
+    assert broken["source"].startswith("QD00029_") and "bundle.yaml" in broken["error"] and "第" in broken["error"]
+
+
+def test_money_adds_up(run: dict[str, Any]) -> None:
+    for c in run["centers"]:
+        assert c["payer_share"] + c["refund"] == c["reward"] and c["refund"] * 2 in (c["reward"], c["reward"] + 1)
+    assert sum(d["reward"] for d in run["districts"]) == run["totals"]["reward"] == sum(
+        c["reward"] for c in run["centers"])
+
+
+def test_two_years_below_three_stars_lose_the_qualification(run: dict[str, Any]) -> None:
+    last = {c["id"]: c for c in json.loads(PREVIOUS.read_text("utf-8"))["centers"]}
+    for c in run["centers"]:
+        if c["error"]:
+            continue
+        below = c["band"] not in ("五星", "四星", "三星")
+        assert c["years_below"] == (last[c["id"]]["years_below"] + 1 if below else 0)
+        assert c["exit"] == (c["years_below"] >= 2)
+    assert sum(c["exit"] for c in run["centers"]) >= 2
+
+
+def test_the_committed_set_is_what_the_generator_makes(tmp_path: Path) -> None:
+    out = tmp_path / "evidence"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_centers.py"), "--committed", str(PROGRAMME),
+                    "-o", str(out)], check=True, cwd=ROOT)
+    made = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(EVIDENCE) for p in EVIDENCE.rglob("*") if p.is_file() and (
+        p.is_relative_to(CENTERS) or p.name.startswith("qingdao_centers_")))
+    assert made == committed
+    for rel in made:
+        assert (out / rel).read_bytes() == (EVIDENCE / rel).read_bytes(), rel
