@@ -78,8 +78,60 @@ def _message(error: Any) -> str:
     return f"不符合格式要求（{kind}）"
 
 
+# The keywords a compiled draft-07 validator checks exactly as jsonschema's 2020-12 one does. A schema using
+# only these is first checked by the compiled validator (several times faster on the valid documents a
+# batch run reads); a document it refuses, and any other schema, goes through jsonschema for the messages.
+FAST_KEYWORDS = {"$defs", "$id", "$ref", "$schema", "additionalProperties", "anyOf", "const", "description",
+                 "enum", "items", "maxItems", "maxLength", "maximum", "minItems", "minLength", "minimum",
+                 "pattern", "properties", "required", "title", "type"}
+
+
+@cache
+def _fast(name: str) -> Any:
+    """The compiled validator for a schema that uses only FAST_KEYWORDS, else None."""
+    found = _keywords(schema(name))
+    if not found <= FAST_KEYWORDS or _ref_with_siblings(schema(name)):
+        return None
+    import fastjsonschema
+
+    draft7 = {**schema(name), "$schema": "http://json-schema.org/draft-07/schema#"}
+    return fastjsonschema.compile(draft7)
+
+
+def _ref_with_siblings(node: Any) -> bool:
+    """Draft 7 ignores the keywords beside a $ref; 2020-12 applies them."""
+    if isinstance(node, list):
+        return any(_ref_with_siblings(item) for item in node)
+    if not isinstance(node, dict):
+        return False
+    if "$ref" in node and set(node) - {"$ref", "description", "title"}:
+        return True
+    return any(_ref_with_siblings(v) for v in node.values())
+
+
+def _keywords(node: Any) -> set[str]:
+    if isinstance(node, list):
+        return {k for item in node for k in _keywords(item)}
+    if not isinstance(node, dict):
+        return set()
+    found = set(node)
+    for key, value in node.items():
+        children = value.values() if key in ("properties", "$defs") and isinstance(value, dict) else [value]
+        found |= {k for child in children for k in _keywords(child)}
+    return found
+
+
 def check(doc: YamlDoc, schema_name: str, label: str) -> None:
     """Raise ScoringErrors with every schema violation in `doc`, in line order."""
+    fast = _fast(schema_name)
+    if fast is not None:
+        from fastjsonschema import JsonSchemaException
+
+        try:
+            fast(doc.data)
+            return
+        except JsonSchemaException:
+            pass  # jsonschema says what is wrong, and where
     errors = list(_validator(schema_name).iter_errors(doc.data))
     if not errors:
         return
