@@ -202,11 +202,17 @@ def write(stage: Stage, result: Result) -> str:
     """A stage's entries written back in `review init`'s format, for the bundle `result` scored: entries
     in the order they were read (new ones, without a line, last); those waiting to be re-checked keep
     their mark and their indicators stay listed first."""
+    return _write(result, stage, entries(stage), {o.indicator for o in stage.pending})
+
+
+def entries(stage: Stage) -> dict[str, list[tuple[Override, bool]]]:
+    """A stage's entries by indicator, each with whether it waits to be re-checked, in the order `write`
+    writes them: as read from the file, new ones (without a line) last."""
     waiting = set(map(id, stage.pending))
-    entries: dict[str, list[tuple[Override, bool]]] = {}
+    out: dict[str, list[tuple[Override, bool]]] = {}
     for o in sorted((*stage.overrides, *stage.pending), key=lambda o: (o.line is None, o.line or 0)):
-        entries.setdefault(o.indicator, []).append((o, id(o) in waiting))
-    return _write(result, stage, entries, {o.indicator for o in stage.pending})
+        out.setdefault(o.indicator, []).append((o, id(o) in waiting))
+    return out
 
 
 def groups(result: Result, changed: set[str]) -> list[tuple[str, list[IndicatorResult]]]:
