@@ -132,8 +132,9 @@ def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: 
             case = await run_in_threadpool(folder.case, name, stage)
             said = exc.message + (f"（{exc.hint}）" if exc.hint else "")
             errors = {ind: {key: said}} if ind else None
+            alert = f"未保存：指标 {ind} 的评审意见没有通过检查，见该指标下的说明。" if ind else ""
             return page("desk/county.html", 400, page=county_page(case, request.state.csrf, "", errors,
-                                                                  "" if ind else said))
+                                                                  "" if ind else said, None, alert, ind))
         anchor = f"#i-{quote(ind)}" if ind else ""
         return RedirectResponse(f"/county/{quote(name)}?stage={quote(stage)}&saved=1{anchor}", 303)
 
@@ -335,5 +336,6 @@ def _sent(form: FormData, what: str) -> tuple[str, ...]:
     value = form.getlist("value")
     shown = "、".join(str(v) for v in value)
     target = str(form.get("target", ""))
-    return (f"{words.get(what, what)} {target}{('：' + shown) if shown else ''}".strip(),
+    head = " ".join(x for x in (words.get(what, what), target) if x)
+    return (head + (f"：{shown}" if shown else ""),
             f"理由：{form.get('reason', '')}" if form.get("reason") else "")

@@ -204,6 +204,8 @@ class CountyPage:
     editable: bool
     problem: str
     notice: str
+    alert: str  # a save refused, at the top of the page; the message itself is beside its form
+    alert_url: str  # the card it is about
     header_error: str
     conflict: Conflicted | None
     groups: tuple[Group, ...]
@@ -212,7 +214,8 @@ class CountyPage:
 
 
 def county_page(case: Case, csrf: str, notice: str = "", errors: Mapping[str, Mapping[str, str]] | None = None,
-                header_error: str = "", conflict: Conflicted | None = None) -> CountyPage:
+                header_error: str = "", conflict: Conflicted | None = None, alert: str = "",
+                alert_about: str = "") -> CountyPage:
     result, stage = case.result, case.stage_made
     k = len(result.chain) if case.current else len(result.chain) + 1  # this stage's place in the scores
     worded = _worded(result)
@@ -233,7 +236,8 @@ def county_page(case: Case, csrf: str, notice: str = "", errors: Mapping[str, Ma
         result.bundle.sha256, case.stage,
         tuple(StageLink(s, county_url(case.name, s), s == case.stage) for s in REVIEWING),
         tuple(standings(result)), case.file.name, case.version, stage.author, stage.unit, stage.date,
-        case.editable, case.problem, notice, header_error, conflict, groups, downloads, csrf)
+        case.editable, case.problem, notice, alert, f"#i-{alert_about}" if alert_about else "", header_error,
+        conflict, groups, downloads, csrf)
 
 
 def _worded(result: Result) -> dict[tuple[str, str, str, str], str]:
