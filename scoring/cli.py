@@ -364,3 +364,16 @@ def review_summary(directory: Path, output: Path, fmt_: str | None, rubric_file:
     _emit(render("summary", name, made, Options(templates)), output)
     failed = sum(1 for c in made.counties if c.error)
     click.echo(f"共 {len(made.counties)} 个材料包，{failed} 个无法评分；评审意见问题 {len(made.problems)} 条。", err=True)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--host", default=None, help="监听地址（默认 127.0.0.1，只有本机能打开）；给出其他地址时须凭启动时显示的令牌访问。")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="端口。")
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按各材料包中的 rubric 查找）。")
+@_friendly
+def serve(directory: Path, host: str | None, port: int, rubric_file: Path | None) -> None:
+    """评审工作台：在浏览器中逐县查看材料、填写评审意见（与 review init 相同的评审意见文件），按 Ctrl-C 停止。"""
+    from .desk import serve as run
+
+    run(directory, host, port, rubric_file, click.echo)

@@ -49,6 +49,12 @@ def read(path: Path) -> Review:
     except OSError as exc:
         reason = "不存在" if isinstance(exc, FileNotFoundError) else "无法读取"
         raise ScoringError(f"评审意见文件{reason}", name, hint="请检查路径，或先用 scoring review init 生成") from exc
+    return parse(raw, name)
+
+
+def parse(raw: bytes, name: str) -> Review:
+    """A review file's bytes, read and schema-checked as `read` does (the desk checks what it is about
+    to write this way, before writing it)."""
     doc = load_yaml(raw, name)
     validate.check(doc, "review", "评审意见")
     data = doc.data
@@ -192,6 +198,35 @@ def carry(review: Review, result: Result) -> tuple[str, tuple[str, ...]]:
     return _write(result, review.stage, entries, changed), tuple(i.id for i in result.indicators if i.id in changed)
 
 
+def write(stage: Stage, result: Result) -> str:
+    """A stage's entries written back in `review init`'s format, for the bundle `result` scored: entries
+    in the order they were read (new ones, without a line, last); those waiting to be re-checked keep
+    their mark and their indicators stay listed first."""
+    return _write(result, stage, entries(stage), {o.indicator for o in stage.pending})
+
+
+def entries(stage: Stage) -> dict[str, list[tuple[Override, bool]]]:
+    """A stage's entries by indicator, each with whether it waits to be re-checked, in the order `write`
+    writes them: as read from the file, new ones (without a line) last."""
+    waiting = set(map(id, stage.pending))
+    out: dict[str, list[tuple[Override, bool]]] = {}
+    for o in sorted((*stage.overrides, *stage.pending), key=lambda o: (o.line is None, o.line or 0)):
+        out.setdefault(o.indicator, []).append((o, id(o) in waiting))
+    return out
+
+
+def groups(result: Result, changed: set[str]) -> list[tuple[str, list[IndicatorResult]]]:
+    """The order a reviewer works in, as titled groups (empty ones left out): indicators whose material
+    changed since the review, then claims short of evidence, then mandatory indicators, then the rest."""
+    first = [i for i in result.indicators if i.id in changed]
+    unsupported = [i for i in result.indicators if i.own.supported < i.own.points and i not in first]
+    mandatory = [i for i in result.indicators if i.indicator.mandatory and i not in unsupported and i not in first]
+    rest = [i for i in result.indicators if i not in first and i not in unsupported and i not in mandatory]
+    found = [("县里重新报送后材料有变化、待复核的指标", first), ("有据得分低于自评得分的指标（佐证不足）", unsupported),
+             (result.rubric.natures.must, mandatory), ("其余指标", rest)]
+    return [(title, items) for title, items in found if items]
+
+
 def _write(result: Result, stage: Stage, entries: dict[str, list[tuple[Override, bool]]], changed: set[str]) -> str:
     """The review file: header, then each indicator's claim as comments and its entries (with whether
     each waits to be re-checked), changed indicators first, and the fingerprints for a later carry."""
@@ -217,16 +252,9 @@ def _write(result: Result, stage: Stage, entries: dict[str, list[tuple[Override,
         f"bundle_sha256: \"{b.sha256}\"   # 所评材料包的 SHA-256，请勿修改",
         "entries:",
     ]
-    first = [i for i in result.indicators if i.id in changed]
-    unsupported = [i for i in result.indicators if i.own.supported < i.own.points and i not in first]
-    mandatory = [i for i in result.indicators if i.indicator.mandatory and i not in unsupported and i not in first]
-    rest = [i for i in result.indicators if i not in first and i not in unsupported and i not in mandatory]
-    groups = (("县里重新报送后材料有变化、待复核的指标", first),
-              ("有据得分低于自评得分的指标（佐证不足）", unsupported), (r.natures.must, mandatory), ("其余指标", rest))
-    for title, items in groups:
-        if items:
-            out += ["", f"  # ==================== {title}：{len(items)} 项"]
-            out += [line for i in items for line in _block(result, i, entries.get(i.id, []))]
+    for title, items in groups(result, changed):
+        out += ["", f"  # ==================== {title}：{len(items)} 项"]
+        out += [line for i in items for line in _block(result, i, entries.get(i.id, []))]
     out += ["", "# 以下为评审时各指标材料的指纹，供县里重新报送后结转评审意见（scoring review carry），请勿修改。",
             "fingerprints:"]
     out += [f"  {_quoted(i.id)}: \"{fingerprint(i, b)}\"" for i in result.indicators]

@@ -74,3 +74,11 @@ def test_render_knows_nothing_of_scoring() -> None:
 
 def test_only_the_cli_imports_click() -> None:
     assert [name for name, path in MODULES.items() if "click" in imports(path)] == ["cli"]
+
+
+def test_only_the_desk_serves() -> None:
+    web = {"starlette", "uvicorn"}
+    assert {name for name, path in MODULES.items() if web & tops(imports(path))} <= {"desk", "desk.app"}
+    outside = [name for name, path in MODULES.items() if not name.startswith("desk") and name != "cli"
+               and "desk" in tops(imports(path))]
+    assert outside == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from scoring import engine, review
 from scoring.bundle import open_bundle
 from scoring.cli import main
+from scoring.model import Override
 from scoring.rubric import load
 
 from .conftest import GAOQING, SAMPLE, copy_tree
@@ -433,3 +435,24 @@ def test_carry_refusals(runner: CliRunner, tmp_path: Path, sample_sha: str) -> N
                   + 'fingerprints:\n  "1.1": "0123456789abcdef"\n')
     result = runner.invoke(main, ["review", "carry", str(other), str(SAMPLE), "-o", str(tmp_path / "o.yaml")])
     assert result.exit_code == 1 and "评分细则是 “mini”" in result.output
+
+
+# ---------------------------------------------------------------- writing a stage back (the review desk)
+
+
+def test_a_stage_written_back_reads_the_same(runner: CliRunner, tmp_path: Path) -> None:
+    from .conftest import ROOT
+
+    rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
+    city = review.read(ROOT / "evidence" / "gaoqing_2022_review_city.yaml")
+    added = Override("7.1", "score", "", Decimal(2), "新的理由", "李明")
+    stage = review.check(city, rubric, bundle)
+    stage = replace(stage, overrides=(*stage.overrides, added))
+    text = review.write(stage, engine.score(rubric, bundle))
+    again = review.parse(text.encode(), "again.yaml")
+    assert again.fingerprints == city.fingerprints
+    assert [(o.indicator, o.action, o.target, o.value, o.reason) for o in again.stage.overrides] == [
+        (o.indicator, o.action, o.target, o.value, o.reason) for o in stage.overrides]
+    out = write(tmp_path, "again.yaml", text)
+    data = score_json(runner, "--review", str(out))
+    assert (data["reviews"][0]["total"], data["reviews"][0]["supported_total"]) == (80.9, 79.9)

@@ -1,0 +1,361 @@
+"""The review desk (`scoring serve`): each page, saving with the CLI's checks, the version check, and
+every refusal that keeps it safe (host, token, CSRF, paths, documents served inert)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from scoring import review
+from scoring.cli import main
+from scoring.desk.app import create_app
+from scoring.desk.folder import Folder
+
+from .conftest import MINI, ROOT, SAMPLE, copy_tree, make_bundle
+
+ADDRESS = "http://127.0.0.1:8000"
+COUNTY = "/county/高青县"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "各县材料"
+    root.mkdir()
+    copy_tree(SAMPLE, root / "高青县")
+    copy_tree(ROOT / "evidence" / "gaoqing_2022_shortfalls", root / "示例县")
+    return root
+
+
+@pytest.fixture
+def client(folder: Path) -> TestClient:
+    return TestClient(create_app(Folder(folder)), base_url=ADDRESS)
+
+
+def hidden(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found, name
+    return found.group(1)
+
+
+def post(client: TestClient, fields: dict[str, Any], url: str = COUNTY, page: str | None = None) -> Any:
+    """Submit a form of the county page as a browser would: with the page's CSRF token and version."""
+    html = page if page is not None else client.get(url).text
+    data = {"csrf": hidden(html, "csrf"), "version": hidden(html, "version"), **fields}
+    return client.post(url, data=data, follow_redirects=True)
+
+
+def sign(client: TestClient) -> None:
+    r = post(client, {"do": "header", "reviewer": "李明", "unit": "淄博市民政局", "date": "2022-12-05"})
+    assert r.status_code == 200, r.text
+
+
+def card(html: str, ident: str) -> str:
+    """One indicator's card on the county page."""
+    return html.split(f'id="i-{ident}"', 1)[1].split("</article>", 1)[0]
+
+
+def tree_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    for p in sorted(path.rglob("*")):
+        digest.update(str(p.relative_to(path)).encode() + (p.read_bytes() if p.is_file() else b""))
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- pages
+
+
+def test_the_counties_page(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    rows = r.text.split("<tbody>")[1]
+    assert "高青县" in rows and "示例县" in rows
+    assert ">84.2<" in rows and ">16/16<" in rows and "未评审" in rows
+    assert '/county/%E9%AB%98%E9%9D%92%E5%8E%BF' in rows  # each county links to its page
+
+
+def test_the_county_page_shows_claims_evidence_and_the_trace(client: TestClient) -> None:
+    html = client.get(COUNTY).text
+    assert "高青县" in html and "初评" in html and ">84.2<" in html
+    # The order a reviewer works in, as in the review file: unsupported claims (none here), mandatory first.
+    assert html.index("强制性指标（16 项）") < html.index("其余指标（17 项）")
+    one = card(html, "2.2")
+    assert "计分过程" in one and "D12" in one and "/doc/D12" in one
+    assert "工作说明" in card(html, "1.1")
+    assert "定分须为" in one and 'name="reason"' in one
+
+
+def test_a_review_made_in_the_desk_is_the_one_the_cli_applies(client: TestClient, folder: Path,
+                                                              runner: CliRunner) -> None:
+    """The city's worked 初评 of the sample, entered through the forms: the page's totals follow each
+    save, and `scoring score --review` reads the file unchanged to the same figures."""
+    before = tree_hash(folder / "高青县")
+    sign(client)
+    r = post(client, {"do": "reject", "indicator": "2.2", "target": "D12", "reason": "核查报告由县民政局自行出具。"})
+    assert r.status_code == 200 and "已保存到 高青县_初评.yaml" in r.text
+    r = post(client, {"do": "input", "indicator": "2.3", "target": "cases_not_implemented", "widget": "number",
+                      "value": "2", "reason": "另有1家民办养老机构用水未执行居民价格。"})
+    assert "1.7 → " in card(r.text, "2.3") and "<b>1.4</b>" in card(r.text, "2.3")
+    r = post(client, {"do": "input", "indicator": "4.4", "target": "community_facility_level", "widget": "choice",
+                      "value": "low", "reason": "实地抽查12处农村幸福院，5处未正常运营。"})
+    standing = r.text.split("<tbody>")[1].split("</tbody>")[0]
+    assert "<b>82.9</b>" in standing and ">81.9<" in standing  # as worked by hand in the shipped 初评
+    file = folder / "高青县_初评.yaml"
+    city = review.read(ROOT / "evidence" / "gaoqing_2022_review_city.yaml").stage
+    made = review.read(file).stage
+    assert [(o.indicator, o.action, o.target, o.value) for o in made.overrides] == [
+        (o.indicator, o.action, o.target, o.value) for o in city.overrides]
+    assert (made.author, made.unit, made.date) == ("李明", "淄博市民政局", "2022-12-05")
+    result = runner.invoke(main, ["score", str(folder / "高青县"), "--format", "json", "--review", str(file)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["total"], data["reviews"][0]["total"], data["reviews"][0]["supported_total"]) == (84.2, 82.9, 81.9)
+    assert tree_hash(folder / "高青县") == before  # the bundle is never written
+    assert "初评（淄博市民政局 李明，3 条意见）" in client.get("/").text
+
+
+def test_the_first_save_starts_from_the_blank_review(client: TestClient, folder: Path) -> None:
+    sign(client)
+    text = (folder / "高青县_初评.yaml").read_text("utf-8")
+    assert "fingerprints:" in text and 'reviewer: "李明"' in text and "# 填写方法" in text
+
+
+@pytest.mark.parametrize(("fields", "key", "expected"), [
+    ({"do": "score", "indicator": "7.1", "value": "2.5"}, "7.1", "应在 0 至 6 分之间，且为 2 分的整数倍"),
+    ({"do": "score", "indicator": "7.1", "value": "9"}, "7.1", "应在 0 至 6 分之间"),
+    ({"do": "score", "indicator": "7.1", "value": "很多"}, "7.1", "应为数字"),
+    ({"do": "input", "indicator": "2.3", "target": "no_such_input", "widget": "number", "value": "1"}, "2.3",
+     "没有输入 “no_such_input”"),
+    ({"do": "input", "indicator": "4.4", "target": "community_facility_level", "widget": "choice", "value": "bogus"},
+     "4.4", "取值 “bogus” 无效"),
+    ({"do": "reject", "indicator": "2.2", "target": "D01"}, "2.2", "没有引用文件 D01"),
+])
+def test_an_entry_is_checked_as_score_review_checks_it(client: TestClient, folder: Path, fields: dict[str, str],
+                                                       key: str, expected: str) -> None:
+    sign(client)
+    file = folder / "高青县_初评.yaml"
+    kept = file.read_bytes()
+    r = post(client, {**fields, "reason": "理由"})
+    assert r.status_code == 400
+    assert expected in card(r.text, key)  # beside the field of the indicator it is about
+    assert 'class="error"' in card(r.text, key)
+    assert file.read_bytes() == kept
+
+
+def test_an_entry_needs_a_reason_and_a_reviewer(client: TestClient, folder: Path) -> None:
+    r = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由"})
+    assert r.status_code == 400 and "没有填写评审人" in card(r.text, "7.1")
+    assert not (folder / "高青县_初评.yaml").exists()
+    sign(client)
+    r = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "  "})
+    assert r.status_code == 400 and "理由" in card(r.text, "7.1")
+
+
+def test_a_save_over_a_newer_file_is_refused_and_shows_both(client: TestClient, folder: Path) -> None:
+    sign(client)
+    stale = client.get(COUNTY).text  # one reviewer's page …
+    r = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "另一位评审人的意见"})
+    assert r.status_code == 200  # … while another saves first
+    r = post(client, {"do": "score", "indicator": "7.1", "value": "4", "reason": "我的意见"}, page=stale)
+    assert r.status_code == 409
+    assert "已被修改" in r.text
+    conflict = r.text.split('class="conflict"')[1].split("</section>")[0]
+    assert "我的意见" in conflict and "另一位评审人的意见" in conflict
+    entries = review.read(folder / "高青县_初评.yaml").stage.overrides
+    assert [(o.value, o.reason) for o in entries] == [(2, "另一位评审人的意见")]
+
+
+def test_deleting_an_entry(client: TestClient, folder: Path) -> None:
+    sign(client)
+    post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由"})
+    r = post(client, {"do": "delete", "indicator": "7.1", "index": "0"})
+    assert r.status_code == 200
+    assert review.read(folder / "高青县_初评.yaml").stage.overrides == ()
+
+
+def test_acceptance_needs_the_preliminary_review_first(client: TestClient, folder: Path) -> None:
+    url = COUNTY + "?stage=验收"
+    html = client.get(url).text
+    assert "还没有初评意见" in html and 'name="reason"' not in html
+    csrf = client.cookies.get("desk_csrf")
+    r = client.post(url, data={"csrf": csrf, "version": "", "do": "header", "reviewer": "王芳"})
+    assert r.status_code == 400 and "还没有初评意见" in r.text
+    assert not list(folder.glob("*验收*"))
+
+
+def test_downloads(client: TestClient, folder: Path) -> None:
+    sign(client)
+    post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "不作为特色创新计分"})
+    r = client.get(COUNTY + "/review.yaml?stage=初评")
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    assert r.content == (folder / "高青县_初评.yaml").read_bytes()
+    csv = client.get(COUNTY + "/diff.csv?stage=初评")
+    assert csv.status_code == 200 and "不作为特色创新计分" in csv.content.decode("utf-8-sig")
+    assert client.get(COUNTY + "/diff.json").json()["stages"][0]["after"]["total"] == 82.2
+    pdf = client.get(COUNTY + "/diff.pdf")
+    assert pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"
+    assert "高青县" in client.get("/summary.csv").content.decode("utf-8-sig")
+    assert client.get(COUNTY + "/diff.xls").status_code == 404
+
+
+def test_the_report_download(client: TestClient) -> None:
+    r = client.get(COUNTY + "/report.pdf")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert "filename*=UTF-8''" in r.headers["content-disposition"]
+
+
+# ---------------------------------------------------------------- safety
+
+
+def test_every_response_is_nosniff_with_a_strict_policy(client: TestClient) -> None:
+    for url in ("/", COUNTY, "/desk.css", "/county/none"):
+        r = client.get(url)
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert "default-src 'none'" in r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_another_host_name_is_refused(client: TestClient) -> None:
+    """A page of another site that a DNS name points at 127.0.0.1 does not reach the desk."""
+    assert client.get("/", headers={"host": "evil.example:8000"}).status_code == 400
+    assert client.get("/", headers={"host": "localhost:8000"}).status_code == 200
+
+
+def test_a_token_is_required_off_the_loopback_address(folder: Path) -> None:
+    client = TestClient(create_app(Folder(folder), hosts=None, token="s3cret-token"), base_url="http://10.0.0.5:8000")
+    assert client.get("/").status_code == 403
+    assert client.get(COUNTY).status_code == 403
+    assert client.get("/?token=wrong").status_code == 403
+    first = client.get("/?token=s3cret-token", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/"
+    assert "httponly" in first.headers["set-cookie"].lower() and "samesite=strict" in first.headers["set-cookie"].lower()
+    assert client.get("/").status_code == 200  # the cookie carries it from now on
+    assert client.get(COUNTY).status_code == 200
+
+
+def test_forms_need_the_csrf_token(client: TestClient, folder: Path) -> None:
+    html = client.get(COUNTY).text
+    base = {"version": hidden(html, "version"), "do": "header", "reviewer": "李明"}
+    assert client.post(COUNTY, data=base).status_code == 403
+    assert client.post(COUNTY, data={**base, "csrf": "x" * 43}).status_code == 403
+    fresh = TestClient(create_app(Folder(folder)), base_url=ADDRESS)  # another browser: another cookie
+    assert fresh.post(COUNTY, data={**base, "csrf": hidden(html, "csrf")}).status_code == 403
+    other_site = client.post(COUNTY, data={**base, "csrf": hidden(html, "csrf")},
+                             headers={"origin": "http://evil.example"})
+    assert other_site.status_code == 403
+    assert not (folder / "高青县_初评.yaml").exists()
+
+
+@pytest.mark.parametrize("path", [
+    "/county/%2E%2E", "/county/..%2F..%2Fetc%2Fpasswd", "/county/%2e%2e/doc/D01", "/county/高青县%2Fdocuments",
+    "/county/高青县/doc/..%2Fbundle.yaml", "/county/高青县/doc/D99", "/county/高青县/doc/documents%2FD01",
+    "/county/outside", "/county/高青县?stage=自评", "/county/高青县?stage=../x", "/desk.css/..%2F..%2Fbase.html",
+])
+def test_paths_cannot_leave_the_folder(client: TestClient, folder: Path, path: str) -> None:
+    os.symlink(folder.parent / "elsewhere", folder / "outside")
+    copy_tree(SAMPLE, folder.parent / "elsewhere")
+    r = client.get(path)
+    assert r.status_code == 404, path
+    assert "找不到页面" in r.text
+
+
+def test_a_symlink_out_of_the_folder_is_not_a_county(client: TestClient, folder: Path) -> None:
+    copy_tree(SAMPLE, folder.parent / "elsewhere")
+    os.symlink(folder.parent / "elsewhere", folder / "链接县")
+    assert "链接县" not in client.get("/").text
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> TestClient:
+    """A county whose bundle carries markup in its text and documents that a browser would run."""
+    root = tmp_path / "各县"
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    make_bundle(root / "坏县", {"1.1": {"meeting": {"value": True, "documents": ["D1", "D2", "D3", "D4", "D5"]}}},
+                documents={"D1": ("a.html", b"<script>alert(1)</script>", "2022-01-01"),
+                           "D2": ("b.svg", svg, "2022-01-01"),
+                           "D3": ("c.txt", "纯文本<b>".encode(), "2022-01-01"),
+                           "D4": ("d.pdf", b"%PDF-1.4\n%%EOF\n", "2022-01-01"),
+                           "D5": ("e.txt", "中文".encode("gbk"), "2022-01-01")},
+                assessee={"name": "<script>alert('县')</script>"})
+    manifest = root / "坏县" / "bundle.yaml"
+    manifest.write_text(manifest.read_text("utf-8").replace("title: 文件D1", "title: <img src=x onerror=alert(1)>"),
+                        "utf-8")
+    return TestClient(create_app(Folder(root, MINI)), base_url=ADDRESS)
+
+
+def test_bundle_text_is_escaped(hostile: TestClient) -> None:
+    for url in ("/", "/county/坏县"):
+        html = hostile.get(url).text
+        assert "<script>" not in html and "<img src=x" not in html, url
+    assert "&lt;script&gt;" in hostile.get("/county/坏县").text
+
+
+@pytest.mark.parametrize(("doc", "kind", "inline"), [
+    ("D1", "application/octet-stream", False), ("D2", "application/octet-stream", False),
+    ("D3", "text/plain; charset=utf-8", True), ("D4", "application/pdf", True),
+    ("D5", "text/plain; charset=gb18030", True),
+])
+def test_documents_are_served_inert(hostile: TestClient, doc: str, kind: str, inline: bool) -> None:
+    r = hostile.get(f"/county/坏县/doc/{doc}")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == kind
+    assert r.headers["content-disposition"].startswith("inline" if inline else "attachment")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["content-security-policy"].startswith("default-src 'none'")
+    if doc != "D4":
+        assert "sandbox" in r.headers["content-security-policy"]
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_serve_starts_prints_the_address_and_stops_on_ctrl_c(folder: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "scoring", "serve", str(folder), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert f"http://127.0.0.1:{port}/" in line
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                    assert "高青县" in r.read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the desk did not answer")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "已停止" in out
+
+
+def test_serve_refusals(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["serve", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "评审目录不存在" in result.output
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        result = runner.invoke(main, ["serve", str(tmp_path), "--port", str(s.getsockname()[1])])
+    assert result.exit_code == 1 and "--port" in result.output
