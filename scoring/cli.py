@@ -264,7 +264,7 @@ def diff(bundle: Path, reviews: tuple[Path, ...], output: Path, fmt_: str | None
               help="全市养老服务中心名册（CSV：编号,名称,区（市）），代替 --centers-total。")
 @click.option("--previous", type=click.Path(path_type=Path, dir_okay=False), help="上一年的 ratings.json（连续未达标的判断）。")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="输出目录。")
-@click.option("--pdfs", is_flag=True, help="同时为每个中心生成评定报告（PDF）。")
+@click.option("--pdfs", is_flag=True, help="同时为每个中心生成两页的星级评定结果（PDF）。")
 @_friendly
 def rate(directory: Path, rubric_file: str, programme_file: Path, centers_total: int | None, registry: Path | None,
          previous: Path | None, output: Path, pdfs: bool) -> None:
@@ -282,7 +282,7 @@ def rate(directory: Path, rubric_file: str, programme_file: Path, centers_total:
     listed = rating.read_registry(registry) if registry else rating.Registry(centers_total or 0)
     before = rating.read_previous(previous) if previous else None
     made = rating.rate(directory, rubric_path, plan, listed, before)
-    rating.write(made, directory, rubric_path, output, pdfs)
+    rating.write(made, output, pdfs)
     scored = [c for c in made.centers if not c.error]
     bands = "，".join(f"{b} {n} 个" for b, n in made.distribution)
     click.echo(f"已写入 {output}：参评 {len(made.centers)} 个（{bands}；无法评定 {len(made.centers) - len(scored)} 个），"

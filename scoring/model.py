@@ -632,6 +632,7 @@ class CenterRating:
     tie: bool = False  # tied on the score at the quota line
     sha256: str = ""
     counted: tuple[tuple[str, Decimal], ...] = ()  # the facts a per-unit reward counts, at the last stage
+    categories: tuple[tuple[str, Decimal, Decimal], ...] = ()  # (title, score, max) at the last stage
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,8 @@ def _center(job: tuple[str, dict[str, list[str]], str, tuple[str, ...]]) -> Cent
     return CenterRating(Path(path).name, b.assessee.get("id", ""), b.assessee.get("name", "").strip(),
                         b.assessee.get("district", ""), last.total, last.supported_total, last.verdict.band,
                         last.verdict.next, last.verdict.held, last.stage, flags, sha256=b.sha256,
-                        counted=tuple((n, ZERO if v is None else dec(v)) for n, v in counts))
+                        counted=tuple((n, ZERO if v is None else dec(v)) for n, v in counts),
+                        categories=tuple((c.title, c.score, c.max) for c in last.categories))
 
 
 def _score(path: Path, reviews: dict[str, list[str]], rubric: Any) -> Result:
@@ -240,9 +241,9 @@ REPORTS = "评定报告"
 OUTPUTS = ("ratings.json", "ratings.csv", "committee.pdf", REPORTS)
 
 
-def write(rating: Rating, folder: Path, rubric_path: Path, outdir: Path, pdfs: bool = False) -> None:
-    """ratings.json, ratings.csv, committee.pdf and, with `pdfs`, one 评定报告 per center, rendered in full
-    into a temporary folder that then takes OUTDIR's place."""
+def write(rating: Rating, outdir: Path, pdfs: bool = False) -> None:
+    """ratings.json, ratings.csv, committee.pdf and, with `pdfs`, one two-page 评定结果 per center, rendered
+    in full into a temporary folder that then takes OUTDIR's place."""
     from .files import write_folder
     from .outputs import render
 
@@ -252,14 +253,19 @@ def write(rating: Rating, folder: Path, rubric_path: Path, outdir: Path, pdfs: b
         for name, data in made.items():
             (tmp / name).write_bytes(data)
         if pdfs:
+            from .report.papers import sheet_contexts
+
             (tmp / REPORTS).mkdir()
-            _, review_files = find(folder)
-            reviews, _ = matched_reviews(review_files)
-            jobs = [(str(folder / c.source), reviews, str(rubric_path), str(tmp / REPORTS / report_name(c)))
-                    for c in rating.centers if not c.error]
-            batch.run(_center_pdf, jobs, "生成评定报告")
+            sheets = sheet_contexts(rating)
+            names = [str(tmp / REPORTS / report_name(c)) for c in rating.centers if not c.error]
+            size = max(1, min(SHEETS_PER_RENDER, -(-len(sheets) // 2)))  # both cores busy, few renders each
+            jobs = [(sheets[k:k + size], names[k:k + size]) for k in range(0, len(sheets), size)]
+            batch.run(_sheets, jobs, "生成评定结果")
 
     write_folder(outdir, fill, OUTPUTS)
+
+
+SHEETS_PER_RENDER = 100  # one layout of this many sheets, split into a PDF each
 
 
 def report_name(c: CenterRating) -> str:
@@ -268,10 +274,10 @@ def report_name(c: CenterRating) -> str:
     return f"{stem}_{name}.pdf" if name else f"{stem}.pdf"
 
 
-def _center_pdf(job: tuple[str, dict[str, list[str]], str, str]) -> int:
-    from .report import self_evaluation
+def _sheets(job: tuple[Sequence[Any], Sequence[str]]) -> int:
+    from .report.papers import sheet_pdfs
 
-    path, reviews, rubric_path, out = job
-    made = self_evaluation(_score(Path(path), reviews, _rubric(rubric_path)))
-    Path(out).write_bytes(made.pdf)
-    return made.pages
+    sheets, names = job
+    for name, pdf in zip(names, sheet_pdfs(sheets), strict=True):
+        Path(name).write_bytes(pdf)
+    return len(names)

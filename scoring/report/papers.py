@@ -5,6 +5,7 @@ summary of all its counties. Each has a context of plain strings, built here; th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -296,3 +297,65 @@ def committee_html(rating: Rating, templates: Path | None = None) -> str:
 def committee_pdf(rating: Rating, templates: Path | None = None) -> bytes:
     render.require_cjk_font()
     return render.render_pdf(committee_html(rating, templates), template_dirs(templates))[0]
+
+
+@dataclass(frozen=True)
+class PartRow:
+    title: str
+    score: str
+    max: str
+    share: str  # 80%
+
+
+@dataclass(frozen=True)
+class SheetContext:
+    """One center's 评定结果单: score by part, band, what held it back, the reward and who pays."""
+
+    anchor: str  # the id the sheet starts with, for splitting one layout into a PDF per center
+    title: str
+    name: str
+    id: str
+    district: str
+    rubric: str
+    programme: str
+    stage: str
+    score: str
+    supported: str
+    band: str
+    rank: str
+    next: str
+    held: tuple[str, ...]
+    parts: tuple[PartRow, ...]
+    reward: str  # "" when none
+    payer: str
+    refund: str
+    tie: str
+    exit: str
+    flags: tuple[str, ...]
+
+
+def sheet_contexts(r: Rating) -> list[SheetContext]:
+    p, out = r.programme, []
+    for k, c in enumerate(c for c in r.centers if not c.error):
+        parts = tuple(PartRow(t, fmt(s), fmt(m), f"{fmt((s * 100 / m).quantize(Decimal('0.1'), ROUND_HALF_UP))}%"
+                              if m else "") for t, s, m in c.categories)
+        out.append(SheetContext(
+            anchor=f"c{k}", title=f"{c.name}星级评定结果", name=c.name, id=c.id, district=c.district,
+            rubric=r.rubric_title, programme=p.title, stage=c.stage, score=fmt(c.score or ZERO),
+            supported=fmt(c.supported or ZERO), band=c.band or "未达到星级", rank=f"{c.rank} / {len(r.centers)}",
+            next=c.next or "", held=c.held, parts=parts,
+            reward=fmt(c.reward) if c.rewarded else "", payer=f"{p.payer or '兑现方'}承担 {fmt(c.payer_share)} 元",
+            refund=f"{p.refund_by}返还 {fmt(c.refund)} 元" if p.refund_by else "",
+            tie=f"得分与奖励名额线上的其他中心并列，按方案{'不予' if p.ties == 'exclude' else '均予'}奖励" if c.tie else "",
+            exit=f"连续 {c.years_below} 年未达到{p.exit_below}，取消运营资格" if c.exit else "", flags=c.flags))
+    return out
+
+
+def sheets_html(sheets: Sequence[SheetContext], templates: Path | None = None) -> str:
+    return render.render_html("center_sheet.html", template_dirs(templates), sheets=sheets)
+
+
+def sheet_pdfs(sheets: Sequence[SheetContext], templates: Path | None = None) -> list[bytes]:
+    """Each center's sheet as its own PDF, from one layout of them all."""
+    render.require_cjk_font()
+    return render.render_parts(sheets_html(sheets, templates), template_dirs(templates), [s.anchor for s in sheets])

@@ -15,7 +15,7 @@ import mimetypes
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -27,6 +27,7 @@ FONT_HINT = "请安装中文字体：sudo apt-get install fonts-noto-cjk"
 _DIGITS = "零一二三四五六七八九"
 
 ReadExtra = Callable[[str], bytes | None]
+T = TypeVar("T")
 
 
 def chinese_number(n: int) -> str:
@@ -100,6 +101,22 @@ def chinese_font_count() -> int | None:
 def render_pdf(html: str, dirs: Sequence[Path], read_extra: ReadExtra | None = None) -> tuple[bytes, int]:
     """The PDF's bytes and its page count. Resources come only through `_fetcher`; a character no
     font can show, or a resource WeasyPrint could not use, fails the render."""
+    return _render(html, dirs, read_extra, lambda document: (document.write_pdf(), len(document.pages)))
+
+
+def render_parts(html: str, dirs: Sequence[Path], starts: Sequence[str]) -> list[bytes]:
+    """One layout of many short documents, written as one PDF each: part k runs from the page holding
+    the element with id starts[k] to the page before the next part's (laying out once is much faster
+    than a render per document)."""
+    def split(document: Any) -> list[bytes]:
+        first = {name: k for k, page in enumerate(document.pages) for name in page.anchors}
+        bounds = [first[name] for name in starts] + [len(document.pages)]
+        return [document.copy(document.pages[a:b]).write_pdf() for a, b in zip(bounds, bounds[1:], strict=False)]
+
+    return _render(html, dirs, None, split)
+
+
+def _render(html: str, dirs: Sequence[Path], read_extra: ReadExtra | None, write: Callable[[Any], T]) -> T:
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError, path2url
 
@@ -110,7 +127,7 @@ def render_pdf(html: str, dirs: Sequence[Path], read_extra: ReadExtra | None = N
         try:
             document = HTML(string=html, base_url=path2url(str(dirs[0])),
                             url_fetcher=_fetcher(dirs, read_extra)).render()
-            pdf = document.write_pdf()
+            made = write(document)
         except FatalURLFetchingError as exc:
             cause = exc.__cause__
             if isinstance(cause, ScoringError):
@@ -119,7 +136,7 @@ def render_pdf(html: str, dirs: Sequence[Path], read_extra: ReadExtra | None = N
         finally:
             gc.unfreeze()
     _check_log(records)
-    return pdf, len(document.pages)
+    return made
 
 
 class _Records(logging.Handler):
