@@ -32,6 +32,8 @@ def _line(text: str) -> str:
 def blank_manifest(rubric: Rubric, assessee: str = "") -> str:
     out = [f"# {_line(rubric.title)}（{_line(rubric.version)}）自评材料清单",
            "# 每个输入下填写 value（取值）；要求佐证的，在 documents 中写所引文件的 id。",
+           "# 是否类的输入填 是 或 否（也可写 true、false）；选择类的输入写选项名称或代码均可，如 三档（1分）或 low；",
+           "# 多选可写成一行，用“、”分隔。评审意见中更正输入的 value 也一样。",
            "# 未填写（null）的输入不得分，并在结果中列为未填报。",
            f"rubric: {rubric.id}", "assessee:", f"  name: {_q(assessee)}  # 被评估单位名称，如 高青县",
            "period:", "  start: 2022-01-01  # 评估期开始日期", "  end: 2022-12-31  # 评估期结束日期",

@@ -152,6 +152,8 @@ def say(inp: Input | None, value: Any) -> str:
         return "是"
     if value is False:
         return "否"
+    if isinstance(value, str) and inp and inp.type == "bool":
+        return value.strip()  # 是/否 as a reviewer wrote it
     if inp and inp.type == "choice":
         return inp.choice_label(value)
     if inp and inp.type == "multi" and isinstance(value, list):

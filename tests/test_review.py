@@ -433,3 +433,12 @@ def test_carry_refusals(runner: CliRunner, tmp_path: Path, sample_sha: str) -> N
                   + 'fingerprints:\n  "1.1": "0123456789abcdef"\n')
     result = runner.invoke(main, ["review", "carry", str(other), str(SAMPLE), "-o", str(tmp_path / "o.yaml")])
     assert result.exit_code == 1 and "评分细则是 “mini”" in result.output
+
+
+def test_a_correction_may_give_the_choice_label(sample_sha: str, tmp_path: Path) -> None:
+    rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
+    by_label = CITY.replace("value: low", "value: 三档（1分）")
+    city = write(tmp_path, "city.yaml", review_text("初评", sample_sha, by_label))
+    result = engine.score(rubric, bundle, review.load_chain([city], rubric, bundle))
+    ind = next(i for i in result.indicators if i.id == "4.4")
+    assert (ind.own.points, ind.final.points) == (2, 1)  # 二档 → 三档, as with the code `low`
