@@ -1,4 +1,5 @@
-"""`scoring init`: a blank bundle listing every input with its Chinese prompt."""
+"""`scoring init`: a blank bundle listing every input with its Chinese prompt (as YAML here, or as the
+fill-in workbook written by workbook.py)."""
 
 from __future__ import annotations
 
@@ -82,10 +83,15 @@ def _asked(inp: Input, indent: str, users: str = "") -> list[str]:
     return out
 
 
-def write_blank(rubric: Rubric, target: Path, assessee: str = "") -> Path:
-    manifest = target / "bundle.yaml"
-    if manifest.exists():
-        raise ScoringError("该目录中已有 bundle.yaml，不会覆盖", str(manifest), hint="请换一个空目录")
+def write_blank(rubric: Rubric, target: Path, assessee: str = "", xlsx: bool = False) -> Path:
+    """A blank bundle in `target`: bundle.yaml, or with `xlsx` the fill-in workbook, beside an empty
+    documents/ folder."""
+    from . import workbook
+
+    manifest = target / (workbook.FILE if xlsx else "bundle.yaml")
+    for name in ("bundle.yaml", workbook.FILE):
+        if (target / name).exists():
+            raise ScoringError(f"该目录中已有 {name}，不会覆盖", str(target / name), hint="请换一个空目录")
     if target.exists() and not target.is_dir():
         raise ScoringError("目标不是目录", str(target))
     try:
@@ -93,5 +99,6 @@ def write_blank(rubric: Rubric, target: Path, assessee: str = "") -> Path:
         (target / "documents").mkdir(exist_ok=True)
     except OSError as exc:
         raise ScoringError("无法创建材料包目录", str(target), hint="请换一个空目录，并检查写入权限") from exc
-    write_atomic(manifest, blank_manifest(rubric, assessee).encode())
+    data = workbook.blank(rubric, assessee) if xlsx else blank_manifest(rubric, assessee).encode()
+    write_atomic(manifest, data)
     return manifest

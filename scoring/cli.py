@@ -186,14 +186,15 @@ def score(bundle: Path, rubric_file: Path | None, fmt_: str, output: Path | None
 @click.argument("rubric_file", metavar="RUBRIC", type=str)
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--assessee", default="", help="被评估单位名称，如 高青县。")
+@click.option("--xlsx", is_flag=True, help="生成 Excel/WPS 填报表（填报表.xlsx）而不是 bundle.yaml。")
 @_friendly
-def init(rubric_file: str, directory: Path, assessee: str) -> None:
+def init(rubric_file: str, directory: Path, assessee: str, xlsx: bool) -> None:
     """为评分细则生成空白材料包：每个输入及其填报提示。"""
     from .blank import questions, write_blank
     from .rubric import load, resolve
 
     built = load(resolve(rubric_file))
-    manifest = write_blank(built, directory, assessee)
+    manifest = write_blank(built, directory, assessee, xlsx)
     click.echo(f"已生成空白材料包 {manifest}：{len(built.indicators)} 个指标，{questions(built)} 个待填报输入。")
 
 
