@@ -38,7 +38,7 @@ def blank_manifest(rubric: Rubric, assessee: str = "") -> str:
            "# 未填写（null）的输入不得分，并在结果中列为未填报。",
            f"rubric: {rubric.id}", "assessee:", f"  name: {_q(assessee)}  # 被评估单位名称，如 高青县",
            "period:", "  start: 2022-01-01  # 评估期开始日期", "  end: 2022-12-31  # 评估期结束日期",
-           "", "# 佐证文件：每份文件一项，文件放在本文件夹内，sha256 为文件内容的 SHA-256（如 sha256sum 文件名）",
+           "", "# 佐证文件：文件放入 documents 文件夹后运行 scoring docs 本文件夹，自动逐项登记（含 SHA-256），再补充标题、文号等",
            "documents: []", "#  - id: D01", "#    file: documents/文件名.pdf", "#    title: 文件标题",
            "#    number: 文号", "#    issuer: 发文单位", "#    date: 2022-08-26", "#    sha256: …", ""]
     if rubric.facts:

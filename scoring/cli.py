@@ -199,6 +199,29 @@ def init(rubric_file: str, directory: Path, assessee: str, xlsx: bool) -> None:
 
 
 @main.command()
+@click.argument("bundle", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--rehash", is_flag=True, help="文件内容有变化时，更新清单中登记的 SHA-256。")
+@_friendly
+def docs(bundle: Path, rehash: bool) -> None:
+    """把材料包 documents 文件夹中的文件登记到清单（bundle.yaml 或填报表）：新文件加上 SHA-256 和标题，
+    报告内容有变化和已缺失的文件。清单的其他内容不变。"""
+    from .register import register
+
+    made = register(bundle, rehash)
+    for ident, file in made.added:
+        click.echo(f"新登记 {ident} {file}")
+    for ident, file in made.changed:
+        click.echo(f"{'已更新 SHA-256' if rehash else '内容有变化'} {ident} {file}")
+    for ident, file in made.missing:
+        click.echo(f"文件缺失 {ident} {file}")
+    click.echo(f"{made.manifest}：新登记 {len(made.added)} 份，内容有变化 {len(made.changed)} 份，缺失 {len(made.missing)} 份。")
+    if made.added:
+        click.echo("请在清单中核对新登记文件的标题，补充文号、发文单位和日期。")
+    if made.changed and not rehash:
+        click.echo("内容有变化的文件仍按原 SHA-256 核验（评分时标记为哈希不符）；确认无误后用 --rehash 更新。")
+
+
+@main.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="报告 PDF 文件，如 自评报告.pdf。")

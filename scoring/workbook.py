@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from openpyxl import Workbook, load_workbook
@@ -222,8 +223,9 @@ class _Cell:
     at: str  # 指标填报!E12
 
 
-def read(raw: bytes, name: str) -> SheetDoc:
-    """The manifest a filled workbook gives, or ScoringErrors naming each bad cell."""
+def read(raw: bytes, name: str, need_hash: bool = True) -> SheetDoc:
+    """The manifest a filled workbook gives, or ScoringErrors naming each bad cell. `scoring docs`
+    reads it without needing every document's hash: filling those in is its job."""
     values, formulas = _open(raw, name, True), _open(raw, name, False)
     doc = SheetDoc({}, {(): f"{INFO}!A1"}, name)
     problems: list[ScoringError] = []
@@ -231,7 +233,7 @@ def read(raw: bytes, name: str) -> SheetDoc:
             for title, width in ((INFO, 2), (INPUTS, 9), (DOCUMENTS, 7), (TEXTS, 3))}
     _read_info(doc, rows[INFO], problems)
     _read_inputs(doc, rows[INPUTS], problems)
-    _read_documents(doc, rows[DOCUMENTS], problems)
+    _read_documents(doc, rows[DOCUMENTS], problems, need_hash)
     _read_texts(doc, rows[TEXTS])
     if problems:
         raise ScoringErrors(problems)
@@ -365,7 +367,8 @@ def _read_inputs(doc: SheetDoc, rows: Sequence[list[_Cell]], problems: list[Scor
             doc.lines[(*path, key)] = cell.at
 
 
-def _read_documents(doc: SheetDoc, rows: Sequence[list[_Cell]], problems: list[ScoringError]) -> None:
+def _read_documents(doc: SheetDoc, rows: Sequence[list[_Cell]], problems: list[ScoringError],
+                    need_hash: bool) -> None:
     listed: list[dict[str, Any]] = []
     for cells in rows:
         i = len(listed)
@@ -373,7 +376,7 @@ def _read_documents(doc: SheetDoc, rows: Sequence[list[_Cell]], problems: list[S
                  for key, cell in zip(DOCUMENT, cells, strict=True) if cell.value is not None}
         for key, cell in zip(DOCUMENT, cells, strict=True):
             doc.lines[("documents", i, key)] = cell.at
-            if key in REQUIRED and cell.value is None:
+            if key in REQUIRED and cell.value is None and (need_hash or key != "sha256"):
                 problems.append(ScoringError(f"“{DOCUMENT_COLUMNS[DOCUMENT.index(key)][0]}” 未填写", doc.name,
                                              cell.at, hint=REQUIRED[key]))
         doc.lines[("documents", i)] = cells[0].at
@@ -390,3 +393,26 @@ def _read_texts(doc: SheetDoc, rows: Sequence[list[_Cell]]) -> None:
         key = sections.get(str(part.value))
         path: Path = ("narrative", key) if key else ("statements", str(_text(part.value)))
         _place(doc, path, str(_text(text.value)), text.at)
+
+
+# ---------------------------------------------------------------- registering documents (scoring docs)
+
+
+def register(raw: bytes, doc: SheetDoc, new: Sequence[tuple[str, str, str]], hashes: dict[int, str]) -> bytes:
+    """The workbook with a row on 佐证文件 for each new (id, file, SHA-256) and the given documents'
+    hashes updated; everything else as it was loaded."""
+    wb = load_workbook(io.BytesIO(raw), keep_links=False, keep_vba=False)
+    ws = wb[DOCUMENTS]
+    for i, digest in hashes.items():
+        ws[_coordinate(doc.lines[("documents", i, "sha256")])] = digest
+    rows = [int(_coordinate(doc.lines[("documents", i)])[1:]) for i in range(len(doc.data["documents"]))]
+    for row, (ident, file, digest) in enumerate(new, start=max(rows, default=1) + 1):
+        sheets.put(ws, row, [ident, file, PurePosixPath(file).stem, None, None, None, digest])
+        for col in "DEF":
+            ws[f"{col}{row}"].fill = sheets.TO_FILL  # 文号, 发文单位, 日期: for the county to complete
+        ws[f"F{row}"].number_format = "yyyy-mm-dd"
+    return sheets.save(wb, wb.properties.modified or sheets.moment("2022-12-31"))
+
+
+def _coordinate(at: Line) -> str:
+    return str(at).split("!", 1)[1]  # 佐证文件!G3 -> G3
