@@ -75,8 +75,8 @@ def fill(book: Path, answers: dict[tuple[str, str], tuple[Any, str | None, str |
     return where
 
 
-def scored(runner: CliRunner, bundle: Path) -> dict[str, Any]:
-    result = runner.invoke(main, ["score", str(bundle), "--rubric", str(MINI), "--format", "json"])
+def scored(runner: CliRunner, bundle: Path, rubric: Path = MINI) -> dict[str, Any]:
+    result = runner.invoke(main, ["score", str(bundle), "--rubric", str(rubric), "--format", "json"])
     assert result.exit_code == 0, result.output
     data: dict[str, Any] = json.loads(result.stdout)
     return data
@@ -227,3 +227,48 @@ def test_shared_facts_and_multi_answers_from_a_workbook(runner: CliRunner, tmp_p
     assert result.exit_code == 0, result.output
     by_id = {i["id"]: i for i in json.loads(result.stdout)["indicators"]}
     assert by_id["2.1"]["score"] == 40  # 2 activities × 20
+
+
+def _as_typed(inp: Any, value: Any) -> Any:
+    """A YAML answer as a clerk types it: 是/否, the choice's label, items on one line, a plain number."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return ("、" if inp.type == "multi" else "；").join(inp.choice_label(v) for v in value)
+    if isinstance(value, Decimal):
+        return float(value)
+    return inp.choice_label(value) if inp.type == "choice" else value
+
+
+def test_the_gaoqing_sample_typed_into_the_workbook_scores_the_same(runner: CliRunner, tmp_path: Path) -> None:
+    from scoring.bundle import open_bundle
+    from scoring.rubric import load
+
+    from .conftest import GAOQING, SAMPLE
+
+    rubric, sample = load(GAOQING), open_bundle(SAMPLE)
+    folder = tmp_path / "高青县"
+    assert runner.invoke(main, ["init", "gaoqing_2022", str(folder), "--xlsx", "--assessee", "高青县"]).exit_code == 0
+    wb = openpyxl.load_workbook(folder / workbook.FILE)
+    ws, where = wb[workbook.INPUTS], rows(wb[workbook.INPUTS])
+    for ind in rubric.indicators:
+        for inp in ind.inputs:
+            ans = sample.facts.get(inp.name) if inp.fact else sample.answers.get(ind.id, {}).get(inp.name)
+            if ans is None:
+                continue
+            r = where[(workbook.FACT, inp.name) if inp.fact else (ind.id, inp.name)]
+            ws[f"E{r}"] = _as_typed(inp, ans.value)
+            ws[f"F{r}"] = "、".join(ans.documents) or None
+            ws[f"G{r}"] = ans.reason or None
+    docs = wb[workbook.DOCUMENTS]
+    for k, d in enumerate(sample.documents.values(), start=2):
+        (folder / d.file).parent.mkdir(parents=True, exist_ok=True)
+        (folder / d.file).write_bytes((SAMPLE / d.file).read_bytes())
+        for col, value in zip("ABCDEFG", (d.id, d.file, d.title, d.number or None, d.issuer or None,
+                                          d.date or None, d.sha256), strict=True):
+            docs[f"{col}{k}"] = value
+    wb.save(folder / workbook.FILE)
+    from_sheet, from_yaml = scored(runner, folder, GAOQING), scored(runner, SAMPLE, GAOQING)
+    assert [(i["id"], i["score"], i["supported_score"]) for i in from_sheet["indicators"]] == \
+        [(i["id"], i["score"], i["supported_score"]) for i in from_yaml["indicators"]]
+    assert from_sheet["total"] == 84.2 and from_sheet["mandatory"]["met"] == 16  # as worked in the sample's header
