@@ -160,7 +160,7 @@ def _review_option(func: F) -> F:
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
 @click.option("--format", "fmt_", type=click.Choice(names("result")), default="table", show_default=True,
-              help="输出格式：table 表格，json，csv（Excel/WPS 可直接打开），html 或 pdf 自评报告。")
+              help="输出格式：table 表格，json，csv（Excel/WPS 可直接打开），xlsx 自评打分表，html 或 pdf 自评报告。")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="写入文件（默认输出到屏幕）。")
 @click.option("--strict", is_flag=True, help="有未填报的输入时报错。")
 @_review_option
@@ -172,8 +172,8 @@ def score(bundle: Path, rubric_file: Path | None, fmt_: str, output: Path | None
     from .outputs import render
 
     guard_output(bundle, output)
-    if fmt_ == "pdf" and output is None:
-        raise ScoringError("PDF 不能输出到屏幕", hint="请用 -o 指定文件，如 -o 自评报告.pdf")
+    if fmt_ in ("pdf", "xlsx") and output is None:
+        raise ScoringError(f"{fmt_.upper()} 不能输出到屏幕", hint=f"请用 -o 指定文件，如 -o 自评报告.{fmt_}")
     result = _load(bundle, rubric_file, reviews)
     if strict and result.missing:
         listed = "、".join(f"{i} {n}" for i, n in result.missing[:20])

@@ -80,6 +80,13 @@ def _result_csv(result: Any, options: Options) -> bytes:
     return render_csv(result).encode()
 
 
+@register("result", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx")
+def _result_xlsx(result: Any, options: Options) -> bytes:
+    from .sheets import result_workbook
+
+    return result_workbook(result)
+
+
 @register("result", "html", "text/html; charset=utf-8", ".html")
 def _result_html(result: Any, options: Options) -> bytes:
     from .report import self_evaluation_html

@@ -124,7 +124,7 @@ def test_usage_errors_in_chinese() -> None:
     missing = run("score")
     assert missing.returncode == 2 and "错误：缺少参数 BUNDLE" in missing.stderr
     bad = run("score", str(SAMPLE), "--format", "xml")
-    assert bad.returncode == 2 and "参数 '--format' 应为 table、json、csv、html、pdf 之一" in bad.stderr
+    assert bad.returncode == 2 and "参数 '--format' 应为 table、json、csv、xlsx、html、pdf 之一" in bad.stderr
     unknown = run("score", str(SAMPLE), "--bogus")
     assert unknown.returncode == 2 and "没有选项 --bogus" in unknown.stderr
     assert "Traceback" not in missing.stderr + bad.stderr + unknown.stderr
