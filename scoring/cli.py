@@ -256,7 +256,7 @@ def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: Path
 @click.argument("bundle", type=click.Path(path_type=Path))
 @_review_option
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="意见表文件：.pdf、.json、.csv 或 .html，如 初评意见表.pdf。")
+              help="意见表文件：.pdf、.json、.csv、.xlsx 或 .html，如 初评意见表.pdf。")
 @click.option("--format", "fmt_", type=click.Choice(names("changes")), help="输出格式（默认按文件扩展名）。")
 @click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
 @click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),

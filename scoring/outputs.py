@@ -130,6 +130,13 @@ def _changes_csv(changes: Any, options: Options) -> bytes:
     return render_changes_csv(changes).encode()
 
 
+@register("changes", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx")
+def _changes_xlsx(changes: Any, options: Options) -> bytes:
+    from .sheets import changes_workbook
+
+    return changes_workbook(changes)
+
+
 @register("summary", "pdf", "application/pdf", ".pdf")
 def _summary_pdf(summary: Any, options: Options) -> bytes:
     from .report.papers import summary_pdf

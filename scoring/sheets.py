@@ -20,6 +20,8 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from .changes import Changes
+from .formats import CHANGES_HEAD, changes_rows
 from .model import Result
 from .numbers import ZERO, fmt
 
@@ -162,3 +164,17 @@ def _sum_row(ws: Worksheet, row: int, label: str, first: int, ranges: list[str],
         cached[f"{col}{row}"] = _number(value)
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=first - 1)
     ws.row_dimensions[row].height = LINE_HEIGHT  # the label spans the merged columns on one line
+
+
+def changes_workbook(ch: Changes) -> bytes:
+    """The 意见表 as a sheet: the CSV's rows, with its figures as numbers."""
+    wb = Workbook()
+    ws = wb.worksheets[0]
+    ws.title = "评审意见"
+    widths = (6, 8, 6, 20, 8, 8, 8, 8, 40, 40)
+    table(ws, list(zip(CHANGES_HEAD, widths, strict=True)))
+    for row, cells in enumerate(changes_rows(ch), start=2):
+        put(ws, row, [_number(v) if isinstance(v, Decimal) else v for v in cells],
+            BAND if cells[2] == "合计" else None)
+    last = ch.stages[-1].stage if ch.stages else None
+    return save(wb, moment(last.date if last and last.date else ch.result.bundle.period["end"]))

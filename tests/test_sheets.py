@@ -48,3 +48,20 @@ def test_the_score_sheet_is_the_same_bytes_every_time(runner: CliRunner, tmp_pat
 def test_xlsx_is_not_written_to_the_screen(runner: CliRunner) -> None:
     result = runner.invoke(main, ["score", str(SAMPLE), "--format", "xlsx"])
     assert result.exit_code == 1 and "XLSX 不能输出到屏幕" in result.output
+
+
+def test_the_review_changes_as_a_sheet(runner: CliRunner, tmp_path: Path) -> None:
+    def diff(target: Path) -> bytes:
+        result = runner.invoke(main, ["diff", str(SAMPLE), "--review", str(CITY), "--review", str(PROVINCE),
+                                      "-o", str(target)])
+        assert result.exit_code == 0, result.output
+        return target.read_bytes()
+
+    raw = diff(tmp_path / "a.xlsx")
+    assert raw == diff(tmp_path / "b.xlsx")
+    ws = openpyxl.load_workbook(io.BytesIO(raw)).worksheets[0]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+    assert [r[2] for r in rows if r[0] == "初评" and r[2] != "合计"] == ["2.2", "2.3", "4.4"]
+    totals = {r[0]: r[4:8] for r in rows if r[2] == "合计"}
+    # 初评: 84.2 → 82.9 (supported 84.2 → 81.9); 验收: 82.9 → 80.9 (7.1 set from 4 to 2), as the reviews work out.
+    assert totals == {"初评": [84.2, 82.9, 84.2, 81.9], "验收": [82.9, 80.9, 81.9, 79.9]}
