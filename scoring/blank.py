@@ -1,4 +1,5 @@
-"""`scoring init`: a blank bundle listing every input with its Chinese prompt."""
+"""`scoring init`: a blank bundle listing every input with its Chinese prompt (as YAML here, or as the
+fill-in workbook written by workbook.py)."""
 
 from __future__ import annotations
 
@@ -32,12 +33,14 @@ def _line(text: str) -> str:
 def blank_manifest(rubric: Rubric, assessee: str = "") -> str:
     out = [f"# {_line(rubric.title)}（{_line(rubric.version)}）自评材料清单",
            "# 每个输入下填写 value（取值）；要求佐证的，在 documents 中写所引文件的 id。",
+           "# 是否类的输入填 是 或 否（也可写 true、false）；选择类的输入写选项名称或代码均可，如 三档（1分）或 low；",
+           "# 多选可写成一行，用“、”分隔。评审意见中更正输入的 value 也一样。",
            "# 未填写（null）的输入不得分，并在结果中列为未填报。",
            f"rubric: {rubric.id}", "assessee:", f"  name: {_q(assessee)}  # 被评估单位名称，如 高青县",
            *(["  # id: 编号        # 全市名册中的编号，星级评定按它对照上一年的结果",
               "  # district: 区（市）  # 兑现奖励的区（市）"] if rubric.bands else []),
            "period:", "  start: 2022-01-01  # 评估期开始日期", "  end: 2022-12-31  # 评估期结束日期",
-           "", "# 佐证文件：每份文件一项，文件放在本文件夹内，sha256 为文件内容的 SHA-256（如 sha256sum 文件名）",
+           "", "# 佐证文件：文件放入 documents 文件夹后运行 scoring docs 本文件夹，自动逐项登记（含 SHA-256），再补充标题、文号等",
            "documents: []", "#  - id: D01", "#    file: documents/文件名.pdf", "#    title: 文件标题",
            "#    number: 文号", "#    issuer: 发文单位", "#    date: 2022-08-26", "#    sha256: …", ""]
     if rubric.facts:
@@ -84,10 +87,15 @@ def _asked(inp: Input, indent: str, users: str = "") -> list[str]:
     return out
 
 
-def write_blank(rubric: Rubric, target: Path, assessee: str = "") -> Path:
-    manifest = target / "bundle.yaml"
-    if manifest.exists():
-        raise ScoringError("该目录中已有 bundle.yaml，不会覆盖", str(manifest), hint="请换一个空目录")
+def write_blank(rubric: Rubric, target: Path, assessee: str = "", xlsx: bool = False) -> Path:
+    """A blank bundle in `target`: bundle.yaml, or with `xlsx` the fill-in workbook, beside an empty
+    documents/ folder."""
+    from . import workbook
+
+    manifest = target / (workbook.FILE if xlsx else "bundle.yaml")
+    for name in ("bundle.yaml", workbook.FILE):
+        if (target / name).exists():
+            raise ScoringError(f"该目录中已有 {name}，不会覆盖", str(target / name), hint="请换一个空目录")
     if target.exists() and not target.is_dir():
         raise ScoringError("目标不是目录", str(target))
     try:
@@ -95,5 +103,6 @@ def write_blank(rubric: Rubric, target: Path, assessee: str = "") -> Path:
         (target / "documents").mkdir(exist_ok=True)
     except OSError as exc:
         raise ScoringError("无法创建材料包目录", str(target), hint="请换一个空目录，并检查写入权限") from exc
-    write_atomic(manifest, blank_manifest(rubric, assessee).encode())
+    data = workbook.blank(rubric, assessee) if xlsx else blank_manifest(rubric, assessee).encode()
+    write_atomic(manifest, data)
     return manifest

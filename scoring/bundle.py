@@ -18,10 +18,10 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import validate
+from . import validate, workbook
 from .errors import ScoringError
-from .model import Answer, Bundle, Document, SignOff
-from .yamlio import YamlDoc, load_yaml
+from .model import Answer, Bundle, Document, Line, SignOff
+from .yamlio import load_yaml
 
 MANIFEST = "bundle.yaml"
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -33,12 +33,12 @@ OS_ERRORS = {errno.EACCES: "没有读取权限", errno.EISDIR: "是目录而不�
              errno.ELOOP: "符号链接层数过多"}
 
 
-def _os_error(rel: str, exc: OSError, name: str, line: int | None) -> ScoringError:
+def _os_error(rel: str, exc: OSError, name: str, line: Line | None) -> ScoringError:
     reason = OS_ERRORS.get(exc.errno or 0, f"读取失败（错误码 {exc.errno}）")
     return ScoringError(f"文件 “{rel}” {reason}", name, line, hint="请检查文件是否完整、可读")
 
 
-def _safe_relpath(rel: str, name: str, line: int | None) -> str:
+def _safe_relpath(rel: str, name: str, line: Line | None) -> str:
     """A normalised path inside the bundle, or an error for one that would leave it."""
     if "\\" in rel or "\0" in rel:
         rel = rel.replace("\\", "/").replace("\0", "")
@@ -56,7 +56,7 @@ class _Folder:
         self.root = root.resolve()
         self.label = str(root)
 
-    def read(self, rel: str, name: str, line: int | None, limit: int) -> bytes | None:
+    def read(self, rel: str, name: str, line: Line | None, limit: int) -> bytes | None:
         rel = _safe_relpath(rel, name, line)
         path = self.root / rel
         try:
@@ -104,15 +104,16 @@ class _Zip:
         self.prefix = self._root()
 
     def _root(self) -> str:
-        if MANIFEST in self.entries:
+        if MANIFEST in self.entries or workbook.FILE in self.entries:
             return ""
         tops = {name.split("/", 1)[0] for name in self.entries}
-        if len(tops) == 1 and f"{next(iter(tops))}/{MANIFEST}" in self.entries:
-            return next(iter(tops)) + "/"
-        raise ScoringError(f"压缩包中找不到 {MANIFEST}", self.label,
-                           hint=f"{MANIFEST} 应在压缩包根目录或唯一的顶层文件夹中")
+        top = next(iter(tops)) if len(tops) == 1 else ""
+        if top and (f"{top}/{MANIFEST}" in self.entries or f"{top}/{workbook.FILE}" in self.entries):
+            return top + "/"
+        raise ScoringError(f"压缩包中找不到 {MANIFEST} 或 {workbook.FILE}", self.label,
+                           hint="清单应在压缩包根目录或唯一的顶层文件夹中")
 
-    def read(self, rel: str, name: str, line: int | None, limit: int) -> bytes | None:
+    def read(self, rel: str, name: str, line: Line | None, limit: int) -> bytes | None:
         info = self.entries.get(self.prefix + _safe_relpath(rel, name, line))
         if info is None:
             return None
@@ -186,19 +187,35 @@ def open_bundle(path: Path) -> Bundle:
         raise ScoringError("材料包应为文件夹或 .zip 压缩包", str(path))
     else:
         raise ScoringError("材料包不存在", str(path), hint="请检查路径，或先用 scoring init 生成空白材料包")
-    name = f"{source.label}/{MANIFEST}" if isinstance(source, _Folder) else f"{source.label}:{MANIFEST}"
     try:
-        return _load(path, source, name)
+        return _load(path, source)
     finally:
         if isinstance(source, _Zip):
             source.zip.close()
 
 
-def _load(path: Path, source: _Folder | _Zip, name: str) -> Bundle:
-    raw = source.read(MANIFEST, name, None, MAX_FILE_BYTES)
-    if raw is None:
-        raise ScoringError(f"材料包中没有 {MANIFEST}", source.label, hint="请先用 scoring init 生成")
-    doc = load_yaml(raw, name)
+def _name(source: _Folder | _Zip, file: str) -> str:
+    return f"{source.label}/{file}" if isinstance(source, _Folder) else f"{source.label}:{file}"
+
+
+def _manifest(source: _Folder | _Zip) -> tuple[bytes, validate.Manifest]:
+    """The bundle's manifest, bundle.yaml or the fill-in workbook, as data with a place for each part."""
+    raw = source.read(MANIFEST, _name(source, MANIFEST), None, MAX_FILE_BYTES)
+    sheet = source.read(workbook.FILE, _name(source, workbook.FILE), None, workbook.MAX_BYTES)
+    if raw is not None and sheet is not None:
+        raise ScoringError(f"材料包中同时有 {MANIFEST} 和 {workbook.FILE}", source.label,
+                           hint="一个材料包只能有一份清单，请删去不用的那一份")
+    if raw is not None:
+        return raw, load_yaml(raw, _name(source, MANIFEST))
+    if sheet is not None:
+        return sheet, workbook.read(sheet, _name(source, workbook.FILE))
+    raise ScoringError(f"材料包中没有 {MANIFEST} 或 {workbook.FILE}", source.label,
+                       hint="请先用 scoring init 生成（加 --xlsx 生成填报表）")
+
+
+def _load(path: Path, source: _Folder | _Zip) -> Bundle:
+    raw, doc = _manifest(source)
+    name = doc.name
     validate.check(doc, "bundle", "材料包")
     data = doc.data
     _check_dates(doc)
@@ -242,14 +259,14 @@ def _load(path: Path, source: _Folder | _Zip, name: str) -> Bundle:
                   files=_Files(path, name), facts=facts)
 
 
-def _answer(raw: Any, line: int | None) -> Answer:
+def _answer(raw: Any, line: Line | None) -> Answer:
     if isinstance(raw, dict):
         return Answer(raw.get("value"), tuple(raw.get("documents", ())), raw.get("reason", "").strip(),
                       raw.get("note", ""), line)
     return Answer(raw, (), "", "", line)
 
 
-def _texts(data: Mapping[str, Any], part: str, source: _Folder | _Zip, name: str, doc: YamlDoc,
+def _texts(data: Mapping[str, Any], part: str, source: _Folder | _Zip, name: str, doc: validate.Manifest,
            digest: Any) -> dict[str, str]:
     """Narrative texts and statements, those given as files read (as UTF-8 text) and folded into the
     bundle's hash; blank ones left out."""
@@ -271,7 +288,7 @@ def _texts(data: Mapping[str, Any], part: str, source: _Folder | _Zip, name: str
     return out
 
 
-def _check_dates(doc: YamlDoc) -> None:
+def _check_dates(doc: validate.Manifest) -> None:
     data = doc.data
     places: list[tuple[tuple[str | int, ...], Any]]
     places = [(("period", k), data["period"].get(k)) for k in ("start", "end")]

@@ -160,7 +160,7 @@ def _review_option(func: F) -> F:
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
 @click.option("--format", "fmt_", type=click.Choice(names("result")), default="table", show_default=True,
-              help="输出格式：table 表格，json，csv（Excel/WPS 可直接打开），html 或 pdf 自评报告。")
+              help="输出格式：table 表格，json，csv（Excel/WPS 可直接打开），xlsx 自评打分表，html 或 pdf 自评报告。")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="写入文件（默认输出到屏幕）。")
 @click.option("--strict", is_flag=True, help="有未填报的输入时报错。")
 @_review_option
@@ -172,8 +172,8 @@ def score(bundle: Path, rubric_file: Path | None, fmt_: str, output: Path | None
     from .outputs import render
 
     guard_output(bundle, output)
-    if fmt_ == "pdf" and output is None:
-        raise ScoringError("PDF 不能输出到屏幕", hint="请用 -o 指定文件，如 -o 自评报告.pdf")
+    if fmt_ in ("pdf", "xlsx") and output is None:
+        raise ScoringError(f"{fmt_.upper()} 不能输出到屏幕", hint=f"请用 -o 指定文件，如 -o 自评报告.{fmt_}")
     result = _load(bundle, rubric_file, reviews)
     if strict and result.missing:
         listed = "、".join(f"{i} {n}" for i, n in result.missing[:20])
@@ -186,15 +186,39 @@ def score(bundle: Path, rubric_file: Path | None, fmt_: str, output: Path | None
 @click.argument("rubric_file", metavar="RUBRIC", type=str)
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--assessee", default="", help="被评估单位名称，如 高青县。")
+@click.option("--xlsx", is_flag=True, help="生成 Excel/WPS 填报表（填报表.xlsx）而不是 bundle.yaml。")
 @_friendly
-def init(rubric_file: str, directory: Path, assessee: str) -> None:
+def init(rubric_file: str, directory: Path, assessee: str, xlsx: bool) -> None:
     """为评分细则生成空白材料包：每个输入及其填报提示。"""
     from .blank import questions, write_blank
     from .rubric import load, resolve
 
     built = load(resolve(rubric_file))
-    manifest = write_blank(built, directory, assessee)
+    manifest = write_blank(built, directory, assessee, xlsx)
     click.echo(f"已生成空白材料包 {manifest}：{len(built.indicators)} 个指标，{questions(built)} 个待填报输入。")
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--rehash", is_flag=True, help="文件内容有变化时，更新清单中登记的 SHA-256。")
+@_friendly
+def docs(bundle: Path, rehash: bool) -> None:
+    """把材料包 documents 文件夹中的文件登记到清单（bundle.yaml 或填报表）：新文件加上 SHA-256 和标题，
+    报告内容有变化和已缺失的文件。清单的其他内容不变。"""
+    from .register import register
+
+    made = register(bundle, rehash)
+    for ident, file in made.added:
+        click.echo(f"新登记 {ident} {file}")
+    for ident, file in made.changed:
+        click.echo(f"{'已更新 SHA-256' if rehash else '内容有变化'} {ident} {file}")
+    for ident, file in made.missing:
+        click.echo(f"文件缺失 {ident} {file}")
+    click.echo(f"{made.manifest}：新登记 {len(made.added)} 份，内容有变化 {len(made.changed)} 份，缺失 {len(made.missing)} 份。")
+    if made.added:
+        click.echo("请在清单中核对新登记文件的标题，补充文号、发文单位和日期。")
+    if made.changed and not rehash:
+        click.echo("内容有变化的文件仍按原 SHA-256 核验（评分时标记为哈希不符）；确认无误后用 --rehash 更新。")
 
 
 @main.command()
@@ -232,7 +256,7 @@ def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: Path
 @click.argument("bundle", type=click.Path(path_type=Path))
 @_review_option
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="意见表文件：.pdf、.json、.csv 或 .html，如 初评意见表.pdf。")
+              help="意见表文件：.pdf、.json、.csv、.xlsx 或 .html，如 初评意见表.pdf。")
 @click.option("--format", "fmt_", type=click.Choice(names("changes")), help="输出格式（默认按文件扩展名）。")
 @click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
 @click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),

@@ -6,7 +6,7 @@ from __future__ import annotations
 class ScoringError(Exception):
     """A problem with user input, described in Chinese, with where it happened."""
 
-    def __init__(self, message: str, file: str | None = None, line: int | None = None,
+    def __init__(self, message: str, file: str | None = None, line: int | str | None = None,
                  where: str | None = None, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -19,8 +19,8 @@ class ScoringError(Exception):
         head = []
         if self.file:
             head.append(f"文件 {self.file}")
-        if self.line:
-            head.append(f"第 {self.line} 行")
+        if self.line:  # a YAML file's line, or a workbook's cell (指标填报!E12)
+            head.append(f"第 {self.line} 行" if isinstance(self.line, int) else self.line)
         if self.where:
             head.append(self.where)
         text = ("，".join(head) + "：" if head else "") + self.message

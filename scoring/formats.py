@@ -214,26 +214,35 @@ def _entry(e: Entry) -> dict[str, Any]:
             "reason": o.reason, "reviewer": o.author}
 
 
-def render_changes_csv(ch: Changes) -> str:
-    """One row per review entry (待复核 ones marked), then each stage's totals before and after."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["阶段", "评审人", "指标", "名称", "调整前得分", "调整后得分", "调整前有据得分", "调整后有据得分",
-                     "调整内容", "理由"])
+CHANGES_HEAD = ["阶段", "评审人", "指标", "名称", "调整前得分", "调整后得分", "调整前有据得分", "调整后有据得分",
+                "调整内容", "理由"]
+
+
+def changes_rows(ch: Changes) -> list[list[Any]]:
+    """One row per review entry (待复核 ones marked), then each stage's totals before and after; figures
+    stay Decimals for the CSV to print and the workbook to keep as numbers."""
+    rows: list[list[Any]] = []
     for s in ch.stages:
         for c in s.changes:
-            for e in c.entries:
-                writer.writerow([s.stage.name, e.override.author, c.indicator.id, c.indicator.indicator.title,
-                                 fmt(c.before.points), fmt(c.after.points), fmt(c.before.supported),
-                                 fmt(c.after.supported), e.text, e.override.reason])
+            rows += [[s.stage.name, e.override.author, c.indicator.id, c.indicator.indicator.title, c.before.points,
+                      c.after.points, c.before.supported, c.after.supported, e.text, e.override.reason]
+                     for e in c.entries]
         for e in s.pending:
             title = getattr(ch.result.rubric.indicator(e.override.indicator), "title", "")
-            writer.writerow([s.stage.name, e.override.author, e.override.indicator, title, "", "", "", "",
-                             f"【待复核，暂不生效】{e.text}", e.override.reason])
+            rows.append([s.stage.name, e.override.author, e.override.indicator, title, "", "", "", "",
+                         f"【待复核，暂不生效】{e.text}", e.override.reason])
     for s in ch.stages:
-        writer.writerow([s.stage.name, s.stage.author, "合计", f"{s.before.stage} → {s.stage.name}",
-                         fmt(s.before.total), fmt(s.after.total), fmt(s.before.supported_total),
-                         fmt(s.after.supported_total), s.after.verdict.text, s.outcome])
+        rows.append([s.stage.name, s.stage.author, "合计", f"{s.before.stage} → {s.stage.name}", s.before.total,
+                     s.after.total, s.before.supported_total, s.after.supported_total, s.after.verdict.text,
+                     s.outcome])
+    return rows
+
+
+def render_changes_csv(ch: Changes) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CHANGES_HEAD)
+    writer.writerows([fmt(v) if isinstance(v, Decimal) else v for v in row] for row in changes_rows(ch))
     return "\ufeff" + out.getvalue()
 
 

@@ -3,10 +3,15 @@
 A check returns the value the rules see, or raises InputProblem with a Chinese message; the engine
 adds the file, line, indicator and input. Adding a type means one check, one hint and one entry in
 TYPES (and the rubric schema's enum and docs/rubric-language.md).
+
+This is the one place a county's way of writing an answer becomes the rules' value: 是/否 for yes/no, a
+choice's label for its code, a multi-select or a list written in one line (as a workbook cell holds it).
+YAML bundles, workbooks and a review's corrected value all pass through here.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,37 +39,60 @@ def shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:40] + "…"
 
 
+YES_NO = {"是": True, "否": False}
+SEPARATORS = re.compile(r"[、，,；;\n]+")  # between a multi-select's items
+LINES = re.compile(r"[；;\n]+")  # between a list's names, which may hold a 、 themselves
+
+
 def _bool(inp: Input, ans: Answer) -> Any:
-    if not isinstance(ans.value, bool):
-        raise InputProblem(f"应填 true（是）或 false（否），实际为 {shown(ans.value)}")
-    return ans.value
-
-
-def _options(inp: Input) -> str:
-    return "可选：" + "、".join(f"{v}（{label}）" for v, label in inp.values)
-
-
-def _choice(inp: Input, ans: Answer) -> Any:
-    if str(ans.value) not in dict(inp.values):
-        raise InputProblem(f"取值 {shown(ans.value)} 无效", _options(inp))
-    return ans.value
-
-
-def _multi(inp: Input, ans: Answer) -> Any:
-    value = ans.value
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputProblem("应为代码列表，每项一行：- 代码", _options(inp))
-    unknown = [v for v in value if v not in dict(inp.values)]
-    if unknown:
-        raise InputProblem(f"“{'、'.join(unknown)[:60]}” 不是可选项", _options(inp))
-    repeated = sorted(v for v, n in Counter(value).items() if n > 1)
-    if repeated:
-        raise InputProblem(f"“{'、'.join(repeated)[:60]}” 重复出现", "同一项只能选一次")
+    value = YES_NO.get(ans.value.strip(), ans.value) if isinstance(ans.value, str) else ans.value
+    if not isinstance(value, bool):
+        raise InputProblem(f"应填 是 或 否（也可写 true、false），实际为 {shown(ans.value)}")
     return value
 
 
+def _options(inp: Input) -> str:
+    return "可选：" + "、".join(f"{label}（{v}）" for v, label in inp.values)
+
+
+def _code(inp: Input, value: Any) -> Any:
+    """A choice as its code, whether the county wrote the code or the label; None if it is neither."""
+    text = str(value).strip()
+    if text in dict(inp.values):
+        return value if not isinstance(value, str) else text
+    return {label: code for code, label in inp.values}.get(text)
+
+
+def _items(value: Any, separators: re.Pattern[str]) -> Any:
+    """A list as written, or one text naming several items (a workbook cell, a one-line answer)."""
+    if isinstance(value, str):
+        return [v.strip() for v in separators.split(value) if v.strip()]
+    return value
+
+
+def _choice(inp: Input, ans: Answer) -> Any:
+    code = _code(inp, ans.value)
+    if code is None:
+        raise InputProblem(f"取值 {shown(ans.value)} 无效", _options(inp))
+    return code
+
+
+def _multi(inp: Input, ans: Answer) -> Any:
+    value = _items(ans.value, SEPARATORS)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputProblem("应为所选项的列表，每项一行：- 选项，或写在一行中用“、”分隔", _options(inp))
+    unknown = [v for v in value if _code(inp, v) is None]
+    if unknown:
+        raise InputProblem(f"“{'、'.join(unknown)[:60]}” 不是可选项", _options(inp))
+    codes = [_code(inp, v) for v in value]
+    repeated = sorted(inp.choice_label(v) for v, n in Counter(codes).items() if n > 1)
+    if repeated:
+        raise InputProblem(f"“{'、'.join(repeated)[:60]}” 重复出现", "同一项只能选一次")
+    return codes
+
+
 def _list(inp: Input, ans: Answer) -> Any:
-    value = ans.value
+    value = _items(ans.value, LINES)
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise InputProblem("应为列表，每项一行写明名称，如 - 某某政策")
     repeated = sorted(v for v, n in Counter(value).items() if n > 1)
@@ -104,12 +132,12 @@ class InputType:
 
 
 TYPES: dict[str, InputType] = {
-    "bool": InputType(_bool, "填 true（是）或 false（否）"),
+    "bool": InputType(_bool, "填 是 或 否（也可写 true、false）"),
     "number": InputType(_number, "填数字"),
     "integer": InputType(_number, "填整数"),
-    "choice": InputType(_choice, "填以下代码之一"),
-    "multi": InputType(_multi, "可多选，逐项列出所选代码，每项一行：- 代码"),
-    "list": InputType(_list, "逐项列出，每项一行：- 名称"),
+    "choice": InputType(_choice, "填以下选项之一，写名称或代码均可"),
+    "multi": InputType(_multi, "可多选，逐项列出所选项（名称或代码），每项一行：- 选项，或写在一行中用“、”分隔"),
+    "list": InputType(_list, "逐项列出，每项一行：- 名称（或写在一行中用“；”分隔）"),
     "score": InputType(_score, "填分数，并在 reason 中写明打分理由"),
 }
 

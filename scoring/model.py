@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .numbers import ZERO, dec, fmt
 
 Path = tuple[str | int, ...]  # a place in a YAML file: keys and list indexes
+Line = int | str  # where in a manifest: a YAML file's line, or a workbook's cell such as 指标填报!E12
 
 SELF = "自评"
 STAGES = (SELF, "初评", "验收")  # the order a chain is applied in
@@ -22,8 +23,11 @@ STAGES = (SELF, "初评", "验收")  # the order a chain is applied in
 OUTCOME = {"初评": ("推荐", "不推荐"), "验收": ("通过验收", "不予通过验收")}
 
 
-def line_at(lines: Mapping[Path, int], path: Path) -> int | None:
-    """The line of a place in a YAML file, or of its nearest enclosing place that has one."""
+_L = TypeVar("_L", int, Line)
+
+
+def line_at(lines: Mapping[Path, _L], path: Path) -> _L | None:
+    """The line (or cell) of a place in a manifest, or of its nearest enclosing place that has one."""
     while path:
         if path in lines:
             return lines[path]
@@ -152,6 +156,8 @@ def say(inp: Input | None, value: Any) -> str:
         return "是"
     if value is False:
         return "否"
+    if isinstance(value, str) and inp and inp.type == "bool":
+        return value.strip()  # 是/否 as a reviewer wrote it
     if inp and inp.type == "choice":
         return inp.choice_label(value)
     if inp and inp.type == "multi" and isinstance(value, list):
@@ -254,7 +260,7 @@ class Answer:
     documents: tuple[str, ...]
     reason: str
     note: str
-    line: int | None
+    line: Line | None
 
 
 @dataclass(frozen=True)
@@ -288,11 +294,11 @@ class Bundle:
     statements: Mapping[str, str]  # indicator id -> 工作说明
     signoff: SignOff
     sha256: str
-    lines: Mapping[Path, int] = field(compare=False, repr=False)
+    lines: Mapping[Path, Line] = field(compare=False, repr=False)
     files: Files = field(compare=False, repr=False)
     facts: Mapping[str, Answer] = field(default_factory=dict)  # shared fact name -> its one answer
 
-    def line(self, path: Path) -> int | None:
+    def line(self, path: Path) -> Line | None:
         return line_at(self.lines, path)
 
 

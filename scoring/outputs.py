@@ -80,6 +80,13 @@ def _result_csv(result: Any, options: Options) -> bytes:
     return render_csv(result).encode()
 
 
+@register("result", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx")
+def _result_xlsx(result: Any, options: Options) -> bytes:
+    from .sheets import result_workbook
+
+    return result_workbook(result)
+
+
 @register("result", "html", "text/html; charset=utf-8", ".html")
 def _result_html(result: Any, options: Options) -> bytes:
     from .report import self_evaluation_html
@@ -121,6 +128,13 @@ def _changes_csv(changes: Any, options: Options) -> bytes:
     from .formats import render_changes_csv
 
     return render_changes_csv(changes).encode()
+
+
+@register("changes", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx")
+def _changes_xlsx(changes: Any, options: Options) -> bytes:
+    from .sheets import changes_workbook
+
+    return changes_workbook(changes)
 
 
 @register("summary", "pdf", "application/pdf", ".pdf")

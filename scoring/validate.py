@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path as PathLike
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import ScoringError, ScoringErrors
-from .model import Path
+from .model import Line, Path
 from .yamlio import YamlDoc, load_yaml
 
 TYPE_NAMES = {"object": "映射（键: 值）", "array": "列表", "string": "文本", "number": "数字",
               "integer": "整数", "boolean": "true 或 false", "null": "空值"}
+
+
+class Manifest(Protocol):
+    """Data with a place for each part: a YAML file (lines) or a workbook (cells)."""
+
+    data: Any
+    name: str
+
+    @property
+    def lines(self) -> Mapping[Path, Line]: ...
+
+    def line(self, path: Path) -> Line | None: ...
 
 
 @cache
@@ -121,7 +134,7 @@ def _keywords(node: Any) -> set[str]:
     return found
 
 
-def check(doc: YamlDoc, schema_name: str, label: str) -> None:
+def check(doc: Manifest, schema_name: str, label: str) -> None:
     """Raise ScoringErrors with every schema violation in `doc`, in line order."""
     fast = _fast(schema_name)
     if fast is not None:
@@ -140,7 +153,8 @@ def check(doc: YamlDoc, schema_name: str, label: str) -> None:
         path = tuple(error.absolute_path)
         item = ScoringError(_message(error), doc.name, doc.line(path), f"{label} {path_text(path)}")
         found.setdefault(str(item), item)
-    raise ScoringErrors(sorted(found.values(), key=lambda e: e.line or 0))
+    # A YAML file's errors in line order; a workbook's as the schema found them (sheet by sheet).
+    raise ScoringErrors(sorted(found.values(), key=lambda e: e.line if isinstance(e.line, int) else 0))
 
 
 def _leaves(errors: list[Any]) -> list[Any]:

@@ -63,7 +63,7 @@ def test_the_engine_reads_only_the_model(name: str) -> None:
     assert not tops(imports(MODULES[name])) & (LOADERS | OUTPUTS)
 
 
-@pytest.mark.parametrize("name", ["formats", "show", "report", "report.context", "report.papers", "report.render"])
+@pytest.mark.parametrize("name", ["formats", "sheets", "show", "report", "report.context", "report.papers", "report.render"])
 def test_outputs_read_results_only(name: str) -> None:
     assert not tops(imports(MODULES[name])) & (LOADERS | {"engine", "rules", "inputs"})
 

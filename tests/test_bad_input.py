@@ -76,8 +76,8 @@ def test_unknown_input(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_wrong_type(runner: CliRunner, tmp_path: Path) -> None:
-    b = make_bundle(tmp_path / "b", {"1.1": {"meeting": "是"}})
-    refused(runner, b, tmp_path, "指标 1.1 输入 meeting", "应填 true（是）或 false（否）")
+    b = make_bundle(tmp_path / "b", {"1.1": {"meeting": "有"}})
+    refused(runner, b, tmp_path, "指标 1.1 输入 meeting", "应填 是 或 否", "实际为 “有”")
 
 
 def test_schema_type_error_names_line(runner: CliRunner, tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ def test_rate_above_100(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_unknown_choice(runner: CliRunner, tmp_path: Path) -> None:
     b = make_bundle(tmp_path / "b", {"1.1": {"convener": "mayor"}})
-    refused(runner, b, tmp_path, "取值 “mayor” 无效", "principal（主要负责同志）")
+    refused(runner, b, tmp_path, "取值 “mayor” 无效", "主要负责同志（principal）")
 
 
 @pytest.mark.parametrize("path", ["../outside.txt", "documents/../../outside.txt", "/etc/passwd",

@@ -175,9 +175,10 @@ def test_reviewer_score_keeps_to_the_declared_step(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("value", "message"), [
     (["culture", "dancing"], "“dancing” 不是可选项"),
-    (["culture", "sports", "culture"], "“culture” 重复出现"),
-    ("culture", "应为代码列表"),
-    ([1, 2], "应为代码列表"),
+    (["culture", "sports", "culture"], "“文化娱乐” 重复出现"),
+    ("文化娱乐、跳舞", "“跳舞” 不是可选项"),
+    ("culture、文化娱乐", "“文化娱乐” 重复出现"),
+    ([1, 2], "应为所选项的列表"),
 ])
 def test_multi_refuses_unknown_duplicate_and_non_list(tmp_path: Path, value: object, message: str) -> None:
     out = refusal(tmp_path, {"2.1": {"activities": value}})
@@ -185,7 +186,7 @@ def test_multi_refuses_unknown_duplicate_and_non_list(tmp_path: Path, value: obj
 
 
 def test_multi_refusal_names_the_options(tmp_path: Path) -> None:
-    assert "可选：culture（文化娱乐）、sports（体育健身）" in refusal(tmp_path, {"2.1": {"activities": ["x"]}})
+    assert "可选：文化娱乐（culture）、体育健身（sports）" in refusal(tmp_path, {"2.1": {"activities": ["x"]}})
 
 
 def test_multi_is_counted_and_capped(tmp_path: Path) -> None:
@@ -196,9 +197,16 @@ def test_multi_is_counted_and_capped(tmp_path: Path) -> None:
     assert ind(r, "2.2").score == 10  # 2 items: at least 1, short of 3
 
 
+def test_multi_takes_labels_and_one_line(tmp_path: Path) -> None:
+    by_code = score(tmp_path / "a", {"2.1": {"activities": ["culture", "sports"]}})
+    by_label = score(tmp_path / "b", {"2.1": {"activities": "文化娱乐、体育健身"}})
+    mixed = score(tmp_path / "c", {"2.1": {"activities": ["文化娱乐", "sports"]}})
+    assert ind(by_code, "2.1").score == ind(by_label, "2.1").score == ind(mixed, "2.1").score == 40  # 2 × 20
+
+
 def test_blank_bundle_lists_multi_options() -> None:
     text = blank_manifest(RUBRIC)
-    assert "可多选，逐项列出所选代码，每项一行：- 代码：culture = 文化娱乐；sports = 体育健身" in text
+    assert "可多选，逐项列出所选项（名称或代码），每项一行：- 选项，或写在一行中用“、”分隔：culture = 文化娱乐；sports = 体育健身" in text
 
 
 # ---------------------------------------------------------------- lint

@@ -456,3 +456,12 @@ def test_a_stage_written_back_reads_the_same(runner: CliRunner, tmp_path: Path) 
     out = write(tmp_path, "again.yaml", text)
     data = score_json(runner, "--review", str(out))
     assert (data["reviews"][0]["total"], data["reviews"][0]["supported_total"]) == (80.9, 79.9)
+
+
+def test_a_correction_may_give_the_choice_label(sample_sha: str, tmp_path: Path) -> None:
+    rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
+    by_label = CITY.replace("value: low", "value: 三档（1分）")
+    city = write(tmp_path, "city.yaml", review_text("初评", sample_sha, by_label))
+    result = engine.score(rubric, bundle, review.load_chain([city], rubric, bundle))
+    ind = next(i for i in result.indicators if i.id == "4.4")
+    assert (ind.own.points, ind.final.points) == (2, 1)  # 二档 → 三档, as with the code `low`

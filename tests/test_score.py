@@ -124,7 +124,7 @@ def test_usage_errors_in_chinese() -> None:
     missing = run("score")
     assert missing.returncode == 2 and "错误：缺少参数 BUNDLE" in missing.stderr
     bad = run("score", str(SAMPLE), "--format", "xml")
-    assert bad.returncode == 2 and "参数 '--format' 应为 table、json、csv、html、pdf 之一" in bad.stderr
+    assert bad.returncode == 2 and "参数 '--format' 应为 table、json、csv、xlsx、html、pdf 之一" in bad.stderr
     unknown = run("score", str(SAMPLE), "--bogus")
     assert unknown.returncode == 2 and "没有选项 --bogus" in unknown.stderr
     assert "Traceback" not in missing.stderr + bad.stderr + unknown.stderr
@@ -135,3 +135,14 @@ def test_judged_score_shows_the_facts_behind_it(runner: CliRunner) -> None:
     trace = [s["text"] for s in next(i for i in data["indicators"] if i["id"] == "4.1")["trace"]]
     assert trace[:3] == ["千名老年人拥有养老床位数：38.7张（记录）", "护理型床位占比：56.4%（记录）",
                          "建成县级养老服务信息平台：是（记录）"]
+
+
+def test_yes_no_and_choice_labels_score_as_true_false_and_codes(runner: CliRunner, tmp_path: Path) -> None:
+    words = make_bundle(tmp_path / "words", {"1.1": {"meeting": "是", "convener": "负责同志"},
+                                             "2.2": {"met": "是", "accident": "否"}})
+    codes = make_bundle(tmp_path / "codes", {"1.1": {"meeting": True, "convener": "leader"},
+                                             "2.2": {"met": True, "accident": False}})
+    scored = [{i["id"]: i["score"] for i in score_json(runner, b, "--rubric", str(MINI))["indicators"]}
+              for b in (words, codes)]
+    assert scored[0] == scored[1]
+    assert (scored[0]["1.1"], scored[0]["2.2"]) == (3, 2)  # 2 for the system + 1 for 负责同志; 2 with no accident
