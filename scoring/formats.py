@@ -318,24 +318,33 @@ def _center(c: CenterRating) -> dict[str, Any]:
             "flags": list(c.flags), "bundle_sha256": c.sha256}
 
 
-def render_rating_csv(r: Rating) -> str:
-    """One row per center in ranking order (the broken ones last), then a row per district and the city."""
+def rating_head(r: Rating) -> list[str]:
     p = r.programme
+    return ["名次", "编号", "名称", "区（市）", "得分", "有据得分", "星级", "未达到上一级的原因", "奖励",
+            f"{p.payer or '兑现方'}承担", f"{p.refund_by or '返还方'}返还", "并列", "连续未达标年数", "取消资格",
+            "标记", "错误"]
+
+
+def rating_rows(r: Rating) -> list[list[Any]]:
+    """One row per center in ranking order (the broken ones last), then a row per district and the city;
+    figures stay Decimals for the CSV to print and the workbook to keep as numbers."""
+    rows: list[list[Any]] = [
+        [c.rank or "", c.id, c.name, c.district, c.score, c.supported, c.band or "", "；".join(c.held), c.reward,
+         c.payer_share, c.refund, "是" if c.tie else "", c.years_below, "是" if c.exit else "", "；".join(c.flags),
+         c.error] for c in r.centers]
+    rows += [["", "", f"{d.district}合计", d.district, None, None, "", f"{d.centers} 个中心，奖励 {d.rewarded} 个",
+              d.reward, d.payer_share, d.refund, "", "", "", "", ""] for d in r.districts]
+    total = rating_data(r)["totals"]
+    rows.append(["", "", "全市合计", "", None, None, "", f"参评 {len(r.centers)} 个，全市共 {r.city_total} 个",
+                 total["reward"], total["payer_share"], total["refund"], "", "", "", "", ""])
+    return rows
+
+
+def render_rating_csv(r: Rating) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["名次", "编号", "名称", "区（市）", "得分", "有据得分", "星级", "未达到上一级的原因", "奖励",
-                     f"{p.payer or '兑现方'}承担", f"{p.refund_by or '返还方'}返还", "并列", "连续未达标年数", "取消资格",
-                     "标记", "错误"])
-    for c in r.centers:
-        writer.writerow([c.rank or "", c.id, c.name, c.district, _num(c.score), _num(c.supported), c.band or "",
-                         "；".join(c.held), fmt(c.reward), fmt(c.payer_share), fmt(c.refund), "是" if c.tie else "",
-                         c.years_below, "是" if c.exit else "", "；".join(c.flags), c.error])
-    for d in r.districts:
-        writer.writerow(["", "", f"{d.district}合计", d.district, "", "", "", f"{d.centers} 个中心，奖励 {d.rewarded} 个",
-                         fmt(d.reward), fmt(d.payer_share), fmt(d.refund), "", "", "", "", ""])
-    total = rating_data(r)["totals"]
-    writer.writerow(["", "", "全市合计", "", "", "", "", f"参评 {len(r.centers)} 个，全市共 {r.city_total} 个",
-                     fmt(total["reward"]), fmt(total["payer_share"]), fmt(total["refund"]), "", "", "", "", ""])
+    writer.writerow(rating_head(r))
+    writer.writerows([_num(v) if isinstance(v, Decimal) or v is None else v for v in row] for row in rating_rows(r))
     return "\ufeff" + out.getvalue()
 
 

@@ -639,6 +639,7 @@ class CenterRating:
     sha256: str = ""
     counted: tuple[tuple[str, Decimal], ...] = ()  # the facts a per-unit reward counts, at the last stage
     categories: tuple[tuple[str, Decimal, Decimal], ...] = ()  # (title, score, max) at the last stage
+    period_end: str = ""  # the bundle's assessment period's last day
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,13 @@ def _rating_csv(rating: Any, options: Options) -> bytes:
     return render_rating_csv(rating).encode()
 
 
+@register("rating", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx")
+def _rating_xlsx(rating: Any, options: Options) -> bytes:
+    from .sheets import rating_workbook
+
+    return rating_workbook(rating)
+
+
 @register("rating", "pdf", "application/pdf", ".pdf")
 def _rating_pdf(rating: Any, options: Options) -> bytes:
     from .report.papers import committee_pdf

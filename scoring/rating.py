@@ -84,7 +84,8 @@ def _center(job: tuple[str, dict[str, list[str]], str, tuple[str, ...]]) -> Cent
                         b.assessee.get("district", ""), last.total, last.supported_total, last.verdict.band,
                         last.verdict.next, last.verdict.held, last.stage, flags, sha256=b.sha256,
                         counted=tuple((n, ZERO if v is None else dec(v)) for n, v in counts),
-                        categories=tuple((c.title, c.score, c.max) for c in last.categories))
+                        categories=tuple((c.title, c.score, c.max) for c in last.categories),
+                        period_end=b.period["end"])
 
 
 def _score(path: Path, reviews: dict[str, list[str]], rubric: Any) -> Result:
@@ -238,7 +239,7 @@ def read_previous(path: Path) -> dict[str, int]:
 # ---------------------------------------------------------------- the outputs, all or nothing
 
 REPORTS = "评定报告"
-OUTPUTS = ("ratings.json", "ratings.csv", "committee.pdf", REPORTS)
+OUTPUTS = ("ratings.json", "ratings.csv", "ratings.xlsx", "committee.pdf", REPORTS)
 
 
 def write(rating: Rating, outdir: Path, pdfs: bool = False) -> None:
@@ -247,7 +248,7 @@ def write(rating: Rating, outdir: Path, pdfs: bool = False) -> None:
     from .files import write_folder
     from .outputs import render
 
-    made = {name: render("rating", name.rsplit(".", 1)[1], rating) for name in OUTPUTS[:3]}
+    made = {name: render("rating", name.rsplit(".", 1)[1], rating) for name in OUTPUTS[:-1]}
 
     def fill(tmp: Path) -> None:
         for name, data in made.items():

@@ -21,8 +21,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from .changes import Changes
-from .formats import CHANGES_HEAD, changes_rows
-from .model import Result
+from .formats import CHANGES_HEAD, changes_rows, rating_head, rating_rows
+from .model import Rating, Result
 from .numbers import ZERO, fmt
 
 THIN = Side(style="thin", color="808080")
@@ -178,3 +178,17 @@ def changes_workbook(ch: Changes) -> bytes:
             BAND if cells[2] == "合计" else None)
     last = ch.stages[-1].stage if ch.stages else None
     return save(wb, moment(last.date if last and last.date else ch.result.bundle.period["end"]))
+
+
+def rating_workbook(r: Rating) -> bytes:
+    """A committee's run as a sheet: the CSV's rows, with its figures as numbers."""
+    wb = Workbook()
+    ws = wb.worksheets[0]
+    ws.title = "星级评定"
+    widths = (6, 10, 26, 10, 7, 7, 7, 40, 10, 10, 10, 5, 8, 8, 40, 30)
+    table(ws, list(zip(rating_head(r), widths, strict=True)))
+    for row, cells in enumerate(rating_rows(r), start=2):
+        put(ws, row, [_number(v) if isinstance(v, Decimal) else v for v in cells],
+            BAND if str(cells[2]).endswith("合计") else None)
+    ends = [c.period_end for c in r.centers if c.period_end]
+    return save(wb, moment(max(ends) if ends else "2000-01-01"))

@@ -220,7 +220,8 @@ def test_outputs_and_center_reports(city: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     data = rate(city, out, "--centers-total", "8", "--pdfs")
     jsonschema.Draft202012Validator(schema("rating")).validate(data)
-    assert sorted(p.name for p in out.iterdir()) == ["committee.pdf", "ratings.csv", "ratings.json", "评定报告"]
+    assert sorted(p.name for p in out.iterdir()) == ["committee.pdf", "ratings.csv", "ratings.json", "ratings.xlsx",
+                                                     "评定报告"]
     reports = sorted(p.name for p in (out / "评定报告").iterdir())
     assert reports == [f"C{k}_C{k}中心.pdf" for k in range(1, 8)]
     from .test_report import pdf_text
@@ -238,3 +239,18 @@ def test_outputs_and_center_reports(city: Path, tmp_path: Path) -> None:
     from pypdf import PdfReader
 
     assert all(len(PdfReader(out / "评定报告" / name).pages) <= 2 for name in reports)
+
+
+def test_the_run_as_a_workbook(city: Path, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    out = tmp_path / "out"
+    rate(city, out, "--centers-total", "8")
+    ws = load_workbook(out / "ratings.xlsx").worksheets[0]
+    rows = [[cell.value for cell in row] for row in ws.iter_rows()]
+    assert rows[0][:9] == ["名次", "编号", "名称", "区（市）", "得分", "有据得分", "星级", "未达到上一级的原因", "奖励"]
+    assert rows[1][:9] == [1, "C1", "C1中心", "甲区", 95, 95, "五星", None, 570000]
+    assert rows[-1][2] == "全市合计" and rows[-1][8] == 1089000
+    first = (out / "ratings.xlsx").read_bytes()
+    rate(city, out, "--centers-total", "8")
+    assert (out / "ratings.xlsx").read_bytes() == first
