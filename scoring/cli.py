@@ -151,6 +151,11 @@ def _load(bundle_path: Path, rubric_file: Path | None, reviews: tuple[Path, ...]
     return engine.score(built, bundle, load_chain(reviews, built, bundle))
 
 
+def _templates_option(func: F) -> F:
+    return click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
+                        help="自定义模板目录：其中的同名模板优先于内置模板。")(func)
+
+
 def _review_option(func: F) -> F:
     return click.option("--review", "reviews", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
                         help="评审意见文件（初评、验收），可给多次，按 初评 → 验收 的顺序。")(func)
@@ -227,8 +232,7 @@ def docs(bundle: Path, rehash: bool) -> None:
               help="报告 PDF 文件，如 自评报告.pdf。")
 @click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False), help="同时保存报告的 HTML。")
 @click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
-@click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="自定义模板目录：其中的同名模板优先于内置模板。")
+@_templates_option
 @_review_option
 @_friendly
 def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: Path | None,
@@ -259,8 +263,7 @@ def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: Path
               help="意见表文件：.pdf、.json、.csv、.xlsx 或 .html，如 初评意见表.pdf。")
 @click.option("--format", "fmt_", type=click.Choice(names("changes")), help="输出格式（默认按文件扩展名）。")
 @click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
-@click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="自定义模板目录：其中的同名模板优先于内置模板。")
+@_templates_option
 @_friendly
 def diff(bundle: Path, reviews: tuple[Path, ...], output: Path, fmt_: str | None, rubric_file: Path | None,
          templates: Path | None) -> None:
@@ -371,8 +374,7 @@ def review_carry(old_review: Path, bundle: Path, output: Path, rubric_file: Path
               help="汇总表文件：.pdf、.csv、.json 或 .html。")
 @click.option("--format", "fmt_", type=click.Choice(names("summary")), help="输出格式（默认按文件扩展名）。")
 @click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按各材料包中的 rubric 查找）。")
-@click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="自定义模板目录：其中的同名模板优先于内置模板。")
+@_templates_option
 @_friendly
 def review_summary(directory: Path, output: Path, fmt_: str | None, rubric_file: Path | None,
                    templates: Path | None) -> None:

@@ -101,20 +101,6 @@ def _result_pdf(result: Any, options: Options) -> bytes:
     return self_evaluation(result, options.templates).pdf
 
 
-@register("changes", "pdf", "application/pdf", ".pdf")
-def _changes_pdf(changes: Any, options: Options) -> bytes:
-    from .report.papers import changes_pdf
-
-    return changes_pdf(changes, options.templates)
-
-
-@register("changes", "html", "text/html; charset=utf-8", ".html")
-def _changes_html(changes: Any, options: Options) -> bytes:
-    from .report.papers import changes_html
-
-    return changes_html(changes, options.templates).encode()
-
-
 @register("changes", "json", "application/json", ".json")
 def _changes_json(changes: Any, options: Options) -> bytes:
     from .formats import changes_data
@@ -135,20 +121,6 @@ def _changes_xlsx(changes: Any, options: Options) -> bytes:
     from .sheets import changes_workbook
 
     return changes_workbook(changes)
-
-
-@register("summary", "pdf", "application/pdf", ".pdf")
-def _summary_pdf(summary: Any, options: Options) -> bytes:
-    from .report.papers import summary_pdf
-
-    return summary_pdf(summary, options.templates)
-
-
-@register("summary", "html", "text/html; charset=utf-8", ".html")
-def _summary_html(summary: Any, options: Options) -> bytes:
-    from .report.papers import summary_html
-
-    return summary_html(summary, options.templates).encode()
 
 
 @register("summary", "json", "application/json", ".json")
@@ -188,18 +160,23 @@ def _rating_xlsx(rating: Any, options: Options) -> bytes:
     return rating_workbook(rating)
 
 
-@register("rating", "pdf", "application/pdf", ".pdf")
-def _rating_pdf(rating: Any, options: Options) -> bytes:
-    from .report.papers import committee_pdf
+def _paper(subject: str) -> None:
+    """A reviewer's or committee's paper as PDF and HTML (scoring/report/papers.py)."""
+    @register(subject, "pdf", "application/pdf", ".pdf")
+    def _pdf(obj: Any, options: Options) -> bytes:
+        from .report import papers
 
-    return committee_pdf(rating, options.templates)
+        return papers.pdf(subject, obj, options.templates)
+
+    @register(subject, "html", "text/html; charset=utf-8", ".html")
+    def _html(obj: Any, options: Options) -> bytes:
+        from .report import papers
+
+        return papers.html(subject, obj, options.templates).encode()
 
 
-@register("rating", "html", "text/html; charset=utf-8", ".html")
-def _rating_html(rating: Any, options: Options) -> bytes:
-    from .report.papers import committee_html
-
-    return committee_html(rating, options.templates).encode()
+for _subject in ("changes", "summary", "rating"):
+    _paper(_subject)
 
 
 @register("rubric", "table", "text/plain; charset=utf-8", ".txt")

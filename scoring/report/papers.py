@@ -5,10 +5,11 @@ summary of all its counties. Each has a context of plain strings, built here; th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 from ..changes import Changes, Entry, StageChanges
 from ..model import OUTCOME, STAGES, Rating, Summary
@@ -110,13 +111,18 @@ def _stage(ch: Changes, s: StageChanges) -> StageView:
     return StageView(s.stage.name, s.stage.unit, s.stage.author, cn_date(s.stage.date), rows, pending)
 
 
-def changes_html(ch: Changes, templates: Path | None = None) -> str:
-    return render.render_html("review_changes.html", template_dirs(templates), paper=changes_context(ch))
+PAPERS: dict[str, tuple[str, Callable[[Any], Any]]] = {}  # subject -> (template, context builder)
 
 
-def changes_pdf(ch: Changes, templates: Path | None = None) -> bytes:
+def html(subject: str, obj: Any, templates: Path | None = None) -> str:
+    """A paper's HTML: its template over the context built from the object."""
+    template, context = PAPERS[subject]
+    return render.render_html(template, template_dirs(templates), paper=context(obj))
+
+
+def pdf(subject: str, obj: Any, templates: Path | None = None) -> bytes:
     render.require_cjk_font()
-    return render.render_pdf(changes_html(ch, templates), template_dirs(templates))[0]
+    return render.render_pdf(html(subject, obj, templates), template_dirs(templates))[0]
 
 
 @dataclass(frozen=True)
@@ -167,15 +173,6 @@ def summary_context(s: Summary) -> SummaryContext:
         counted += f"；{len(s.counties) - len(scored)} 个材料包无法评分，见表中说明"
     return SummaryContext(f"{s.unit}{STAGES[1]}情况汇总表" if s.unit else f"{STAGES[1]}情况汇总表", s.rubric,
                           s.stages, s.mandatory, tuple(rows), counted, s.problems, s.unit)
-
-
-def summary_html(summary: Summary, templates: Path | None = None) -> str:
-    return render.render_html("review_summary.html", template_dirs(templates), paper=summary_context(summary))
-
-
-def summary_pdf(summary: Summary, templates: Path | None = None) -> bytes:
-    render.require_cjk_font()
-    return render.render_pdf(summary_html(summary, templates), template_dirs(templates))[0]
 
 
 # ---------------------------------------------------------------- a rating committee's papers
@@ -290,15 +287,6 @@ def _quota_text(r: Rating) -> str:
     return f"奖励名额：全市 {r.city_total} 个 × {fmt(p.quota_share)}% = {r.quota} 个（向下取整）。"
 
 
-def committee_html(rating: Rating, templates: Path | None = None) -> str:
-    return render.render_html("committee.html", template_dirs(templates), paper=committee_context(rating))
-
-
-def committee_pdf(rating: Rating, templates: Path | None = None) -> bytes:
-    render.require_cjk_font()
-    return render.render_pdf(committee_html(rating, templates), template_dirs(templates))[0]
-
-
 @dataclass(frozen=True)
 class PartRow:
     title: str
@@ -359,3 +347,7 @@ def sheet_pdfs(sheets: Sequence[SheetContext], templates: Path | None = None) ->
     """Each center's sheet as its own PDF, from one layout of them all."""
     render.require_cjk_font()
     return render.render_parts(sheets_html(sheets, templates), template_dirs(templates), [s.anchor for s in sheets])
+
+
+PAPERS.update({"changes": ("review_changes.html", changes_context), "summary": ("review_summary.html", summary_context),
+               "rating": ("committee.html", committee_context)})
