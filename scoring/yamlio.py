@@ -8,6 +8,7 @@ every node so schema errors can name it.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -88,6 +89,8 @@ class YamlDoc:
 
 def _walk(node: Node, path: Path, lines: dict[Path, int], name: str) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
+    if len(path) > MAX_DEPTH:
+        raise ScoringError(f"嵌套层级过深（超过 {MAX_DEPTH} 层）", name, node.start_mark.line + 1)
     if isinstance(node, MappingNode):
         seen: dict[str, int] = {}
         for key, value in node.value:
@@ -120,7 +123,8 @@ def load_yaml(text: bytes | str, name: str) -> YamlDoc:
             raise ScoringError("文件不是 UTF-8 编码", name, hint="请用 UTF-8 编码保存") from exc
     loader = None
     try:
-        _scan(text, name)
+        if _MAY_REFER.search(text) or _Base is yaml.SafeLoader:
+            _scan(text, name)  # anchors, aliases, or a composer without libyaml's nesting limit
         loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
@@ -145,6 +149,11 @@ def load_yaml(text: bytes | str, name: str) -> YamlDoc:
         if loader is not None:
             loader.dispose()
     return YamlDoc(data, lines, name)
+
+
+# Without an & or a *, a document has no anchor and no alias; libyaml refuses nesting beyond 1000 levels
+# itself and _walk refuses it beyond MAX_DEPTH, so the event scan is needed only when one of them occurs.
+_MAY_REFER = re.compile(r"[&*]")
 
 
 def _scan(text: str, name: str) -> None:
