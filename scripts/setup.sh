@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Set up county-scoring on Debian/Ubuntu: the system libraries PDF rendering needs, a CJK font,
-# and a virtual environment in .venv with the package (and, with --test, the test tools).
+# and a virtual environment in .venv with the package (and, with --test, the test tools and a browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
+# With --test: Debian's chromium and its driver for the end-to-end test of the review desk in a real browser.
+if [ "${1:-}" = "--test" ]; then packages+=(chromium chromium-driver); fi
 # python3-venv only when the interpreter lacks a working venv/ensurepip.
 python3 -c "import ensurepip, venv" 2>/dev/null || packages+=(python3-venv)
 missing=()

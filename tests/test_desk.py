@@ -227,6 +227,8 @@ def test_every_response_is_nosniff_with_a_strict_policy(client: TestClient) -> N
         assert r.headers["x-content-type-options"] == "nosniff"
         assert "default-src 'none'" in r.headers["content-security-policy"]
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        # Not no-referrer: under it a browser's own form posts come with "Origin: null" and are refused.
+        assert r.headers["referrer-policy"] == "same-origin"
 
 
 def test_another_host_name_is_refused(client: TestClient) -> None:
@@ -258,6 +260,9 @@ def test_forms_need_the_csrf_token(client: TestClient, folder: Path) -> None:
                              headers={"origin": "http://evil.example"})
     assert other_site.status_code == 403
     assert not (folder / "高青县_初评.yaml").exists()
+    own_site = client.post(COUNTY, data={**base, "csrf": hidden(html, "csrf")}, headers={"origin": ADDRESS},
+                           follow_redirects=False)
+    assert own_site.status_code == 303 and (folder / "高青县_初评.yaml").exists()
 
 
 @pytest.mark.parametrize("path", [

@@ -56,7 +56,9 @@ class Guard(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await self._checked(request, call_next)
-        for key, value in (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+        # same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with every form
+        # POST, even the desk's own, and the origin check below would refuse them all.
+        for key, value in (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
                            ("X-Frame-Options", "DENY"), ("Cache-Control", "no-store")):
             response.headers[key] = value
         response.headers.setdefault("Content-Security-Policy", PAGE_CSP)

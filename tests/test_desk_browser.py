@@ -1,0 +1,223 @@
+"""The review desk end to end in a real browser: Debian's chromium, driven by Selenium through
+chromium-driver, against `scoring serve` running as a command. A reviewer opens the counties, opens the
+sample county's 初评, rejects a document and lowers a tier, each with a reason; the page's totals follow
+each save, the diff downloaded from the page lists both changes, and `scoring diff` reads the saved
+review file to the same table. Screenshots of every page, at a 1366×768 office screen, are kept in the
+test's folder (its path is printed) for a person to look at.
+
+`scripts/setup.sh --test` installs chromium and chromium-driver; on a machine without chromium the test
+is skipped. The browser and its driver are the system's, named by path, so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import SAMPLE, copy_tree
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="no /usr/bin/chromium: bash scripts/setup.sh --test installs it")
+
+if CHROMIUM.exists():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webelement import WebElement
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.wait import WebDriverWait
+
+WAIT = 15  # seconds for a page or a download; the whole test takes a few
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`scoring serve` on a copy of the sample county, on a free port: its address and folder."""
+    root = tmp_path / "各县材料"
+    copy_tree(SAMPLE, root / "高青县")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "scoring", "serve", str(root), "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    address = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(address + "/", timeout=5):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail("scoring serve stopped: " + (tmp_path / "serve.log").read_text())
+                time.sleep(0.1)
+        else:
+            pytest.fail("the desk did not answer")
+        yield address, root
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)  # the system's browser, named: Selenium Manager is never asked
+    for arg in ("--headless=new", "--window-size=1366,768", "--no-sandbox", "--disable-dev-shm-usage",
+                "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync",
+                "--disable-component-update", "--disable-default-apps", "--lang=zh-CN"):
+        options.add_argument(arg)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+class Screens:
+    """Numbered screenshots of what the browser shows, 1366×768 as on an office screen."""
+
+    def __init__(self, driver: webdriver.Chrome, folder: Path) -> None:
+        self.driver, self.folder, self.count = driver, folder, 0
+        folder.mkdir()
+
+    def take(self, name: str) -> None:
+        self.count += 1
+        self.driver.save_screenshot(str(self.folder / f"{self.count:02d}_{name}.png"))
+
+
+def standings(driver: webdriver.Chrome) -> dict[str, tuple[str, str]]:
+    """The county page's totals table: stage -> (total, supported)."""
+    rows = driver.find_elements(By.CSS_SELECTOR, "table.standings tbody tr")
+    cells = [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+    return {c[0]: (c[2], c[3]) for c in cells}
+
+
+def submit(driver: webdriver.Chrome, form: WebElement) -> None:
+    """Press the form's button and wait for the page the save redirects to."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    form.find_element(By.TAG_NAME, "button").click()
+    WebDriverWait(driver, WAIT).until(expected_conditions.staleness_of(page))
+    notice = driver.find_elements(By.CSS_SELECTOR, "p.notice")
+    assert notice and "已保存到 高青县_初评.yaml" in notice[0].text, driver.find_element(By.TAG_NAME, "body").text[:1000]
+
+
+def adjust(driver: webdriver.Chrome, indicator: str, action: str, target: str = "") -> WebElement:
+    """Open an indicator's 调整本项 and return its form for `action` (and the input `target`)."""
+    card = driver.find_element(By.ID, f"i-{indicator}")
+    details = card.find_element(By.CSS_SELECTOR, "details.adjust")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", card)
+    details.find_element(By.TAG_NAME, "summary").click()
+    for form in details.find_elements(By.TAG_NAME, "form"):
+        if form.find_element(By.CSS_SELECTOR, "input[name=do]").get_attribute("value") != action:
+            continue
+        named = form.find_elements(By.CSS_SELECTOR, "input[type=hidden][name=target]")
+        if not target or (named and named[0].get_attribute("value") == target):
+            return form
+    raise AssertionError(f"no {action} form for {indicator} {target}")
+
+
+def download(folder: Path, suffix: str) -> Path:
+    """The one finished download ending in `suffix`."""
+    for _ in range(WAIT * 10):
+        done = [p for p in folder.iterdir() if p.suffix == suffix]
+        if done and not any(p.suffix == ".crdownload" for p in folder.iterdir()):
+            return done[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no {suffix} download in {sorted(p.name for p in folder.iterdir())}")
+
+
+def changes(text: str) -> dict[str, list[str]]:
+    """The diff CSV's rows by indicator."""
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    return {r[2]: r for r in rows[1:]}
+
+
+def test_a_review_in_the_browser(desk: tuple[str, Path], browser: webdriver.Chrome, tmp_path: Path) -> None:
+    address, root = desk
+    screens = Screens(browser, tmp_path / "screens")
+    print(f"\nscreenshots: {screens.folder}")
+
+    browser.get(address + "/")
+    screens.take("counties")
+    row = browser.find_element(By.XPATH, "//tbody/tr[contains(., '高青县')]")
+    assert "84.2" in row.text
+
+    row.find_element(By.LINK_TEXT, "高青县").click()
+    WebDriverWait(browser, WAIT).until(expected_conditions.title_contains("初评"))
+    screens.take("county_top")
+    assert standings(browser)["自评"] == ("84.2", "84.2")
+
+    header = browser.find_element(By.CSS_SELECTOR, "form.header-form")
+    header.find_element(By.NAME, "reviewer").send_keys("李明")
+    header.find_element(By.NAME, "unit").send_keys("淄博市民政局")
+    submit(browser, header)
+    screens.take("reviewer_saved")
+
+    # 2.2: D12 rejected; the 100% compliance point it alone supports is still claimed but unsupported.
+    form = adjust(browser, "2.2", "reject")
+    Select(form.find_element(By.NAME, "target")).select_by_value("D12")
+    form.find_element(By.NAME, "reason").send_keys("核查报告由县民政局自行出具，没有住建部门意见。")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", form)
+    screens.take("card_2.2_forms")
+    submit(browser, form)
+    screens.take("saved_2.2")
+    assert standings(browser)["初评"] == ("84.2", "83.2")
+    assert "D12" in browser.find_element(By.ID, "i-2.2").find_element(By.CSS_SELECTOR, ".entries").text
+
+    # 4.4: the community facilities corrected from 二档 to 三档, 2 points to 1.
+    form = adjust(browser, "4.4", "input", "community_facility_level")
+    Select(form.find_element(By.NAME, "value")).select_by_value("low")
+    form.find_element(By.NAME, "reason").send_keys("实地抽查12处农村幸福院，5处未正常运营。")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", form)
+    screens.take("card_4.4_forms")
+    submit(browser, form)
+    card = browser.find_element(By.ID, "i-4.4")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", card)
+    screens.take("saved_4.4")
+    assert "2 → 1" in card.find_element(By.CSS_SELECTOR, "p.scores").text
+    assert standings(browser)["初评"] == ("83.2", "82.2")
+
+    # The diff, as the page offers it: the CSV to read, the PDF to look at.
+    browser.execute_script("window.scrollTo(0, 0)")
+    screens.take("county_after")
+    downloads = tmp_path / "downloads"
+    browser.find_element(By.PARTIAL_LINK_TEXT, "意见表（CSV）").click()
+    from_page = download(downloads, ".csv").read_text("utf-8")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "意见表（PDF）").click()
+    pdf = download(downloads, ".pdf")
+    if shutil.which("pdftoppm"):  # the diff as a page, for the screenshots
+        subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                        str(screens.folder / f"{screens.count + 1:02d}_diff_pdf")], check=True)
+    listed = changes(from_page)
+    assert set(listed) == {"2.2", "4.4", "合计"}
+    assert "不采信 D12" in listed["2.2"][8] and listed["2.2"][4:8] == ["3", "3", "3", "2"]
+    assert "二档（2分） → 三档（1分）" in listed["4.4"][8] and listed["4.4"][4:8] == ["2", "1", "2", "1"]
+    assert listed["合计"][4:8] == ["84.2", "83.2", "84.2", "82.2"]
+    assert all(r[1] == "李明" for r in listed.values())
+
+    # The command line applies the file the desk saved, unchanged, to the same table.
+    out = tmp_path / "初评意见表.csv"
+    done = subprocess.run([sys.executable, "-m", "scoring", "diff", str(root / "高青县"),
+                           "--review", str(root / "高青县_初评.yaml"), "-o", str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text("utf-8") == from_page
