@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sys
@@ -76,6 +77,25 @@ def _usage_text(exc: click.UsageError) -> str:
     return exc.format_message()
 
 
+def _utf8_mode() -> None:
+    """File names, arguments and standard output are UTF-8 whatever the locale (a GB18030 locale would
+    read a folder's UTF-8 names as other names, a Latin-1 one could not write Chinese at all): outside
+    Python's UTF-8 mode, run again in it, with the same arguments and the same process id."""
+    if not sys.flags.utf8_mode and os.name == "posix":
+        os.execv(sys.executable, [sys.executable, "-X", "utf8", *sys.orig_argv[1:]])
+
+
+def _check_arguments(args: list[str]) -> None:
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            click.echo(f"错误：命令行参数 “{shown}” 含有不是 UTF-8 编码的字节"
+                       "（请把终端设为 UTF-8 编码，如 LC_ALL=zh_CN.UTF-8，再重新输入）", err=True)
+            sys.exit(2)
+
+
 def _terminated(signum: int, frame: object) -> None:
     """SIGTERM as an exit that unwinds: every write in progress removes its temporary file on the way out."""
     sys.exit(128 + signum)
@@ -83,6 +103,11 @@ def _terminated(signum: int, frame: object) -> None:
 
 def run() -> None:
     """The console command: like main(), with click's usage errors worded in Chinese."""
+    _utf8_mode()
+    _check_arguments(sys.argv[1:])
+    for stream in (sys.stdout, sys.stderr):  # even when PYTHONIOENCODING names another encoding
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8")
     signal.signal(signal.SIGTERM, _terminated)
     try:
         code = main(standalone_mode=False)

@@ -433,3 +433,14 @@ def test_closed_or_full_standard_output_is_a_message(tmp_path: Path) -> None:
     with open("/dev/full", "wb") as full:
         done = subprocess.run(args, env=ENV, stdout=full, stderr=subprocess.PIPE, timeout=60)
     assert done.returncode == 1 and done.stderr.decode().startswith("错误：无法写入标准输出：磁盘空间不足"), done.stderr
+
+
+def test_init_never_leaves_a_half_made_folder(runner: CliRunner, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    result = runner.invoke(main, ["init", str(MINI), str(tmp_path / "新县")])
+    assert result.exit_code == 1 and "磁盘空间不足" in result.output
+    assert list(tmp_path.iterdir()) == []
