@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from .errors import ScoringError
-from .files import write_atomic
+from .files import write_atomic, write_folder
 from .inputs import hint
 from .model import NARRATIVE, Input, Rubric
 from .numbers import fmt
@@ -89,7 +89,7 @@ def _asked(inp: Input, indent: str, users: str = "") -> list[str]:
 
 def write_blank(rubric: Rubric, target: Path, assessee: str = "", xlsx: bool = False) -> Path:
     """A blank bundle in `target`: bundle.yaml, or with `xlsx` the fill-in workbook, beside an empty
-    documents/ folder."""
+    documents/ folder. A new folder is made whole beside its place and then put there, never half."""
     from . import workbook
 
     manifest = target / (workbook.FILE if xlsx else "bundle.yaml")
@@ -98,11 +98,18 @@ def write_blank(rubric: Rubric, target: Path, assessee: str = "", xlsx: bool = F
             raise ScoringError(f"该目录中已有 {name}，不会覆盖", str(target / name), hint="请换一个空目录")
     if target.exists() and not target.is_dir():
         raise ScoringError("目标不是目录", str(target))
+    data = workbook.blank(rubric, assessee) if xlsx else blank_manifest(rubric, assessee).encode()
     try:
-        target.mkdir(parents=True, exist_ok=True)
-        (target / "documents").mkdir(exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ScoringError("无法创建材料包目录", str(target), hint="请换一个空目录，并检查写入权限") from exc
-    data = workbook.blank(rubric, assessee) if xlsx else blank_manifest(rubric, assessee).encode()
-    write_atomic(manifest, data)
+
+    def fill(folder: Path) -> None:
+        (folder / "documents").mkdir(exist_ok=True)
+        write_atomic(folder / manifest.name, data)
+
+    if target.exists():  # a county's folder, perhaps with its documents already: add only what it lacks
+        fill(target)
+    else:
+        write_folder(target, fill, ())
     return manifest

@@ -149,15 +149,6 @@ class _Files:
         self.source = None
 
 
-def guard_output(bundle: Path, output: Path | None) -> None:
-    """Refuse an output path inside the bundle (or the bundle's zip itself): a bundle is never written."""
-    if output is None:
-        return
-    root, target = bundle.resolve(), output.resolve()
-    if target == root or root in target.parents:
-        raise ScoringError("输出文件不能写在材料包内", str(output), hint="材料包只读，请把结果写到材料包之外")
-
-
 def _entry_name(info: zipfile.ZipInfo) -> str:
     """A zip entry's name as written. Without the UTF-8 flag, zipfile reads names as CP437; Chinese
     names come from Info-ZIP (UTF-8 without the flag) or Windows (GBK), so try those first."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import os
+import signal
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -12,6 +15,7 @@ import click
 
 from . import __version__
 from .errors import ScoringError, ScoringErrors
+from .files import check_outputs
 from .numbers import ZERO, fmt
 from .outputs import names
 
@@ -31,7 +35,22 @@ def _friendly(func: F) -> F:
         except ScoringError as exc:
             click.echo(f"错误：{exc}", err=True)
             sys.exit(1)
+        except OSError as exc:
+            if exc.filename is not None:  # not standard output: a bug, shown as one
+                raise
+            _stdout_failed(exc)
     return wrapper  # type: ignore[return-value]
+
+
+def _stdout_failed(exc: OSError) -> None:
+    """Standard output closed (`scoring score … | head -c1`) or full (`> /dev/full`): say so, exit 1."""
+    from .files import reason
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+    closed = isinstance(exc, BrokenPipeError)
+    click.echo(f"错误：无法写入标准输出：{'输出已被关闭（如接在 head 之后），结果没有全部输出' if closed else reason(exc)}"
+               "（可改用 -o 写入文件）", err=True)
+    sys.exit(1)
 
 
 def _emit(data: bytes, output: Path | None) -> None:
@@ -58,10 +77,43 @@ def _usage_text(exc: click.UsageError) -> str:
     return exc.format_message()
 
 
+def _utf8_mode() -> None:
+    """File names, arguments and standard output are UTF-8 whatever the locale (a GB18030 locale would
+    read a folder's UTF-8 names as other names, a Latin-1 one could not write Chinese at all): outside
+    Python's UTF-8 mode, run again in it, with the same arguments and the same process id."""
+    if not sys.flags.utf8_mode and os.name == "posix":
+        os.execv(sys.executable, [sys.executable, "-X", "utf8", *sys.orig_argv[1:]])
+
+
+def _check_arguments(args: list[str]) -> None:
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            click.echo(f"错误：命令行参数 “{shown}” 含有不是 UTF-8 编码的字节"
+                       "（请把终端设为 UTF-8 编码，如 LC_ALL=zh_CN.UTF-8，再重新输入）", err=True)
+            sys.exit(2)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM as an exit that unwinds: every write in progress removes its temporary file on the way out."""
+    sys.exit(128 + signum)
+
+
 def run() -> None:
     """The console command: like main(), with click's usage errors worded in Chinese."""
+    _utf8_mode()
+    _check_arguments(sys.argv[1:])
+    for stream in (sys.stdout, sys.stderr):  # even when PYTHONIOENCODING names another encoding
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8")
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         code = main(standalone_mode=False)
+        sys.stdout.flush()
+    except OSError as exc:
+        _stdout_failed(exc)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "scoring"
         click.echo(f"错误：{_usage_text(exc)}（用 {command} --help 查看用法）", err=True)
@@ -151,6 +203,13 @@ def _load(bundle_path: Path, rubric_file: Path | None, reviews: tuple[Path, ...]
     return engine.score(built, bundle, load_chain(reviews, built, bundle))
 
 
+def _inputs(bundle: Path, rubric_file: Path | None, reviews: tuple[Path, ...] = (),
+            templates: Path | None = None) -> list[tuple[str, Path | None]]:
+    """What a command on one bundle reads, each with its name for a message."""
+    return [("材料包", bundle), ("评分细则文件", rubric_file), *(("评审意见文件", r) for r in reviews),
+            ("模板目录", templates)]
+
+
 def _templates_option(func: F) -> F:
     return click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
                         help="自定义模板目录：其中的同名模板优先于内置模板。")(func)
@@ -173,10 +232,9 @@ def _review_option(func: F) -> F:
 def score(bundle: Path, rubric_file: Path | None, fmt_: str, output: Path | None, strict: bool,
           reviews: tuple[Path, ...]) -> None:
     """按评分细则为佐证材料包打分；给出 --review 时同时计算各评审阶段的得分。"""
-    from .bundle import guard_output
     from .outputs import render
 
-    guard_output(bundle, output)
+    check_outputs([output], _inputs(bundle, rubric_file, reviews))
     if fmt_ in ("pdf", "xlsx") and output is None:
         raise ScoringError(f"{fmt_.upper()} 不能输出到屏幕", hint=f"请用 -o 指定文件，如 -o 自评报告.{fmt_}")
     result = _load(bundle, rubric_file, reviews)
@@ -238,21 +296,16 @@ def docs(bundle: Path, rehash: bool) -> None:
 def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: Path | None,
            templates: Path | None, reviews: tuple[Path, ...]) -> None:
     """生成可打印、盖章报送的自评报告（PDF）。"""
-    from .bundle import guard_output
-    from .files import write_atomic
+    from .files import write_all
     from .report import self_evaluation
 
-    for target in (output, html_file):
-        guard_output(bundle, target)
-        # Checked now as well as when writing: rendering takes seconds, so fail before, not after.
-        if target is not None and not target.parent.is_dir():
-            raise ScoringError("输出目录不存在", str(target.parent), hint="请先创建该目录")
+    # Checked now as well as when writing: rendering takes seconds, so fail before, not after.
+    check_outputs([output, html_file], _inputs(bundle, rubric_file, reviews, templates))
     made = self_evaluation(_load(bundle, rubric_file, reviews), templates)
-    # Both are rendered in full before either is written: a failed render leaves old files as they were.
-    write_atomic(output, made.pdf)
+    # Both rendered in full, then written together: a failure leaves both old files as they were.
+    write_all([(output, made.pdf), *([(html_file, made.html.encode())] if html_file else [])])
     click.echo(f"已写入 {output}（共 {made.pages} 页）")
     if html_file is not None:
-        write_atomic(html_file, made.html.encode())
         click.echo(f"已写入 {html_file}")
 
 
@@ -269,11 +322,10 @@ def diff(bundle: Path, reviews: tuple[Path, ...], output: Path, fmt_: str | None
          templates: Path | None) -> None:
     """生成评审意见表：逐阶段列出每项调整（调整前后得分、理由、评审人）、总分与强制性指标达标情况的变化、
     未处理的佐证不足，以及评审单位签章栏。"""
-    from .bundle import guard_output
     from .changes import changes
     from .outputs import Options, by_extension, render
 
-    guard_output(bundle, output)
+    check_outputs([output], _inputs(bundle, rubric_file, reviews, templates))
     if not reviews:
         raise ScoringError("没有给出评审意见文件", hint="请用 --review 给出初评（及验收）的评审意见文件")
     name = by_extension("changes", output, fmt_)
@@ -301,10 +353,9 @@ def rate(directory: Path, rubric_file: str, programme_file: Path, centers_total:
 
     if (centers_total is None) == (registry is None):
         raise ScoringError("请给出 --centers-total 或 --registry 之一", hint="奖励名额按全市养老服务中心总数计算")
-    target, root = output.resolve(), directory.resolve()
-    if target == root or target.is_relative_to(root) or root.is_relative_to(target):
-        raise ScoringError("输出目录不能是材料包所在目录或其中的目录", str(output))
     rubric_path = resolve(rubric_file)
+    check_outputs([output], [("材料包目录", directory), ("评分细则文件", rubric_path), ("奖补方案文件", programme_file),
+                             ("名册", registry), ("上一年的结果", previous)], folder=True)
     plan = programme.load(programme_file, load(rubric_path))
     listed = rating.read_registry(registry) if registry else rating.Registry(centers_total or 0)
     before = rating.read_previous(previous) if previous else None
@@ -332,11 +383,10 @@ def review() -> None:
 @_friendly
 def review_init(bundle: Path, output: Path, stage: str, reviewer: str, unit: str, rubric_file: Path | None) -> None:
     """为材料包生成空白评审意见：每项指标附县里的填报、有据得分和标记，佐证不足的指标排在前面。"""
-    from .bundle import guard_output
     from .files import write_atomic
     from .review import blank
 
-    guard_output(bundle, output)
+    check_outputs([output], _inputs(bundle, rubric_file))
     result = _load(bundle, rubric_file)
     write_atomic(output, blank(result, stage, reviewer, unit).encode())
     short = sum(1 for i in result.indicators if i.own.supported < i.own.points)
@@ -352,13 +402,10 @@ def review_init(bundle: Path, output: Path, stage: str, reviewer: str, unit: str
 @_friendly
 def review_carry(old_review: Path, bundle: Path, output: Path, rubric_file: Path | None) -> None:
     """把评审意见结转到县里重新报送的材料包：材料有变化的指标，其评审意见标为待复核。"""
-    from .bundle import guard_output
     from .files import write_atomic
     from .review import carry, read
 
-    guard_output(bundle, output)
-    if output.resolve() == old_review.resolve():
-        raise ScoringError("输出文件不能覆盖原评审意见文件", str(output), hint="请另取一个文件名，如 初评_结转.yaml")
+    check_outputs([output], [("原评审意见文件", old_review), *_inputs(bundle, rubric_file)])
     old = read(old_review)
     text, changed = carry(old, _load(bundle, rubric_file))
     write_atomic(output, text.encode())
@@ -380,11 +427,11 @@ def review_summary(directory: Path, output: Path, fmt_: str | None, rubric_file:
                    templates: Path | None) -> None:
     """汇总目录中各县的材料包及其评审意见（按材料包 SHA-256 对应）：自评、初评、验收总分，强制性指标达标，结论，是否推荐。"""
     from .outputs import Options, by_extension, render
-    from .summary import summarize
+    from .summary import find, summarize
 
-    target, root = output.resolve(), directory.resolve()
-    if target.parent != root and target.is_relative_to(root):
-        raise ScoringError("汇总表不能写在材料包内", str(output), hint="请写到汇总目录本身或其他目录")
+    bundles, review_files = find(directory)
+    check_outputs([output], [*(("材料包", b) for b in bundles), *(("评审意见文件", r) for r in review_files),
+                             ("评分细则文件", rubric_file), ("模板目录", templates)])
     name = by_extension("summary", output, fmt_)
     made = summarize(directory, rubric_file)
     _emit(render("summary", name, made, Options(templates)), output)

@@ -3,17 +3,25 @@ no traceback, nothing written, the input untouched."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from scoring import bundle as bundle_mod
+from scoring import files
 from scoring.cli import main
+from scoring.errors import ScoringError
 
 from .conftest import MINI, make_bundle, sha256
 
@@ -321,3 +329,118 @@ def test_zip_with_chinese_names_without_utf8_flag(runner: CliRunner, tmp_path: P
     result = runner.invoke(main, ["score", str(path), "--rubric", str(MINI), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert '"supported_score": 2' in result.output
+
+
+# Outputs: only a regular file or a new path, never an input, never twice; written all or none.
+
+def score_to(runner: CliRunner, tmp_path: Path, out: Path | str, *extra: str) -> Result:
+    b = make_bundle(tmp_path / "b") if not (tmp_path / "b").exists() else tmp_path / "b"
+    return runner.invoke(main, ["score", str(b), "--rubric", str(MINI), "--format", "json", "-o", str(out), *extra])
+
+
+def test_output_fifo_or_device_refused(runner: CliRunner, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for target in (fifo, Path("/dev/null")):
+        result = score_to(runner, tmp_path, target)
+        assert result.exit_code == 1 and "输出路径不是普通文件" in result.output, result.output
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+@pytest.mark.parametrize(("option", "label"), [("--rubric", "评分细则文件"), ("--review", "评审意见文件")])
+def test_output_is_one_of_the_inputs(runner: CliRunner, tmp_path: Path, option: str, label: str) -> None:
+    b = make_bundle(tmp_path / "b")
+    source = tmp_path / "input.yaml"
+    shutil.copy(MINI, source)
+    os.link(source, tmp_path / "hard.yaml")
+    for out in (source, tmp_path / "hard.yaml"):
+        args = ["score", str(b), "--rubric", str(MINI), option, str(source), "--format", "json", "-o", str(out)]
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1 and f"输出文件不能覆盖{label}" in result.output, result.output
+    assert source.read_bytes() == MINI.read_bytes()
+
+
+def test_two_outputs_of_one_command_are_one_file(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b")
+    out = tmp_path / "r.pdf"
+    result = runner.invoke(main, ["report", str(b), "--rubric", str(MINI), "-o", str(out), "--html", str(out)])
+    assert result.exit_code == 1 and "同一命令的两个输出是同一个文件" in result.output
+    assert not out.exists()
+
+
+def test_several_outputs_are_written_all_or_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = tmp_path / "a.pdf", tmp_path / "a.html"
+    first.write_bytes(b"old pdf")
+    synced: list[int] = []
+
+    def full_on_second(fd: int) -> None:
+        synced.append(fd)
+        if len(synced) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full_on_second)
+    with pytest.raises(ScoringError, match="磁盘空间不足"):
+        files.write_all([(first, b"new pdf"), (second, b"new html")])
+    assert first.read_bytes() == b"old pdf" and not second.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pdf"]
+
+
+def test_full_disk_is_a_message(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    result = score_to(runner, tmp_path, tmp_path / "out.json")
+    assert result.exit_code == 1 and result.output.startswith("错误：") and "磁盘空间不足" in result.output
+    assert not list(tmp_path.glob("*.json")) and not list(tmp_path.glob(".out.json.*"))
+
+
+def test_long_names_work_and_too_long_ones_are_a_message(runner: CliRunner, tmp_path: Path) -> None:
+    legal = tmp_path / ("长" * 80 + ".json")  # 245 bytes: the longest names work, temporary file included
+    assert score_to(runner, tmp_path, legal).exit_code == 0 and legal.exists()
+    result = score_to(runner, tmp_path, tmp_path / ("长" * 90 + ".json"))
+    assert result.exit_code == 1 and "文件名过长" in result.output and "Traceback" not in result.output
+
+
+SCORING = [sys.executable, "-m", "scoring"]
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+
+
+def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path: Path) -> None:
+    # The signal arrives exactly while the output is being written: from inside os.fsync.
+    b = make_bundle(tmp_path / "b")
+    code = ("import os, signal, sys; from scoring import cli\n"
+            "os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGTERM)\n"
+            f"sys.argv = ['scoring', 'score', {str(b)!r}, '--rubric', {str(MINI)!r}, '--format', 'json',"
+            f" '-o', {str(tmp_path / 'out.json')!r}]\n"
+            "cli.run()\n")
+    done = subprocess.run([sys.executable, "-X", "utf8", "-c", code], env=ENV, capture_output=True, timeout=60)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert b"Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+
+
+def test_closed_or_full_standard_output_is_a_message(tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b")
+    args = [*SCORING, "score", str(b), "--rubric", str(MINI), "--format", "json"]
+    closed = subprocess.Popen(args, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert closed.stdout is not None and closed.stderr is not None
+    closed.stdout.close()  # `| head -c0`: the reader is gone before anything is written
+    with closed.stderr:
+        stderr = closed.stderr.read().decode()
+    assert closed.wait(timeout=60) == 1
+    assert stderr.startswith("错误：无法写入标准输出：输出已被关闭") and "Traceback" not in stderr, stderr
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(args, env=ENV, stdout=full, stderr=subprocess.PIPE, timeout=60)
+    assert done.returncode == 1 and done.stderr.decode().startswith("错误：无法写入标准输出：磁盘空间不足"), done.stderr
+
+
+def test_init_never_leaves_a_half_made_folder(runner: CliRunner, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    result = runner.invoke(main, ["init", str(MINI), str(tmp_path / "新县")])
+    assert result.exit_code == 1 and "磁盘空间不足" in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -206,7 +206,7 @@ def test_the_summary_as_pdf_and_json(city_folder: Path, tmp_path: Path) -> None:
 def test_summary_refuses_an_output_inside_a_bundle(city_folder: Path) -> None:
     result = CliRunner().invoke(main, ["review", "summary", str(city_folder), "-o",
                                        str(city_folder / "高青县" / "s.csv")])
-    assert result.exit_code == 1 and "汇总表不能写在材料包内" in result.output
+    assert result.exit_code == 1 and "输出文件不能写在材料包内" in result.output
     assert not (city_folder / "高青县" / "s.csv").exists()
 
 

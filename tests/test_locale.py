@@ -1,0 +1,83 @@
+"""Any locale: scores, messages and outputs are byte for byte those of a UTF-8 run, whatever LC_ALL or
+PYTHONIOENCODING say (file names, arguments and standard output are always UTF-8)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from .conftest import MINI, ROOT, SAMPLE
+
+LOCALES = ["C", "zh_CN.GB18030", "zh_CN.GBK", "en_US.ISO-8859-1"]
+SCRIPT = Path(sys.executable).parent / "scoring"
+
+
+@cache
+def installed() -> frozenset[str]:
+    listed = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False).stdout
+    return frozenset(name.replace("-", "").lower() for name in listed.split())
+
+
+def env(lc_all: str, **extra: str) -> dict[str, str]:
+    if lc_all != "C" and lc_all.replace("-", "").lower() not in installed():
+        pytest.skip(f"区域设置 {lc_all} 未生成（scripts/setup.sh --test 会用 localedef 生成）")
+    keep = {k: v for k, v in os.environ.items()
+            if not k.startswith("LC_") and k not in ("LANG", "LANGUAGE", "PYTHONUTF8", "PYTHONIOENCODING")}
+    return {**keep, "LC_ALL": lc_all, "PYTHONPATH": str(ROOT), **extra}
+
+
+def run(command: list[str], folder: Path, environ: dict[str, str], *args: str | bytes) -> tuple[int, bytes, bytes]:
+    done = subprocess.run([*command, *args], cwd=folder, env=environ, capture_output=True, timeout=120)
+    return done.returncode, done.stdout, done.stderr
+
+
+def everything(folder: Path, environ: dict[str, str], command: list[str]) -> dict[str, object]:
+    """One run of each kind in a fresh folder with Chinese names (relative paths, so runs compare)."""
+    folder.mkdir()
+    shutil.copytree(SAMPLE, folder / "高青县")
+    (folder / "结果").mkdir()
+    seen: dict[str, object] = {
+        "json": run(command, folder, environ, "score", "高青县", "--format", "json"),
+        "table": run(command, folder, environ, "score", "高青县"),
+        "file": run(command, folder, environ, "score", "高青县", "--format", "json", "-o", "结果/评分.json"),
+        "missing": run(command, folder, environ, "score", "没有这个县"),
+        "init": run(command, folder, environ, "init", str(MINI), "新县", "--assessee", "测试县"),
+    }
+    seen["files"] = {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
+                     for p in sorted(folder.rglob("*")) if "高青县" not in p.parts}
+    return seen
+
+
+@pytest.fixture(scope="module")
+def utf8(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    seen = everything(tmp_path_factory.mktemp("utf8") / "运行", env("C.UTF-8"), [sys.executable, "-m", "scoring"])
+    assert b'"supported_total": 84.2' in seen["json"][1]  # type: ignore[index]
+    return seen
+
+
+@pytest.mark.parametrize(("lc_all", "extra"), [*((name, {}) for name in LOCALES),
+                                               ("C.UTF-8", {"PYTHONIOENCODING": "latin-1"}),
+                                               ("C", {"PYTHONUTF8": "0"})])
+def test_same_bytes_in_every_locale(utf8: dict[str, object], tmp_path: Path, lc_all: str,
+                                    extra: dict[str, str]) -> None:
+    assert everything(tmp_path / "运行", env(lc_all, **extra), [sys.executable, "-m", "scoring"]) == utf8
+
+
+def test_the_console_script_too(utf8: dict[str, object], tmp_path: Path) -> None:
+    assert everything(tmp_path / "运行", env("zh_CN.GB18030"), [str(SCRIPT)]) == utf8
+
+
+@pytest.mark.parametrize("lc_all", ["C.UTF-8", "zh_CN.GBK"])
+def test_an_argument_that_is_not_utf8_is_a_message(tmp_path: Path, lc_all: str) -> None:
+    code, out, err = run([sys.executable, "-m", "scoring"], tmp_path, env(lc_all),
+                         "init", str(MINI), "新县", "--assessee", "高青".encode("gbk"))
+    assert code == 2 and out == b""
+    assert err.decode() == ("错误：命令行参数 “\\xb8\\xdf\\xc7\\xe0” 含有不是 UTF-8 编码的字节"
+                            "（请把终端设为 UTF-8 编码，如 LC_ALL=zh_CN.UTF-8，再重新输入）\n")
+    assert list(tmp_path.iterdir()) == []
