@@ -4,15 +4,18 @@ no traceback, nothing written, the input untouched."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import zipfile
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from scoring import bundle as bundle_mod
+from scoring import numbers
 from scoring.cli import main
 
 from .conftest import MINI, make_bundle, sha256
@@ -321,3 +324,24 @@ def test_zip_with_chinese_names_without_utf8_flag(runner: CliRunner, tmp_path: P
     result = runner.invoke(main, ["score", str(path), "--rubric", str(MINI), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert '"supported_score": 2' in result.output
+
+
+TRICKY = ["\0decimal:1\0", "\\u0000decimal:2\\u0000", '"quoted" \\ back', "行\u2028分隔\u2029段", "</script>"]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_bundle_text_cannot_forge_json_numbers(runner: CliRunner, tmp_path: Path, text: str) -> None:
+    # JSON's exact decimals once went through a placeholder string; bundle text holding it became a number.
+    b = make_bundle(tmp_path / "b", {"1.1": {"meeting": {"value": True, "note": text}}}, assessee={"name": text})
+    result = runner.invoke(main, ["score", str(b), "--rubric", str(MINI), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["assessee"]["name"] == text
+    assert isinstance(data["total"], int | float)
+    assert [a["note"] for i in data["indicators"] for a in i["answers"] if a.get("note")] == [text]
+
+
+def test_json_writer_matches_json_for_plain_data() -> None:
+    data = {"a": [1, True, None, "x\n\"y\"", {}, [], {"b": [{"c": 1.5}]}], 2: "二"}
+    assert numbers.dumps(data) == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    assert numbers.dumps({"d": Decimal("0.10"), "e": Decimal("2E+1")}) == '{\n  "d": 0.1,\n  "e": 20\n}\n'
