@@ -6,16 +6,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import zipfile
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from scoring import bundle as bundle_mod
-from scoring import numbers
+from scoring import numbers, yamlio
 from scoring.cli import main
 
 from .conftest import MINI, make_bundle, sha256
@@ -253,8 +255,10 @@ def test_output_is_a_directory(runner: CliRunner, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("a: 1\0\n", "YAML 格式错误"),
-    ("a: !!int abc\n", "无法解析的取值"),
+    ("a: 1\0\n", "第 4 行：文件中有不允许的控制字符 U+0000"),
+    ("a: !!int abc\n", "第 4 行：不支持 YAML 标签 “!!int”"),
+    ("a: 0x_\n", "第 4 行：数值 0x_ 无法解析"),
+    ("a: 1\nb: x\x01\n", "第 5 行：文件中有不允许的控制字符 U+0001"),
     ("a: " + "1" * 5000 + "\n", "位数过多"),
     ("a: 1.0e+9999999\n", "位数过多"),
     ("a: " + "[" * 400 + "]" * 400 + "\n", "嵌套层级过深"),
@@ -345,3 +349,50 @@ def test_json_writer_matches_json_for_plain_data() -> None:
     data = {"a": [1, True, None, "x\n\"y\"", {}, [], {"b": [{"c": 1.5}]}], 2: "二"}
     assert numbers.dumps(data) == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     assert numbers.dumps({"d": Decimal("0.10"), "e": Decimal("2E+1")}) == '{\n  "d": 0.1,\n  "e": 20\n}\n'
+
+
+@pytest.mark.parametrize("tagged", ["!!bool maybe", "!!timestamp abc", "!!timestamp 2022-01-01", "!!int 0x",
+                                    "!!float x", "!!binary aGk=", "!!set {x: null}", "!!str 1", "!!null x",
+                                    "!!python/object/apply:os.system [ls]", "!custom x", "! 1",
+                                    "!<tag:yaml.org,2002:bool> maybe", "[1, !!int 2]"])
+def test_yaml_tags_refused(runner: CliRunner, tmp_path: Path, tagged: str) -> None:
+    # A tag picks its own constructor (a set, bytes, a date, a KeyError on "maybe"): none is allowed.
+    b = write_manifest(tmp_path, HEAD + f"facts:\n  x: {tagged}\n")
+    refused(runner, b, tmp_path, "bundle.yaml", "第 5 行", "不支持 YAML 标签")
+
+
+PARSER_ERRORS = [
+    ("inputs: a: b\n", 4, "这里不能写 “键: 值”"),
+    ("inputs:\n  x\n  y: 1\n", 6, "这里不能写 “键: 值”"),
+    ("inputs: 1\nfacts\nsignoff: {}\n", 5, "找不到键后的冒号"),
+    ("inputs:\n\ta: 1\n", 5, "制表符"),
+    ("inputs: >\n\tfoo\n", 5, "制表符"),
+    ("inputs:\n    a: 1\n  b: 2\n", 6, "请检查缩进是否对齐"),
+    ('inputs: "a"b\n', 4, "请检查缩进是否对齐"),
+    ("inputs:\n  - a\n  b: 1\n", 6, "列表项缩进不一致"),
+    ("inputs: {'a' 1}\n", 4, "花括号"),
+    ("inputs: [1, 2\n", 5, "方括号"),
+    ("inputs: {a: 1\n", 5, "花括号"),
+    ("inputs: 'x\n", 5, "闭合之前就结束"),
+    ('inputs: "C:\\q"\n', 4, "转义无效"),
+    ("inputs: 1\n---\nx: 2\n", 5, "一个文件只能有一份内容"),
+    ("{}}\n", 1, "一个文件只能有一份内容"),
+    ("inputs: @x\n", 4, "不能出现在这里的字符"),
+    ("inputs: " + "[" * 1100 + "]" * 1100 + "\n", 4, "嵌套层级过深"),
+    ("inputs: !x!y z\n", 4, "不支持 YAML 标签"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "message"), PARSER_ERRORS)
+def test_yaml_parser_errors_in_chinese(runner: CliRunner, tmp_path: Path, text: str, line: int, message: str) -> None:
+    b = write_manifest(tmp_path, text if text.startswith("{") else HEAD + text)
+    output = refused(runner, b, tmp_path, f"bundle.yaml，第 {line} 行：", message)
+    assert not re.search("[a-z]{4,}", output.split("bundle.yaml", 1)[1]), output
+
+
+@pytest.mark.parametrize(("text", "line", "message"), PARSER_ERRORS[:-3])
+def test_yaml_problem_table_knows_pure_python_wording(text: str, line: int, message: str) -> None:
+    # Without libyaml, PyYAML's own parser words its problems differently; the table covers both.
+    with pytest.raises(yaml.MarkedYAMLError) as caught:
+        yaml.load(HEAD + text, Loader=yaml.SafeLoader)
+    assert yamlio._parser_problem(caught.value), caught.value
