@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 ZERO = Decimal(0)
@@ -25,6 +26,12 @@ def fmt(value: Decimal) -> str:
     """Shortest exact text: 2, 0.5, 0.1 — never 2.0, 5E-1 or 0.09999."""
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "") else text
+
+
+def is_multiple(value: Decimal, step: Decimal) -> bool:
+    """Whether value is a whole number of steps. Exact however far apart the two are: Decimal's `%`
+    raises InvalidOperation once the quotient outgrows the context (999999999999999 by 0.000000000000001)."""
+    return (Fraction(value) / Fraction(step)).denominator == 1
 
 
 def dumps(data: Any) -> str:

@@ -396,3 +396,30 @@ def test_yaml_problem_table_knows_pure_python_wording(text: str, line: int, mess
     with pytest.raises(yaml.MarkedYAMLError) as caught:
         yaml.load(HEAD + text, Loader=yaml.SafeLoader)
     assert yamlio._parser_problem(caught.value), caught.value
+
+
+JUDGED = "{kind: judged, input: quality, max: 3}"
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("{kind: flag, input: meeting, points: 2}", "{kind: flag, input: meeting, points: 1e400}", "应为数字"),
+    ("{kind: flag, input: meeting, points: 2}", "{kind: flag, input: meeting, points: 1.0e+400}", "位数过多"),
+    ("{kind: flag, input: meeting, points: 2}", "{kind: flag, input: meeting, points: 1.0e-400}", "位数过多"),
+    ("{kind: flag, input: meeting, points: 2}",
+     "{kind: flag, input: meeting, points: 123456789012345678901234567890}", "位数过多"),
+    (JUDGED, "{kind: judged, input: quality, max: 999999999999999, step: 0.000000000000001}", "超过指标分值"),
+    ("total: 20\n", "total: 20\njudged_step: 0.000000000000001\n", "超过指标分值"),
+])
+def test_rubric_with_extreme_decimals(runner: CliRunner, tmp_path: Path, old: str, new: str, message: str) -> None:
+    # Decimal's % raised InvalidOperation once max / step outgrew its 28 digits.
+    rubric = tmp_path / "r.yaml"
+    text = MINI.read_text("utf-8").replace(old, new, 1)
+    rubric.write_text(text.replace(JUDGED, JUDGED.replace("max: 3", "max: 999999999999999"))
+                      if "judged_step" in new else text, "utf-8")
+    b = make_bundle(tmp_path / "b", {"1.2": {"quality": 999999999999999}})
+    for args in (["rubric", "check", str(rubric)], ["score", str(b), "--rubric", str(rubric)]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output and "Invalid" not in result.output
+        assert f"{rubric}，第 " in result.output and message in result.output, result.output
+
