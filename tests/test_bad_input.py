@@ -423,3 +423,71 @@ def test_rubric_with_extreme_decimals(runner: CliRunner, tmp_path: Path, old: st
         assert "Traceback" not in result.output and "Invalid" not in result.output
         assert f"{rubric}，第 " in result.output and message in result.output, result.output
 
+
+
+def _packed(tmp_path: Path, method: int, damage: Callable[[bytes], bytes]) -> Path:
+    path = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(path, "w", compression=method) as z:
+        z.writestr("bundle.yaml", HEAD + "".join(f"# 第 {i} 行说明\n" for i in range(200)))
+    path.write_bytes(damage(path.read_bytes()))
+    return path
+
+
+def _in_stream(data: bytes) -> bytes:
+    """Flip bytes in the middle of the first entry's compressed data."""
+    start = 30 + len("bundle.yaml")
+    middle = start + (data.index(b"PK\x01\x02") - start) // 2
+    return data[:middle] + bytes(b ^ 0x5A for b in data[middle:middle + 8]) + data[middle + 8:]
+
+
+def _cut_stream(data: bytes) -> bytes:
+    """Drop the second half of the first entry's data, its headers still claiming all of it: reading runs
+    off the end (an EOFError, once shown as 已取消)."""
+    start, central = 30 + len("bundle.yaml"), data.index(b"PK\x01\x02")
+    cut = (central - start) // 2
+    out = bytearray(data[:start + cut] + data[central:])
+    end = out.rindex(b"PK\x05\x06")
+    out[end + 16:end + 20] = (central - cut).to_bytes(4, "little")
+    return bytes(out)
+
+
+def _field(data: bytes, signature: bytes, offset: int, value: bytes) -> bytes:
+    """Overwrite a field of every local (PK\\3\\4) or central (PK\\1\\2) header."""
+    out = bytearray(data)
+    at = data.find(signature)
+    while at >= 0:
+        out[at + offset:at + offset + len(value)] = value
+        at = data.find(signature, at + 1)
+    return bytes(out)
+
+
+@pytest.mark.parametrize(("method", "damage", "message"), [
+    (zipfile.ZIP_DEFLATED, lambda d: d.replace(b"PK\x03\x04", b"PK\x03\x05", 1), "“bundle.yaml” 已损坏"),
+    (zipfile.ZIP_DEFLATED, lambda d: d.replace(b"PK\x01\x02", b"PK\x01\x03", 1), "不是有效的 zip 压缩包"),
+    (zipfile.ZIP_DEFLATED, lambda d: d[:len(d) * 2 // 3], "文件不完整"),
+    (zipfile.ZIP_DEFLATED, _in_stream, "“bundle.yaml” 已损坏"),
+    (zipfile.ZIP_LZMA, _in_stream, "“bundle.yaml” 已损坏"),
+    (zipfile.ZIP_BZIP2, _in_stream, "“bundle.yaml” 已损坏"),
+    (zipfile.ZIP_STORED, _in_stream, "“bundle.yaml” 已损坏"),  # the CRC no longer matches
+    (zipfile.ZIP_LZMA, _cut_stream, "“bundle.yaml” 已损坏"),
+    (zipfile.ZIP_BZIP2, _cut_stream, "“bundle.yaml” 已损坏"),
+    (zipfile.ZIP_DEFLATED, lambda d: _field(_field(d, b"PK\x03\x04", 8, b"\x63\x00"), b"PK\x01\x02", 10, b"\x63\x00"),
+     "不支持的压缩方式（编号 99）"),
+    (zipfile.ZIP_DEFLATED, lambda d: _field(_field(d, b"PK\x03\x04", 6, b"\x01\x00"), b"PK\x01\x02", 8, b"\x01\x00"),
+     "“bundle.yaml” 已加密"),
+])
+def test_damaged_zip(runner: CliRunner, tmp_path: Path, method: int, damage: Callable[[bytes], bytes],
+                     message: str) -> None:
+    z = _packed(tmp_path, method, damage)
+    output = refused(runner, z, tmp_path, str(z), message)
+    assert "已取消" not in output
+
+
+def test_zip_name_not_utf8_though_flagged(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("bundle.yaml", HEAD)
+        z.writestr("documents/通知.txt", b"x")  # a UTF-8 name: zipfile sets the flag
+    data = path.read_bytes().replace("通知".encode(), "通知".encode("gbk") + b"\xff\xfe")
+    path.write_bytes(data.replace("通知".encode("gbk") + b"\xff\xfe", b"\xff\xfe\xfd\xfc\xfb\xfa"))
+    refused(runner, path, tmp_path, str(path), "文件名的编码无法识别")
