@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import lzma
 import os
 import posixpath
 import stat
@@ -28,6 +29,7 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ZIP_BYTES = 200 * 1024 * 1024
 MAX_ZIP_ENTRIES = 10000
 MAX_TOTAL_BYTES = 1024 * 1024 * 1024  # all documents together, however often they are cited
+METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 OS_ERRORS = {errno.EACCES: "没有读取权限", errno.EISDIR: "是目录而不是文件", errno.ENOENT: "不存在",
              errno.ELOOP: "符号链接层数过多"}
@@ -85,8 +87,12 @@ class _Zip:
                 raise ScoringError(f"压缩包过大（上限 {MAX_ZIP_BYTES} 字节）", self.label)
             self.zip = zipfile.ZipFile(path)
             infos = self.zip.infolist()
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise ScoringError("不是有效的 zip 压缩包", self.label, hint="请重新打包材料文件夹") from exc
+        except UnicodeDecodeError as exc:  # flagged as UTF-8, but is not
+            raise ScoringError("压缩包内有文件名的编码无法识别", self.label,
+                               hint="请用系统自带的压缩工具或 7-Zip 重新打包材料文件夹") from exc
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise ScoringError("不是有效的 zip 压缩包，或文件不完整", self.label,
+                               hint="可能是下载或复制中断，请重新打包或重新复制") from exc
         if len(infos) > MAX_ZIP_ENTRIES:
             raise ScoringError(f"压缩包内文件过多（上限 {MAX_ZIP_ENTRIES} 个）", self.label)
         self.entries: dict[str, zipfile.ZipInfo] = {}
@@ -119,12 +125,18 @@ class _Zip:
             return None
         if info.file_size > limit:
             raise ScoringError(f"文件 “{rel}” 过大（{info.file_size} 字节，上限 {limit} 字节）", name, line)
+        if info.flag_bits & 0x1:
+            raise ScoringError(f"压缩包 {self.label} 内的 “{rel}” 已加密", name, line, hint="请不设密码重新打包")
+        if info.compress_type not in METHODS:
+            raise ScoringError(f"压缩包 {self.label} 内的 “{rel}” 使用了不支持的压缩方式（编号 {info.compress_type}）",
+                               name, line, hint="请用普通 zip（Deflate）重新打包")
         try:
             with self.zip.open(info) as handle:
                 data = handle.read(limit + 1)
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, OSError) as exc:
-            raise ScoringError(f"压缩包内 “{rel}” 已损坏、加密或无法解压", name, line,
-                               hint="请用不加密的普通 zip 重新打包") from exc
+        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, ValueError, RuntimeError,
+                NotImplementedError) as exc:  # every way a damaged entry fails, by header, stream or CRC
+            raise ScoringError(f"压缩包 {self.label} 内的 “{rel}” 已损坏，无法解压", name, line,
+                               hint="可能是下载或复制中断，请重新打包或重新复制") from exc
         if len(data) > limit:
             raise ScoringError(f"文件 “{rel}” 解压后过大（上限 {limit} 字节）", name, line)
         return data

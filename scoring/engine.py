@@ -40,7 +40,7 @@ from .model import (
     Verdict,
     say,
 )
-from .numbers import ZERO, dec, fmt
+from .numbers import ZERO, dec, fmt, is_multiple
 
 
 def score(rubric: Rubric, bundle: Bundle, chain: Sequence[Stage] = ()) -> Result:
@@ -186,7 +186,7 @@ def _set_score(ind: Indicator, o: Override) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise ScoringError(f"评审得分应为数字，实际为 {inputs.shown(value)}", o.file, o.line, f"指标 {ind.id}")
     points, step = dec(value), rules.step_of(ind)
-    if not ZERO <= points <= ind.max or (step is not None and points % step != 0):
+    if not ZERO <= points <= ind.max or (step is not None and not is_multiple(points, step)):
         on_step = f"，且为 {fmt(step)} 分的整数倍" if step is not None else ""
         raise ScoringError(f"评审得分 {fmt(points)} 无效：应在 0 至 {fmt(ind.max)} 分之间{on_step}",
                            o.file, o.line, f"指标 {ind.id}")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Iterator
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 ZERO = Decimal(0)
@@ -27,16 +28,36 @@ def fmt(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
-_MARK = "\x00decimal:"  # YAML cannot carry a NUL, so no bundle text can forge this mark
-_MARKED = re.compile(r'"\\u0000decimal:(-?[0-9.]+)\\u0000"')
+def is_multiple(value: Decimal, step: Decimal) -> bool:
+    """Whether value is a whole number of steps. Exact however far apart the two are: Decimal's `%`
+    raises InvalidOperation once the quotient outgrows the context (999999999999999 by 0.000000000000001)."""
+    return (Fraction(value) / Fraction(step)).denominator == 1
 
 
 def dumps(data: Any) -> str:
-    """JSON text in which every Decimal is written as the exact number it is (0.1, never 0.1000000001)."""
-    def mark(value: Any) -> str:
-        if isinstance(value, Decimal):
-            return f"{_MARK}{fmt(value)}\x00"
-        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    """JSON text in which every Decimal is written as the exact number it is (0.1, never 0.1000000001).
 
-    text = json.dumps(data, ensure_ascii=False, indent=2, default=mark)
-    return _MARKED.sub(r"\1", text) + "\n"
+    The data is walked here rather than handed to json.dumps with a placeholder for each Decimal: any
+    placeholder is text a bundle could also contain, and would then turn that text into a number."""
+    return "".join(_encode(data, "\n")) + "\n"
+
+
+def _encode(value: Any, newline: str) -> Iterator[str]:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a JSON number")
+        yield fmt(value)
+    elif not isinstance(value, dict | list | tuple):
+        yield json.dumps(value, ensure_ascii=False)  # strings, ints, booleans, null: json's own text
+    elif not value:
+        yield "{}" if isinstance(value, dict) else "[]"
+    else:
+        inner = newline + "  "
+        pairs = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+        yield "{" if isinstance(value, dict) else "["
+        for i, (key, item) in enumerate(pairs):
+            yield ("," if i else "") + inner
+            if isinstance(value, dict):
+                yield json.dumps({key: 0}, ensure_ascii=False)[1:-4] + ": "  # json's own key text
+            yield from _encode(item, inner)
+        yield newline + ("}" if isinstance(value, dict) else "]")

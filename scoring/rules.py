@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from .model import Flag, Indicator, Read, Step, say
-from .numbers import ZERO, dec, fmt
+from .numbers import ZERO, dec, fmt, is_multiple
 
 Rule = Mapping[str, Any]
 
@@ -270,7 +270,7 @@ def _lint_gate(rule: Rule, ind: Indicator) -> Iterator[str]:
 
 
 def _lint_judged(rule: Rule, ind: Indicator) -> Iterator[str]:
-    if dec(rule["max"]) % dec(rule["step"]) != 0:
+    if not is_multiple(dec(rule["max"]), dec(rule["step"])):
         yield f"酌情打分的上限 {fmt(dec(rule['max']))} 不是步长 {fmt(dec(rule['step']))} 的整数倍"
 
 
@@ -280,7 +280,7 @@ def _lint_deduction(rule: Rule, ind: Indicator) -> Iterator[str]:
     inp = ind.input(rule["input"])
     if ("max" in rule or "step" in rule) and inp and inp.type != "score":
         yield f"扣分的 max 和 step 只用于酌情扣分（score 类型的输入），“{inp.name}” 是 {inp.type} 类型"
-    elif "max" in rule and "step" in rule and dec(rule["max"]) % dec(rule["step"]) != 0:
+    elif "max" in rule and "step" in rule and not is_multiple(dec(rule["max"]), dec(rule["step"])):
         yield f"扣分上限 {fmt(dec(rule['max']))} 不是步长 {fmt(dec(rule['step']))} 的整数倍"
 
 
@@ -301,7 +301,7 @@ def _check_deduction(rule: Rule, value: Any) -> str | None:
         return None
     amount, step = dec(value), dec(rule.get("step", 0))
     top = dec(rule["max"]) if "max" in rule else None
-    if (top is None or amount <= top) and (not step or amount % step == 0):
+    if (top is None or amount <= top) and (not step or is_multiple(amount, step)):
         return None
     within = f"应在 0 至 {fmt(top)} 分之间" if top is not None else "应不低于 0 分"
     return f"扣分 {fmt(amount)} 无效：{within}{f'，且为 {fmt(step)} 分的整数倍' if step else ''}"
@@ -309,7 +309,7 @@ def _check_deduction(rule: Rule, value: Any) -> str | None:
 
 def _check_judged(rule: Rule, value: Any) -> str | None:
     points, top, step = dec(value), dec(rule["max"]), dec(rule["step"])
-    if ZERO <= points <= top and points % step == 0:
+    if ZERO <= points <= top and is_multiple(points, step):
         return None
     return f"酌情打分 {fmt(points)} 无效：应在 0 至 {fmt(top)} 分之间，且为 {fmt(step)} 分的整数倍"
 

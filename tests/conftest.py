@@ -21,7 +21,14 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
-_Dumper.add_representer(Decimal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:float", str(v)))
+def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
+    # Plain scalars only: a whole number as an int, so no explicit tag (refused by the loader) is written.
+    if value == value.to_integral_value():
+        return dumper.represent_scalar("tag:yaml.org,2002:int", str(int(value)))
+    return dumper.represent_scalar("tag:yaml.org,2002:float", str(value))
+
+
+_Dumper.add_representer(Decimal, _decimal)
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -13,13 +15,15 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from scoring import bundle as bundle_mod
-from scoring import files
+from scoring import files, numbers, yamlio
 from scoring.cli import main
 from scoring.errors import ScoringError
 
@@ -258,8 +262,10 @@ def test_output_is_a_directory(runner: CliRunner, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("a: 1\0\n", "YAML 格式错误"),
-    ("a: !!int abc\n", "无法解析的取值"),
+    ("a: 1\0\n", "第 4 行：文件中有不允许的控制字符 U+0000"),
+    ("a: !!int abc\n", "第 4 行：不支持 YAML 标签 “!!int”"),
+    ("a: 0x_\n", "第 4 行：数值 0x_ 无法解析"),
+    ("a: 1\nb: x\x01\n", "第 5 行：文件中有不允许的控制字符 U+0001"),
     ("a: " + "1" * 5000 + "\n", "位数过多"),
     ("a: 1.0e+9999999\n", "位数过多"),
     ("a: " + "[" * 400 + "]" * 400 + "\n", "嵌套层级过深"),
@@ -444,3 +450,166 @@ def test_init_never_leaves_a_half_made_folder(runner: CliRunner, tmp_path: Path,
     result = runner.invoke(main, ["init", str(MINI), str(tmp_path / "新县")])
     assert result.exit_code == 1 and "磁盘空间不足" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+TRICKY = ["\0decimal:1\0", "\\u0000decimal:2\\u0000", '"quoted" \\ back', "行\u2028分隔\u2029段", "</script>"]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_bundle_text_cannot_forge_json_numbers(runner: CliRunner, tmp_path: Path, text: str) -> None:
+    # JSON's exact decimals once went through a placeholder string; bundle text holding it became a number.
+    b = make_bundle(tmp_path / "b", {"1.1": {"meeting": {"value": True, "note": text}}}, assessee={"name": text})
+    result = runner.invoke(main, ["score", str(b), "--rubric", str(MINI), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["assessee"]["name"] == text
+    assert isinstance(data["total"], int | float)
+    assert [a["note"] for i in data["indicators"] for a in i["answers"] if a.get("note")] == [text]
+
+
+def test_json_writer_matches_json_for_plain_data() -> None:
+    data = {"a": [1, True, None, "x\n\"y\"", {}, [], {"b": [{"c": 1.5}]}], 2: "二"}
+    assert numbers.dumps(data) == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    assert numbers.dumps({"d": Decimal("0.10"), "e": Decimal("2E+1")}) == '{\n  "d": 0.1,\n  "e": 20\n}\n'
+
+
+@pytest.mark.parametrize("tagged", ["!!bool maybe", "!!timestamp abc", "!!timestamp 2022-01-01", "!!int 0x",
+                                    "!!float x", "!!binary aGk=", "!!set {x: null}", "!!str 1", "!!null x",
+                                    "!!python/object/apply:os.system [ls]", "!custom x", "! 1",
+                                    "!<tag:yaml.org,2002:bool> maybe", "[1, !!int 2]"])
+def test_yaml_tags_refused(runner: CliRunner, tmp_path: Path, tagged: str) -> None:
+    # A tag picks its own constructor (a set, bytes, a date, a KeyError on "maybe"): none is allowed.
+    b = write_manifest(tmp_path, HEAD + f"facts:\n  x: {tagged}\n")
+    refused(runner, b, tmp_path, "bundle.yaml", "第 5 行", "不支持 YAML 标签")
+
+
+PARSER_ERRORS = [
+    ("inputs: a: b\n", 4, "这里不能写 “键: 值”"),
+    ("inputs:\n  x\n  y: 1\n", 6, "这里不能写 “键: 值”"),
+    ("inputs: 1\nfacts\nsignoff: {}\n", 5, "找不到键后的冒号"),
+    ("inputs:\n\ta: 1\n", 5, "制表符"),
+    ("inputs: >\n\tfoo\n", 5, "制表符"),
+    ("inputs:\n    a: 1\n  b: 2\n", 6, "请检查缩进是否对齐"),
+    ('inputs: "a"b\n', 4, "请检查缩进是否对齐"),
+    ("inputs:\n  - a\n  b: 1\n", 6, "列表项缩进不一致"),
+    ("inputs: {'a' 1}\n", 4, "花括号"),
+    ("inputs: [1, 2\n", 5, "方括号"),
+    ("inputs: {a: 1\n", 5, "花括号"),
+    ("inputs: 'x\n", 5, "闭合之前就结束"),
+    ('inputs: "C:\\q"\n', 4, "转义无效"),
+    ("inputs: 1\n---\nx: 2\n", 5, "一个文件只能有一份内容"),
+    ("{}}\n", 1, "一个文件只能有一份内容"),
+    ("inputs: @x\n", 4, "不能出现在这里的字符"),
+    ("inputs: " + "[" * 1100 + "]" * 1100 + "\n", 4, "嵌套层级过深"),
+    ("inputs: !x!y z\n", 4, "不支持 YAML 标签"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "message"), PARSER_ERRORS)
+def test_yaml_parser_errors_in_chinese(runner: CliRunner, tmp_path: Path, text: str, line: int, message: str) -> None:
+    b = write_manifest(tmp_path, text if text.startswith("{") else HEAD + text)
+    output = refused(runner, b, tmp_path, f"bundle.yaml，第 {line} 行：", message)
+    assert not re.search("[a-z]{4,}", output.split("bundle.yaml", 1)[1]), output
+
+
+@pytest.mark.parametrize(("text", "line", "message"), PARSER_ERRORS[:-3])
+def test_yaml_problem_table_knows_pure_python_wording(text: str, line: int, message: str) -> None:
+    # Without libyaml, PyYAML's own parser words its problems differently; the table covers both.
+    with pytest.raises(yaml.MarkedYAMLError) as caught:
+        yaml.load(HEAD + text, Loader=yaml.SafeLoader)
+    assert yamlio._parser_problem(caught.value), caught.value
+
+
+JUDGED = "{kind: judged, input: quality, max: 3}"
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("{kind: flag, input: meeting, points: 2}", "{kind: flag, input: meeting, points: 1e400}", "应为数字"),
+    ("{kind: flag, input: meeting, points: 2}", "{kind: flag, input: meeting, points: 1.0e+400}", "位数过多"),
+    ("{kind: flag, input: meeting, points: 2}", "{kind: flag, input: meeting, points: 1.0e-400}", "位数过多"),
+    ("{kind: flag, input: meeting, points: 2}",
+     "{kind: flag, input: meeting, points: 123456789012345678901234567890}", "位数过多"),
+    (JUDGED, "{kind: judged, input: quality, max: 999999999999999, step: 0.000000000000001}", "超过指标分值"),
+    ("total: 20\n", "total: 20\njudged_step: 0.000000000000001\n", "超过指标分值"),
+])
+def test_rubric_with_extreme_decimals(runner: CliRunner, tmp_path: Path, old: str, new: str, message: str) -> None:
+    # Decimal's % raised InvalidOperation once max / step outgrew its 28 digits.
+    rubric = tmp_path / "r.yaml"
+    text = MINI.read_text("utf-8").replace(old, new, 1)
+    rubric.write_text(text.replace(JUDGED, JUDGED.replace("max: 3", "max: 999999999999999"))
+                      if "judged_step" in new else text, "utf-8")
+    b = make_bundle(tmp_path / "b", {"1.2": {"quality": 999999999999999}})
+    for args in (["rubric", "check", str(rubric)], ["score", str(b), "--rubric", str(rubric)]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output and "Invalid" not in result.output
+        assert f"{rubric}，第 " in result.output and message in result.output, result.output
+
+
+
+def _packed(tmp_path: Path, method: int, damage: Callable[[bytes], bytes]) -> Path:
+    path = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(path, "w", compression=method) as z:
+        z.writestr("bundle.yaml", HEAD + "".join(f"# 第 {i} 行说明\n" for i in range(200)))
+    path.write_bytes(damage(path.read_bytes()))
+    return path
+
+
+def _in_stream(data: bytes) -> bytes:
+    """Flip bytes in the middle of the first entry's compressed data."""
+    start = 30 + len("bundle.yaml")
+    middle = start + (data.index(b"PK\x01\x02") - start) // 2
+    return data[:middle] + bytes(b ^ 0x5A for b in data[middle:middle + 8]) + data[middle + 8:]
+
+
+def _cut_stream(data: bytes) -> bytes:
+    """Drop the second half of the first entry's data, its headers still claiming all of it: reading runs
+    off the end (an EOFError, once shown as 已取消)."""
+    start, central = 30 + len("bundle.yaml"), data.index(b"PK\x01\x02")
+    cut = (central - start) // 2
+    out = bytearray(data[:start + cut] + data[central:])
+    end = out.rindex(b"PK\x05\x06")
+    out[end + 16:end + 20] = (central - cut).to_bytes(4, "little")
+    return bytes(out)
+
+
+def _field(data: bytes, signature: bytes, offset: int, value: bytes) -> bytes:
+    """Overwrite a field of every local (PK\\3\\4) or central (PK\\1\\2) header."""
+    out = bytearray(data)
+    at = data.find(signature)
+    while at >= 0:
+        out[at + offset:at + offset + len(value)] = value
+        at = data.find(signature, at + 1)
+    return bytes(out)
+
+
+@pytest.mark.parametrize(("method", "damage", "message"), [
+    (zipfile.ZIP_DEFLATED, lambda d: d.replace(b"PK\x03\x04", b"PK\x03\x05", 1), "“bundle.yaml” 已损坏"),
+    (zipfile.ZIP_DEFLATED, lambda d: d.replace(b"PK\x01\x02", b"PK\x01\x03", 1), "不是有效的 zip 压缩包"),
+    (zipfile.ZIP_DEFLATED, lambda d: d[:len(d) * 2 // 3], "文件不完整"),
+    (zipfile.ZIP_DEFLATED, _in_stream, "“bundle.yaml” 已损坏"),
+    (zipfile.ZIP_LZMA, _in_stream, "“bundle.yaml” 已损坏"),
+    (zipfile.ZIP_BZIP2, _in_stream, "“bundle.yaml” 已损坏"),
+    (zipfile.ZIP_STORED, _in_stream, "“bundle.yaml” 已损坏"),  # the CRC no longer matches
+    (zipfile.ZIP_LZMA, _cut_stream, "“bundle.yaml” 已损坏"),
+    (zipfile.ZIP_BZIP2, _cut_stream, "“bundle.yaml” 已损坏"),
+    (zipfile.ZIP_DEFLATED, lambda d: _field(_field(d, b"PK\x03\x04", 8, b"\x63\x00"), b"PK\x01\x02", 10, b"\x63\x00"),
+     "不支持的压缩方式（编号 99）"),
+    (zipfile.ZIP_DEFLATED, lambda d: _field(_field(d, b"PK\x03\x04", 6, b"\x01\x00"), b"PK\x01\x02", 8, b"\x01\x00"),
+     "“bundle.yaml” 已加密"),
+])
+def test_damaged_zip(runner: CliRunner, tmp_path: Path, method: int, damage: Callable[[bytes], bytes],
+                     message: str) -> None:
+    z = _packed(tmp_path, method, damage)
+    output = refused(runner, z, tmp_path, str(z), message)
+    assert "已取消" not in output
+
+
+def test_zip_name_not_utf8_though_flagged(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("bundle.yaml", HEAD)
+        z.writestr("documents/通知.txt", b"x")  # a UTF-8 name: zipfile sets the flag
+    data = path.read_bytes().replace("通知".encode(), "通知".encode("gbk") + b"\xff\xfe")
+    path.write_bytes(data.replace("通知".encode("gbk") + b"\xff\xfe", b"\xff\xfe\xfd\xfc\xfb\xfa"))
+    refused(runner, path, tmp_path, str(path), "文件名的编码无法识别")
