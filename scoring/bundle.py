@@ -14,21 +14,18 @@ import posixpath
 import stat
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import validate, workbook
+from . import limits, validate, workbook
 from .errors import ScoringError
 from .model import Answer, Bundle, Document, Line, SignOff
 from .yamlio import load_yaml
 
 MANIFEST = "bundle.yaml"
-MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_ZIP_BYTES = 200 * 1024 * 1024
-MAX_ZIP_ENTRIES = 10000
-MAX_TOTAL_BYTES = 1024 * 1024 * 1024  # all documents together, however often they are cited
 METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 OS_ERRORS = {errno.EACCES: "没有读取权限", errno.EISDIR: "是目录而不是文件", errno.ENOENT: "不存在",
@@ -83,8 +80,10 @@ class _Zip:
     def __init__(self, path: Path) -> None:
         self.label = str(path)
         try:
-            if path.stat().st_size > MAX_ZIP_BYTES:
-                raise ScoringError(f"压缩包过大（上限 {MAX_ZIP_BYTES} 字节）", self.label)
+            if path.stat().st_size > limits.ZIP_BYTES:
+                raise ScoringError(f"压缩包过大（上限 {limits.ZIP_BYTES} 字节）", self.label)
+            with path.open("rb") as handle:
+                limits.check_zip_directory(handle, self.label, limits.ZIP_ENTRIES, "压缩包")
             self.zip = zipfile.ZipFile(path)
             infos = self.zip.infolist()
         except UnicodeDecodeError as exc:  # flagged as UTF-8, but is not
@@ -93,8 +92,8 @@ class _Zip:
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             raise ScoringError("不是有效的 zip 压缩包，或文件不完整", self.label,
                                hint="可能是下载或复制中断，请重新打包或重新复制") from exc
-        if len(infos) > MAX_ZIP_ENTRIES:
-            raise ScoringError(f"压缩包内文件过多（上限 {MAX_ZIP_ENTRIES} 个）", self.label)
+        if len(infos) > limits.ZIP_ENTRIES:  # the end record may understate them
+            raise ScoringError(f"压缩包内文件过多（上限 {limits.ZIP_ENTRIES} 个）", self.label)
         self.entries: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             rel = _safe_relpath(_entry_name(info), self.label, None)
@@ -153,7 +152,7 @@ class _Files:
     def read(self, rel: str) -> bytes | None:
         if self.source is None:
             self.source = _Folder(self.path) if self.path.is_dir() else _Zip(self.path)
-        return self.source.read(rel, self.name, None, MAX_FILE_BYTES)
+        return self.source.read(rel, self.name, None, limits.FILE_BYTES)
 
     def close(self) -> None:
         if isinstance(self.source, _Zip):
@@ -203,12 +202,16 @@ def _name(source: _Folder | _Zip, file: str) -> str:
 
 def _manifest(source: _Folder | _Zip) -> tuple[bytes, validate.Manifest]:
     """The bundle's manifest, bundle.yaml or the fill-in workbook, as data with a place for each part."""
-    raw = source.read(MANIFEST, _name(source, MANIFEST), None, MAX_FILE_BYTES)
-    sheet = source.read(workbook.FILE, _name(source, workbook.FILE), None, workbook.MAX_BYTES)
+    raw = source.read(MANIFEST, _name(source, MANIFEST), None, limits.MANIFEST_BYTES)
+    sheet = source.read(workbook.FILE, _name(source, workbook.FILE), None, limits.WORKBOOK_BYTES)
     if raw is not None and sheet is not None:
         raise ScoringError(f"材料包中同时有 {MANIFEST} 和 {workbook.FILE}", source.label,
                            hint="一个材料包只能有一份清单，请删去不用的那一份")
     if raw is not None:
+        lines = raw.count(b"\n") + 1
+        if lines > limits.MANIFEST_LINES:
+            raise ScoringError(f"清单行数过多（{lines} 行，上限 {limits.MANIFEST_LINES} 行）", _name(source, MANIFEST),
+                               hint="清单只记录数据，大段文字请写在文本文件中")
         return raw, load_yaml(raw, _name(source, MANIFEST))
     if sheet is not None:
         return sheet, workbook.read(sheet, _name(source, workbook.FILE))
@@ -224,21 +227,16 @@ def _load(path: Path, source: _Folder | _Zip) -> Bundle:
     _check_dates(doc)
     digest = hashlib.sha256(raw)
     documents: dict[str, Document] = {}
-    hashes: dict[str, str | None] = {}  # each file is read and hashed once, however often it is listed
-    total = 0
-    for i, d in enumerate(data.get("documents", [])):
+    files = _Reader(source, name)
+    listed = data.get("documents", [])
+    if len(listed) > limits.DOCUMENTS:
+        raise ScoringError(f"登记的佐证文件过多（{len(listed)} 份，上限 {limits.DOCUMENTS} 份）", name,
+                           doc.line(("documents",)))
+    for i, d in enumerate(listed):
         line = doc.line(("documents", i))
         if d["id"] in documents:
             raise ScoringError(f"文件编号 “{d['id']}” 重复", name, line, hint="每份文件的 id 应唯一")
-        key = _safe_relpath(d["file"], name, line)
-        if key not in hashes:
-            content = source.read(d["file"], name, line, MAX_FILE_BYTES)
-            total += len(content or b"")
-            if total > MAX_TOTAL_BYTES:
-                raise ScoringError(f"佐证文件合计超过 {MAX_TOTAL_BYTES} 字节", name, line,
-                                   hint="请只放入清单引用的文件，大文件可压缩后再放入")
-            hashes[key] = hashlib.sha256(content).hexdigest() if content is not None else None
-        actual = hashes[key]
+        actual = files.sha256(d["file"], line)
         digest.update(f"\n{d['file']}\n{actual}".encode())
         status = "file_missing" if actual is None else (
             "ok" if actual == d["sha256"].lower() else "hash_mismatch")
@@ -248,13 +246,10 @@ def _load(path: Path, source: _Folder | _Zip) -> Bundle:
                for ind, given in (data.get("inputs") or {}).items()}
     facts = {fact: _answer(v, doc.line(("facts", fact))) for fact, v in (data.get("facts") or {}).items()}
     cited = [(f"指标 {ind} 输入 {inp}", ans) for ind, given in answers.items() for inp, ans in given.items()]
-    for where, ans in [*cited, *((f"共用事实 {fact}", ans) for fact, ans in facts.items())]:
-        for ref in ans.documents:
-            if ref not in documents:
-                raise ScoringError(f"引用了清单中没有的文件编号 “{ref}”", name, ans.line, where,
-                                   hint="请在 documents 中登记该文件")
-    narrative = _texts(data, "narrative", source, name, doc, digest)
-    statements = _texts(data, "statements", source, name, doc, digest)
+    _check_citations([*cited, *((f"共用事实 {fact}", ans) for fact, ans in facts.items())], documents, name)
+    narrative = _texts(data, "narrative", files, doc, digest)
+    statements = _texts(data, "statements", files, doc, digest)
+    _check_text_budget([*narrative.values(), *statements.values()], name)
     signoff = {k: str(v).strip() for k, v in (data.get("signoff") or {}).items()}
     return Bundle(name=name, rubric=data["rubric"], assessee=data["assessee"], period=data["period"],
                   documents=documents, answers=answers, narrative=narrative, statements=statements,
@@ -269,26 +264,93 @@ def _answer(raw: Any, line: Line | None) -> Answer:
     return Answer(raw, (), "", "", line)
 
 
-def _texts(data: Mapping[str, Any], part: str, source: _Folder | _Zip, name: str, doc: validate.Manifest,
+class _Reader:
+    """A bundle's files as the loader reads them: each path once, however often it is listed or cited,
+    and all of them together (documents and text files) within TOTAL_BYTES."""
+
+    def __init__(self, source: _Folder | _Zip, name: str) -> None:
+        self.source, self.name, self.total = source, name, 0
+        self.hashes: dict[str, str | None] = {}
+        self.texts: dict[str, bytes | None] = {}
+
+    def _read(self, rel: str, line: Line | None) -> bytes | None:
+        content = self.source.read(rel, self.name, line, limits.FILE_BYTES)
+        self.total += len(content or b"")
+        if self.total > limits.TOTAL_BYTES:
+            raise ScoringError(f"佐证文件和文本文件合计过大（上限 {limits.TOTAL_BYTES} 字节）", self.name, line,
+                               hint="请只放入清单引用的文件，大文件可压缩后再放入")
+        return content
+
+    def sha256(self, rel: str, line: Line | None) -> str | None:
+        key = _safe_relpath(rel, self.name, line)
+        if key not in self.hashes:
+            content = self.texts[key] if key in self.texts else self._read(rel, line)
+            self.hashes[key] = hashlib.sha256(content).hexdigest() if content is not None else None
+        return self.hashes[key]
+
+    def text(self, rel: str, line: Line | None) -> bytes | None:
+        key = _safe_relpath(rel, self.name, line)
+        if key not in self.texts:
+            self.texts[key] = self._read(rel, line)  # a document read again as text is counted again
+        return self.texts[key]
+
+
+def _check_citations(cited: list[tuple[str, Answer]], documents: Mapping[str, Document], name: str) -> None:
+    """Every cited document is listed, and each citation (a flag and a report line) is within budget."""
+    counts: Counter[str] = Counter()
+    total = 0
+    for where, ans in cited:
+        for ref in ans.documents:
+            if ref not in documents:
+                raise ScoringError(f"引用了清单中没有的文件编号 “{ref}”", name, ans.line, where,
+                                   hint="请在 documents 中登记该文件")
+            counts[ref] += 1
+            total += 1
+            if counts[ref] > limits.CITATIONS_PER_DOCUMENT:
+                raise ScoringError(f"文件编号 “{ref}” 被引用过多（上限 {limits.CITATIONS_PER_DOCUMENT} 次）",
+                                   name, ans.line, where)
+            if total > limits.CITATIONS:
+                raise ScoringError(f"引用佐证文件的次数过多（上限 {limits.CITATIONS} 次）", name, ans.line, where)
+
+
+def _texts(data: Mapping[str, Any], part: str, files: _Reader, doc: validate.Manifest,
            digest: Any) -> dict[str, str]:
     """Narrative texts and statements, those given as files read (as UTF-8 text) and folded into the
     bundle's hash; blank ones left out."""
     out: dict[str, str] = {}
     for key, value in (data.get(part) or {}).items():
+        line = doc.line((part, key))
         if not isinstance(value, dict):
             if value and value.strip():
-                out[key] = value
+                out[key] = _within(value, part, key, doc.name, line)
             continue
-        line = doc.line((part, key))
-        content = source.read(value["file"], name, line, MAX_FILE_BYTES)
+        content = files.text(value["file"], line)
         if content is None:
-            raise ScoringError(f"找不到文本文件 “{value['file']}”", name, line)
+            raise ScoringError(f"找不到文本文件 “{value['file']}”", doc.name, line)
         try:
-            out[key] = content.decode("utf-8-sig")
+            out[key] = _within(content.decode("utf-8-sig"), part, key, doc.name, line)
         except UnicodeDecodeError as exc:
-            raise ScoringError(f"文本文件 “{value['file']}” 不是 UTF-8 编码", name, line) from exc
+            raise ScoringError(f"文本文件 “{value['file']}” 不是 UTF-8 编码", doc.name, line) from exc
         digest.update(f"\n{value['file']}\n".encode() + hashlib.sha256(content).digest())
     return out
+
+
+def _within(text: str, part: str, key: str, name: str, line: Line | None) -> str:
+    if len(text) > limits.TEXT_CHARS:
+        raise ScoringError(f"{part}.{key} 的文字过长（{len(text)} 字，上限 {limits.TEXT_CHARS} 字）", name, line,
+                           hint="报告文字请精简，详细材料请作为佐证文件登记")
+    return text
+
+
+def _check_text_budget(texts: list[str], name: str) -> None:
+    """All the report's own words together: a bound on its pages, however they are split up."""
+    chars, lines = sum(map(len, texts)), sum(t.count("\n") + 1 for t in texts)
+    if chars > limits.TEXTS_CHARS:
+        raise ScoringError(f"报告文字合计过长（{chars} 字，上限 {limits.TEXTS_CHARS} 字）", name,
+                           hint="报告文字请精简，详细材料请作为佐证文件登记")
+    if lines > limits.TEXT_LINES:
+        raise ScoringError(f"报告文字合计行数过多（{lines} 行，上限 {limits.TEXT_LINES} 行）", name,
+                           hint="报告文字请精简，详细材料请作为佐证文件登记")
 
 
 def _check_dates(doc: validate.Manifest) -> None:

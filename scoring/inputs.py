@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from . import limits
 from .model import Answer, Input
 from .numbers import dec, fmt
 
@@ -64,9 +65,15 @@ def _code(inp: Input, value: Any) -> Any:
 
 
 def _items(value: Any, separators: re.Pattern[str]) -> Any:
-    """A list as written, or one text naming several items (a workbook cell, a one-line answer)."""
+    """A list as written, or one text naming several items (a workbook cell, a one-line answer), within
+    the budget of items and of each item's length (each is a line of the report)."""
     if isinstance(value, str):
-        return [v.strip() for v in separators.split(value) if v.strip()]
+        value = [v.strip() for v in separators.split(value) if v.strip()]
+    if isinstance(value, list):
+        if len(value) > limits.LIST_ITEMS:
+            raise InputProblem(f"列表项过多（{len(value)} 项，上限 {limits.LIST_ITEMS} 项）")
+        if any(isinstance(v, str) and len(v) > limits.ITEM_CHARS for v in value):
+            raise InputProblem(f"列表中有一项过长（上限 {limits.ITEM_CHARS} 字）")
     return value
 
 

@@ -10,25 +10,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import validate
+from . import limits, validate
 from .errors import ScoringError, ScoringErrors
 from .model import Programme, Rubric
 from .numbers import ZERO, dec
 from .yamlio import YamlDoc, load_yaml
 
 ROUNDING = {"yuan": Decimal(1), "jiao": Decimal("0.1"), "fen": Decimal("0.01")}
-MAX_BYTES = 1 << 20
 
 
 def load(path: Path, rubric: Rubric) -> Programme:
     """Read, schema-check and build a programme, then refuse one that does not fit the rubric."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise ScoringError("奖补方案文件不存在或无法读取", str(path), hint="请检查 --programme 的路径") from exc
-    if len(raw) > MAX_BYTES:
-        raise ScoringError(f"奖补方案文件超过 {MAX_BYTES} 字节", str(path))
+    raw = limits.read_regular(path, limits.PROGRAMME_BYTES, "奖补方案文件", "请检查 --programme 的路径")
     doc = load_yaml(raw, str(path))
     validate.check(doc, "programme", "奖补方案")
     built = build(doc, hashlib.sha256(raw).hexdigest())

@@ -11,20 +11,19 @@ from __future__ import annotations
 import csv
 import functools
 import io
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from . import batch, validate
+from . import batch, limits, validate
 from .errors import ScoringError
 from .model import STAGES, CenterRating, DistrictTotals, Programme, Rating, Result
 from .numbers import ZERO, dec
 from .summary import find, matched_reviews
 from .yamlio import load_yaml
-
-MAX_REGISTRY_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -181,7 +180,7 @@ def _registry_problems(centers: Sequence[CenterRating], registry: Registry) -> l
     out = [f"材料包 {c.source} 没有填写被评估单位编号（assessee.id），无法与名册和上一年的结果对照"
            for c in centers if not c.error and not c.id]
     ids = [c.id for c in centers if c.id]
-    out += [f"编号 {i} 出现在多个材料包中" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    out += [f"编号 {i} 出现在多个材料包中" for i in sorted(i for i, n in Counter(ids).items() if n > 1)]
     if registry.centers:
         known = {r[0] for r in registry.centers}
         out += [f"{c.name or c.source}（{c.id}）不在名册中" for c in centers if c.id and c.id not in known]
@@ -193,13 +192,7 @@ def _registry_problems(centers: Sequence[CenterRating], registry: Registry) -> l
 
 def read_registry(path: Path) -> Registry:
     """A CSV (UTF-8, as Excel or WPS saves it) with columns 编号, 名称, 区（市） (or id, name, district)."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_REGISTRY_BYTES + 1)
-    except OSError as exc:
-        raise ScoringError("名册文件不存在或无法读取", str(path)) from exc
-    if len(raw) > MAX_REGISTRY_BYTES:
-        raise ScoringError(f"名册文件超过 {MAX_REGISTRY_BYTES} 字节", str(path))
+    raw = limits.read_regular(path, limits.REGISTRY_BYTES, "名册文件")
     try:
         rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -211,7 +204,7 @@ def read_registry(path: Path) -> Registry:
     centers = tuple((r[cols[0]].strip(), r[cols[1]].strip(), r[cols[2]].strip())
                     for r in rows[1:] if any(x.strip() for x in r) and len(r) > max(cols))
     ids = [c[0] for c in centers]
-    dup = sorted({i for i in ids if ids.count(i) > 1})
+    dup = sorted(i for i, n in Counter(ids).items() if n > 1)
     if dup:
         raise ScoringError(f"名册中编号重复：{'、'.join(dup[:10])}", str(path))
     return Registry(len(centers), centers)
@@ -226,10 +219,7 @@ def _column(head: list[str], names: Sequence[str], file: str) -> int:
 
 def read_previous(path: Path) -> dict[str, int]:
     """Last year's ratings.json: each center's consecutive years below the exit band, by id."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScoringError("上一年的评定结果无法读取", str(path), hint="应为上一年 scoring rate 写出的 ratings.json") from exc
+    raw = limits.read_regular(path, limits.MANIFEST_BYTES, "上一年的评定结果", "应为上一年 scoring rate 写出的 ratings.json")
     doc = load_yaml(raw, str(path))  # JSON is YAML: the same safe reader, with lines for errors
     validate.check(doc, "rating", "上一年的评定结果")
     return {c["id"]: c["years_below"] for c in doc.data["centers"] if c["id"]}

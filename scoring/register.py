@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import validate, workbook
+from . import limits, validate, workbook
 from .errors import ScoringError
 from .files import write_atomic
 from .yamlio import YamlDoc, load_yaml
@@ -44,7 +44,8 @@ def register(bundle: Path, rehash: bool = False) -> Registration:
         raise ScoringError(f"材料包中应有且只有一份清单（{MANIFEST} 或 {workbook.FILE}）", str(bundle),
                            hint="请先用 scoring init 生成")
     manifest = yaml_file if yaml_file.exists() else book
-    raw = manifest.read_bytes()
+    limit = limits.MANIFEST_BYTES if manifest == yaml_file else limits.WORKBOOK_BYTES
+    raw = limits.read_regular(manifest, limit, "清单文件")
     doc = load_yaml(raw, str(manifest)) if manifest == yaml_file else workbook.read(raw, str(manifest), need_hash=False)
     if isinstance(doc, YamlDoc):
         validate.check(doc, "bundle", "材料包")

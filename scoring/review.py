@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import engine, rules, validate
+from . import engine, limits, rules, validate
 from .errors import ScoringError
 from .model import FLAGS, SELF, STAGES, Bundle, IndicatorResult, Override, Result, Rubric, Stage
 from .numbers import fmt
@@ -44,11 +44,7 @@ class Review:
 def read(path: Path) -> Review:
     """Read and schema-check a review file; the checks against rubric and bundle are `check`'s."""
     name = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        reason = "不存在" if isinstance(exc, FileNotFoundError) else "无法读取"
-        raise ScoringError(f"评审意见文件{reason}", name, hint="请检查路径，或先用 scoring review init 生成") from exc
+    raw = limits.read_regular(path, limits.MANIFEST_BYTES, "评审意见文件", "请检查路径，或先用 scoring review init 生成")
     return parse(raw, name)
 
 

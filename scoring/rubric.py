@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -234,7 +235,7 @@ def _lint_facts_read(ind: Indicator, facts: set[str]) -> Iterator[tuple[str, boo
 
 def _lint_indicator(ind: Indicator) -> Iterator[tuple[str, bool]]:
     names = [i.name for i in ind.inputs]
-    for name in sorted({n for n in names if names.count(n) > 1}):
+    for name in sorted(n for n, k in Counter(names).items() if k > 1):
         yield f"输入 “{name}” 重复声明", False
     for inp in ind.inputs:
         if inp.min is not None and inp.max is not None and inp.min > inp.max:

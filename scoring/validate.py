@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path as PathLike
 from typing import Any, Protocol
 
+from . import limits
 from .errors import ScoringError, ScoringErrors
 from .model import Line, Path
 from .yamlio import YamlDoc, load_yaml
@@ -46,10 +47,7 @@ def _validator(name: str) -> Any:
 def load_checked(path: PathLike, schema_name: str, label: str, unreadable: str,
                  hint: str) -> tuple[bytes, YamlDoc]:
     """Read a YAML file of ours (a rubric, a test case's expectations) and check it against its schema."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScoringError(unreadable, str(path), hint=hint) from exc
+    raw = limits.read_regular(path, limits.MANIFEST_BYTES, label + "文件", hint, unreadable)
     doc = load_yaml(raw, str(path))
     check(doc, schema_name, label)
     return raw, doc

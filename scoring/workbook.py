@@ -27,16 +27,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import sheets
+from . import limits, sheets
 from .errors import ScoringError, ScoringErrors
 from .model import NARRATIVE, Input, Line, Path, Rubric, line_at
 from .numbers import ZERO, fmt
 
 FILE = "填报表.xlsx"
-MAX_BYTES = 10 * 1024 * 1024
-MAX_UNPACKED = 100 * 1024 * 1024  # all parts together, unzipped
-MAX_PARTS = 500
-MAX_ROWS = 5000  # per sheet
 
 INFO, INPUTS, DOCUMENTS, TEXTS, OPTIONS = "基本信息", "指标填报", "佐证文件", "报告文字", "选项"
 FACT = "共用"  # column A of a shared fact's row
@@ -241,13 +237,14 @@ def read(raw: bytes, name: str, need_hash: bool = True) -> SheetDoc:
 
 
 def _open(raw: bytes, name: str, data_only: bool) -> Any:
-    if len(raw) > MAX_BYTES:
-        raise ScoringError(f"填报表过大（{len(raw)} 字节，上限 {MAX_BYTES} 字节）", name,
+    if len(raw) > limits.WORKBOOK_BYTES:
+        raise ScoringError(f"填报表过大（{len(raw)} 字节，上限 {limits.WORKBOOK_BYTES} 字节）", name,
                            hint="填报表只记录数据，佐证材料请作为单独文件放在 documents 文件夹中")
     try:
+        limits.check_zip_directory(io.BytesIO(raw), name, limits.WORKBOOK_PARTS, "填报表")
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             parts = archive.infolist()
-        if len(parts) > MAX_PARTS or sum(p.file_size for p in parts) > MAX_UNPACKED:
+        if len(parts) > limits.WORKBOOK_PARTS or sum(p.file_size for p in parts) > limits.WORKBOOK_UNPACKED:
             raise ScoringError("填报表解压后过大", name, hint="请用 scoring init --xlsx 生成的填报表填写")
         return load_workbook(io.BytesIO(raw), read_only=True, data_only=data_only, keep_links=False,
                              keep_vba=False)
@@ -264,16 +261,16 @@ def _rows(values: Any, formulas: Any, title: str, width: int, name: str,
     if title not in values.sheetnames:
         raise ScoringError(f"找不到工作表 “{title}”", name, hint="请用 scoring init --xlsx 生成的填报表填写，不要改工作表名称")
     try:
-        pairs = zip(values[title].iter_rows(max_row=MAX_ROWS + 1, max_col=width),
-                    formulas[title].iter_rows(max_row=MAX_ROWS + 1, max_col=width), strict=False)
+        pairs = zip(values[title].iter_rows(max_row=limits.WORKBOOK_ROWS + 1, max_col=width),
+                    formulas[title].iter_rows(max_row=limits.WORKBOOK_ROWS + 1, max_col=width), strict=False)
         for r, (cells, raw) in enumerate(pairs, start=1):
             row = [_value(c, f, f"{title}!{chr(64 + k)}{r}", name, problems)
                    for k, (c, f) in enumerate(zip(cells, raw, strict=False), start=1)]
             if r == 1:
                 _check_header(title, row, name)
             elif any(c.value is not None for c in row):
-                if r > MAX_ROWS:
-                    raise ScoringError(f"工作表 “{title}” 行数过多（上限 {MAX_ROWS} 行）", name)
+                if r > limits.WORKBOOK_ROWS:
+                    raise ScoringError(f"工作表 “{title}” 行数过多（上限 {limits.WORKBOOK_ROWS} 行）", name)
                 yield row + [_Cell(None, f"{title}!{chr(65 + k)}{r}") for k in range(len(row), width)]
     except ScoringError:
         raise

@@ -16,11 +16,9 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from . import limits
 from .errors import ScoringError
 from .model import Path, line_at
-
-MAX_YAML_BYTES = 2 * 1024 * 1024
-
 
 # libyaml's parser and composer when PyYAML was built with it (several times faster); the checks
 # below do not depend on which one runs.
@@ -118,8 +116,8 @@ def _walk(node: Node, path: Path, lines: dict[Path, int], name: str) -> None:
 
 def load_yaml(text: bytes | str, name: str) -> YamlDoc:
     """Parse one YAML document from untrusted text; raise ScoringError naming `name` and the line."""
-    if len(text) > MAX_YAML_BYTES:
-        raise ScoringError(f"文件过大（{len(text)} 字节，上限 {MAX_YAML_BYTES} 字节）", name,
+    if len(text) > limits.MANIFEST_BYTES:
+        raise ScoringError(f"文件过大（{len(text)} 字节，上限 {limits.MANIFEST_BYTES} 字节）", name,
                            hint="清单文件只记录数据，佐证材料请作为单独文件放在材料包中")
     if isinstance(text, bytes):
         try:

@@ -23,7 +23,8 @@ import yaml
 from click.testing import CliRunner, Result
 
 from scoring import bundle as bundle_mod
-from scoring import files, numbers, yamlio
+from scoring import files, limits, numbers, yamlio
+from scoring import rubric as rubric_mod
 from scoring.cli import main
 from scoring.errors import ScoringError
 
@@ -190,14 +191,20 @@ def test_missing_rubric(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_oversized_document(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bundle_mod, "MAX_FILE_BYTES", 1000)
-    b = make_bundle(tmp_path / "b", documents={"D1": ("documents/big.txt", b"x" * 1001, "2022-01-01")})
-    refused(runner, b, tmp_path, "documents/big.txt", "过大", "上限 1000 字节")
+    b = make_bundle(tmp_path / "b", documents={"D1": ("documents/big.txt", b"x" * 1000, "2022-01-01")})
+    monkeypatch.setattr(limits, "FILE_BYTES", 1000)
+    bundle_mod.open_bundle(b)
+    monkeypatch.setattr(limits, "FILE_BYTES", 999)
+    refused(runner, b, tmp_path, "documents/big.txt", "过大", "上限 999 字节")
 
 
 def test_oversized_manifest(runner: CliRunner, tmp_path: Path) -> None:
-    b = write_manifest(tmp_path, HEAD + "# " + "x" * (2 * 1024 * 1024) + "\n")
-    refused(runner, b, tmp_path, "bundle.yaml", "文件过大")
+    text = HEAD + "# " + "x" * (limits.MANIFEST_BYTES - len(HEAD.encode()) - 3) + "\n"
+    b = write_manifest(tmp_path, text)
+    assert len(text.encode()) == limits.MANIFEST_BYTES
+    bundle_mod.open_bundle(b)
+    (b / "bundle.yaml").write_text(text + "\n", "utf-8")
+    refused(runner, b, tmp_path, "bundle.yaml", "过大", f"上限 {limits.MANIFEST_BYTES} 字节")
 
 
 def test_alias_bomb(runner: CliRunner, tmp_path: Path) -> None:
@@ -613,3 +620,208 @@ def test_zip_name_not_utf8_though_flagged(runner: CliRunner, tmp_path: Path) -> 
     data = path.read_bytes().replace("通知".encode(), "通知".encode("gbk") + b"\xff\xfe")
     path.write_bytes(data.replace("通知".encode("gbk") + b"\xff\xfe", b"\xff\xfe\xfd\xfc\xfb\xfa"))
     refused(runner, path, tmp_path, str(path), "文件名的编码无法识别")
+
+
+# ---------------------------------------------------------------- budgets: each passes at its limit, one over is refused
+
+
+def at_edge(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: str, used: int,
+            target: Path, *expected: str) -> None:
+    """`target` spends `used` of `budget`: it loads with the budget at `used` and is refused at one less,
+    by a message naming the file and the limit."""
+    monkeypatch.setattr(limits, budget, used)
+    bundle_mod.open_bundle(target)
+    monkeypatch.setattr(limits, budget, used - 1)
+    refused(runner, target, tmp_path, *expected, f"上限 {used - 1}")
+
+
+def test_manifest_lines_budget(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    b = write_manifest(tmp_path, HEAD + "#\n" * 50)
+    at_edge(runner, tmp_path, monkeypatch, "MANIFEST_LINES", 54, b, "bundle.yaml", "清单行数过多")
+
+
+def test_total_bytes_count_text_files_once(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    b = make_bundle(tmp_path / "b", documents={"D1": ("documents/a.txt", b"x" * 100, "2022-01-01"),
+                                               "D2": ("documents/b.txt", b"x" * 100, "2022-01-01")},
+                    narrative={"overview": {"file": "narrative/o.txt"}},
+                    statements={"1.1": {"file": "narrative/o.txt"}, "1.2": {"file": "narrative/o.txt"}})
+    (b / "narrative").mkdir()
+    (b / "narrative" / "o.txt").write_text("说明" * 25, "utf-8")  # 150 bytes, read once for three references
+    at_edge(runner, tmp_path, monkeypatch, "TOTAL_BYTES", 350, b, "bundle.yaml", "合计过大")
+
+
+def test_text_file_read_once_however_often_it_is_cited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    b = make_bundle(tmp_path / "b", statements={i: {"file": "s.txt"} for i in ("1.1", "1.2", "2.1", "2.2")},
+                    narrative={"overview": {"file": "s.txt"}})
+    (b / "s.txt").write_text("说明", "utf-8")
+    reads: list[str] = []
+    original = bundle_mod._Folder.read
+
+    def counting(self: object, rel: str, *args: object) -> bytes | None:
+        reads.append(rel)
+        return original(self, rel, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bundle_mod._Folder, "read", counting)
+    assert bundle_mod.open_bundle(b).statements["2.2"] == "说明"
+    assert reads.count("s.txt") == 1
+
+
+def _cited(tmp_path: Path, times: int) -> Path:
+    inputs = {"1.1": {"meeting": {"value": True, "documents": ["D1"] * times}},
+              "2.1": {"coverage": {"value": 100, "documents": ["D1", "D2"]}}}
+    return make_bundle(tmp_path / "b", inputs, documents={"D1": ("documents/a.txt", b"a", "2022-01-01"),
+                                                          "D2": ("documents/b.txt", b"b", "2022-01-01")})
+
+
+def test_citations_of_one_document_budget(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at_edge(runner, tmp_path, monkeypatch, "CITATIONS_PER_DOCUMENT", 31, _cited(tmp_path, 30),
+            "bundle.yaml", "指标 2.1 输入 coverage", "“D1” 被引用过多")
+
+
+def test_citations_in_all_budget(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at_edge(runner, tmp_path, monkeypatch, "CITATIONS", 32, _cited(tmp_path, 30), "bundle.yaml", "引用佐证文件的次数过多")
+
+
+def test_documents_budget(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = {f"D{i}": (f"documents/{i}.txt", b"x", "2022-01-01") for i in range(12)}
+    at_edge(runner, tmp_path, monkeypatch, "DOCUMENTS", 12, make_bundle(tmp_path / "b", documents=docs),
+            "bundle.yaml", "登记的佐证文件过多")
+
+
+def test_list_items_budget(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    b = make_bundle(tmp_path / "b", {"1.2": {"policies": [f"政策{i}" for i in range(40)]}})
+    monkeypatch.setattr(limits, "LIST_ITEMS", 40)
+    assert runner.invoke(main, ["score", str(b), "--rubric", str(MINI)]).exit_code == 0
+    monkeypatch.setattr(limits, "LIST_ITEMS", 39)
+    refused(runner, b, tmp_path, "指标 1.2 输入 policies", "列表项过多（40 项，上限 39 项）")
+
+
+@pytest.mark.parametrize("written", [["甲" * 200], "乙；" + "甲" * 200])
+def test_list_item_length_budget(runner: CliRunner, tmp_path: Path, written: object) -> None:
+    assert limits.ITEM_CHARS == 200
+    b = make_bundle(tmp_path / "b", {"1.2": {"policies": written}})
+    assert runner.invoke(main, ["score", str(b), "--rubric", str(MINI)]).exit_code == 0
+    b = make_bundle(tmp_path / "c", {"1.2": {"policies": ["甲" * 201]}})
+    refused(runner, b, tmp_path, "指标 1.2 输入 policies", "上限 200 字")
+
+
+def test_long_list_duplicate_check_is_linear(tmp_path: Path) -> None:
+    from scoring import inputs
+    from scoring.model import Answer
+    inp = next(i for c in rubric_mod.load(MINI).categories for ind in c.indicators for i in ind.inputs
+               if i.name == "policies")
+    items = [f"政策{i}" for i in range(limits.LIST_ITEMS)] * 200  # far beyond the budget, checked fast anyway
+    with pytest.raises(inputs.InputProblem):
+        inputs.check(inp, Answer(items, (), "", "", None))
+    assert inputs.check(inp, Answer(items[:limits.LIST_ITEMS], (), "", "", None)) == items[:limits.LIST_ITEMS]
+
+
+def test_one_text_budget(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    b = make_bundle(tmp_path / "b", statements={"1.1": "说" * 30})
+    at_edge(runner, tmp_path, monkeypatch, "TEXT_CHARS", 30, b, "bundle.yaml", "statements.1.1 的文字过长")
+
+
+def test_all_texts_budget(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    b = make_bundle(tmp_path / "b", statements={"1.1": "说" * 30}, narrative={"overview": {"file": "o.txt"}})
+    (b / "o.txt").write_text("明" * 20, "utf-8")
+    at_edge(runner, tmp_path, monkeypatch, "TEXTS_CHARS", 50, b, "bundle.yaml", "报告文字合计过长")
+
+
+def test_text_lines_budget(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Short lines on one manifest line (escaped), so only the report's own budget can stop them.
+    b = make_bundle(tmp_path / "b", narrative={"practices": "段\n\n" * 20 + "段"})
+    at_edge(runner, tmp_path, monkeypatch, "TEXT_LINES", 41, b, "bundle.yaml", "报告文字合计行数过多")
+
+
+def _entries(tmp_path: Path, count: int) -> Path:
+    return _zip(tmp_path, {"bundle.yaml": HEAD.encode(), **{f"documents/{i}.txt": b"" for i in range(count - 1)}})
+
+
+def test_zip_entries_budget_read_from_the_end_record(runner: CliRunner, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    at_edge(runner, tmp_path, monkeypatch, "ZIP_ENTRIES", 20, _entries(tmp_path, 20), "bundle.zip",
+            "压缩包内文件过多（20 个")
+
+
+def test_zip_directory_budget(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    z = _entries(tmp_path, 20)
+    size = int.from_bytes(z.read_bytes()[-10:-6], "little")
+    at_edge(runner, tmp_path, monkeypatch, "ZIP_DIRECTORY_BYTES", size, z, "bundle.zip", "压缩包的文件目录过大")
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    (slice(-12, -10), (3_000_000 % 65536).to_bytes(2, "little"), "个，上限"),
+    (slice(-10, -6), (1500 << 20).to_bytes(4, "little"), "文件目录过大"),
+])
+def test_zip_directory_refused_before_it_is_parsed(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   field: slice, value: bytes, message: str) -> None:
+    z = _entries(tmp_path, 2)
+    data = bytearray(z.read_bytes())
+    data[field] = value
+    z.write_bytes(bytes(data))
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("zipfile parsed a directory beyond the budget")
+
+    monkeypatch.setattr(limits, "ZIP_ENTRIES", 100)
+    monkeypatch.setattr(bundle_mod.zipfile, "ZipFile", never)
+    refused(runner, z, tmp_path, "bundle.zip", message)
+
+
+def test_workbook_parts_budget_read_from_the_end_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w") as z:
+        for i in range(5):
+            z.writestr(f"{i}.xml", "")
+    limits.check_zip_directory(io.BytesIO(raw.getvalue()), "填报表.xlsx", 5, "填报表")
+    with pytest.raises(ScoringError, match=r"填报表内文件过多（5 个，上限 4 个）"):
+        limits.check_zip_directory(io.BytesIO(raw.getvalue()), "填报表.xlsx", 4, "填报表")
+
+
+def _special(tmp_path: Path, kind: str) -> Path:
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "fifo.yaml")
+        return tmp_path / "fifo.yaml"
+    return Path("/dev/zero") if kind == "device" else tmp_path
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+@pytest.mark.parametrize(("option", "label"), [("--rubric", "评分细则文件"), ("--review", "评审意见文件")])
+def test_named_input_must_be_a_regular_file(runner: CliRunner, tmp_path: Path, kind: str, option: str,
+                                            label: str) -> None:
+    b = make_bundle(tmp_path / "b")
+    special = str(_special(tmp_path, kind))
+    rubric = special if option == "--rubric" else str(MINI)
+    review = ["--review", special] if option == "--review" else []
+    result = runner.invoke(main, ["score", str(b), "--rubric", rubric, *review])
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    assert label in result.output or kind == "folder", result.output  # click itself refuses a folder
+
+
+@pytest.mark.parametrize("reader", ["programme", "registry", "previous", "rubric", "review"])
+def test_every_named_file_is_read_within_its_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    reader: str) -> None:
+    from scoring import programme, rating, review
+    read, budget = {"programme": (lambda p: programme.load(p, rubric_mod.load(MINI)), "PROGRAMME_BYTES"),
+                    "registry": (rating.read_registry, "REGISTRY_BYTES"),
+                    "previous": (rating.read_previous, "MANIFEST_BYTES"),
+                    "rubric": (rubric_mod.read, "MANIFEST_BYTES"),
+                    "review": (review.read, "MANIFEST_BYTES")}[reader]
+    with pytest.raises(ScoringError, match="不是普通文件"):
+        read(Path("/dev/zero"))
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(ScoringError, match="不是普通文件"):
+        read(tmp_path / "fifo")
+    (tmp_path / "f").write_bytes(b"#" * 10)
+    monkeypatch.setattr(limits, budget, 9)
+    with pytest.raises(ScoringError, match="上限 9 字节") as caught:
+        read(tmp_path / "f")
+    assert caught.value.file == str(tmp_path / "f")
+
+
+def test_budgets_are_documented() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "bundles.md").read_text("utf-8")
+    for name, value in vars(limits).items():
+        if name.isupper() and isinstance(value, int) and name != "MIB":
+            assert f"`{name}` | {value:,} |" in text, name

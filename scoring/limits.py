@@ -1,0 +1,100 @@
+"""Every budget an input file can spend, in one place, and the one capped reader for files we are named.
+
+A bundle, a review or a workbook comes from outside; each limit below bounds the work or the pages it can
+make us produce, so one within them scores in seconds and one beyond them is refused before the work.
+docs/bundles.md lists them in a table (a test keeps the two equal).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import ScoringError
+
+MIB = 1024 * 1024
+
+# Files
+MANIFEST_BYTES = 2 * MIB  # bundle.yaml, a review, a rubric, last year's ratings: any YAML we read
+FILE_BYTES = 50 * MIB  # one document or text file of a bundle
+TOTAL_BYTES = 1024 * MIB  # all documents and text files of a bundle together, each counted once
+PROGRAMME_BYTES = 1 * MIB
+REGISTRY_BYTES = 4 * MIB
+
+# Zip bundles, checked from the end-of-central-directory record before the directory is parsed
+ZIP_BYTES = 200 * MIB
+ZIP_ENTRIES = 10_000
+ZIP_DIRECTORY_BYTES = 4 * MIB
+
+# Workbooks (an .xlsx is a zip too)
+WORKBOOK_BYTES = 10 * MIB
+WORKBOOK_UNPACKED = 100 * MIB
+WORKBOOK_PARTS = 500
+WORKBOOK_ROWS = 5000  # per sheet
+
+# What a manifest may ask the report to print
+MANIFEST_LINES = 20_000
+DOCUMENTS = 2000
+CITATIONS_PER_DOCUMENT = 100  # how many answers may cite one document
+CITATIONS = 5000  # citations in all
+LIST_ITEMS = 500  # items of one list or multi-select answer
+ITEM_CHARS = 200  # characters of one list item
+TEXT_CHARS = 20_000  # one narrative part or one 工作说明
+TEXTS_CHARS = 200_000  # all narrative parts and 工作说明 together
+TEXT_LINES = 3000  # lines of all narrative parts and 工作说明 together
+
+
+def read_regular(path: Path, limit: int, what: str, hint: str | None = None, unreadable: str | None = None) -> bytes:
+    """A file's bytes, refusing anything but a regular file (a FIFO, a device such as /dev/zero) before
+    reading, and a file over `limit` bytes after reading at most one byte more. `what` names the file in
+    messages; `unreadable` replaces the message for a file that cannot be opened."""
+    name = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block the open
+    except FileNotFoundError as exc:
+        raise ScoringError(unreadable or f"{what}不存在", name, hint=hint) from exc
+    except OSError as exc:
+        raise ScoringError(unreadable or f"{what}无法读取", name, hint=hint) from exc
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ScoringError(f"{what}不是普通文件", name, hint=hint)
+        try:
+            raw = handle.read(limit + 1)
+        except OSError as exc:
+            raise ScoringError(f"{what}无法读取", name, hint=hint) from exc
+    if len(raw) > limit:
+        raise ScoringError(f"{what}过大（上限 {limit} 字节）", name)
+    return raw
+
+
+_EOCD = struct.Struct("<4s4H2LH")  # signature, disks, entries here, entries, directory size, offset, comment
+_LOCATOR = struct.Struct("<4sLQL")  # the zip64 end record's signature and where that record is
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+
+
+def check_zip_directory(handle: BinaryIO, name: str, entries: int, what: str) -> None:
+    """Refuse a zip whose end record announces more than `entries` entries or a central directory over
+    ZIP_DIRECTORY_BYTES, before zipfile parses (and holds) the whole directory. A zip without an end record
+    is left to zipfile to refuse."""
+    size = handle.seek(0, os.SEEK_END)
+    start = max(0, size - _EOCD.size - 0xFFFF)
+    handle.seek(start)
+    tail = handle.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _EOCD.size:
+        return
+    *_, count, directory, _, _ = _EOCD.unpack_from(tail, at)
+    if (count == 0xFFFF or directory == 0xFFFFFFFF) and at >= _LOCATOR.size:
+        signature, _, where, _ = _LOCATOR.unpack_from(tail, at - _LOCATOR.size)
+        if signature == b"PK\x06\x07" and where < size:
+            handle.seek(where)
+            record = handle.read(_EOCD64.size)
+            if len(record) == _EOCD64.size and record[:4] == b"PK\x06\x06":
+                count, directory = _EOCD64.unpack(record)[7:9]
+    if count > entries:
+        raise ScoringError(f"{what}内文件过多（{count} 个，上限 {entries} 个）", name)
+    if directory > ZIP_DIRECTORY_BYTES:
+        raise ScoringError(f"{what}的文件目录过大（{directory} 字节，上限 {ZIP_DIRECTORY_BYTES} 字节）", name)
