@@ -18,7 +18,8 @@ SAMPLE = ROOT / "evidence" / "gaoqing_2022_sample"
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # the loader refuses anchors: one object used twice is written out twice
 
 
 def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
@@ -29,6 +30,11 @@ def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
 
 
 _Dumper.add_representer(Decimal, _decimal)
+
+
+def dump(data: Any) -> str:
+    """YAML as a person writes it: plain scalars, exact decimals, Chinese as it is."""
+    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False)
 
 
 @pytest.fixture
@@ -52,7 +58,7 @@ def make_bundle(folder: Path, inputs: dict[str, Any] | None = None, rubric: str 
     manifest = {"rubric": rubric, "assessee": {"name": "测试县"},
                 "period": {"start": "2022-01-01", "end": "2022-12-31"},
                 "documents": docs, "inputs": inputs or {}, **extra}
-    (folder / "bundle.yaml").write_text(yaml.dump(manifest, Dumper=_Dumper, allow_unicode=True, sort_keys=False), "utf-8")
+    (folder / "bundle.yaml").write_text(dump(manifest), "utf-8")
     return folder
 
 
