@@ -82,8 +82,8 @@ from pathlib import Path
 for p in sorted(Path(sys.argv[1]).glob("*/bundle.yaml")):
     yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader)
 """
-# Where the limits may live: one budgets module once it lands, the reading modules until then.
-LIMIT_MODULES = ("scoring.budgets", "scoring.limits", "scoring.bundle", "scoring.yamlio")
+# Where the limits live (scoring/limits.py, every budget in one place).
+LIMIT_MODULES = ("scoring.limits",)
 
 
 class TooSlow(Exception):
@@ -233,11 +233,12 @@ def limit(name: str, default: int) -> int:
     return default
 
 
-def worst_bundle(folder: Path, documents_total: int, file_max: int, manifest_max: int) -> Path:
+def worst_bundle(folder: Path, documents_total: int, file_max: int, manifest_max: int, text_chars: int,
+                 texts_chars: int) -> Path:
     """The sample bundle grown to the limits: documents totalling `documents_total` bytes, each at most
-    `file_max`, cited by every answer that takes documents; statements filling the manifest to
-    `manifest_max` bytes. Kept in `folder` for the next run."""
-    made = folder / f"worst_{documents_total}_{file_max}_{manifest_max}"
+    `file_max`, cited by every answer that takes documents; statements as long as one text may be and
+    all texts together may be, within `manifest_max` bytes. Kept in `folder` for the next run."""
+    made = folder / f"worst_{documents_total}_{file_max}_{manifest_max}_{text_chars}_{texts_chars}"
     if (made / ".complete").exists():
         return made
     print("生成限值内最坏的材料包……", file=sys.stderr)
@@ -273,7 +274,9 @@ def worst_bundle(folder: Path, documents_total: int, file_max: int, manifest_max
         return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100).encode()
 
     margin = 4096
-    each = (manifest_max - margin - len(dumped())) // len(keys)
+    used = sum(len(t) for t in data.get("narrative", {}).values() if isinstance(t, str))
+    each = min((manifest_max - margin - len(dumped())) // len(keys), 3 * text_chars,
+               3 * (texts_chars - used) // len(keys))
     for key in keys:
         text = statements.get(key, "")
         chars = max(0, each // 3 - len(text))
@@ -289,12 +292,13 @@ def worst_bundle(folder: Path, documents_total: int, file_max: int, manifest_max
 
 def bench_worst(args: argparse.Namespace) -> None:
     print("6. 限值内最坏的材料包", file=sys.stderr)
-    documents_total = limit("MAX_TOTAL_BYTES", 1024 * MB)
-    file_max = limit("MAX_FILE_BYTES", 50 * MB)
-    manifest_max = limit("MAX_YAML_BYTES", 2 * MB)
+    documents_total = limit("TOTAL_BYTES", 1024 * MB)
+    file_max = limit("FILE_BYTES", 50 * MB)
+    manifest_max = limit("MANIFEST_BYTES", 2 * MB)
+    text_chars, texts_chars = limit("TEXT_CHARS", 20_000), limit("TEXTS_CHARS", 200_000)
     if args.quick:
         documents_total, manifest_max = min(documents_total, 64 * MB), min(manifest_max, 256 * 1024)
-    bundle = worst_bundle(args.dir, documents_total, file_max, manifest_max)
+    bundle = worst_bundle(args.dir, documents_total, file_max, manifest_max, text_chars, texts_chars)
     row("最坏材料包", None, value=f"佐证 {documents_total // MB} MB（单个 ≤ {file_max // MB} MB），"
                                f"清单 {(bundle / 'bundle.yaml').stat().st_size // 1024} KB")
     try:
