@@ -209,7 +209,7 @@ def test_bundle_markup_is_shown_literally_and_fetches_nothing(tmp_path: Path,
 def test_right_to_left_bundle_text_cannot_reorder_the_report(tmp_path: Path) -> None:
     # An override (U+202E, U+202B) or isolate (U+2066) left open, or a stray PDI closing what was opened
     # before the text, once reversed the report's own words after it (评估期: 日13月21年2202).
-    bundle = _edited_bundle(tmp_path, assessee="测试县\u202e", label="2022年度\u202b",
+    bundle = _edited_bundle(tmp_path, assessee="测试县\u202b", label="2022年度\u202e",
                             title="\u2069\u2066通知\u202e甲乙", highlights="亮点\u202e甲乙",
                             statement="说明\u202e甲乙\n\n第二段", unit="测试县民政局\u2069\u202e")
     out = tmp_path / "r.pdf"
