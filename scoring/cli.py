@@ -18,6 +18,7 @@ from .errors import ScoringError, ScoringErrors
 from .files import check_outputs
 from .numbers import ZERO, fmt
 from .outputs import names
+from .text import terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,16 +31,22 @@ def _friendly(func: F) -> F:
             return func(*args, **kwargs)
         except ScoringErrors as exc:
             for err in exc.errors:
-                click.echo(f"错误：{err}", err=True)
+                say("错误", err)
             sys.exit(1)
         except ScoringError as exc:
-            click.echo(f"错误：{exc}", err=True)
+            say("错误", exc)
             sys.exit(1)
         except OSError as exc:
             if exc.filename is not None:  # not standard output: a bug, shown as one
                 raise
             _stdout_failed(exc)
     return wrapper  # type: ignore[return-value]
+
+
+def say(label: str, problem: object) -> None:
+    """A problem on standard error. It may quote bundle or rubric text: no control character in it
+    reaches the terminal as one (an escape sequence could recolour, retitle or hide what it says)."""
+    click.echo(f"{label}：{terminal(str(problem))}", err=True)
 
 
 def _stdout_failed(exc: OSError) -> None:
@@ -91,8 +98,8 @@ def _check_arguments(args: list[str]) -> None:
             arg.encode("utf-8")
         except UnicodeEncodeError:
             shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            click.echo(f"错误：命令行参数 “{shown}” 含有不是 UTF-8 编码的字节"
-                       "（请把终端设为 UTF-8 编码，如 LC_ALL=zh_CN.UTF-8，再重新输入）", err=True)
+            say("错误", f"命令行参数 “{shown}” 含有不是 UTF-8 编码的字节"
+                "（请把终端设为 UTF-8 编码，如 LC_ALL=zh_CN.UTF-8，再重新输入）")
             sys.exit(2)
 
 
@@ -116,7 +123,7 @@ def run() -> None:
         _stdout_failed(exc)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "scoring"
-        click.echo(f"错误：{_usage_text(exc)}（用 {command} --help 查看用法）", err=True)
+        say("错误", f"{_usage_text(exc)}（用 {command} --help 查看用法）")
         sys.exit(2)
     except click.Abort:
         click.echo("已取消", err=True)
@@ -145,9 +152,9 @@ def rubric_check(file: Path, strict: bool) -> None:
 
     built, errors, warnings = check(resolve(str(file)))
     for w in warnings:
-        click.echo(f"{'错误' if strict else '警告'}：{w}", err=True)
+        say("错误" if strict else "警告", w)
     for e in errors:
-        click.echo(f"错误：{e}", err=True)
+        say("错误", e)
     if errors or (strict and warnings):
         sys.exit(1)
     mandatory = [i for i in built.indicators if i.mandatory]

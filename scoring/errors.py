@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+from .text import excerpt
+
+# A value a message quotes, “like this”: shown as a short excerpt however long the value is.
+_QUOTED = re.compile(r"“([^”]*)”")
+
 
 class ScoringError(Exception):
     """A problem with user input, described in Chinese, with where it happened."""
@@ -22,8 +29,8 @@ class ScoringError(Exception):
         if self.line:  # a YAML file's line, or a workbook's cell (指标填报!E12)
             head.append(f"第 {self.line} 行" if isinstance(self.line, int) else self.line)
         if self.where:
-            head.append(self.where)
-        text = ("，".join(head) + "：" if head else "") + self.message
+            head.append(excerpt(self.where))
+        text = ("，".join(head) + "：" if head else "") + _QUOTED.sub(lambda m: f"“{excerpt(m[1])}”", self.message)
         if self.hint:
             text += f"（{self.hint}）"
         return text

@@ -21,6 +21,7 @@ from .model import (
     Summary,
 )
 from .numbers import ZERO, dumps, fmt
+from .text import terminal
 
 SCHEMA_VERSION = 2
 
@@ -150,7 +151,7 @@ def render_table(result: Result) -> str:
     lines += [line for stage in result.stages for line in _stage_lines(result, stage)]
     if result.missing:
         lines.append(f"未填报的输入：{len(result.missing)} 项（scoring score --format json 可查看明细）")
-    return "\n".join(lines) + "\n"
+    return terminal("\n".join(lines)) + "\n"  # the table is for a terminal: rubric text may hold escapes
 
 
 def _stage_lines(result: Result, stage: StageResult) -> list[str]:

@@ -21,6 +21,7 @@ from typing import Any
 from . import limits
 from .model import Answer, Input
 from .numbers import dec, fmt
+from .text import excerpt
 
 
 class InputProblem(Exception):
@@ -31,13 +32,12 @@ class InputProblem(Exception):
 
 
 def shown(value: Any) -> str:
-    """A bundle value as a county wrote it, short enough for a message."""
+    """A bundle value as a county wrote it, for a message (which shows a long one as an excerpt)."""
     if isinstance(value, Decimal):
         return fmt(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = f"“{value}”" if isinstance(value, str) else str(value)
-    return text if len(text) <= 40 else text[:40] + "…"
+    return f"“{value}”" if isinstance(value, str) else excerpt(str(value))  # quoted: ScoringError shortens it
 
 
 YES_NO = {"是": True, "否": False}
@@ -90,11 +90,11 @@ def _multi(inp: Input, ans: Answer) -> Any:
         raise InputProblem("应为所选项的列表，每项一行：- 选项，或写在一行中用“、”分隔", _options(inp))
     unknown = [v for v in value if _code(inp, v) is None]
     if unknown:
-        raise InputProblem(f"“{'、'.join(unknown)[:60]}” 不是可选项", _options(inp))
+        raise InputProblem(f"“{'、'.join(unknown)}” 不是可选项", _options(inp))
     codes = [_code(inp, v) for v in value]
     repeated = sorted(inp.choice_label(v) for v, n in Counter(codes).items() if n > 1)
     if repeated:
-        raise InputProblem(f"“{'、'.join(repeated)[:60]}” 重复出现", "同一项只能选一次")
+        raise InputProblem(f"“{'、'.join(repeated)}” 重复出现", "同一项只能选一次")
     return codes
 
 
@@ -104,7 +104,7 @@ def _list(inp: Input, ans: Answer) -> Any:
         raise InputProblem("应为列表，每项一行写明名称，如 - 某某政策")
     repeated = sorted(v for v, n in Counter(value).items() if n > 1)
     if repeated:
-        raise InputProblem(f"列表中 “{'、'.join(repeated)[:60]}” 重复出现", "同一项只能列一次")
+        raise InputProblem(f"列表中 “{'、'.join(repeated)}” 重复出现", "同一项只能列一次")
     return value
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from . import limits
 from .errors import ScoringError, ScoringErrors
 from .model import Line, Path
+from .text import excerpt
 from .yamlio import YamlDoc, load_yaml
 
 TYPE_NAMES = {"object": "映射（键: 值）", "array": "列表", "string": "文本", "number": "数字",
@@ -70,16 +71,16 @@ def _message(error: Any) -> str:
         return f"不认识的键 “{'、'.join(extra)}”，请检查拼写"
     if kind == "type":
         names = expected if isinstance(expected, list) else [expected]
-        return f"类型错误：应为{'或'.join(TYPE_NAMES.get(str(n), str(n)) for n in names)}，实际为 {value!r}"
+        return f"类型错误：应为{'或'.join(TYPE_NAMES.get(str(n), str(n)) for n in names)}，实际为 {excerpt(repr(value))}"
     if kind in ("enum", "const"):
         allowed = expected if kind == "enum" else [expected]
-        return f"取值 {value!r} 无效，应为 {'、'.join(map(str, allowed))} 之一"
+        return f"取值 {excerpt(repr(value))} 无效，应为 {'、'.join(map(str, allowed))} 之一"
     if kind == "pattern":
-        return f"格式不符：{value!r}（应匹配 {expected}）"
+        return f"格式不符：{excerpt(repr(value))}（应匹配 {expected}）"
     if kind in ("minimum", "exclusiveMinimum"):
-        return f"数值 {value} 过小，应{'大于等于' if kind == 'minimum' else '大于'} {expected}"
+        return f"数值 {excerpt(str(value))} 过小，应{'大于等于' if kind == 'minimum' else '大于'} {expected}"
     if kind in ("maximum", "exclusiveMaximum"):
-        return f"数值 {value} 过大，应{'小于等于' if kind == 'maximum' else '小于'} {expected}"
+        return f"数值 {excerpt(str(value))} 过大，应{'小于等于' if kind == 'maximum' else '小于'} {expected}"
     if kind in ("minItems", "minProperties", "minLength"):
         return "不能为空"
     if kind in ("maxItems", "maxLength"):

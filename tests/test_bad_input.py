@@ -459,7 +459,7 @@ def test_init_never_leaves_a_half_made_folder(runner: CliRunner, tmp_path: Path,
     assert list(tmp_path.iterdir()) == []
 
 
-TRICKY = ["\0decimal:1\0", "\\u0000decimal:2\\u0000", '"quoted" \\ back', "行\u2028分隔\u2029段", "</script>"]
+TRICKY = ["\\u0000decimal:2\\u0000", '"quoted" \\ back', "行\u2028分隔\u2029段", "</script>"]
 
 
 @pytest.mark.parametrize("text", TRICKY)
@@ -469,9 +469,33 @@ def test_bundle_text_cannot_forge_json_numbers(runner: CliRunner, tmp_path: Path
     result = runner.invoke(main, ["score", str(b), "--rubric", str(MINI), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["assessee"]["name"] == text
+    shown = text.replace("\u2028", "\n").replace("\u2029", "\n")  # line breaks are read as newlines
+    assert data["assessee"]["name"] == shown
     assert isinstance(data["total"], int | float)
-    assert [a["note"] for i in data["indicators"] for a in i["answers"] if a.get("note")] == [text]
+    assert [a["note"] for i in data["indicators"] for a in i["answers"] if a.get("note")] == [shown]
+
+
+# Control characters other than line breaks are refused where the bundle is read, whatever the manifest
+# (YAML's escapes, a workbook cell, a text file), naming the place and showing the character.
+@pytest.mark.parametrize("char", ["\0", "\x07", "\x1b", "\x7f", "\x9b"])
+def test_control_characters_in_bundle_text_are_refused(runner: CliRunner, tmp_path: Path, char: str) -> None:
+    b = make_bundle(tmp_path / "b", {"1.1": {"meeting": {"value": True, "note": f"会议{char}[31m纪要"}}})
+    out = refused(runner, b, tmp_path, "bundle.yaml", f"U+{ord(char):04X}", "inputs.1.1.meeting.note")
+    assert char not in out and "\x1b" not in out
+
+
+def test_control_character_in_a_text_file_names_its_line(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b", statements={"1.1": {"file": "说明.txt"}})
+    (b / "说明.txt").write_text("第一行\n第二行\x07\n", "utf-8")
+    refused(runner, b, tmp_path, "说明.txt", "第 2 行", "U+0007")
+
+
+def test_word_line_and_page_breaks_are_newlines(runner: CliRunner, tmp_path: Path) -> None:
+    text = "一\x0b二\x0c三\u2028四\u2029五\x85六"
+    b = make_bundle(tmp_path / "b", {"1.1": {"meeting": {"value": True, "note": text}}}, assessee={"name": text})
+    result = runner.invoke(main, ["score", str(b), "--rubric", str(MINI), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["assessee"]["name"] == "一\n二\n三\n四\n五\n六"
 
 
 def test_json_writer_matches_json_for_plain_data() -> None:
@@ -825,3 +849,29 @@ def test_budgets_are_documented() -> None:
     for name, value in vars(limits).items():
         if name.isupper() and isinstance(value, int) and name != "MIB":
             assert f"`{name}` | {value:,} |" in text, name
+
+
+def test_terminal_control_sequences_are_shown_escaped(runner: CliRunner, tmp_path: Path) -> None:
+    # A name or title holding ESC [ 2 J (clear the screen) or OSC (retitle the window) must not act on the
+    # terminal that shows the error or the table.
+    result = runner.invoke(main, ["score", str(tmp_path / "县\x1b[2J\x9b0m\x07"), "--rubric", str(MINI)])
+    assert result.exit_code == 1
+    assert "县<U+001B>[2J<U+009B>0m<U+0007>" in result.output and "\x1b" not in result.output
+    rubric = tmp_path / "mini.yaml"
+    rubric.write_text(MINI.read_text("utf-8").replace("title: 测试用评分细则", 'title: "细则\\e]0;假标题\\a\\r"', 1), "utf-8")
+    result = runner.invoke(main, ["score", str(make_bundle(tmp_path / "b")), "--rubric", str(rubric)])
+    assert result.exit_code == 0, result.output
+    assert "细则<U+001B>]0;假标题<U+0007><U+000D>" in result.output
+    assert not any(c in result.output for c in "\x1b\x07\r")
+
+
+@pytest.mark.parametrize("text", [
+    "rubric: " + "m" * 200_000 + "\nassessee: {name: 测试县}\n",  # a rubric id, quoted in the message
+    "rubric: mini\nassessee:\n  name: 测试县\n  ? " + "k" * 200_000 + "\n  : 1\n",  # an unknown key, and its path
+    "rubric: mini\nassessee: {name: 测试县}\ninputs: {'1.1': {meeting: {value: true, documents: [" + "D" * 200_000 + "]}}}\n",
+])
+def test_a_long_bad_value_is_quoted_as_an_excerpt(runner: CliRunner, tmp_path: Path, text: str) -> None:
+    # One bad value once made a 1.5 MB message.
+    b = write_manifest(tmp_path, text + "period: {start: 2022-01-01, end: 2022-12-31}\n")
+    out = refused(runner, b, tmp_path, "bundle.yaml", "…（共 200")
+    assert len(out) < 1000, len(out)

@@ -153,16 +153,26 @@ def test_two_renders_are_byte_identical(rendered: dict[str, Any], tmp_path: Path
     assert again.read_bytes() == rendered["pdf"].read_bytes()
 
 
-def _hostile_bundle(tmp_path: Path) -> Path:
+def _edited_bundle(tmp_path: Path, **texts: str) -> Path:
+    """The fixture bundle with some of its text replaced: assessee, label (the period's), title (the first
+    document's), highlights (a narrative part), statement (1.1's 工作说明) and unit (the sign-off's)."""
     bundle = shutil.copytree(BUNDLE, tmp_path / "bundle")
     manifest = bundle / "bundle.yaml"
     data = yaml.safe_load(manifest.read_text("utf-8"))
-    data["assessee"]["name"] = PAYLOADS[0]
-    data["documents"][0]["title"] = f"通知{PAYLOADS[1]}"
-    data["narrative"]["highlights"] = f"亮点{PAYLOADS[0]}{PAYLOADS[1]}"
-    data["statements"]["1.1"] = f"<script>alert(1)</script>{PAYLOADS[1]}"
+    places = {"assessee": (data["assessee"], "name"), "label": (data["period"], "label"),
+              "title": (data["documents"][0], "title"), "highlights": (data["narrative"], "highlights"),
+              "statement": (data["statements"], "1.1"), "unit": (data["signoff"], "unit")}
+    for key, value in texts.items():
+        part, field = places[key]
+        part[field] = value
     manifest.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
     return bundle
+
+
+def _hostile_bundle(tmp_path: Path) -> Path:
+    return _edited_bundle(tmp_path, assessee=PAYLOADS[0], title=f"通知{PAYLOADS[1]}",
+                          highlights=f"亮点{PAYLOADS[0]}{PAYLOADS[1]}",
+                          statement=f"<script>alert(1)</script>{PAYLOADS[1]}")
 
 
 def test_bundle_markup_is_shown_literally_and_fetches_nothing(tmp_path: Path,
@@ -194,6 +204,66 @@ def test_bundle_markup_is_shown_literally_and_fetches_nothing(tmp_path: Path,
     assert fetched == []
     saved = html.read_text("utf-8")
     assert "&lt;link rel=&#34;attachment&#34;" in saved and "<link rel=\"attachment\"" not in saved
+
+
+def test_right_to_left_bundle_text_cannot_reorder_the_report(tmp_path: Path) -> None:
+    # An override (U+202E, U+202B) or isolate (U+2066) left open, or a stray PDI closing what was opened
+    # before the text, once reversed the report's own words after it (评估期: 日13月21年2202).
+    bundle = _edited_bundle(tmp_path, assessee="测试县\u202b", label="2022年度\u202e",
+                            title="\u2069\u2066通知\u202e甲乙", highlights="亮点\u202e甲乙",
+                            statement="说明\u202e甲乙\n\n第二段", unit="测试县民政局\u2069\u202e")
+    out = tmp_path / "r.pdf"
+    result = report(bundle, out)
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out)
+    for own in ["测试县示范县创建自评报告", "2022年度（2022年1月1日至2022年12月31日）", "通知乙甲（测政办字〔2022〕3号）",
+                "说明乙甲第二段", "亮点乙甲", "计分过程"]:
+        assert own in text, own
+
+
+def test_word_line_and_page_breaks_are_line_breaks(tmp_path: Path) -> None:
+    # Word's manual line (U+000B) and page (U+000C) breaks once failed the render as characters no font has.
+    bundle = _edited_bundle(tmp_path, statement="第一行\x0b第二行\x0c第三行\u2028第四行\u2029第五行",
+                            title="关于\x0b通知")
+    out, html = tmp_path / "r.pdf", tmp_path / "r.html"
+    result = report(bundle, out, "--html", str(html))
+    assert result.exit_code == 0, result.output
+    assert "第一行第二行第三行第四行第五行" in pdf_text(out)
+    assert "第一行<br>第二行<br>第三行<br>第四行<br>第五行" in html.read_text("utf-8")
+
+
+def _words(pdf: Path) -> list[tuple[int, float, float, float, float, float, float, str]]:
+    """Every word poppler finds: page, page width and height, its box, its text."""
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    words, page = [], (0, 0.0, 0.0)
+    for line in out.splitlines():
+        if m := re.search(r'<page width="([\d.]+)" height="([\d.]+)"', line):
+            page = (page[0] + 1, float(m[1]), float(m[2]))
+        elif m := re.search(r'<word xMin="([\d.-]+)" yMin="([\d.-]+)" xMax="([\d.-]+)" yMax="([\d.-]+)">(.*)</word>',
+                            line):
+            words.append((*page, float(m[1]), float(m[2]), float(m[3]), float(m[4]), m[5]))
+    return words
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs poppler-utils (scripts/setup.sh installs it)")
+def test_long_unbroken_strings_stay_on_the_page(tmp_path: Path) -> None:
+    url = "https://mzj.example.gov.cn/" + "a" * 131  # 158 characters, as in a county's 工作说明
+    token = "X" * 10000
+    bundle = _edited_bundle(tmp_path, statement=f"详见{url}\n\n{token}", title="通知" + "T" * 298,
+                            assessee="测试县" + "A" * 97)
+    out = tmp_path / "r.pdf"
+    result = report(bundle, out)
+    assert result.exit_code == 0, result.output
+    words = _words(out)
+    outside = [w for w in words if w[3] < 0 or w[4] < 0 or w[5] > w[1] + 0.5 or w[6] > w[2] + 0.5]
+    assert outside == []
+    text = pdf_text(out)
+    assert url in text and text.count("X") == len(token)  # all of it shown, over several pages
+    headers: dict[int, str] = {}
+    for w in words:
+        if w[6] < 24 / 25.4 * 72:  # above the top margin: the running header
+            headers[w[0]] = headers.get(w[0], "") + w[7]
+    assert headers and all(h == "测试县" + "A" * 36 + "…示范县创建指引与评分细则" for h in headers.values())
 
 
 @pytest.mark.parametrize("tag", PAYLOADS)

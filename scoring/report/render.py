@@ -25,6 +25,7 @@ from ..errors import ScoringError
 
 FONT_HINT = "请安装中文字体：sudo apt-get install fonts-noto-cjk"
 _DIGITS = "零一二三四五六七八九"
+HEADER_CHARS = 40  # a running header string's longest; a longer one ends in …
 
 ReadExtra = Callable[[str], bytes | None]
 T = TypeVar("T")
@@ -39,6 +40,12 @@ def chinese_number(n: int) -> str:
     return head + (_DIGITS[ones] if ones else "")
 
 
+def header(text: str) -> str:
+    """A running header's string: one line, at most HEADER_CHARS characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= HEADER_CHARS else text[:HEADER_CHARS - 1] + "…"
+
+
 def environment(dirs: Sequence[Path]) -> jinja2.Environment:
     """User template folders first, so a template of the same name overrides the package's own.
     One environment per set of folders, kept: its compiled templates are reused by every render."""
@@ -51,6 +58,7 @@ def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in dirs]),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["cn"] = chinese_number
+    env.filters["header"] = header
     return env
 
 

@@ -1,0 +1,71 @@
+"""Text from outside, shown safely: which characters bundle text may hold, how its writing direction is
+kept to itself, and how any text is shown on a terminal or quoted in a message."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Word's manual line (U+000B) and page (U+000C) breaks, NEL and Unicode's line and paragraph separators.
+LINE_BREAKS = "\x0b\x0c\x85\u2028\u2029"
+EXCERPT = 60  # characters of a bad value a message shows
+_BREAKS = str.maketrans(dict.fromkeys(LINE_BREAKS, "\n"))
+_RTL = {"R", "AL", "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
+_EMBEDS, _ISOLATES, _PDF, _PDI = "\u202a\u202b\u202d\u202e", "\u2066\u2067\u2068", "\u202c", "\u2069"
+FSI = "\u2068"
+
+
+def is_control(ch: str) -> bool:
+    """C0 and C1 control characters, DEL included; tab, newline and carriage return are text."""
+    return unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"
+
+
+def refused(text: str) -> str | None:
+    """The first character bundle text may not hold (a control character that is not a line break)."""
+    return next((ch for ch in text if is_control(ch) and ch not in LINE_BREAKS), None)
+
+
+def code(ch: str) -> str:
+    return f"U+{ord(ch):04X}"
+
+
+def clean(text: str) -> str:
+    """Bundle text as the outputs show it: line breaks as newlines, and, when it holds right-to-left
+    letters or direction controls, its direction isolated (FSI … PDI), so it cannot reorder the text
+    around it in a report, a trace line or a terminal."""
+    text = text.translate(_BREAKS)
+    if not any(unicodedata.bidirectional(ch) in _RTL for ch in text):
+        return text
+    return FSI + _sealed(text) + _PDI
+
+
+def _sealed(text: str) -> str:
+    """Drops closing controls that would close what was opened before the text (an FSI around it);
+    the closing PDI then ends every embedding and override the text opened."""
+    out: list[str] = []
+    opened: list[str] = []
+    for ch in text:
+        if ch == _PDF and not (opened and opened[-1] in _EMBEDS):
+            continue
+        if ch == _PDI:
+            if not any(o in _ISOLATES for o in opened):
+                continue
+            while opened.pop() not in _ISOLATES:
+                pass
+        elif ch == _PDF:
+            opened.pop()
+        elif ch in _EMBEDS or ch in _ISOLATES:
+            opened.append(ch)
+        out.append(ch)
+    return "".join(out)
+
+
+def terminal(text: str) -> str:
+    """Text for a terminal: control characters (escape sequences' ESC and CSI, BEL, carriage return …)
+    shown as <U+001B> instead of acting on the terminal."""
+    return "".join(f"<{code(ch)}>" if is_control(ch) or ch == "\r" else ch for ch in text)
+
+
+def excerpt(value: object, limit: int = EXCERPT) -> str:
+    """A value as a message quotes it: at most `limit` characters, and how long it really is."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…（共 {len(text)} 个字符）"
