@@ -3,6 +3,7 @@ kept to itself, and how any text is shown on a terminal or quoted in a message."
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Word's manual line (U+000B) and page (U+000C) breaks, NEL and Unicode's line and paragraph separators.
@@ -12,6 +13,12 @@ _BREAKS = str.maketrans(dict.fromkeys(LINE_BREAKS, "\n"))
 _RTL = {"R", "AL", "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
 _EMBEDS, _ISOLATES, _PDF, _PDI = "\u202a\u202b\u202d\u202e", "\u2066\u2067\u2068", "\u202c", "\u2069"
 FSI = "\u2068"
+# Fast paths, checked against the per-character rules by a test: the characters `refused` finds (Cc is
+# exactly U+0000–001F and U+007F–009F), and every block holding a character whose direction is
+# right-to-left or that is a direction control.
+_REFUSED = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+_MAYBE_RTL = re.compile("[\u0590-\u08ff\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff\ufe70-\ufefe"
+                        "\U00010800-\U00010fff\U0001e800-\U0001efff]")
 
 
 def is_control(ch: str) -> bool:
@@ -21,7 +28,8 @@ def is_control(ch: str) -> bool:
 
 def refused(text: str) -> str | None:
     """The first character bundle text may not hold (a control character that is not a line break)."""
-    return next((ch for ch in text if is_control(ch) and ch not in LINE_BREAKS), None)
+    found = _REFUSED.search(text)
+    return found.group() if found else None
 
 
 def code(ch: str) -> str:
@@ -33,7 +41,7 @@ def clean(text: str) -> str:
     letters or direction controls, its direction isolated (FSI … PDI), so it cannot reorder the text
     around it in a report, a trace line or a terminal."""
     text = text.translate(_BREAKS)
-    if not any(unicodedata.bidirectional(ch) in _RTL for ch in text):
+    if not _MAYBE_RTL.search(text) or not any(unicodedata.bidirectional(ch) in _RTL for ch in text):
         return text
     return FSI + _sealed(text) + _PDI
 

@@ -875,3 +875,15 @@ def test_a_long_bad_value_is_quoted_as_an_excerpt(runner: CliRunner, tmp_path: P
     b = write_manifest(tmp_path, text + "period: {start: 2022-01-01, end: 2022-12-31}\n")
     out = refused(runner, b, tmp_path, "bundle.yaml", "…（共 200")
     assert len(out) < 1000, len(out)
+
+
+def test_text_fast_paths_agree_with_the_character_rules() -> None:
+    import unicodedata
+
+    from scoring import text
+
+    everything = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    refused = {ch for ch in everything if text.is_control(ch) and ch not in text.LINE_BREAKS}
+    assert {ch for ch in everything if text.refused(ch)} == refused
+    rtl = {ch for ch in everything if unicodedata.bidirectional(ch) in text._RTL}
+    assert all(text._MAYBE_RTL.match(ch) for ch in rtl)
