@@ -20,7 +20,7 @@ from typing import Any
 
 from . import batch, limits, validate
 from .errors import ScoringError
-from .model import STAGES, CenterRating, DistrictTotals, Programme, Rating, Result
+from .model import CenterRating, DistrictTotals, Programme, Rating, Result
 from .numbers import ZERO, dec
 from .summary import find, matched_reviews
 from .yamlio import load_yaml
@@ -90,12 +90,10 @@ def _center(job: tuple[str, dict[str, list[str]], str, tuple[str, ...]]) -> Cent
 def _score(path: Path, reviews: dict[str, list[str]], rubric: Any) -> Result:
     from . import engine
     from .bundle import open_bundle
-    from .review import check, check_order, read
+    from .review import found_chain
 
     bundle = open_bundle(path)
-    files = sorted((read(Path(f)) for f in reviews.get(bundle.sha256, [])), key=lambda r: STAGES.index(r.stage.name))
-    check_order(files)
-    return engine.score(rubric, bundle, [check(r, rubric, bundle) for r in files])
+    return engine.score(rubric, bundle, found_chain(reviews.get(bundle.sha256, []), rubric, bundle)[0])
 
 
 # ---------------------------------------------------------------- the programme
@@ -201,13 +199,20 @@ def read_registry(path: Path) -> Registry:
         raise ScoringError("名册文件是空的", str(path))
     head = [h.strip() for h in rows[0]]
     cols = [_column(head, names, str(path)) for names in (("编号", "id"), ("名称", "name"), ("区（市）", "区", "district"))]
-    centers = tuple((r[cols[0]].strip(), r[cols[1]].strip(), r[cols[2]].strip())
-                    for r in rows[1:] if any(x.strip() for x in r) and len(r) > max(cols))
+    centers = tuple(_registry_row(r, cols, str(path), k) for k, r in enumerate(rows[1:], start=2)
+                    if any(x.strip() for x in r))
     ids = [c[0] for c in centers]
     dup = sorted(i for i, n in Counter(ids).items() if n > 1)
     if dup:
         raise ScoringError(f"名册中编号重复：{'、'.join(dup[:10])}", str(path))
     return Registry(len(centers), centers)
+
+
+def _registry_row(row: list[str], cols: list[int], file: str, line: int) -> tuple[str, str, str]:
+    """One center of the registry; a row short of a column, or without an id, is refused with its line."""
+    if len(row) <= max(cols) or not row[cols[0]].strip():
+        raise ScoringError("名册这一行缺少编号、名称或区（市）", file, line, hint="每行应为：编号,名称,区（市）")
+    return row[cols[0]].strip(), row[cols[1]].strip(), row[cols[2]].strip()
 
 
 def _column(head: list[str], names: Sequence[str], file: str) -> int:

@@ -152,9 +152,19 @@ def check_order(reviews: Sequence[Review]) -> None:
 
 def load_chain(paths: Sequence[Path], rubric: Rubric, bundle: Bundle) -> tuple[Stage, ...]:
     """Read every review, check their order and each against the rubric and the bundle."""
-    reviews = [read(p) for p in paths]
+    return checked([read(p) for p in paths], rubric, bundle)
+
+
+def checked(reviews: Sequence[Review], rubric: Rubric, bundle: Bundle) -> tuple[Stage, ...]:
+    """The stages of reviews in the order given, once that order and each review are checked."""
     check_order(reviews)
     return tuple(check(r, rubric, bundle) for r in reviews)
+
+
+def found_chain(paths: Sequence[str], rubric: Rubric, bundle: Bundle) -> tuple[tuple[Stage, ...], list[Review]]:
+    """The reviews found beside a bundle (in a folder), put in stage order and checked; and the files."""
+    reviews = sorted((read(Path(p)) for p in paths), key=lambda r: STAGES.index(r.stage.name))
+    return checked(reviews, rubric, bundle), reviews
 
 
 # ---------------------------------------------------------------- writing review files

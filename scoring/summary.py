@@ -69,15 +69,13 @@ def _county(job: tuple[str, dict[str, list[str]], str | None]) -> County:
 def _score(path: Path, reviews: dict[str, list[str]], rubric_file: str | None) -> County:
     from . import engine
     from .bundle import open_bundle
-    from .review import check, check_order, read
+    from .review import found_chain
     from .rubric import load, shipped
 
     bundle = open_bundle(path)
     rubric = load(Path(rubric_file) if rubric_file else shipped(bundle.rubric))
-    files = [read(Path(f)) for f in reviews.get(bundle.sha256, [])]
-    files.sort(key=lambda r: STAGES.index(r.stage.name))
-    check_order(files)
-    result = engine.score(rubric, bundle, [check(r, rubric, bundle) for r in files])
+    chain, files = found_chain(reviews.get(bundle.sha256, []), rubric, bundle)
+    result = engine.score(rubric, bundle, chain)
     return County(path.name, bundle.assessee.get("name", "").strip(), bundle.sha256,
                   f"{rubric.title}（{rubric.version}）", rubric.natures.must, rubric.total,
                   _figures(result), tuple(Path(r.file).name for r in files))

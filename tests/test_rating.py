@@ -254,3 +254,35 @@ def test_the_run_as_a_workbook(city: Path, tmp_path: Path) -> None:
     first = (out / "ratings.xlsx").read_bytes()
     rate(city, out, "--centers-total", "8")
     assert (out / "ratings.xlsx").read_bytes() == first
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    ("编号,名称,区（市）\nC1,C1中心,甲区\nC2,C2中心\n", ("第 3 行", "名册这一行缺少编号、名称或区（市）")),
+    ("编号,名称,区（市）\n,C1中心,甲区\n", ("第 2 行", "缺少编号")),
+    ("名称,区（市）\nC1中心,甲区\n", ("第 1 行", "名册缺少“编号”列")),
+    ("编号,名称,区（市）\nC1,甲,甲区\nC1,乙,乙区\n", ("名册中编号重复：C1",)),
+])
+def test_a_broken_registry_is_refused_with_its_line(city: Path, tmp_path: Path, rows: str,
+                                                    expected: tuple[str, ...]) -> None:
+    registry = tmp_path / "名册.csv"
+    registry.write_text(rows, "utf-8")
+    result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme", str(PROGRAMME),
+                                       "--registry", str(registry), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output and "名册.csv" in result.output
+    assert all(text in result.output for text in expected), result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_broken_programme_or_last_year_is_refused_with_its_line(city: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "p.yaml"
+    bad.write_text(PROGRAMME.read_text("utf-8").replace("quota: {share: 50, ties: exclude}",
+                                                        "quota: {share: 150, ties: exclude}"), "utf-8")
+    result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme", str(bad),
+                                       "--centers-total", "8", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "p.yaml" in result.output and "第 12 行，奖补方案 quota.share" in result.output
+    last = tmp_path / "ratings.json"
+    last.write_text('{"schema_version": 2,\n "centers": "none"}\n', "utf-8")
+    result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme", str(PROGRAMME),
+                                       "--centers-total", "8", "--previous", str(last), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "ratings.json" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()

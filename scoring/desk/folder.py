@@ -145,8 +145,7 @@ class Folder:
         """A county with every stage filed for it applied, as `scoring review summary` scores it."""
         rubric, bundle = self.open(name)
         files = [f.review for f in stages_of(filed, bundle).values()]
-        review.check_order(files)
-        return engine.score(rubric, bundle, [review.check(r, rubric, bundle) for r in files])
+        return engine.score(rubric, bundle, review.checked(files, rubric, bundle))
 
     def save(self, name: str, stage: str, version: str, change: Callable[[Stage], Stage]) -> Case:
         """Apply `change` to the stage and write the file, if it is still the version the page showed and
