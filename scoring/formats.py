@@ -20,7 +20,7 @@ from .model import (
     Step,
     Summary,
 )
-from .numbers import ZERO, dumps, fmt
+from .numbers import dumps, fmt
 from .text import terminal
 
 SCHEMA_VERSION = 2
@@ -302,10 +302,8 @@ def rating_data(r: Rating) -> dict[str, Any]:
         "centers": [_center(c) for c in r.centers],
         "districts": [{"district": d.district, "centers": d.centers, "rewarded": d.rewarded, "reward": d.reward,
                        "payer_share": d.payer_share, "refund": d.refund} for d in r.districts],
-        "totals": {"centers": len(r.centers), "rewarded": sum(d.rewarded for d in r.districts),
-                   "reward": sum((d.reward for d in r.districts), ZERO),
-                   "payer_share": sum((d.payer_share for d in r.districts), ZERO),
-                   "refund": sum((d.refund for d in r.districts), ZERO)},
+        "totals": {"centers": r.city.centers, "rewarded": r.city.rewarded, "reward": r.city.reward,
+                   "payer_share": r.city.payer_share, "refund": r.city.refund},
         "unrated": [{"id": i, "name": n, "district": d} for i, n, d in r.unrated],
         "problems": list(r.problems),
     }
@@ -335,9 +333,9 @@ def rating_rows(r: Rating) -> list[list[Any]]:
          c.error] for c in r.centers]
     rows += [["", "", f"{d.district}合计", d.district, None, None, "", f"{d.centers} 个中心，奖励 {d.rewarded} 个",
               d.reward, d.payer_share, d.refund, "", "", "", "", ""] for d in r.districts]
-    total = rating_data(r)["totals"]
-    rows.append(["", "", "全市合计", "", None, None, "", f"参评 {len(r.centers)} 个，全市共 {r.city_total} 个",
-                 total["reward"], total["payer_share"], total["refund"], "", "", "", "", ""])
+    city = r.city
+    rows.append(["", "", city.district, "", None, None, "", f"参评 {city.centers} 个，全市共 {r.city_total} 个",
+                 city.reward, city.payer_share, city.refund, "", "", "", "", ""])
     return rows
 
 

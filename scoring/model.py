@@ -667,6 +667,14 @@ class Rating:
     problems: tuple[str, ...]
 
     @property
+    def city(self) -> DistrictTotals:
+        """The districts added up, over every center that took part (a broken bundle included)."""
+        return DistrictTotals("全市合计", len(self.centers), sum(d.rewarded for d in self.districts),
+                              sum((d.reward for d in self.districts), ZERO),
+                              sum((d.payer_share for d in self.districts), ZERO),
+                              sum((d.refund for d in self.districts), ZERO))
+
+    @property
     def distribution(self) -> tuple[tuple[str, int], ...]:
         """How many centers reached each band, and none."""
         scored = [c for c in self.centers if not c.error]

@@ -22,7 +22,7 @@ from . import batch, limits, validate
 from .errors import ScoringError
 from .model import CenterRating, DistrictTotals, Programme, Rating, Result
 from .numbers import ZERO, dec
-from .summary import find, matched_reviews
+from .summary import find, matched_reviews, unmatched
 from .yamlio import load_yaml
 
 
@@ -45,8 +45,7 @@ def rate(folder: Path, rubric_path: Path, programme: Programme, registry: Regist
     scored = batch.run(_center, jobs, "评定")
     bands = tuple(b.name for b in rubric.bands.levels) if rubric.bands else ()
     centers = [replace(c, reward=amount(programme, rubric.total, bands, c)) for c in scored]
-    problems += [f"评审意见 {Path(f).name} 对应的材料包不在目录中" for sha, files in reviews.items()
-                 if sha not in {c.sha256 for c in centers} for f in files]
+    problems += unmatched(reviews, {c.sha256 for c in centers})
     problems += _registry_problems(centers, registry)
     if registry.total < len(centers):
         raise ScoringError(f"全市养老服务中心总数 {registry.total} 个，少于参评的 {len(centers)} 个",

@@ -24,9 +24,7 @@ def summarize(folder: Path, rubric_file: Path | None = None) -> Summary:
     reviews, problems = matched_reviews(review_files)
     jobs = [(str(p), reviews, str(rubric_file) if rubric_file else None) for p in bundles]
     counties = tuple(batch.run(_county, jobs, "汇总评分"))
-    matched = {c.bundle_sha256 for c in counties}
-    problems += [f"评审意见 {Path(f).name} 对应的材料包（SHA-256 {sha[:12]}…）不在目录中"
-                 for sha, files in reviews.items() if sha not in matched for f in files]
+    problems += unmatched(reviews, {c.bundle_sha256 for c in counties})
     rubrics = sorted({c.rubric for c in counties} - {""})
     units = Counter(f.unit for c in counties for f in c.stages if f.stage == STAGES[1] and f.unit)
     return Summary(str(folder), "、".join(rubrics), counties, tuple(problems),
@@ -42,6 +40,12 @@ def find(folder: Path) -> tuple[list[Path], list[Path]]:
     if not bundles:
         raise ScoringError("目录中没有材料包（文件夹或 .zip）", str(folder))
     return bundles, [p for p in entries if p.is_file() and p.suffix.lower() in REVIEW_SUFFIXES]
+
+
+def unmatched(reviews: dict[str, list[str]], scored: set[str]) -> list[str]:
+    """The review files whose bundle is not in the folder, as problems to list."""
+    return [f"评审意见 {Path(f).name} 对应的材料包（SHA-256 {sha[:12]}…）不在目录中"
+            for sha, files in reviews.items() if sha not in scored for f in files]
 
 
 def matched_reviews(paths: list[Path]) -> tuple[dict[str, list[str]], list[str]]:

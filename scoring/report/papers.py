@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..changes import Changes, Entry, StageChanges
-from ..model import OUTCOME, STAGES, Rating, Summary
+from ..model import OUTCOME, STAGES, DistrictTotals, Rating, Summary
 from ..numbers import ZERO, fmt
 from . import render, template_dirs
 from .context import Standing, cn_date, programme, standings
@@ -247,10 +247,7 @@ def committee_context(r: Rating) -> CommitteeContext:
     top = max((n for _, n in counts), default=0) or 1
     rewarded = [c for c in scored if c.rewarded]
     last = rewarded[-1] if rewarded and r.quota is not None else None
-    money = tuple(MoneyRow(d.district or "（未填）", d.centers, d.rewarded, fmt(d.reward), fmt(d.payer_share),
-                           fmt(d.refund)) for d in r.districts)
-    total = MoneyRow("全市合计", len(r.centers), sum(d.rewarded for d in r.districts),
-                     *(fmt(sum((getattr(d, k) for d in r.districts), ZERO)) for k in ("reward", "payer_share", "refund")))
+    money, total = tuple(_money(d) for d in r.districts), _money(r.city)
     return CommitteeContext(
         title=f"{p.title}评定结果", rubric=r.rubric_title, programme=p.source or p.title,
         counted=(f"全市共 {r.city_total} 个养老服务中心，参评 {len(r.centers)} 个，评定 {len(scored)} 个"
@@ -268,6 +265,10 @@ def committee_context(r: Rating) -> CommitteeContext:
         broken=tuple(CenterNote(c.source, (c.error,)) for c in r.centers if c.error),
         flagged=tuple(CenterNote(f"{c.name}（{c.id}）", c.flags) for c in scored if c.flags),
         unrated=tuple(f"{n}（{i}，{d}）" for i, n, d in r.unrated), problems=r.problems)
+
+
+def _money(d: DistrictTotals) -> MoneyRow:
+    return MoneyRow(d.district or "（未填）", d.centers, d.rewarded, fmt(d.reward), fmt(d.payer_share), fmt(d.refund))
 
 
 def _target(r: Rating) -> str:
