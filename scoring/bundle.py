@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import date
 from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from . import limits, text, validate, workbook
@@ -42,39 +42,52 @@ def _safe_relpath(rel: str, name: str, line: Line | None) -> str:
     """A normalised path inside the bundle, or an error for one that would leave it."""
     if "\\" in rel or "\0" in rel:
         rel = rel.replace("\\", "/").replace("\0", "")
-    p = PurePosixPath(rel)
-    if p.is_absolute() or rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
+    if rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
         raise ScoringError(f"路径 “{rel}” 是绝对路径", name, line, hint="材料路径必须是材料包内的相对路径")
     norm = posixpath.normpath(rel)
-    if norm == ".." or norm.startswith("../") or ".." in p.parts:
+    if norm == ".." or norm.startswith("../") or ".." in rel.split("/"):
         raise ScoringError(f"路径 “{rel}” 指向材料包之外", name, line, hint="材料路径不能包含 “..”")
     return norm
 
 
 class _Folder:
     def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
+        self.root = os.path.realpath(root)
+        self.inside = self.root.rstrip("/") + "/"
         self.label = str(root)
+        self.dirs: dict[str, str] = {}  # a folder of the bundle, by its path there, as it really is
 
     def read(self, rel: str, name: str, line: Line | None, limit: int) -> bytes | None:
         rel = _safe_relpath(rel, name, line)
-        path = self.root / rel
+        head, _, tail = rel.rpartition("/")
         try:
-            real = Path(os.path.realpath(path))
-            if real != self.root and self.root not in real.parents:
-                raise ScoringError(f"路径 “{rel}” 经符号链接指向材料包之外", name, line,
-                                   hint="请把文件本身复制进材料包，而不是放链接")
-            info = path.stat()
+            if head not in self.dirs:
+                self.dirs[head] = self._real(os.path.join(self.root, head), rel, name, line)
+            real = os.path.join(self.dirs[head], tail)
+            info = os.lstat(real)
+            if stat.S_ISLNK(info.st_mode):
+                real = self._real(real, rel, name, line)
+                info = os.stat(real)
             if not stat.S_ISREG(info.st_mode):
                 raise ScoringError(f"“{rel}” 不是普通文件", name, line)
             if info.st_size > limit:
                 raise ScoringError(f"文件 “{rel}” 过大（{info.st_size} 字节，上限 {limit} 字节）", name, line)
-            with open(real, "rb") as handle:
-                return handle.read(limit + 1)
+            with open(real, "rb", buffering=0) as handle:
+                # A buffer the size of the file, not of the limit; a file grown since is read on to the limit.
+                data = handle.read(info.st_size + 1)
+                return data + handle.read(limit - len(data) + 1) if len(data) > info.st_size else data
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise _os_error(rel, exc, name, line) from exc
+
+    def _real(self, path: str, rel: str, name: str, line: Line | None) -> str:
+        """Where a path of the bundle really is, refused if a symlink on the way leads out of the bundle."""
+        real = os.path.realpath(path)
+        if real != self.root and not real.startswith(self.inside):
+            raise ScoringError(f"路径 “{rel}” 经符号链接指向材料包之外", name, line,
+                               hint="请把文件本身复制进材料包，而不是放链接")
+        return real
 
 
 class _Zip:
@@ -359,6 +372,8 @@ def _check_text_budget(texts: list[str], name: str) -> None:
 def _clean(value: Any, doc: validate.Manifest, path: tuple[str | int, ...]) -> Any:
     """Every string of the manifest checked for control characters (keys too) and made safe to show."""
     if isinstance(value, str):
+        if text.ordinary(value):
+            return value
         return _clean_text(value, doc.name, lambda _: doc.line(path), validate.path_text(path))
     if isinstance(value, dict):
         for key in value:

@@ -21,6 +21,15 @@ _MAYBE_RTL = re.compile("[\u0590-\u08ff\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\u
                         "\U00010800-\U00010fff\U0001e800-\U0001efff]")
 
 
+# Any character that makes `refused` find something or `clean` change the text.
+_SPECIAL = re.compile(f"{_REFUSED.pattern}|[{LINE_BREAKS}]|{_MAYBE_RTL.pattern}")
+
+
+def ordinary(text: str) -> bool:
+    """Text that is allowed and shown as it is: one search instead of `refused` and `clean`."""
+    return _SPECIAL.search(text) is None
+
+
 def is_control(ch: str) -> bool:
     """C0 and C1 control characters, DEL included; tab, newline and carriage return are text."""
     return unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"

@@ -887,3 +887,5 @@ def test_text_fast_paths_agree_with_the_character_rules() -> None:
     assert {ch for ch in everything if text.refused(ch)} == refused
     rtl = {ch for ch in everything if unicodedata.bidirectional(ch) in text._RTL}
     assert all(text._MAYBE_RTL.match(ch) for ch in rtl)
+    assert {ch for ch in everything if not text.ordinary(ch)} >= refused | rtl | set(text.LINE_BREAKS)
+    assert all(text.clean(ch) == ch and not text.refused(ch) for ch in everything if text.ordinary(ch))
