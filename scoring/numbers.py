@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
+from json.encoder import encode_basestring
 from typing import Any
 
 ZERO = Decimal(0)
@@ -39,25 +39,42 @@ def dumps(data: Any) -> str:
 
     The data is walked here rather than handed to json.dumps with a placeholder for each Decimal: any
     placeholder is text a bundle could also contain, and would then turn that text into a number."""
-    return "".join(_encode(data, "\n")) + "\n"
+    out: list[str] = []
+    _encode(data, "\n", out)
+    out.append("\n")
+    return "".join(out)
 
 
-def _encode(value: Any, newline: str) -> Iterator[str]:
-    if isinstance(value, Decimal):
+_CONSTANTS = {True: "true", False: "false", None: "null"}
+
+
+def _encode(value: Any, newline: str, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(encode_basestring(value))  # json's own text for a string, as with ensure_ascii=False
+    elif isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{value} is not a JSON number")
-        yield fmt(value)
+        out.append(fmt(value))
+    elif value is None or isinstance(value, bool):
+        out.append(_CONSTANTS[value])
     elif not isinstance(value, dict | list | tuple):
-        yield json.dumps(value, ensure_ascii=False)  # strings, ints, booleans, null: json's own text
+        out.append(json.dumps(value, ensure_ascii=False))  # ints and anything else: json's own text
     elif not value:
-        yield "{}" if isinstance(value, dict) else "[]"
+        out.append("{}" if isinstance(value, dict) else "[]")
     else:
         inner = newline + "  "
-        pairs = value.items() if isinstance(value, dict) else ((None, v) for v in value)
-        yield "{" if isinstance(value, dict) else "["
-        for i, (key, item) in enumerate(pairs):
-            yield ("," if i else "") + inner
-            if isinstance(value, dict):
-                yield json.dumps({key: 0}, ensure_ascii=False)[1:-4] + ": "  # json's own key text
-            yield from _encode(item, inner)
-        yield newline + ("}" if isinstance(value, dict) else "]")
+        if isinstance(value, dict):
+            out.append("{")
+            for i, (key, item) in enumerate(value.items()):
+                out.append(("," if i else "") + inner)
+                # json's own key text: a string as it is, a number, boolean or null as its text in quotes
+                out.append((encode_basestring(key) if isinstance(key, str)
+                            else json.dumps({key: 0}, ensure_ascii=False)[1:-4]) + ": ")
+                _encode(item, inner, out)
+            out.append(newline + "}")
+        else:
+            out.append("[")
+            for i, item in enumerate(value):
+                out.append(("," if i else "") + inner)
+                _encode(item, inner, out)
+            out.append(newline + "]")
