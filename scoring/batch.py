@@ -1,6 +1,7 @@
 """Many bundles at once: a function mapped over items on every core, in order, with a progress line on a
 terminal (none when standard error is not one). The function must be a module-level one taking and
-returning plain, picklable data."""
+returning plain, picklable data, or a functools.partial of one: what every item shares (a map of
+reviews, a rubric's path) goes in the partial, which is sent once per chunk of items, not per item."""
 
 from __future__ import annotations
 

@@ -41,8 +41,9 @@ def rate(folder: Path, rubric_path: Path, programme: Programme, registry: Regist
     rubric = load(rubric_path)
     bundles, review_files = find(folder)
     reviews, problems = matched_reviews(review_files)
-    jobs = [(str(p), reviews, str(rubric_path), tuple(f for f, _ in programme.base_per_fact)) for p in bundles]
-    scored = batch.run(_center, jobs, "评定")
+    job = functools.partial(_center, reviews=reviews, rubric_path=str(rubric_path),
+                  counted=tuple(f for f, _ in programme.base_per_fact))
+    scored = batch.run(job, [str(p) for p in bundles], "评定")
     bands = tuple(b.name for b in rubric.bands.levels) if rubric.bands else ()
     centers = [replace(c, reward=amount(programme, rubric.total, bands, c)) for c in scored]
     problems += unmatched(reviews, {c.sha256 for c in centers})
@@ -68,8 +69,7 @@ def _rubric(path: str) -> Any:
     return load(Path(path))
 
 
-def _center(job: tuple[str, dict[str, list[str]], str, tuple[str, ...]]) -> CenterRating:
-    path, reviews, rubric_path, counted = job
+def _center(path: str, reviews: dict[str, list[str]], rubric_path: str, counted: tuple[str, ...]) -> CenterRating:
     try:
         result = _score(Path(path), reviews, _rubric(rubric_path))
     except ScoringError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from . import batch
@@ -22,8 +23,8 @@ REVIEW_SUFFIXES = (".yaml", ".yml")
 def summarize(folder: Path, rubric_file: Path | None = None) -> Summary:
     bundles, review_files = find(folder)
     reviews, problems = matched_reviews(review_files)
-    jobs = [(str(p), reviews, str(rubric_file) if rubric_file else None) for p in bundles]
-    counties = tuple(batch.run(_county, jobs, "汇总评分"))
+    job = partial(_county, reviews=reviews, rubric_file=str(rubric_file) if rubric_file else None)
+    counties = tuple(batch.run(job, [str(p) for p in bundles], "汇总评分"))
     problems += unmatched(reviews, {c.bundle_sha256 for c in counties})
     rubrics = sorted({c.rubric for c in counties} - {""})
     units = Counter(f.unit for c in counties for f in c.stages if f.stage == STAGES[1] and f.unit)
@@ -62,8 +63,7 @@ def matched_reviews(paths: list[Path]) -> tuple[dict[str, list[str]], list[str]]
     return by_sha, problems
 
 
-def _county(job: tuple[str, dict[str, list[str]], str | None]) -> County:
-    path, reviews, rubric_file = job
+def _county(path: str, reviews: dict[str, list[str]], rubric_file: str | None) -> County:
     try:
         return _score(Path(path), reviews, rubric_file)
     except ScoringError as exc:
