@@ -29,7 +29,7 @@ class _Loader(_Base):  # type: ignore[valid-type, misc]
     pass
 
 
-# Dates stay strings (the schemas check their form); floats become exact decimals.
+# Dates stay strings (the schemas check their form).
 _Loader.yaml_implicit_resolvers = {
     k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -45,8 +45,8 @@ def _number_error(node: Node) -> ScoringError:
                         hint=f"数值最多 {MAX_DIGITS} 位有效数字")
 
 
-def _decimal(loader: yaml.SafeLoader, node: ScalarNode) -> Decimal | str:
-    text = str(loader.construct_scalar(node)).replace("_", "")
+def _decimal(node: ScalarNode) -> Decimal | str:
+    text = str(node.value).replace("_", "")
     try:
         value = Decimal(text)
     except ArithmeticError:
@@ -68,14 +68,8 @@ def _int(loader: yaml.SafeLoader, node: ScalarNode) -> int:
                            hint="十六进制、二进制数请写出数字，或直接写十进制数") from exc
 
 
-def _mapping(loader: yaml.SafeLoader, node: MappingNode) -> dict[str, Any]:
-    # Keys are always the text as written: an unquoted `1.10:` stays "1.10", never 1.1.
-    return {str(k.value): loader.construct_object(v, deep=True) for k, v in node.value}
-
-
-_Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
-_Loader.add_constructor("tag:yaml.org,2002:int", _int)
-_Loader.add_constructor("tag:yaml.org,2002:map", _mapping)
+_TAG = "tag:yaml.org,2002:"
+_CONSTANTS: dict[str, Any] = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
 
 
 class YamlDoc:
@@ -90,28 +84,45 @@ class YamlDoc:
         return line_at(self.lines, path)
 
 
-def _walk(node: Node, path: Path, lines: dict[Path, int], name: str) -> None:
+def _build(node: Node, path: Path, lines: dict[Path, int], name: str, loader: yaml.SafeLoader) -> Any:
+    """The data of a node, built in the one walk that records each node's line and refuses duplicate
+    keys, merge keys and deep nesting. Keys are always the text as written: `1.10:` stays "1.10".
+    Dates stay strings (the schemas check their form); floats become exact decimals."""
     lines.setdefault(path, node.start_mark.line + 1)
     if len(path) > MAX_DEPTH:
         raise ScoringError(f"嵌套层级过深（超过 {MAX_DEPTH} 层）", name, node.start_mark.line + 1)
-    if isinstance(node, MappingNode):
-        seen: dict[str, int] = {}
-        for key, value in node.value:
-            if not isinstance(key, ScalarNode):
-                raise ScoringError("键必须是文本，不能是列表或映射", name, key.start_mark.line + 1)
-            k = str(key.value)
-            if k == "<<":
-                raise ScoringError("不支持 YAML 合并键（<<）", name, key.start_mark.line + 1,
-                                   hint="请把内容直接写出")
-            if k in seen:
-                raise ScoringError(f"键 “{k}” 重复出现（第一次在第 {seen[k]} 行）", name,
-                                   key.start_mark.line + 1, hint="同一层级的键只能出现一次，请合并或删除其中一个")
-            seen[k] = key.start_mark.line + 1
-            _walk(value, (*path, k), lines, name)
-            lines[(*path, k)] = key.start_mark.line + 1
-    elif isinstance(node, SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, (*path, i), lines, name)
+    if isinstance(node, ScalarNode):
+        tag = node.tag
+        if tag == _TAG + "str":
+            return node.value
+        if tag == _TAG + "int":
+            return _int(loader, node)
+        if tag == _TAG + "float":
+            return _decimal(node)
+        if tag == _TAG + "bool":
+            return _CONSTANTS[node.value.lower()]
+        if tag == _TAG + "null":
+            return None
+        return loader.construct_object(node)  # anything else is refused there, with its line
+    if isinstance(node, SequenceNode):
+        return [_build(item, (*path, i), lines, name, loader) for i, item in enumerate(node.value)]
+    if not isinstance(node, MappingNode):
+        return loader.construct_object(node)
+    data: dict[str, Any] = {}
+    seen: dict[str, int] = {}
+    for key, value in node.value:
+        if not isinstance(key, ScalarNode):
+            raise ScoringError("键必须是文本，不能是列表或映射", name, key.start_mark.line + 1)
+        k = str(key.value)
+        if k == "<<":
+            raise ScoringError("不支持 YAML 合并键（<<）", name, key.start_mark.line + 1, hint="请把内容直接写出")
+        if k in seen:
+            raise ScoringError(f"键 “{k}” 重复出现（第一次在第 {seen[k]} 行）", name,
+                               key.start_mark.line + 1, hint="同一层级的键只能出现一次，请合并或删除其中一个")
+        seen[k] = key.start_mark.line + 1
+        data[k] = _build(value, (*path, k), lines, name, loader)
+        lines[(*path, k)] = key.start_mark.line + 1
+    return data
 
 
 def load_yaml(text: bytes | str, name: str) -> YamlDoc:
@@ -133,8 +144,7 @@ def load_yaml(text: bytes | str, name: str) -> YamlDoc:
         if node is None:
             return YamlDoc(None, {(): 1}, name)
         lines: dict[Path, int] = {}
-        _walk(node, (), lines, name)
-        data = loader.construct_document(node)
+        data = _build(node, (), lines, name, loader)
     except ScoringError as exc:
         exc.file = exc.file or name
         raise
