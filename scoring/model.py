@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Protocol, TypeVar
 
 from .numbers import ZERO, dec, fmt
@@ -102,7 +103,11 @@ class Indicator:
     facts: tuple[str, ...] = ()  # the shared facts it reads, as written (declared ones are also in inputs)
 
     def input(self, name: str) -> Input | None:
-        return next((i for i in self.inputs if i.name == name), None)
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, Input]:
+        return {i.name: i for i in self.inputs}
 
 
 @dataclass(frozen=True)
