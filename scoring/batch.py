@@ -14,6 +14,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+CHUNK = 50  # items per job sent to a worker, at most
 
 
 def run(func: Callable[[T], R], items: Sequence[T], what: str = "评分") -> list[R]:
@@ -27,7 +28,8 @@ def run(func: Callable[[T], R], items: Sequence[T], what: str = "评分") -> lis
         return results
     # forkserver: workers start from a clean process, not a copy of a possibly threaded parent.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        for result in pool.map(func, items, chunksize=max(1, len(items) // (workers * 8))):
+        # Chunks small enough that neither core waits long for the other at the end.
+        for result in pool.map(func, items, chunksize=max(1, min(CHUNK, len(items) // (workers * 8)))):
             results.append(result)
             _progress(show, what, len(results), len(items))
     return results
