@@ -1,5 +1,6 @@
-"""The review desk (`scoring serve`): each page, saving with the CLI's checks, the version check, and
-every refusal that keeps it safe (host, token, CSRF, paths, documents served inert)."""
+"""The review desk (`scoring serve`): each page, saving with the CLI's checks, the version check, what it
+keeps between requests and when it makes it anew, and every refusal that keeps it safe (host, token,
+CSRF, paths, documents served inert)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,10 +22,13 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from scoring import review
+from scoring import engine, review
+from scoring.bundle import open_bundle
 from scoring.cli import main
+from scoring.desk import folder as desk_folder
 from scoring.desk.app import create_app
 from scoring.desk.folder import Folder
+from scoring.desk.pages import counties_page
 
 from .conftest import MINI, ROOT, SAMPLE, copy_tree, make_bundle
 
@@ -66,6 +71,32 @@ def sign(client: TestClient) -> None:
 def card(html: str, ident: str) -> str:
     """One indicator's card on the county page."""
     return html.split(f'id="i-{ident}"', 1)[1].split("</article>", 1)[0]
+
+
+def row(html: str, name: str) -> str:
+    """A county's row on the counties page."""
+    return next(r.split("</tr>")[0] for r in html.split("<tbody>")[1].split("<tr>") if f">{name}</a>" in r)
+
+
+def settle(root: Path) -> None:
+    """Everything under `root` last written an hour ago, as the files a desk serves usually are (the desk
+    does not keep what it made from a file written in the last two seconds)."""
+    old = time.time_ns() - 3600 * 10**9
+    for p in [root, *root.rglob("*")]:
+        os.utime(p, ns=(old, old))
+
+
+def edit_in_place(path: Path, old: bytes, new: bytes) -> None:
+    """Replace bytes of a file by as many others, keeping its inode, size and mtime: only its ctime tells."""
+    assert len(old) == len(new)
+    before = path.stat()
+    data = path.read_bytes()
+    assert data.count(old) == 1
+    with path.open("r+b") as handle:
+        handle.write(data.replace(old, new))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
 
 
 def tree_hash(path: Path) -> str:
@@ -216,6 +247,82 @@ def test_the_report_download(client: TestClient) -> None:
     r = client.get(COUNTY + "/report.pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     assert "filename*=UTF-8''" in r.headers["content-disposition"]
+
+
+# ---------------------------------------------------------------- what the desk keeps between requests
+
+
+def test_unchanged_counties_are_not_loaded_or_scored_again(client: TestClient, folder: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    settle(folder)
+    made: list[str] = []
+    real_score, real_open = engine.score, desk_folder.open_bundle
+    monkeypatch.setattr(engine, "score", lambda *a: made.append("score") or real_score(*a))
+    monkeypatch.setattr(desk_folder, "open_bundle", lambda p: made.append("open") or real_open(p))
+    for url in ("/", COUNTY, COUNTY + "?stage=验收"):
+        assert client.get(url).status_code == 200
+    assert made.count("open") == 2 and made.count("score") == 4  # each county's row, then 初评 and 验收
+    first = len(made)
+    for url in ("/", COUNTY, COUNTY + "?stage=验收", "/"):
+        assert client.get(url).status_code == 200
+    assert len(made) == first
+
+
+def test_a_review_file_edited_on_disk_is_seen_on_the_next_request(client: TestClient, folder: Path) -> None:
+    sign(client)
+    post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "甲乙丙丁"})
+    settle(folder)
+    assert "甲乙丙丁" in card(client.get(COUNTY).text, "7.1")
+    assert ">82.2<" in row(client.get("/").text, "高青县")
+    # Another hand (a text editor, the CLI) changes the score and the reason, keeping the file's inode,
+    # size and mtime: the next pages show the file as it is now.
+    file = folder / "高青县_初评.yaml"
+    edit_in_place(file, "甲乙丙丁".encode(), "戊己庚辛".encode())
+    edit_in_place(file, b"- score: 2\n", b"- score: 4\n")
+    html = client.get(COUNTY).text
+    assert "戊己庚辛" in card(html, "7.1") and "甲乙丙丁" not in html
+    assert ">84.2<" in row(client.get("/").text, "高青县")
+    # The version a form carries is the file's as it is now: a page made before the edit cannot save over it.
+    r = post(client, {"do": "delete", "indicator": "7.1", "index": "0"}, page=html.replace(hidden(html, "version"), "0" * 64))
+    assert r.status_code == 409
+    r = post(client, {"do": "delete", "indicator": "7.1", "index": "0"})
+    assert r.status_code == 200 and review.read(file).stage.overrides == ()
+    assert "戊己庚辛" not in r.text
+
+
+def test_a_bundle_replaced_or_a_document_changed_is_seen_on_the_next_request(client: TestClient,
+                                                                             folder: Path) -> None:
+    settle(folder)
+    assert ">84.2<" in row(client.get("/").text, "高青县")
+    assert "哈希不符" not in client.get(COUNTY).text
+    other = row(client.get("/").text, "示例县").split("</td>", 2)[2]  # its figures, after the name and assessee
+    shutil.rmtree(folder / "高青县")
+    copy_tree(ROOT / "evidence" / "gaoqing_2022_shortfalls", folder / "高青县")
+    settle(folder)
+    assert row(client.get("/").text, "高青县").split("</td>", 2)[2] == other
+    assert ">84.2<" not in client.get(COUNTY).text
+    # One document changed in place, its size and mtime kept: the bundle's hash check sees it.
+    shutil.rmtree(folder / "高青县")
+    copy_tree(SAMPLE, folder / "高青县")
+    settle(folder)
+    html = client.get(COUNTY).text
+    assert ">84.2<" in html and "哈希不符" not in html
+    bundle = open_bundle(folder / "高青县")
+    doc = folder / "高青县" / bundle.documents["D12"].file
+    first = doc.read_bytes()[:1]
+    edit_in_place(doc, doc.read_bytes(), bytes([first[0] ^ 1]) + doc.read_bytes()[1:])
+    assert "哈希不符" in card(client.get(COUNTY).text, "2.2")
+
+
+def test_what_the_desk_keeps_is_bounded(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settle(folder)
+    monkeypatch.setattr(desk_folder, "KEPT", 3)
+    served = Folder(folder)
+    counties_page(served)
+    served.case("高青县", "初评")
+    served.case("示例县", "验收")
+    assert len(served.kept.values) == 3
+    assert list(served.kept.values)[-1] == ("case", "示例县", "验收")  # the most recent stay
 
 
 # ---------------------------------------------------------------- safety
