@@ -1,10 +1,12 @@
 """The review desk (`scoring serve`): each page, saving with the CLI's checks, the version check, what it
-keeps between requests and when it makes it anew, and every refusal that keeps it safe (host, token,
-CSRF, paths, documents served inert)."""
+keeps between requests and when it makes it anew, every refusal that keeps it safe (host, token, CSRF,
+paths, documents served inert, oversized forms and uploads), and a real server under slow clients."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -13,19 +15,23 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from scoring import engine, review
+from scoring import engine, limits, review
 from scoring.bundle import open_bundle
 from scoring.cli import main
 from scoring.desk import folder as desk_folder
+from scoring.desk import make_server
 from scoring.desk.app import create_app
 from scoring.desk.folder import Folder
 from scoring.desk.pages import counties_page
@@ -34,6 +40,7 @@ from .conftest import MINI, ROOT, SAMPLE, copy_tree, make_bundle
 
 ADDRESS = "http://127.0.0.1:8000"
 COUNTY = "/county/高青县"
+FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
@@ -104,6 +111,34 @@ def tree_hash(path: Path) -> str:
     for p in sorted(path.rglob("*")):
         digest.update(str(p.relative_to(path)).encode() + (p.read_bytes() if p.is_file() else b""))
     return digest.hexdigest()
+
+
+def asgi(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]],
+         chunks: Iterable[bytes]) -> tuple[int, str, int]:
+    """The app called as a server calls it, the body arriving in `chunks`: the status, the page and how many
+    bytes of the body the app took."""
+    taken, body = 0, iter(chunks)
+    messages: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal taken
+        chunk = next(body, None)
+        if chunk is None:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        taken += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+             "scheme": "http", "path": path, "raw_path": quote(path).encode(), "query_string": b"",
+             "root_path": "", "headers": [(b"host", b"127.0.0.1:8000"), *headers],
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in messages if m["type"] == "http.response.start")
+    page = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    return status, page.decode(), taken
 
 
 # ---------------------------------------------------------------- pages
@@ -372,6 +407,39 @@ def test_forms_need_the_csrf_token(client: TestClient, folder: Path) -> None:
     assert own_site.status_code == 303 and (folder / "高青县_初评.yaml").exists()
 
 
+def test_an_oversized_form_is_refused_before_it_is_read(folder: Path) -> None:
+    app = create_app(Folder(folder))
+    endless = (b"a" * 65536 for _ in range(1_000_000))  # 64 GB, if it were read to the end
+    announced = [(b"content-type", FORM.encode()), (b"content-length", str(limits.FORM_BYTES + 1).encode())]
+    status, page, taken = asgi(app, "POST", COUNTY, announced, endless)
+    assert (status, taken) == (413, 0)  # refused by its Content-Length: not a byte read
+    assert "提交的内容过大" in page and "1024 KB" in page
+    status, page, taken = asgi(app, "POST", COUNTY, [(b"content-type", FORM.encode())], endless)  # chunked
+    assert status == 413 and "提交的内容过大" in page
+    assert limits.FORM_BYTES < taken <= limits.FORM_BYTES + 65536  # counted as it came, refused past the limit
+    at_limit = b"x=" + b"a" * (limits.FORM_BYTES - 2)
+    status, page, taken = asgi(app, "POST", COUNTY, [(b"content-type", FORM.encode())], [at_limit])
+    assert status == 403 and "CSRF" in page  # a form at the limit is read whole, then checked as any other
+    assert not (folder / "高青县_初评.yaml").exists()
+
+
+def test_an_upload_is_refused(client: TestClient, folder: Path) -> None:
+    """The desk has no uploads: its forms are the browser's plain kind, and a multipart form (a file
+    upload) is refused before it is parsed, with a valid CSRF token too (415); a large one by its size
+    first (413)."""
+    html = client.get(COUNTY).text
+    fields = {"csrf": hidden(html, "csrf"), "version": hidden(html, "version"), "do": "header", "reviewer": "李明"}
+    r = client.post(COUNTY, data=fields, files={"file": ("证明.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")})
+    assert r.status_code == 415 and "不接受上传文件" in r.text
+    r = client.post(COUNTY, data=fields, files={"file": ("大.pdf", b"a" * limits.FORM_BYTES, "application/pdf")})
+    assert r.status_code == 413 and "提交的内容过大" in r.text
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["connection"] == "close"
+    r = client.post(COUNTY, content=json.dumps(fields), headers={"content-type": "application/json"})
+    assert r.status_code == 415
+    assert not (folder / "高青县_初评.yaml").exists()
+    assert client.post(COUNTY, data=fields, follow_redirects=False).status_code == 303  # the plain form saves
+
+
 @pytest.mark.parametrize("path", [
     "/county/%2E%2E", "/county/..%2F..%2Fetc%2Fpasswd", "/county/%2e%2e/doc/D01", "/county/高青县%2Fdocuments",
     "/county/高青县/doc/..%2Fbundle.yaml", "/county/高青县/doc/D99", "/county/高青县/doc/documents%2FD01",
@@ -471,3 +539,99 @@ def test_serve_refusals(runner: CliRunner, tmp_path: Path) -> None:
         s.listen()
         result = runner.invoke(main, ["serve", str(tmp_path), "--port", str(s.getsockname()[1])])
     assert result.exit_code == 1 and "--port" in result.output
+
+
+# ---------------------------------------------------------------- a real server under load
+
+
+@pytest.fixture
+def live(folder: Path) -> Iterator[int]:
+    """The desk on uvicorn as `scoring serve` configures it (make_server), on a free loopback port, in a
+    thread of this process; its port. Stopped when the test ends."""
+    copy_tree(ROOT / "evidence" / "gaoqing_2022_evidence_problems", folder / "问题县")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = make_server(create_app(Folder(folder)), "127.0.0.1", port)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the desk did not start")
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def call(port: int, method: str, path: str, fields: dict[str, str] | None = None, csrf: str = "") -> tuple[int, str]:
+    """One request on its own connection, as a browser makes it (the CSRF token in a cookie and in the form):
+    the status and the page, redirects not followed."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        headers = {"Cookie": f"desk_csrf={csrf}"} if csrf else {}
+        body = None
+        if fields is not None:
+            body, headers["Content-Type"] = urlencode({"csrf": csrf, **fields}), FORM
+        conn.request(method, quote(path, safe="/?=&"), body=body, headers=headers)
+        answer = conn.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        conn.close()
+
+
+def test_slow_clients_cannot_hold_the_server(live: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connections that send half a request and then a byte now and then: a normal request is answered at
+    once while they wait, and each of them is closed at the deadline, however it dribbles."""
+    monkeypatch.setattr(limits, "REQUEST_SECONDS", 1)
+    assert call(live, "GET", "/")[0] == 200
+    head = f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\n".encode()
+    post = (f"POST {quote(COUNTY)} HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nContent-Type: {FORM}\r\n"
+            "Content-Length: 1000\r\n\r\ndo=").encode()
+    slow = [socket.create_connection(("127.0.0.1", live)) for _ in range(100)]
+    try:
+        for n, s in enumerate(slow):
+            s.sendall(post if n % 2 else head)
+        started = time.monotonic()
+        status, page = call(live, "GET", "/")
+        assert status == 200 and "高青县" in page
+        assert time.monotonic() - started < 1
+        closed: set[int] = set()
+        give_up = time.monotonic() + limits.REQUEST_SECONDS + 4
+        while len(closed) < len(slow) and time.monotonic() < give_up:
+            for n, s in enumerate(slow):
+                if n not in closed:
+                    try:
+                        s.sendall(b"X" if n % 2 else b"X-Slow: 1\r\n")  # more bytes buy no more time
+                    except OSError:
+                        closed.add(n)
+            time.sleep(0.1)
+        assert len(closed) == len(slow)
+        assert call(live, "GET", COUNTY)[0] == 200
+    finally:
+        for s in slow:
+            s.close()
+
+
+def test_a_real_server_refuses_oversized_requests_at_once(live: int) -> None:
+    """Over a real connection: a form that announces too many bytes is answered without a byte of it sent,
+    and a chunked one as soon as it has passed the limit, without its end; headers that pass HEADER_BYTES
+    before their end are refused by uvicorn itself (400). Each time the connection is closed at once."""
+    head = f"POST {quote(COUNTY)} HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nContent-Type: {FORM}\r\n"
+    for request, status, text in (
+            (f"{head}Content-Length: {10**12}\r\n\r\n".encode(), 413, "提交的内容过大"),
+            (f"{head}Transfer-Encoding: chunked\r\n\r\n{limits.FORM_BYTES + 1:x}\r\n".encode()
+             + b"a" * (limits.FORM_BYTES + 1), 413, "提交的内容过大"),
+            (f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nX-Long: {'a' * 2 * limits.HEADER_BYTES}".encode(),
+             400, "Invalid HTTP request")):  # headers still coming past the limit
+        with socket.create_connection(("127.0.0.1", live), timeout=5) as s:
+            s.sendall(request)
+            answer = b""
+            while got := s.recv(65536):  # the server answers, then closes the connection
+                answer += got
+        assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:100]
+        assert text.encode() in answer
