@@ -1,10 +1,12 @@
 """The review desk (`scoring serve`): each page, saving with the CLI's checks, the version check, what it
 keeps between requests and when it makes it anew, every refusal that keeps it safe (host, token, CSRF,
-paths, documents served inert, oversized forms and uploads), and a real server under slow clients."""
+paths, documents served inert, oversized forms and uploads), and a real server under slow clients and 200
+concurrent requests."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import http.client
 import json
@@ -635,3 +637,59 @@ def test_a_real_server_refuses_oversized_requests_at_once(live: int) -> None:
                 answer += got
         assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:100]
         assert text.encode() in answer
+
+
+def test_two_hundred_concurrent_requests_lose_and_mix_up_nothing(live: int, folder: Path) -> None:
+    """200 requests from 20 clients at once: pages of three counties, documents, and review entries
+    posted to different counties and indicators, each with its own reason. No answer is an error; every
+    entry is in its county's review file exactly once; each county's page shows its own entries and no
+    other county's. A save over a file another client changed meanwhile is refused (409), as it must be,
+    and the client makes it again from a fresh page, as a reviewer would."""
+    counties = ["高青县", "示例县", "问题县"]
+    token = "c" * 43
+    for name in counties:  # each county's 初评 signed first, as a reviewer starts
+        page = call(live, "GET", f"/county/{name}", csrf=token)[1]
+        fields = {"version": hidden(page, "version"), "do": "header", "reviewer": "李明", "unit": "淄博市民政局"}
+        assert call(live, "POST", f"/county/{name}", fields, token)[0] == 303
+    indicators = ["1.1", "1.3", "1.5", "2.1", "2.5", "3.1", "3.3", "4.2", "4.3", "5.1", "5.5", "5.7", "6.2", "6.3",
+                  "7.1"]
+    entries = [(name, ind, f"{name}第{ind}项理由{n}") for n, (name, ind) in
+               enumerate((c, i) for c in counties for i in indicators)]  # 45 entries
+    reads = ["/", "/county/高青县", "/county/示例县?stage=初评", "/county/问题县", "/county/高青县/doc/D01",
+             "/desk.css"]
+    jobs: list[Any] = [*entries, *(reads[n % len(reads)] for n in range(200 - 2 * len(entries)))]
+    jobs.sort(key=lambda job: hashlib.sha256(str(job).encode()).digest())  # mixed, the same order each run
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def run(job: Any) -> None:
+        if isinstance(job, str):
+            got = [call(live, "GET", job)[0]]
+        else:
+            name, ind, reason = job
+            got = []
+            for _ in range(50):
+                status, page = call(live, "GET", f"/county/{name}", csrf=token)
+                got.append(status)
+                fields = {"version": hidden(page, "version"), "do": "score", "indicator": ind, "value": "0",
+                          "reason": reason}
+                got.append(call(live, "POST", f"/county/{name}", fields, token)[0])
+                if got[-1] != 409:
+                    break
+        with lock:
+            statuses.extend(got)
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        list(pool.map(run, jobs))
+    assert time.monotonic() - started < 40
+    assert len(statuses) >= 200
+    assert set(statuses) <= {200, 303, 409}, sorted(set(statuses))
+    assert statuses.count(303) == len(entries)
+    for name in counties:
+        filed = review.read(folder / f"{name}_初评.yaml")
+        assert filed.bundle_sha256 == open_bundle(folder / name).sha256
+        made = [(o.indicator, o.reason) for o in filed.stage.overrides]
+        assert sorted(made) == sorted((ind, reason) for county, ind, reason in entries if county == name)
+        html = call(live, "GET", f"/county/{name}")[1]
+        assert all((reason in html) == (county == name) for county, _, reason in entries)
