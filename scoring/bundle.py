@@ -12,6 +12,7 @@ import lzma
 import os
 import posixpath
 import stat
+import threading
 import zipfile
 import zlib
 from collections import Counter
@@ -157,21 +158,25 @@ class _Zip:
 
 class _Files:
     """A bundle's files for whoever renders it, through the loader's own checks. The folder or zip
-    is opened on the first read and stays open until close()."""
+    is opened on the first read and stays open until close(). Threads may share it (the review desk
+    keeps a bundle between requests): a read and a close are each one step."""
 
     def __init__(self, path: Path, name: str) -> None:
         self.path, self.name = path, name
         self.source: _Folder | _Zip | None = None
+        self.lock = threading.Lock()
 
     def read(self, rel: str) -> bytes | None:
-        if self.source is None:
-            self.source = _Folder(self.path) if self.path.is_dir() else _Zip(self.path)
-        return self.source.read(rel, self.name, None, limits.FILE_BYTES)
+        with self.lock:
+            if self.source is None:
+                self.source = _Folder(self.path) if self.path.is_dir() else _Zip(self.path)
+            return self.source.read(rel, self.name, None, limits.FILE_BYTES)
 
     def close(self) -> None:
-        if isinstance(self.source, _Zip):
-            self.source.zip.close()
-        self.source = None
+        with self.lock:
+            if isinstance(self.source, _Zip):
+                self.source.zip.close()
+            self.source = None
 
 
 def _entry_name(info: zipfile.ZipInfo) -> str:

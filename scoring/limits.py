@@ -1,7 +1,8 @@
 """Every budget an input file can spend, in one place, and the one capped reader for files we are named.
 
 A bundle, a review or a workbook comes from outside; each limit below bounds the work or the pages it can
-make us produce, so one within them scores in seconds and one beyond them is refused before the work.
+make us produce, so one within them scores in seconds and one beyond them is refused before the work. So
+does a request to the review desk: its size and the time it may take to arrive.
 docs/bundles.md lists them in a table (a test keeps the two equal).
 """
 
@@ -45,6 +46,11 @@ ITEM_CHARS = 200  # characters of one list item
 TEXT_CHARS = 20_000  # one narrative part or one 工作说明
 TEXTS_CHARS = 200_000  # all narrative parts and 工作说明 together
 TEXT_LINES = 3000  # lines of all narrative parts and 工作说明 together
+
+# The review desk (scoring serve): what one browser request may send
+FORM_BYTES = 1 * MIB  # one form's body (a list correction at the limits above, percent-encoded, is ~0.9 MB)
+REQUEST_SECONDS = 10  # a connection's whole request, headers and form, from its opening or its last answer
+HEADER_BYTES = 16 * 1024  # a request's line and headers, held while they arrive
 
 
 def read_regular(path: Path, limit: int, what: str, hint: str | None = None, unreadable: str | None = None) -> bytes:

@@ -13,8 +13,12 @@ import secrets
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ScoringError
+
+if TYPE_CHECKING:
+    import uvicorn
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -32,8 +36,6 @@ def serve(directory: Path, host: str | None, port: int, rubric_file: Path | None
           say: Callable[[str], None]) -> None:
     """Serve the desk until Ctrl-C. Off the loopback address a token is required: it is in the address
     printed here, and the browser keeps it in a cookie after the first visit."""
-    import uvicorn
-
     from .app import LOOPBACK, create_app
     from .folder import Folder
 
@@ -51,10 +53,26 @@ def serve(directory: Path, host: str | None, port: int, rubric_file: Path | None
         say(f"评审工作台已启动：http://{where}:{port}/?token={token}")
         say("其他电脑访问时，把地址中的主机换成本机的 IP 地址，并保留 token=… 部分；首次打开后浏览器会记住它。")
     say(f"评审目录：{folder.root}（按 Ctrl-C 停止）")
-    server = uvicorn.Server(uvicorn.Config(app, host=bind, port=port, log_level="warning", server_header=False))
+    server = make_server(app, bind, port)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops gracefully on Ctrl-C, then raises it again
         server.run()
     say("评审工作台已停止")
+
+
+def make_server(app: Any, host: str, port: int) -> uvicorn.Server:
+    """uvicorn for the desk: HTTP/1.1 only, no WebSocket. A connection must send its whole request within
+    limits.REQUEST_SECONDS (app.Deadline), and no more than limits.HEADER_BYTES of headers is held while
+    they arrive; one idle after an answer is closed after 5 s. No cap on connections: a cap counts the
+    slow ones too, so they could lock everyone else out, while the event loop serves any number of waiting
+    sockets at little cost until the deadline closes them."""
+    import uvicorn
+
+    from .. import limits
+    from .app import Deadline
+
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False,
+                                         http=Deadline, ws="none", timeout_keep_alive=5,
+                                         h11_max_incomplete_event_size=limits.HEADER_BYTES))
 
 
 def _check_free(host: str, port: int) -> None:

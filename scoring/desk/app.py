@@ -5,11 +5,13 @@ loopback address a token printed at start is required, then kept in a cookie; ev
 CSRF token bound to a cookie; every response says nosniff and a strict Content-Security-Policy. A
 document is looked up by its id in the bundle's manifest and read through the bundle's own checks, so
 no URL names a path; only PDF and plain text open in the browser, everything else (HTML and SVG
-included) is a download, never rendered.
+included) is a download, never rendered. A form is the browser's plain kind (no uploads) within
+limits.FORM_BYTES, and a connection that is slow to send its request is closed (`Deadline`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -21,14 +23,16 @@ from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, Headers
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .. import outputs
+from .. import limits, outputs
 from ..changes import changes
 from ..errors import ScoringError
 from ..model import Override, Stage
@@ -45,6 +49,7 @@ INLINE = {".pdf": "application/pdf", ".txt": "text/plain"}  # what a browser may
 TOKEN_COOKIE, CSRF_COOKIE = "desk_token", "desk_csrf"
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+FORM_TYPE = "application/x-www-form-urlencoded"  # what the desk's own forms send
 
 
 class Guard(BaseHTTPMiddleware):
@@ -83,6 +88,74 @@ class Guard(BaseHTTPMiddleware):
         if fresh:
             response.set_cookie(CSRF_COOKIE, request.state.csrf, httponly=True, samesite="strict")
         return response
+
+
+class TooLarge(Exception):
+    """A request body over limits.FORM_BYTES."""
+
+
+class Bounded:
+    """Request bodies within limits.FORM_BYTES: one that announces more (Content-Length) is refused before
+    any of it is read; one that does not (chunked) is counted as it arrives and refused when it passes the
+    limit, so no more than the limit is ever held."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        length = Headers(scope=scope).get("content-length", "") if scope["type"] == "http" else ""
+        if length.isdigit() and int(length) > limits.FORM_BYTES:
+            await too_large()(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limits.FORM_BYTES:
+                raise TooLarge
+            return message
+        await self.app(scope, counted, send)
+
+
+def too_large() -> HTMLResponse:
+    """The 413 page, closing the connection: the rest of the body is never read."""
+    response = message(413, "提交的内容过大", f"一次提交的表单不能超过 {limits.FORM_BYTES // 1024} KB，未保存。请缩短理由或分几次提交。")
+    response.headers["Connection"] = "close"
+    return response
+
+
+class Deadline(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline: a connection must send a whole request (its headers and
+    its form) within limits.REQUEST_SECONDS of opening or of its last answer, or it is closed. uvicorn alone
+    times out only a connection idle after an answer, so a client that opened connections and sent a byte
+    now and then would hold them for ever."""
+
+    timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.loop.call_later(limits.REQUEST_SECONDS, self._expire, self.cycle)
+
+    def _expire(self, armed: object) -> None:
+        waiting = self.cycle is armed or self.cycle.more_body  # no new request yet, or its form still coming
+        if waiting and not self.transport.is_closing():
+            self.transport.close()
 
 
 def _hostname(host: str) -> str:
@@ -186,6 +259,15 @@ def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: 
     async def forged(request: Request, exc: Exception) -> Response:
         return message(403, "表单已失效", "表单缺少有效的校验码（CSRF），未保存。请回到评审工作台的页面，刷新后重新提交。")
 
+    async def oversized(request: Request, exc: Exception) -> Response:
+        return too_large()
+
+    async def unsupported(request: Request, exc: Exception) -> Response:
+        return message(415, "不接受这种提交", "评审工作台只接受其页面上的表单，不接受上传文件。")
+
+    async def gone(request: Request, exc: Exception) -> Response:
+        return Response(status_code=400)  # the client left (or was closed for being slow): no one reads this
+
     async def failed(request: Request, exc: Exception) -> Response:
         text = str(exc) if isinstance(exc, ScoringError) else "处理请求时出错。"
         return message(422, "无法处理", text)
@@ -201,9 +283,10 @@ def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: 
         Route("/county/{name:str}/diff.{ext:str}", diff),
         Route("/county/{name:str}/report.pdf", report),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(Guard, hosts=hosts, token=token)],
+    app = Starlette(routes=routes, middleware=[Middleware(Guard, hosts=hosts, token=token), Middleware(Bounded)],
                     exception_handlers={Unknown: missing, 404: missing, PermissionError: forged,
-                                        ScoringError: failed})
+                                        ScoringError: failed, TooLarge: oversized, Unsupported: unsupported,
+                                        ClientDisconnect: gone})
     return app
 
 
@@ -214,7 +297,13 @@ def _stage(request: Request) -> str:
     return stage
 
 
+class Unsupported(Exception):
+    """A POST that is not the browser's plain form: the desk takes no uploads."""
+
+
 async def _form(request: Request) -> FormData:
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM_TYPE:
+        raise Unsupported
     form = await request.form()
     sent = str(form.get("csrf", ""))
     if not sent or not secrets.compare_digest(sent, request.state.csrf):
