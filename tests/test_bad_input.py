@@ -28,7 +28,7 @@ from scoring import rubric as rubric_mod
 from scoring.cli import main
 from scoring.errors import ScoringError
 
-from .conftest import MINI, make_bundle, sha256
+from .conftest import MINI, ROOT, make_bundle, sha256
 
 
 def tree_digest(root: Path) -> str:
@@ -496,6 +496,75 @@ def test_word_line_and_page_breaks_are_newlines(runner: CliRunner, tmp_path: Pat
     result = runner.invoke(main, ["score", str(b), "--rubric", str(MINI), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["assessee"]["name"] == "一\n二\n三\n四\n五\n六"
+
+
+# Review files, programmes, the registry and last year's ratings reach the same outputs as bundle text, and
+# pass the same checks where they are read.
+
+
+def _review(tmp_path: Path, bundle: Path, reviewer: str, reason: str) -> Path:
+    sha = bundle_mod.open_bundle(bundle).sha256
+    path = tmp_path / "初评.yaml"
+    path.write_text(f"stage: 初评\nreviewer: {reviewer}\nunit: 市民政局\ndate: 2022-12-05\nrubric: mini\n"
+                    f"bundle_sha256: {sha}\nentries:\n  \"1.1\":\n    - score: 2\n      reason: {reason}\n", "utf-8")
+    return path
+
+
+def test_right_to_left_review_reason_is_isolated_in_the_report(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b")
+    path = _review(tmp_path, b, "李明", '"核查\u202e报告有误"')
+    html = tmp_path / "r.html"
+    result = runner.invoke(main, ["score", str(b), "--rubric", str(MINI), "--review", str(path), "--format", "html",
+                                  "-o", str(html)])
+    assert result.exit_code == 0, result.output
+    assert "理由：\u2068核查\u202e报告有误\u2069（李明）" in html.read_text("utf-8")
+    # Written back (the desk saves a stage this way) and read again, it stays isolated once.
+    from scoring import engine, review
+    built, bundle = rubric_mod.load(MINI), bundle_mod.open_bundle(b)
+    stage = review.check(review.read(path), built, bundle)
+    path.write_text(review.write(stage, engine.score(built, bundle, [stage])), "utf-8")
+    assert review.read(path).stage.overrides[0].reason == "\u2068核查\u202e报告有误\u2069"
+
+
+def test_control_character_in_a_review_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b")
+    path = _review(tmp_path, b, '"李\\a明"', "核查")
+    result = runner.invoke(main, ["score", str(b), "--rubric", str(MINI), "--review", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"文件 {path}，第 2 行，reviewer：文本中有不允许的控制字符 U+0007" in result.output
+    assert "\x07" not in result.output
+
+
+def test_control_sequence_in_the_registry_or_last_years_ratings_is_refused(runner: CliRunner,
+                                                                           tmp_path: Path) -> None:
+    from scoring import rating
+
+    from .test_rating import BANDS, PROGRAMME, center
+    center(tmp_path / "centers", "C1", "甲区", 58, 37)
+    registry = tmp_path / "名册.csv"
+    registry.write_text("编号,名称,区（市）\nC0,\"九水\n中心\",甲区\nC1,\x1b[31m乙中心,甲区\n", "utf-8")
+    result = runner.invoke(main, ["rate", str(tmp_path / "centers"), "--rubric", str(BANDS), "--programme",
+                                  str(PROGRAMME), "--registry", str(registry), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    # The row starts on line 4: the quoted name above it spans two lines.
+    assert f"文件 {registry}，第 4 行，名称：文本中有不允许的控制字符 U+001B" in result.output
+    assert "\x1b" not in result.output and not (tmp_path / "out").exists()
+    previous = tmp_path / "ratings.json"
+    given = (ROOT / "evidence" / "qingdao_centers_2022_ratings.json").read_text("utf-8")
+    previous.write_text(given.replace('"name": "', '"name": "\\u001b[31m', 1), "utf-8")
+    with pytest.raises(ScoringError, match=r"U\+001B") as caught:
+        rating.read_previous(previous)
+    assert (caught.value.where, caught.value.line) == ("centers[0].name", given[:given.index('"name": "')].count("\n") + 1)
+
+
+def test_word_page_break_in_a_programme_is_a_newline(tmp_path: Path) -> None:
+    from scoring import programme
+
+    from .test_rating import BANDS, PROGRAMME
+    path = tmp_path / "方案.yaml"
+    path.write_text(PROGRAMME.read_text("utf-8").replace("title: 示例市养老服务中心评估奖励",
+                                                         'title: "示例市养老服务中心\\f评估奖励"'), "utf-8")
+    assert programme.load(path, rubric_mod.load(BANDS)).title == "示例市养老服务中心\n评估奖励"
 
 
 def test_json_writer_matches_json_for_plain_data() -> None:
