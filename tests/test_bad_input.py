@@ -11,12 +11,14 @@ import re
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -859,6 +861,66 @@ def test_zip_directory_refused_before_it_is_parsed(runner: CliRunner, tmp_path: 
     monkeypatch.setattr(limits, "ZIP_ENTRIES", 100)
     monkeypatch.setattr(bundle_mod.zipfile, "ZipFile", never)
     refused(runner, z, tmp_path, "bundle.zip", message)
+
+
+_END = struct.Struct("<4s4H2LH")
+_END64 = struct.Struct("<4sQ2H2L4Q")  # signature, size, versions, disks, entries here and in all, directory size, offset
+_LOCATOR64 = struct.Struct("<4sLQL")  # signature, disk, where the zip64 end record is, disks
+
+
+def _as_zip64(z: Path, count: int | None = None, directory: int | None = None, where: int | None = None,
+              cut: int = 0) -> Path:
+    """The zip's end made a zip64 one, as zipfile writes it for 65,535 entries or more: the classic end record
+    says "see the zip64 record" (0xFFFF entries, 0xFFFFFFFF bytes of directory), and a zip64 end record and
+    its locator before it give the figures (the true ones unless `count` or `directory` lie). The locator
+    points at the record unless `where` says otherwise; `cut` drops bytes from the front of the two."""
+    data = z.read_bytes()
+    end = data.rindex(b"PK\x05\x06")
+    total, size, offset = _END.unpack_from(data, end)[4:7]
+    record = _END64.pack(b"PK\x06\x06", _END64.size - 12, 45, 45, 0, 0, count or total, count or total,
+                         directory or size, offset)
+    locator = _LOCATOR64.pack(b"PK\x06\x07", 0, end if where is None else where, 1)
+    z.write_bytes(data[:end] + (record + locator)[cut:]
+                  + _END.pack(b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, offset, 0))
+    return z
+
+
+def test_zip64_entries_budget_read_from_the_zip64_end_record(runner: CliRunner, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # zipfile opens the zip at the limit, so the records are as it reads them; one under, the count refused
+    # is the zip64 record's 20, not the classic record's 65535.
+    at_edge(runner, tmp_path, monkeypatch, "ZIP_ENTRIES", 20, _as_zip64(_entries(tmp_path, 20)), "bundle.zip",
+            "压缩包内文件过多（20 个")
+
+
+_DECOY = _END64.pack(b"PK\x06\x06", 44, 45, 45, 0, 0, 2, 2, 100, 0)  # a zip64 end record claiming a small zip
+
+
+@pytest.mark.parametrize(("lie", "message"), [
+    ({"count": 3_000_000}, "压缩包内文件过多（3000000 个，上限 100 个）"),
+    ({"directory": 150 << 20}, "压缩包的文件目录过大（157286400 字节"),
+    # The locator points past the end, or at a decoy record in a stored document; zipfile reads the record
+    # right before the locator, so that one counts too.
+    ({"count": 3_000_000, "where": 2**64 - 1}, "压缩包内文件过多（3000000 个"),
+    ({"directory": 150 << 20, "where": "decoy"}, "压缩包的文件目录过大（157286400 字节"),
+    # Truncated: half a locator, or a locator without its record, behind an end record that says "see zip64".
+    ({"cut": _END64.size + 10}, "压缩包不完整或已损坏：找不到 zip64 目录记录"),
+    ({"cut": _END64.size}, "压缩包不完整或已损坏：找不到 zip64 目录记录"),
+], ids=["count", "directory", "locator-past-the-end", "locator-at-a-decoy", "half-a-locator", "no-record"])
+def test_a_lying_or_truncated_zip64_end_is_refused_before_the_directory_is_parsed(
+        runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lie: dict[str, Any], message: str) -> None:
+    z = _zip(tmp_path, {"bundle.yaml": HEAD.encode(), "documents/decoy.bin": _DECOY})
+    if lie.get("where") == "decoy":
+        lie["where"] = z.read_bytes().index(_DECOY)
+    _as_zip64(z, **lie)
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("zipfile parsed a directory beyond the budget")
+
+    monkeypatch.setattr(limits, "ZIP_ENTRIES", 100)
+    monkeypatch.setattr(bundle_mod.zipfile, "ZipFile", never)
+    output = refused(runner, z, tmp_path, str(z), message)
+    assert "Traceback" not in output and "已取消" not in output
 
 
 def test_workbook_parts_budget_read_from_the_end_record(monkeypatch: pytest.MonkeyPatch) -> None:
