@@ -16,13 +16,13 @@ import threading
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import limits, text, validate, workbook
+from . import limits, validate, workbook
 from .errors import ScoringError
 from .model import Answer, Bundle, Document, Line, SignOff
 from .yamlio import load_yaml
@@ -242,7 +242,7 @@ def _load(path: Path, source: _Folder | _Zip) -> Bundle:
     raw, doc = _manifest(source)
     name = doc.name
     validate.check(doc, "bundle", "材料包")
-    data = _clean(doc.data, doc, ())
+    data = validate.clean(doc.data, doc)
     _check_dates(doc)
     digest = hashlib.sha256(raw)
     documents: dict[str, Document] = {}
@@ -350,7 +350,7 @@ def _texts(data: Mapping[str, Any], part: str, files: _Reader, doc: validate.Man
             given = content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ScoringError(f"文本文件 “{value['file']}” 不是 UTF-8 编码", doc.name, line) from exc
-        cleaned = _clean_text(given, _name(files.source, value["file"]), partial(_line_of, given), None)
+        cleaned = validate.clean_text(given, _name(files.source, value["file"]), partial(_line_of, given), None)
         out[key] = _within(cleaned, part, key, doc.name, line)
         digest.update(f"\n{value['file']}\n".encode() + hashlib.sha256(content).digest())
     return out
@@ -372,30 +372,6 @@ def _check_text_budget(texts: list[str], name: str) -> None:
     if lines > limits.TEXT_LINES:
         raise ScoringError(f"报告文字合计行数过多（{lines} 行，上限 {limits.TEXT_LINES} 行）", name,
                            hint="报告文字请精简，详细材料请作为佐证文件登记")
-
-
-def _clean(value: Any, doc: validate.Manifest, path: tuple[str | int, ...]) -> Any:
-    """Every string of the manifest checked for control characters (keys too) and made safe to show."""
-    if isinstance(value, str):
-        if text.ordinary(value):
-            return value
-        return _clean_text(value, doc.name, lambda _: doc.line(path), validate.path_text(path))
-    if isinstance(value, dict):
-        for key in value:
-            _clean(key, doc, (*path, key))  # a key is refused like any text, but kept as written
-        return {k: _clean(v, doc, (*path, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v, doc, (*path, i)) for i, v in enumerate(value)]
-    return value
-
-
-def _clean_text(given: str, name: str, line: Callable[[int], Line | None], where: str | None) -> str:
-    """Bundle text with a control character refused, naming where (the character's line in a text file)."""
-    bad = text.refused(given)
-    if bad is not None:
-        raise ScoringError(f"文本中有不允许的控制字符 {text.code(bad)}", name, line(given.index(bad)), where,
-                           hint="请删去该字符；从 Word 等处复制的文字可改为纯文本粘贴")
-    return text.clean(given)
 
 
 def _line_of(given: str, at: int) -> int:

@@ -82,25 +82,48 @@ _EOCD64 = struct.Struct("<4sQ2H2L4Q")
 
 
 def check_zip_directory(handle: BinaryIO, name: str, entries: int, what: str) -> None:
-    """Refuse a zip whose end record announces more than `entries` entries or a central directory over
-    ZIP_DIRECTORY_BYTES, before zipfile parses (and holds) the whole directory. A zip without an end record
-    is left to zipfile to refuse."""
+    """Refuse a zip whose end records announce more than `entries` entries or a central directory over
+    ZIP_DIRECTORY_BYTES, before zipfile parses (and holds) the whole directory. The end record is found as
+    zipfile finds it (at the very end, else the last one within a comment's reach); a zip64 end record, when
+    a locator sits right before it, counts instead, as it does for zipfile. A zip without an end record is
+    left to zipfile to refuse."""
     size = handle.seek(0, os.SEEK_END)
     start = max(0, size - _EOCD.size - 0xFFFF)
     handle.seek(start)
     tail = handle.read()
-    at = tail.rfind(b"PK\x05\x06")
+    at = len(tail) - _EOCD.size
+    if at < 0 or tail[at:at + 4] != b"PK\x05\x06" or tail[-2:] != b"\0\0":
+        at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < _EOCD.size:
         return
     *_, count, directory, _, _ = _EOCD.unpack_from(tail, at)
-    if (count == 0xFFFF or directory == 0xFFFFFFFF) and at >= _LOCATOR.size:
-        signature, _, where, _ = _LOCATOR.unpack_from(tail, at - _LOCATOR.size)
-        if signature == b"PK\x06\x07" and where < size:
-            handle.seek(where)
-            record = handle.read(_EOCD64.size)
-            if len(record) == _EOCD64.size and record[:4] == b"PK\x06\x06":
-                count, directory = _EOCD64.unpack(record)[7:9]
+    zip64 = _zip64(handle, start + at, size)
+    if zip64 is not None:
+        count, directory = zip64
+    elif count == 0xFFFF or directory == 0xFFFFFFFF:  # "see the zip64 record", and there is none
+        raise ScoringError(f"{what}不完整或已损坏：找不到 zip64 目录记录", name,
+                           hint="可能是下载或复制中断，请重新打包或重新复制")
     if count > entries:
         raise ScoringError(f"{what}内文件过多（{count} 个，上限 {entries} 个）", name)
     if directory > ZIP_DIRECTORY_BYTES:
         raise ScoringError(f"{what}的文件目录过大（{directory} 字节，上限 {ZIP_DIRECTORY_BYTES} 字节）", name)
+
+
+def _zip64(handle: BinaryIO, end: int, size: int) -> tuple[int, int] | None:
+    """The entry count and directory size of the zip64 end record whose locator sits right before the end
+    record at `end`: the record right before the locator (where zipfile reads it) and the one the locator
+    points to (where the format puts it), the larger figures when a lying locator makes them differ."""
+    if end < _LOCATOR.size:
+        return None
+    handle.seek(end - _LOCATOR.size)
+    signature, _, where, _ = _LOCATOR.unpack(handle.read(_LOCATOR.size))
+    if signature != b"PK\x06\x07":
+        return None
+    found = []
+    for at in {end - _LOCATOR.size - _EOCD64.size, where}:
+        if 0 <= at < size:
+            handle.seek(at)
+            record = handle.read(_EOCD64.size)
+            if len(record) == _EOCD64.size and record[:4] == b"PK\x06\x06":
+                found.append(_EOCD64.unpack(record)[7:9])
+    return (max(c for c, _ in found), max(d for _, d in found)) if found else None

@@ -32,7 +32,7 @@ def load(path: Path, rubric: Rubric) -> Programme:
 
 
 def build(doc: YamlDoc, sha256: str) -> Programme:
-    d = doc.data
+    d = validate.clean(doc.data, doc)  # every string: control characters refused, shown safely
     reward, quota, funding = d["reward"], d.get("quota") or {}, d.get("funding") or {}
     factor = reward.get("factor")
     by_band = factor.get("by_band", {}) if isinstance(factor, dict) else {}

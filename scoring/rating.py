@@ -190,21 +190,32 @@ def _registry_problems(centers: Sequence[CenterRating], registry: Registry) -> l
 def read_registry(path: Path) -> Registry:
     """A CSV (UTF-8, as Excel or WPS saves it) with columns 编号, 名称, 区（市） (or id, name, district)."""
     raw = limits.read_regular(path, limits.REGISTRY_BYTES, "名册文件")
+    rows: list[tuple[int, list[str]]] = []  # each row with the line it starts on (a quoted cell may span lines)
     try:
-        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+        reader = csv.reader(io.StringIO(raw.decode("utf-8-sig")))
+        line = 1
+        for row in reader:
+            rows.append((line, row))
+            line = reader.line_num + 1
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ScoringError("名册文件应为 UTF-8 编码的 CSV", str(path), hint="在 Excel/WPS 中另存为“CSV UTF-8”") from exc
     if not rows:
         raise ScoringError("名册文件是空的", str(path))
-    head = [h.strip() for h in rows[0]]
+    head = [h.strip() for h in _cells(rows[0][1], (), str(path), 1)]
     cols = [_column(head, names, str(path)) for names in (("编号", "id"), ("名称", "name"), ("区（市）", "区", "district"))]
-    centers = tuple(_registry_row(r, cols, str(path), k) for k, r in enumerate(rows[1:], start=2)
+    centers = tuple(_registry_row(_cells(r, head, str(path), k), cols, str(path), k) for k, r in rows[1:]
                     if any(x.strip() for x in r))
     ids = [c[0] for c in centers]
     dup = sorted(i for i, n in Counter(ids).items() if n > 1)
     if dup:
         raise ScoringError(f"名册中编号重复：{'、'.join(dup[:10])}", str(path))
     return Registry(len(centers), centers)
+
+
+def _cells(row: list[str], head: Sequence[str], file: str, line: int) -> list[str]:
+    """A registry row's cells, each with a control character refused (naming its column) and shown safely."""
+    return [validate.clean_text(cell, file, lambda _: line, head[j] if j < len(head) and head[j] else f"第 {j + 1} 列")
+            for j, cell in enumerate(row)]
 
 
 def _registry_row(row: list[str], cols: list[int], file: str, line: int) -> tuple[str, str, str]:
@@ -226,7 +237,8 @@ def read_previous(path: Path) -> dict[str, int]:
     raw = limits.read_regular(path, limits.MANIFEST_BYTES, "上一年的评定结果", "应为上一年 scoring rate 写出的 ratings.json")
     doc = load_yaml(raw, str(path))  # JSON is YAML: the same safe reader, with lines for errors
     validate.check(doc, "rating", "上一年的评定结果")
-    return {c["id"]: c["years_below"] for c in doc.data["centers"] if c["id"]}
+    centers = validate.clean(doc.data, doc)["centers"]  # every string: control characters refused, shown safely
+    return {c["id"]: c["years_below"] for c in centers if c["id"]}
 
 
 

@@ -53,7 +53,7 @@ def parse(raw: bytes, name: str) -> Review:
     to write this way, before writing it)."""
     doc = load_yaml(raw, name)
     validate.check(doc, "review", "评审意见")
-    data = doc.data
+    data = validate.clean(doc.data, doc)  # every string: control characters refused, shown safely
     stage_name = data["stage"]
     reviewer = (data.get("reviewer") or "").strip()
     when = data.get("date") or ""

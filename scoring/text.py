@@ -52,7 +52,15 @@ def clean(text: str) -> str:
     text = text.translate(_BREAKS)
     if not _MAYBE_RTL.search(text) or not any(unicodedata.bidirectional(ch) in _RTL for ch in text):
         return text
+    if _isolated(text):  # shown before and read back (a review the desk wrote): isolated once, not twice
+        return text
     return FSI + _sealed(text) + _PDI
+
+
+def _isolated(text: str) -> bool:
+    """Text that is one isolate already: FSI … PDI, nothing inside closing what it did not open."""
+    inner = text[1:-1]
+    return len(text) > 1 and text[0] == FSI and text[-1] == _PDI and _sealed(inner) == inner
 
 
 def _sealed(text: str) -> str:

@@ -1,15 +1,16 @@
-"""JSON Schema validation with Chinese messages that name the file, the line and the path."""
+"""JSON Schema validation with Chinese messages that name the file, the line and the path; and every
+string of a file from outside checked for control characters and made safe to show."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path as PathLike
 from typing import Any, Protocol
 
-from . import limits
+from . import limits, text
 from .errors import ScoringError, ScoringErrors
 from .model import Line, Path
 from .text import excerpt
@@ -162,3 +163,29 @@ def _leaves(errors: list[Any]) -> list[Any]:
     for error in errors:
         out.extend(_leaves(list(error.context)) if error.context else [error])
     return out
+
+
+def clean(value: Any, doc: Manifest, path: Path = ()) -> Any:
+    """Every string of a file from outside (a bundle, a review, a programme, last year's ratings) checked
+    for control characters (keys too) and made safe to show."""
+    if isinstance(value, str):
+        if text.ordinary(value):
+            return value
+        return clean_text(value, doc.name, lambda _: doc.line(path), path_text(path))
+    if isinstance(value, dict):
+        for key in value:
+            clean(key, doc, (*path, key))  # a key is refused like any text, but kept as written
+        return {k: clean(v, doc, (*path, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean(v, doc, (*path, i)) for i, v in enumerate(value)]
+    return value
+
+
+def clean_text(given: str, name: str, line: Callable[[int], Line | None], where: str | None) -> str:
+    """Text from outside with a control character refused, naming where (the character's line in a text
+    file); line breaks become newlines and a right-to-left string is isolated (`text.clean`)."""
+    bad = text.refused(given)
+    if bad is not None:
+        raise ScoringError(f"文本中有不允许的控制字符 {text.code(bad)}", name, line(given.index(bad)), where,
+                           hint="请删去该字符；从 Word 等处复制的文字可改为纯文本粘贴")
+    return text.clean(given)

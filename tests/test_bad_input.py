@@ -11,12 +11,14 @@ import re
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -28,7 +30,7 @@ from scoring import rubric as rubric_mod
 from scoring.cli import main
 from scoring.errors import ScoringError
 
-from .conftest import MINI, make_bundle, sha256
+from .conftest import MINI, ROOT, make_bundle, sha256
 
 
 def tree_digest(root: Path) -> str:
@@ -498,6 +500,75 @@ def test_word_line_and_page_breaks_are_newlines(runner: CliRunner, tmp_path: Pat
     assert json.loads(result.output)["assessee"]["name"] == "一\n二\n三\n四\n五\n六"
 
 
+# Review files, programmes, the registry and last year's ratings reach the same outputs as bundle text, and
+# pass the same checks where they are read.
+
+
+def _review(tmp_path: Path, bundle: Path, reviewer: str, reason: str) -> Path:
+    sha = bundle_mod.open_bundle(bundle).sha256
+    path = tmp_path / "初评.yaml"
+    path.write_text(f"stage: 初评\nreviewer: {reviewer}\nunit: 市民政局\ndate: 2022-12-05\nrubric: mini\n"
+                    f"bundle_sha256: {sha}\nentries:\n  \"1.1\":\n    - score: 2\n      reason: {reason}\n", "utf-8")
+    return path
+
+
+def test_right_to_left_review_reason_is_isolated_in_the_report(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b")
+    path = _review(tmp_path, b, "李明", '"核查\u202e报告有误"')
+    html = tmp_path / "r.html"
+    result = runner.invoke(main, ["score", str(b), "--rubric", str(MINI), "--review", str(path), "--format", "html",
+                                  "-o", str(html)])
+    assert result.exit_code == 0, result.output
+    assert "理由：\u2068核查\u202e报告有误\u2069（李明）" in html.read_text("utf-8")
+    # Written back (the desk saves a stage this way) and read again, it stays isolated once.
+    from scoring import engine, review
+    built, bundle = rubric_mod.load(MINI), bundle_mod.open_bundle(b)
+    stage = review.check(review.read(path), built, bundle)
+    path.write_text(review.write(stage, engine.score(built, bundle, [stage])), "utf-8")
+    assert review.read(path).stage.overrides[0].reason == "\u2068核查\u202e报告有误\u2069"
+
+
+def test_control_character_in_a_review_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b")
+    path = _review(tmp_path, b, '"李\\a明"', "核查")
+    result = runner.invoke(main, ["score", str(b), "--rubric", str(MINI), "--review", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"文件 {path}，第 2 行，reviewer：文本中有不允许的控制字符 U+0007" in result.output
+    assert "\x07" not in result.output
+
+
+def test_control_sequence_in_the_registry_or_last_years_ratings_is_refused(runner: CliRunner,
+                                                                           tmp_path: Path) -> None:
+    from scoring import rating
+
+    from .test_rating import BANDS, PROGRAMME, center
+    center(tmp_path / "centers", "C1", "甲区", 58, 37)
+    registry = tmp_path / "名册.csv"
+    registry.write_text("编号,名称,区（市）\nC0,\"九水\n中心\",甲区\nC1,\x1b[31m乙中心,甲区\n", "utf-8")
+    result = runner.invoke(main, ["rate", str(tmp_path / "centers"), "--rubric", str(BANDS), "--programme",
+                                  str(PROGRAMME), "--registry", str(registry), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    # The row starts on line 4: the quoted name above it spans two lines.
+    assert f"文件 {registry}，第 4 行，名称：文本中有不允许的控制字符 U+001B" in result.output
+    assert "\x1b" not in result.output and not (tmp_path / "out").exists()
+    previous = tmp_path / "ratings.json"
+    given = (ROOT / "evidence" / "qingdao_centers_2022_ratings.json").read_text("utf-8")
+    previous.write_text(given.replace('"name": "', '"name": "\\u001b[31m', 1), "utf-8")
+    with pytest.raises(ScoringError, match=r"U\+001B") as caught:
+        rating.read_previous(previous)
+    assert (caught.value.where, caught.value.line) == ("centers[0].name", given[:given.index('"name": "')].count("\n") + 1)
+
+
+def test_word_page_break_in_a_programme_is_a_newline(tmp_path: Path) -> None:
+    from scoring import programme
+
+    from .test_rating import BANDS, PROGRAMME
+    path = tmp_path / "方案.yaml"
+    path.write_text(PROGRAMME.read_text("utf-8").replace("title: 示例市养老服务中心评估奖励",
+                                                         'title: "示例市养老服务中心\\f评估奖励"'), "utf-8")
+    assert programme.load(path, rubric_mod.load(BANDS)).title == "示例市养老服务中心\n评估奖励"
+
+
 def test_json_writer_matches_json_for_plain_data() -> None:
     data = {"a": [1, True, None, "x\n\"y\"", {}, [], {"b": [{"c": 1.5}]}], 2: "二"}
     assert numbers.dumps(data) == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
@@ -790,6 +861,66 @@ def test_zip_directory_refused_before_it_is_parsed(runner: CliRunner, tmp_path: 
     monkeypatch.setattr(limits, "ZIP_ENTRIES", 100)
     monkeypatch.setattr(bundle_mod.zipfile, "ZipFile", never)
     refused(runner, z, tmp_path, "bundle.zip", message)
+
+
+_END = struct.Struct("<4s4H2LH")
+_END64 = struct.Struct("<4sQ2H2L4Q")  # signature, size, versions, disks, entries here and in all, directory size, offset
+_LOCATOR64 = struct.Struct("<4sLQL")  # signature, disk, where the zip64 end record is, disks
+
+
+def _as_zip64(z: Path, count: int | None = None, directory: int | None = None, where: int | None = None,
+              cut: int = 0) -> Path:
+    """The zip's end made a zip64 one, as zipfile writes it for 65,535 entries or more: the classic end record
+    says "see the zip64 record" (0xFFFF entries, 0xFFFFFFFF bytes of directory), and a zip64 end record and
+    its locator before it give the figures (the true ones unless `count` or `directory` lie). The locator
+    points at the record unless `where` says otherwise; `cut` drops bytes from the front of the two."""
+    data = z.read_bytes()
+    end = data.rindex(b"PK\x05\x06")
+    total, size, offset = _END.unpack_from(data, end)[4:7]
+    record = _END64.pack(b"PK\x06\x06", _END64.size - 12, 45, 45, 0, 0, count or total, count or total,
+                         directory or size, offset)
+    locator = _LOCATOR64.pack(b"PK\x06\x07", 0, end if where is None else where, 1)
+    z.write_bytes(data[:end] + (record + locator)[cut:]
+                  + _END.pack(b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, offset, 0))
+    return z
+
+
+def test_zip64_entries_budget_read_from_the_zip64_end_record(runner: CliRunner, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # zipfile opens the zip at the limit, so the records are as it reads them; one under, the count refused
+    # is the zip64 record's 20, not the classic record's 65535.
+    at_edge(runner, tmp_path, monkeypatch, "ZIP_ENTRIES", 20, _as_zip64(_entries(tmp_path, 20)), "bundle.zip",
+            "压缩包内文件过多（20 个")
+
+
+_DECOY = _END64.pack(b"PK\x06\x06", 44, 45, 45, 0, 0, 2, 2, 100, 0)  # a zip64 end record claiming a small zip
+
+
+@pytest.mark.parametrize(("lie", "message"), [
+    ({"count": 3_000_000}, "压缩包内文件过多（3000000 个，上限 100 个）"),
+    ({"directory": 150 << 20}, "压缩包的文件目录过大（157286400 字节"),
+    # The locator points past the end, or at a decoy record in a stored document; zipfile reads the record
+    # right before the locator, so that one counts too.
+    ({"count": 3_000_000, "where": 2**64 - 1}, "压缩包内文件过多（3000000 个"),
+    ({"directory": 150 << 20, "where": "decoy"}, "压缩包的文件目录过大（157286400 字节"),
+    # Truncated: half a locator, or a locator without its record, behind an end record that says "see zip64".
+    ({"cut": _END64.size + 10}, "压缩包不完整或已损坏：找不到 zip64 目录记录"),
+    ({"cut": _END64.size}, "压缩包不完整或已损坏：找不到 zip64 目录记录"),
+], ids=["count", "directory", "locator-past-the-end", "locator-at-a-decoy", "half-a-locator", "no-record"])
+def test_a_lying_or_truncated_zip64_end_is_refused_before_the_directory_is_parsed(
+        runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lie: dict[str, Any], message: str) -> None:
+    z = _zip(tmp_path, {"bundle.yaml": HEAD.encode(), "documents/decoy.bin": _DECOY})
+    if lie.get("where") == "decoy":
+        lie["where"] = z.read_bytes().index(_DECOY)
+    _as_zip64(z, **lie)
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("zipfile parsed a directory beyond the budget")
+
+    monkeypatch.setattr(limits, "ZIP_ENTRIES", 100)
+    monkeypatch.setattr(bundle_mod.zipfile, "ZipFile", never)
+    output = refused(runner, z, tmp_path, str(z), message)
+    assert "Traceback" not in output and "已取消" not in output
 
 
 def test_workbook_parts_budget_read_from_the_end_record(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,7 +25,7 @@ from scoring import engine, formats, review, rubric, rules, workbook
 from scoring.bundle import open_bundle
 from scoring.cli import main
 from scoring.errors import ScoringError
-from scoring.model import Result
+from scoring.model import Condition, Result
 
 from .conftest import GAOQING, MINI, ROOT, SAMPLE, dump, make_bundle
 
@@ -46,12 +46,26 @@ Answer = st.SearchStrategy[Any]
 
 
 class Draft:
-    """A rubric being drawn: its inputs and, for each, the answers it may be given."""
+    """A rubric being drawn: its inputs and, for each, the answers it may be given. An indicator's draft
+    now and then reads one of the rubric's shared facts (drafted the same way) instead of an input of its own."""
 
-    def __init__(self, draw: Callable[..., Any], prefix: str) -> None:
-        self.draw, self.prefix = draw, prefix
+    def __init__(self, draw: Callable[..., Any], prefix: str, shared: Draft | None = None) -> None:
+        self.draw, self.prefix, self.shared = draw, prefix, shared
         self.inputs: list[dict[str, Any]] = []
         self.values: dict[str, Answer] = {}
+
+    def reuse(self, type_: str) -> dict[str, Any] | None:
+        """A shared fact of the type, listed among the indicator's inputs as {fact: name}; or None."""
+        if self.shared is None:
+            return None
+        fitting = [f for f in self.shared.inputs if f["type"] == type_]
+        if not fitting or self.draw(st.integers(0, 2)) != 0:
+            return None
+        fact: dict[str, Any] = self.draw(st.sampled_from(fitting))
+        if fact["name"] not in self.values:
+            self.inputs.append({"fact": fact["name"]})
+            self.values[fact["name"]] = self.shared.values[fact["name"]]
+        return fact
 
     def input(self, type_: str, answers: Answer, **extra: Any) -> str:
         name = f"{self.prefix}{len(self.inputs)}"
@@ -61,9 +75,13 @@ class Draft:
         return name
 
     def bool(self) -> str:
-        return self.input("bool", st.one_of(st.booleans(), st.sampled_from(["是", "否"])))
+        fact = self.reuse("bool")
+        return fact["name"] if fact else self.input("bool", st.one_of(st.booleans(), st.sampled_from(["是", "否"])))
 
     def choice(self, type_: str = "choice") -> tuple[str, list[str]]:
+        fact = self.reuse(type_)
+        if fact:
+            return fact["name"], [v["value"] for v in fact["values"]]
         codes = [f"c{k}" for k in range(self.draw(st.integers(2, 4)))]
         pick = st.sampled_from([*codes, *(f"档{c}" for c in codes)])
         values = pick if type_ == "choice" else st.lists(st.sampled_from(codes), unique=True)
@@ -75,6 +93,8 @@ class Draft:
         if kind == "multi":
             name, codes = self.choice("multi")
             return name, len(codes)
+        if kind in ("number", "integer", "list") and (fact := self.reuse(kind)):
+            return fact["name"], None
         if kind == "number":
             return self.input("number", st.integers(0, 1000).map(lambda n: Decimal(n) / 10), min=0, max=100), None
         if kind == "integer":
@@ -134,11 +154,19 @@ def leaf(draw: Callable[..., Any], d: Draft) -> dict[str, Any]:
     return {**rule, "input": d.counted(("integer", "list"))[0]}
 
 
+# Windows a cited document's date must fall in, around the documents' dates (see write_bundle).
+WINDOWS = [("2019-01-01", None), (None, "2022-06-30"), ("2022-01-01", "2022-12-31"), ("2023-01-01", None)]
+
+
 @st.composite
 def wrapped(draw: Callable[..., Any], d: Draft) -> dict[str, Any]:
-    """A leaf, or a leaf behind a gate or a veto."""
-    how = draw(st.sampled_from(["leaf", "gate", "gate_equals", "veto"]))
+    """A leaf, or a leaf behind a gate or a veto, or one whose cited documents must be dated in a window."""
+    how = draw(st.sampled_from(["leaf", "gate", "gate_equals", "veto", "dated"]))
     inner = draw(leaf(d))
+    if how == "dated":
+        start, end = draw(st.sampled_from(WINDOWS))
+        window = {k: v for k, v in (("from", start), ("to", end)) if v}
+        return {"kind": "document_date", "input": inner["input"], **window, "rule": inner}
     if how == "gate":
         return {"kind": "gate", "input": d.bool(), "rule": inner}
     if how == "gate_equals":
@@ -150,8 +178,8 @@ def wrapped(draw: Callable[..., Any], d: Draft) -> dict[str, Any]:
 
 
 @st.composite
-def indicator(draw: Callable[..., Any], ident: str) -> tuple[dict[str, Any], dict[str, Answer]]:
-    d = Draft(draw, "x" + ident.replace(".", "_") + "_")
+def indicator(draw: Callable[..., Any], ident: str, facts: Draft) -> tuple[dict[str, Any], dict[str, Answer]]:
+    d = Draft(draw, "x" + ident.replace(".", "_") + "_", facts)
     if draw(st.booleans()):
         rule = draw(wrapped(d))
     else:
@@ -167,21 +195,89 @@ def indicator(draw: Callable[..., Any], ident: str) -> tuple[dict[str, Any], dic
 
 
 @st.composite
-def rubrics(draw: Callable[..., Any]) -> tuple[str, dict[str, dict[str, Answer]]]:
-    """A rubric's YAML text and, per indicator, the answers each input may be given."""
+def condition(draw: Callable[..., Any], fact: dict[str, Any], label: str) -> dict[str, Any]:
+    """A condition on a shared fact, in the form its type takes (docs/rubric-language.md, Bands)."""
+    made = {"fact": fact["name"], "label": label}
+    codes = [v["value"] for v in fact.get("values", ())]
+    if fact["type"] == "choice":
+        return {**made, "one_of": draw(st.lists(st.sampled_from(codes), min_size=1, unique=True))}
+    if fact["type"] == "multi" and draw(st.booleans()):
+        return {**made, "all": True}
+    if fact["type"] != "bool":
+        top = {"number": 100, "integer": 20, "list": 6, "multi": len(codes)}[fact["type"]]
+        return {**made, draw(st.sampled_from(["at_least", "at_most"])): draw(st.integers(0, top))}
+    return made
+
+
+@st.composite
+def bands(draw: Callable[..., Any], facts: Draft, total: Decimal, categories: list[str]) -> dict[str, Any]:
+    """Star bands: 1 to 3 levels with strictly falling minimum totals, now and then category shares,
+    prerequisites and vetoes on the shared facts, and a fact naming the band applied for."""
+    tenths = sorted(draw(st.lists(st.integers(0, 10), min_size=1, max_size=3, unique=True)), reverse=True)
+    conditions = iter(range(1, 100))
+    levels = []
+    for name, tenth in zip(("五星", "四星", "三星"), tenths, strict=False):
+        level: dict[str, Any] = {"name": name, "min_total": total * tenth / 10}
+        shares = st.sampled_from([20, 40, 50, 60, 90])
+        how = draw(st.sampled_from(["none", "every", "some"]))
+        if how == "every":
+            level["category_min"] = draw(shares)
+        elif how == "some":
+            level["category_min"] = draw(st.dictionaries(st.sampled_from(categories), shares, min_size=1))
+        if facts.inputs:
+            level["prerequisites"] = [draw(condition(f, f"条件{next(conditions)}"))
+                                      for f in draw(st.lists(st.sampled_from(facts.inputs), max_size=2))]
+        levels.append(level)
+    made: dict[str, Any] = {"levels": levels, "none": "未达到星级"}
+    vetoes = [f for f in facts.inputs if f["type"] == "bool"]
+    if vetoes and draw(st.booleans()):
+        made["veto"] = [draw(condition(draw(st.sampled_from(vetoes)), f"否决{next(conditions)}"))]
+    if draw(st.booleans()):
+        codes = [f"b{k}" for k in range(len(levels))]
+        made["requested"] = facts.input("choice", st.sampled_from([*codes, *(lv["name"] for lv in levels)]),
+                                        values=[{"value": c, "label": lv["name"]} for c, lv in zip(codes, levels, strict=True)])
+    return made
+
+
+@st.composite
+def rubrics(draw: Callable[..., Any], with_bands: bool | None = None
+            ) -> tuple[str, dict[str, dict[str, Answer]], dict[str, Answer]]:
+    """A rubric's YAML text; per indicator, the answers each input (its shared facts included) may be given;
+    and the answers each shared fact may be given."""
+    facts = Draft(draw, "f")  # shared facts, read by some indicators and by the bands' conditions
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["bool", "choice", "counted"]))
+        if kind == "counted":
+            facts.counted(("number", "integer", "list", "multi"))
+        else:
+            getattr(facts, kind)()
     categories, answers = [], {}
     for c in range(1, draw(st.integers(1, 3)) + 1):
         inds = []
         for i in range(1, draw(st.integers(1, 4)) + 1):
-            ind, values = draw(indicator(f"{c}.{i}"))
+            ind, values = draw(indicator(f"{c}.{i}", facts))
             inds.append(ind)
             answers[ind["id"]] = values
         categories.append({"id": str(c), "title": f"类别{c}", "max": sum(i["max"] for i in inds), "indicators": inds})
     total = sum(c["max"] for c in categories)
     verdict = {"mandatory_full": draw(st.booleans()), "min_total": draw(st.sampled_from([None, total / 2]))}
+    banded = with_bands if with_bands is not None else draw(st.booleans())
+    if banded and draw(st.booleans()):  # the verdict's own conditions bar every band: often none, so some band is met
+        verdict = {}
     data = {"id": "gen", "title": "生成的评分细则", "version": "测试", "total": total,
             "judged_step": Decimal("0.5"), "verdict": verdict, "categories": categories}
-    return dump(data), answers
+    if banded:
+        data["bands"] = draw(bands(facts, total, [c["id"] for c in categories]))
+    read = {i["fact"] for c in categories for ind in c["indicators"] for i in ind["inputs"] if "fact" in i}
+    read |= {c["fact"] for c in _conditions(data.get("bands"))} | {data.get("bands", {}).get("requested")}
+    data["facts"] = [f for f in facts.inputs if f["name"] in read]  # a fact nobody reads is refused by the lint
+    return dump(data), answers, {f["name"]: facts.values[f["name"]] for f in data["facts"]}
+
+
+def _conditions(given: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if not given:
+        return []
+    return [*given.get("veto", ()), *(c for level in given["levels"] for c in level.get("prerequisites", ()))]
 
 
 @st.composite
@@ -206,25 +302,34 @@ def load_rubric(text: str, folder: Path) -> rubric.Rubric:
     return built
 
 
-def write_bundle(folder: Path, inputs: dict[str, Any]) -> Path:
-    make_bundle(folder, inputs, rubric="gen", documents={d: (f"documents/{d}.txt", d.encode(), "2022-03-01")
-                                                         for d in DOCS})
+def write_bundle(folder: Path, inputs: dict[str, Any], facts: dict[str, Any] | None = None) -> Path:
+    dated = dict(zip(DOCS, ("2022-03-01", "2018-06-30", "2023-02-01"), strict=True))
+    make_bundle(folder, inputs, rubric="gen", documents={d: (f"documents/{d}.txt", d.encode(), dated[d]) for d in DOCS},
+                facts=facts or {})
     (folder / "documents" / "D02.txt").unlink()
     (folder / "documents" / "D03.txt").write_bytes(b"changed")
     return folder
 
 
+Scenario = tuple[str, dict[str, Any], dict[str, Any], dict[str, dict[str, Answer]]]
+
+
+def answered(draw: Callable[..., Any], values: dict[str, Answer]) -> dict[str, Any]:
+    given = {name: draw(answer(strategy)) for name, strategy in values.items()}
+    return {name: (None if a == "null" else a) for name, a in given.items() if a != "absent"}
+
+
 @st.composite
-def scenarios(draw: Callable[..., Any]) -> tuple[str, dict[str, Any], dict[str, dict[str, Answer]]]:
-    """A rubric's text, a bundle's answers to it, and the answers each input may be given."""
-    text, answers = draw(rubrics())
+def scenarios(draw: Callable[..., Any], with_bands: bool | None = None) -> Scenario:
+    """A rubric's text, a bundle's answers to its indicators and to its shared facts (answered once, at the
+    top), and the answers each input may be given."""
+    text, answers, shared = draw(rubrics(with_bands))
     inputs = {}
     for ind, values in answers.items():
-        given = {name: draw(answer(strategy)) for name, strategy in values.items()}
-        given = {name: (None if a == "null" else a) for name, a in given.items() if a != "absent"}
+        given = answered(draw, {name: v for name, v in values.items() if name not in shared})
         if given:
             inputs[ind] = given
-    return text, inputs, answers
+    return text, inputs, answered(draw, shared), answers
 
 
 # ---------------------------------------------------------------- what every result must satisfy
@@ -307,17 +412,71 @@ def write_review(path: Path, stage: str, result: Result, made: dict[str, Any]) -
     return path
 
 
+def meets(r: rubric.Rubric, c: Condition, value: Any) -> bool:
+    """A band's condition on a shared fact's value, as docs/rubric-language.md words it."""
+    fact = r.fact(c.fact)
+    if value is None or fact is None:
+        return False
+    if c.all:
+        return all(code in value for code, _ in fact.values)
+    if c.one_of:
+        return value in c.one_of
+    if c.at_least is None and c.at_most is None:
+        return value is True
+    amount = len(value) if isinstance(value, list) else value
+    return (c.at_least is None or amount >= c.at_least) and (c.at_most is None or amount <= c.at_most)
+
+
+def check_bands(result: Result, k: int) -> None:
+    """Stage k's band is the highest whose every condition holds (the verdict's own conditions and the
+    vetoes bar them all); `next` is the band above it, or the band applied for when that is not the one
+    reached; `held` names exactly the conditions `next` lacks, in order, each by its own figure or label."""
+    r, stage = result.rubric, result.stages[k]
+    if r.bands is None:
+        return
+    barred = []
+    if r.verdict.mandatory_full and any(i.scores[k].points < i.indicator.max
+                                        for i in result.indicators if i.indicator.mandatory):
+        barred.append(f"{r.natures.must}未达标")
+    if r.verdict.min_total is not None and stage.total < r.verdict.min_total:
+        barred.append(f"低于 {formats.fmt(r.verdict.min_total)} 分")
+    barred += [f"{c.label}（一票否决）" for c in r.bands.veto if meets(r, c, stage.facts.get(c.fact))]
+    lacks: dict[str, list[str]] = {}
+    for band in r.bands.levels:
+        lacks[band.name] = list(barred)
+        if stage.total < band.min_total:
+            lacks[band.name].append(f"低于{band.name}要求的 {formats.fmt(band.min_total)} 分")
+        cats = {c.id: c for c in stage.categories}
+        lacks[band.name] += [f"一级指标“{cats[cid].title}”得分 {formats.fmt(cats[cid].score)} 分"
+                             for cid, share in band.category_min if cats[cid].score * 100 < cats[cid].max * share]
+        lacks[band.name] += [f"前提条件“{c.label}”未满足" for c in band.prerequisites
+                             if not meets(r, c, stage.facts.get(c.fact))]
+    names = [b.name for b in r.bands.levels]
+    reached = next((name for name in names if not lacks[name]), None)
+    verdict = stage.verdict
+    assert verdict.band == reached, (verdict, lacks)
+    above = names[names.index(reached) - 1] if reached in names[1:] else (None if reached else names[-1])
+    fact = r.fact(r.bands.requested)
+    asked = stage.facts.get(r.bands.requested)
+    requested = fact.choice_label(asked) if fact and asked is not None else ""
+    assert verdict.next == (requested if requested and requested != reached else above), (verdict, requested)
+    held = lacks[verdict.next] if verdict.next else []
+    assert len(verdict.held) == len(held) and all(m in h for m, h in zip(held, verdict.held, strict=True)), \
+        (verdict.held, held)
+    assert verdict.passed == (not lacks[requested] if requested else reached is not None)
+
+
 @bounded(80)
 @given(scenarios(), st.data())
-def test_generated_rubrics_and_bundles_keep_every_promise(scenario: tuple[str, dict[str, Any], Any],
-                                                          data: st.DataObject) -> None:
-    text, inputs, values = scenario
+def test_generated_rubrics_and_bundles_keep_every_promise(scenario: Scenario, data: st.DataObject) -> None:
+    text, inputs, facts, values = scenario
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         built = load_rubric(text, folder)
-        bundle = open_bundle(write_bundle(folder / "bundle", inputs))
+        bundle = open_bundle(write_bundle(folder / "bundle", inputs, facts))
         result = engine.score(built, bundle)
         check_stage(result, 0)
+        check_bands(result, 0)
         assert formats.render_json(result) == formats.render_json(engine.score(built, bundle))  # deterministic
         check_round_trip(result)
 
@@ -329,7 +488,19 @@ def test_generated_rubrics_and_bundles_keep_every_promise(scenario: tuple[str, d
         assert reviewed.own == result.own  # a review never changes the self-score
         for k in range(len(reviewed.stages)):
             check_stage(reviewed, k)
+            check_bands(reviewed, k)
         check_round_trip(reviewed)
+
+
+@bounded(40)
+@given(scenarios(with_bands=True))
+def test_generated_bands_give_the_highest_band_whose_every_condition_holds(scenario: Scenario) -> None:
+    text, inputs, facts, _ = scenario
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        built = load_rubric(text, folder)
+        result = engine.score(built, open_bundle(write_bundle(folder / "bundle", inputs, facts)))
+        check_bands(result, 0)
 
 
 # ---------------------------------------------------------------- damaged files: our own errors, or success
