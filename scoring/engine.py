@@ -144,7 +144,11 @@ def score_indicator(bundle: Bundle, ind: Indicator, stage: str = SELF, overrides
     doc_flags = [f for inp in ind.inputs if inp.document and inp.name in values and inp.name not in corrected
                  for f in _document_flags(bundle, inp, given[inp.name], rejected) if earns(inp.name)]
     unsupported = {f.input for f in doc_flags}
-    backed = run({k: v for k, v in values.items() if k not in unsupported}, supported=True)
+    # What the evidence supports differs from the claim only when an answer lacks its evidence or a
+    # document is outside its date window (the one rule that reads `supported`); else it is the claim.
+    dated = any(f.code == "document_date" for f in claimed.flags)
+    backed = run({k: v for k, v in values.items() if k not in unsupported}, supported=True) \
+        if unsupported or dated else claimed
     used = {node["input"] for node in rules.walk(ind.rule) if "input" in node}
     # Facts no rule reads (the metrics behind a judged score) are still part of the explanation,
     # and missing when unanswered.
