@@ -130,7 +130,7 @@ def score_indicator(bundle: Bundle, ind: Indicator, stage: str = SELF, overrides
         return _run(ind, rules.Context(ind, vals, documents, dates, supported))
 
     try:
-        rules.check_answers(ind.rule, values)
+        rules.check_answers(ind.nodes, values)
     except rules.AnswerError as exc:
         ans, file = answers[exc.input]
         raise ScoringError(exc.message, file, ans.line, _where(ind, exc.input)) from exc
@@ -149,7 +149,7 @@ def score_indicator(bundle: Bundle, ind: Indicator, stage: str = SELF, overrides
     dated = any(f.code == "document_date" for f in claimed.flags)
     backed = run({k: v for k, v in values.items() if k not in unsupported}, supported=True) \
         if unsupported or dated else claimed
-    used = {node["input"] for node in rules.walk(ind.rule) if "input" in node}
+    used = {node["input"] for node in ind.nodes if "input" in node}
     # Facts no rule reads (the metrics behind a judged score) are still part of the explanation,
     # and missing when unanswered.
     recorded = tuple(Step("record", f"{i.label}：{rules.answer_text(ind, i.name, values[i.name])}（记录）", ZERO,

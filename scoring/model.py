@@ -101,6 +101,7 @@ class Indicator:
     rule: Mapping[str, Any]  # judged steps already resolved against the rubric's default
     line: int | None
     facts: tuple[str, ...] = ()  # the shared facts it reads, as written (declared ones are also in inputs)
+    nodes: tuple[Mapping[str, Any], ...] = ()  # every node of its rule, the rule first (rules.walk)
 
     def input(self, name: str) -> Input | None:
         return self._by_name.get(name)

@@ -119,11 +119,12 @@ def _indicator(d: Mapping[str, Any], category: str, line: int | None, step: Deci
     # An undeclared fact is left out here and reported by the lint.
     inputs = tuple(declared[i["fact"]] if "fact" in i else _input(i) for i in d["inputs"]
                    if "fact" not in i or i["fact"] in declared)
+    rule = rules.with_step(d["rule"], step)
     return Indicator(
         id=d["id"], category=category, title=d["title"], text=d["text"], mandatory=d["mandatory"],
         max=dec(d["max"]), criteria=d.get("criteria", ""), lead=tuple(d.get("lead", ())),
         units=tuple(d.get("units", ())), notes=tuple(d.get("notes", ())), inputs=inputs,
-        rule=rules.with_step(d["rule"], step), line=line, facts=named)
+        rule=rule, line=line, facts=named, nodes=tuple(rules.walk(rule)))
 
 
 def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[ScoringError]]:

@@ -9,7 +9,7 @@ needs them (and the schema and docs/rubric-language.md, which a test keeps hones
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -383,9 +383,9 @@ def _numbers(value: Any) -> list[Any]:
     return [] if value is None else [value]
 
 
-def check_answers(rule: Rule, values: Mapping[str, Any]) -> None:
+def check_answers(nodes: Iterable[Rule], values: Mapping[str, Any]) -> None:
     """Refuse any answer a rule node cannot take, whether or not a gate before it is open."""
-    for node in walk(rule):
+    for node in nodes:
         check = KINDS[node["kind"]].check
         value = values.get(node.get("input", ""))
         problem = check(node, value) if check and value is not None else None
