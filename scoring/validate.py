@@ -168,6 +168,8 @@ def _leaves(errors: list[Any]) -> list[Any]:
 def clean(value: Any, doc: Manifest, path: Path = ()) -> Any:
     """Every string of a file from outside (a bundle, a review, a programme, last year's ratings) checked
     for control characters (keys too) and made safe to show."""
+    if not path and isinstance(doc, YamlDoc) and doc.plain:
+        return value  # no string in the file can need it
     if isinstance(value, str):
         if text.ordinary(value):
             return value

@@ -19,6 +19,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from . import limits
 from .errors import ScoringError
 from .model import Path, line_at
+from .text import ordinary
 
 # libyaml's parser and composer when PyYAML was built with it (several times faster); the checks
 # below do not depend on which one runs.
@@ -73,12 +74,15 @@ _CONSTANTS: dict[str, Any] = {"true": True, "false": False, "yes": True, "no": F
 
 
 class YamlDoc:
-    """Parsed data plus the line (1-based) of every mapping key and list item."""
+    """Parsed data plus the line (1-based) of every mapping key and list item. `plain`: the file holds
+    no backslash and no character text.ordinary excludes, so neither can any of its strings (a YAML
+    string is made of the file's characters, or of escapes, which need a backslash)."""
 
-    def __init__(self, data: Any, lines: dict[Path, int], name: str) -> None:
+    def __init__(self, data: Any, lines: dict[Path, int], name: str, plain: bool = False) -> None:
         self.data = data
         self.lines = lines
         self.name = name
+        self.plain = plain
 
     def line(self, path: Path) -> int | None:
         return line_at(self.lines, path)
@@ -167,7 +171,7 @@ def load_yaml(text: bytes | str, name: str) -> YamlDoc:
     finally:
         if loader is not None:
             loader.dispose()
-    return YamlDoc(data, lines, name)
+    return YamlDoc(data, lines, name, "\\" not in text and ordinary(text))
 
 
 # The parser's English problems in Chinese, by a fragment of the text (libyaml's and PyYAML's wordings);

@@ -1020,3 +1020,22 @@ def test_text_fast_paths_agree_with_the_character_rules() -> None:
     assert all(text._MAYBE_RTL.match(ch) for ch in rtl)
     assert {ch for ch in everything if not text.ordinary(ch)} >= refused | rtl | set(text.LINE_BREAKS)
     assert all(text.clean(ch) == ch and not text.refused(ch) for ch in everything if text.ordinary(ch))
+
+
+@pytest.mark.parametrize(("escaped", "shown"), [
+    ("\\u202e", "\u2068县\u202e名\u2069"),  # right-to-left override: isolated
+    ("\\L", "县\n名"),  # Unicode's line separator: a newline
+    ("\\N", "县\n名"),  # NEL
+])
+def test_characters_written_as_yaml_escapes_are_treated_as_written(runner: CliRunner, tmp_path: Path,
+                                                                     escaped: str, shown: str) -> None:
+    # The file itself holds only plain characters; the escape in double quotes makes the character.
+    b = write_manifest(tmp_path, HEAD.replace("{name: 测试县}", f'{{name: "县{escaped}名"}}'))
+    result = runner.invoke(main, ["score", str(b), "--rubric", str(MINI), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["assessee"]["name"] == shown
+
+
+def test_a_control_character_written_as_a_yaml_escape_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    b = write_manifest(tmp_path, HEAD.replace("{name: 测试县}", '{name: "县\\e[31m名"}'))
+    refused(runner, b, tmp_path, "bundle.yaml", "U+001B", "assessee.name")
