@@ -51,6 +51,7 @@ TEXT_LINES = 3000  # lines of all narrative parts and 工作说明 together
 FORM_BYTES = 1 * MIB  # one form's body (a list correction at the limits above, percent-encoded, is ~0.9 MB)
 REQUEST_SECONDS = 10  # a connection's whole request, headers and form, from its opening or its last answer
 HEADER_BYTES = 16 * 1024  # a request's line and headers, held while they arrive
+RENDERS = 2  # downloads (reports, 意见表, 汇总表) the desk makes at once: each can take a core and a GB
 
 
 def read_regular(path: Path, limit: int, what: str, hint: str | None = None, unreadable: str | None = None) -> bytes:

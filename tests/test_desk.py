@@ -586,6 +586,29 @@ def call(port: int, method: str, path: str, fields: dict[str, str] | None = None
         conn.close()
 
 
+def test_downloads_are_made_a_few_at_a_time(live: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight reports asked for at once: all are answered, never more than limits.RENDERS made together."""
+    from scoring import outputs
+
+    running, most, lock = 0, 0, threading.Lock()
+
+    def render(*args: Any) -> bytes:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.3)
+        with lock:
+            running -= 1
+        return b"%PDF-1.7"
+
+    monkeypatch.setattr(outputs, "render", render)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: call(live, "GET", COUNTY + "/report.pdf")[0], range(8)))
+    assert answers == [200] * 8
+    assert most == limits.RENDERS == 2
+
+
 def test_slow_clients_cannot_hold_the_server(live: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Connections that send half a request and then a byte now and then: a normal request is answered at
     once while they wait, and each of them is closed at the deadline, however it dribbles."""

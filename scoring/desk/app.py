@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -179,6 +180,7 @@ def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: str | None = None) -> Starlette:
     """The desk over `folder`. `hosts`: the Host names served (None: any); `token`: required when given."""
+    renders = threading.BoundedSemaphore(limits.RENDERS)  # downloads made at once; the others wait their turn
 
     async def counties(request: Request) -> Response:
         return page("desk/counties.html", page=await run_in_threadpool(counties_page, folder))
@@ -231,7 +233,8 @@ def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: 
             if not case.result.chain:
                 return message(404, "还没有评审意见", f"{stage}还没有评审意见，没有意见表可下载。")
             out = _output("changes", ext)
-            data = out.render(changes(case.result), outputs.Options())
+            with renders:
+                data = out.render(changes(case.result), outputs.Options())
             return _download(data, out.media_type, f"{Path(name).stem}_{stage}意见表{out.extension}")
         return await run_in_threadpool(made)
 
@@ -240,14 +243,19 @@ def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: 
 
         def made() -> Response:
             case = folder.case(name, stage)
-            data = outputs.render("result", "pdf", case.result)
+            with renders:
+                data = outputs.render("result", "pdf", case.result)
             return _download(data, "application/pdf", f"{Path(name).stem}_自评报告_{stage}.pdf")
         return await run_in_threadpool(made)
 
     async def summary(request: Request) -> Response:
         ext = request.path_params["ext"]
         out = _output("summary", ext)
-        data = await run_in_threadpool(lambda: out.render(summarize(folder.root), outputs.Options()))
+
+        def made() -> bytes:
+            with renders:
+                return out.render(summarize(folder.root), outputs.Options())
+        data = await run_in_threadpool(made)
         return _download(data, out.media_type, f"汇总表{out.extension}")
 
     async def stylesheet(request: Request) -> Response:
