@@ -645,14 +645,15 @@ def test_slow_clients_cannot_hold_the_server(live: int, monkeypatch: pytest.Monk
 def test_a_real_server_refuses_oversized_requests_at_once(live: int) -> None:
     """Over a real connection: a form that announces too many bytes is answered without a byte of it sent,
     and a chunked one as soon as it has passed the limit, without its end; headers that pass HEADER_BYTES
-    before their end are refused by uvicorn itself (400). Each time the connection is closed at once."""
+    before their end are refused by uvicorn itself (400, worded by the desk). Each time the connection is
+    closed at once."""
     head = f"POST {quote(COUNTY)} HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nContent-Type: {FORM}\r\n"
     for request, status, text in (
             (f"{head}Content-Length: {10**12}\r\n\r\n".encode(), 413, "提交的内容过大"),
             (f"{head}Transfer-Encoding: chunked\r\n\r\n{limits.FORM_BYTES + 1:x}\r\n".encode()
              + b"a" * (limits.FORM_BYTES + 1), 413, "提交的内容过大"),
             (f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nX-Long: {'a' * 2 * limits.HEADER_BYTES}".encode(),
-             400, "Invalid HTTP request")):  # headers still coming past the limit
+             400, "请求无法识别")):  # headers still coming past the limit
         with socket.create_connection(("127.0.0.1", live), timeout=5) as s:
             s.sendall(request)
             answer = b""

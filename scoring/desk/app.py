@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+import h11
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, Headers
@@ -152,6 +153,16 @@ class Deadline(H11Protocol):
         if self.timer is not None:
             self.timer.cancel()
         self.timer = self.loop.call_later(limits.REQUEST_SECONDS, self._expire, self.cycle)
+
+    def send_400_response(self, msg: str) -> None:
+        """A request uvicorn cannot read (headers past limits.HEADER_BYTES, a malformed line): uvicorn's own
+        answer and close, worded in Chinese."""
+        text = "请求无法识别：请求头过长或格式有误。请用浏览器打开评审工作台的地址。".encode()
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
+        for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"), h11.Data(data=text),
+                      h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
 
     def _expire(self, armed: object) -> None:
         waiting = self.cycle is armed or self.cycle.more_body  # no new request yet, or its form still coming
