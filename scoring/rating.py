@@ -42,7 +42,7 @@ def rate(folder: Path, rubric_path: Path, programme: Programme, registry: Regist
     bundles, review_files = find(folder)
     reviews, problems = matched_reviews(review_files)
     job = functools.partial(_center, reviews=reviews, rubric_path=str(rubric_path),
-                  counted=tuple(f for f, _ in programme.base_per_fact))
+                            counted=tuple(f for f, _ in programme.base_per_fact))
     scored = batch.run(job, [str(p) for p in bundles], "评定")
     bands = tuple(b.name for b in rubric.bands.levels) if rubric.bands else ()
     centers = [replace(c, reward=amount(programme, rubric.total, bands, c)) for c in scored]
