@@ -22,12 +22,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import limits, validate, workbook
+from . import limits, validate
 from .errors import ScoringError
-from .model import Answer, Bundle, Document, Line, SignOff
+from .model import MANIFEST, WORKBOOK, Answer, Bundle, Document, Line, SignOff
 from .yamlio import load_yaml
 
-MANIFEST = "bundle.yaml"
 METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 OS_ERRORS = {errno.EACCES: "没有读取权限", errno.EISDIR: "是目录而不是文件", errno.ENOENT: "不存在",
@@ -124,13 +123,13 @@ class _Zip:
         self.prefix = self._root()
 
     def _root(self) -> str:
-        if MANIFEST in self.entries or workbook.FILE in self.entries:
+        if MANIFEST in self.entries or WORKBOOK in self.entries:
             return ""
         tops = {name.split("/", 1)[0] for name in self.entries}
         top = next(iter(tops)) if len(tops) == 1 else ""
-        if top and (f"{top}/{MANIFEST}" in self.entries or f"{top}/{workbook.FILE}" in self.entries):
+        if top and (f"{top}/{MANIFEST}" in self.entries or f"{top}/{WORKBOOK}" in self.entries):
             return top + "/"
-        raise ScoringError(f"压缩包中找不到 {MANIFEST} 或 {workbook.FILE}", self.label,
+        raise ScoringError(f"压缩包中找不到 {MANIFEST} 或 {WORKBOOK}", self.label,
                            hint="清单应在压缩包根目录或唯一的顶层文件夹中")
 
     def read(self, rel: str, name: str, line: Line | None, limit: int) -> bytes | None:
@@ -222,9 +221,9 @@ def _name(source: _Folder | _Zip, file: str) -> str:
 def _manifest(source: _Folder | _Zip) -> tuple[bytes, validate.Manifest]:
     """The bundle's manifest, bundle.yaml or the fill-in workbook, as data with a place for each part."""
     raw = source.read(MANIFEST, _name(source, MANIFEST), None, limits.MANIFEST_BYTES)
-    sheet = source.read(workbook.FILE, _name(source, workbook.FILE), None, limits.WORKBOOK_BYTES)
+    sheet = source.read(WORKBOOK, _name(source, WORKBOOK), None, limits.WORKBOOK_BYTES)
     if raw is not None and sheet is not None:
-        raise ScoringError(f"材料包中同时有 {MANIFEST} 和 {workbook.FILE}", source.label,
+        raise ScoringError(f"材料包中同时有 {MANIFEST} 和 {WORKBOOK}", source.label,
                            hint="一个材料包只能有一份清单，请删去不用的那一份")
     if raw is not None:
         lines = raw.count(b"\n") + 1
@@ -233,8 +232,10 @@ def _manifest(source: _Folder | _Zip) -> tuple[bytes, validate.Manifest]:
                                hint="清单只记录数据，大段文字请写在文本文件中")
         return raw, load_yaml(raw, _name(source, MANIFEST))
     if sheet is not None:
-        return sheet, workbook.read(sheet, _name(source, workbook.FILE))
-    raise ScoringError(f"材料包中没有 {MANIFEST} 或 {workbook.FILE}", source.label,
+        from . import workbook  # openpyxl, only for a bundle that has the workbook
+
+        return sheet, workbook.read(sheet, _name(source, WORKBOOK))
+    raise ScoringError(f"材料包中没有 {MANIFEST} 或 {WORKBOOK}", source.label,
                        hint="请先用 scoring init 生成（加 --xlsx 生成填报表）")
 
 

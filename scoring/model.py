@@ -53,6 +53,8 @@ FLAGS: dict[str, FlagWords] = {
     "document_date": FlagWords("文件日期不符", "所引文件日期不在细则要求的范围内"),
     "rejected": FlagWords("文件未采信", "所引文件经评审未予采信"),
 }
+# A bundle's manifest: bundle.yaml, or the fill-in workbook.
+MANIFEST, WORKBOOK = "bundle.yaml", "填报表.xlsx"
 # The parts of a bundle's narrative, in the report's order: key, heading, what to write.
 NARRATIVE = (
     ("overview", "基本情况", "全县老年人口、养老服务设施、创建工作组织情况"),

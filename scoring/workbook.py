@@ -29,10 +29,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from . import limits, sheets
 from .errors import ScoringError, ScoringErrors
-from .model import NARRATIVE, Input, Line, Path, Rubric, line_at
+from .model import NARRATIVE, WORKBOOK, Input, Line, Path, Rubric, line_at
 from .numbers import ZERO, fmt
 
-FILE = "填报表.xlsx"
+FILE = WORKBOOK
 
 INFO, INPUTS, DOCUMENTS, TEXTS, OPTIONS = "基本信息", "指标填报", "佐证文件", "报告文字", "选项"
 FACT = "共用"  # column A of a shared fact's row

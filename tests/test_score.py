@@ -114,6 +114,17 @@ def test_help_does_not_import_weasyprint() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_scoring_a_yaml_bundle_does_not_import_openpyxl() -> None:
+    # openpyxl takes a seventh of a second to import: only a bundle with the workbook needs it.
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from scoring.bundle import open_bundle; "
+            f"open_bundle(Path({str(SAMPLE)!r})); print('openpyxl' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_usage_errors_in_chinese() -> None:
     import subprocess
     import sys
