@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import locale
 import os
 import signal
 import sys
@@ -87,8 +88,10 @@ def _usage_text(exc: click.UsageError) -> str:
 def _utf8_mode() -> None:
     """File names, arguments and standard output are UTF-8 whatever the locale (a GB18030 locale would
     read a folder's UTF-8 names as other names, a Latin-1 one could not write Chinese at all): outside
-    Python's UTF-8 mode, run again in it, with the same arguments and the same process id."""
-    if not sys.flags.utf8_mode and os.name == "posix":
+    Python's UTF-8 mode, run again in it, with the same arguments and the same process id. Under a UTF-8
+    locale everything is UTF-8 already (standard output is set to UTF-8 below in any case)."""
+    utf8 = sys.getfilesystemencoding() == "utf-8" and locale.getpreferredencoding(False).lower() in ("utf-8", "utf8")
+    if not sys.flags.utf8_mode and not utf8 and os.name == "posix":
         os.execv(sys.executable, [sys.executable, "-X", "utf8", *sys.orig_argv[1:]])
 
 
