@@ -57,7 +57,7 @@ def load(path: Path) -> Rubric:
 
 
 def build(doc: YamlDoc, sha256: str) -> Rubric:
-    data = doc.data
+    data = validate.clean(doc.data, doc)  # every string: control characters refused, shown safely
     step = dec(data.get("judged_step", Decimal("0.5")))
     facts = tuple(_input(f, fact=True) for f in data.get("facts", ()))
     cats = []

@@ -984,15 +984,15 @@ def test_budgets_are_documented() -> None:
 
 def test_terminal_control_sequences_are_shown_escaped(runner: CliRunner, tmp_path: Path) -> None:
     # A name or title holding ESC [ 2 J (clear the screen) or OSC (retitle the window) must not act on the
-    # terminal that shows the error or the table.
+    # terminal that shows the error: a path is shown escaped, a rubric's title refused naming it.
     result = runner.invoke(main, ["score", str(tmp_path / "县\x1b[2J\x9b0m\x07"), "--rubric", str(MINI)])
     assert result.exit_code == 1
     assert "县<U+001B>[2J<U+009B>0m<U+0007>" in result.output and "\x1b" not in result.output
     rubric = tmp_path / "mini.yaml"
     rubric.write_text(MINI.read_text("utf-8").replace("title: 测试用评分细则", 'title: "细则\\e]0;假标题\\a\\r"', 1), "utf-8")
     result = runner.invoke(main, ["score", str(make_bundle(tmp_path / "b")), "--rubric", str(rubric)])
-    assert result.exit_code == 0, result.output
-    assert "细则<U+001B>]0;假标题<U+0007><U+000D>" in result.output
+    assert result.exit_code == 1, result.output  # a rubric's text is checked like a bundle's
+    assert f"{rubric}，第 3 行，title：文本中有不允许的控制字符 U+001B" in result.output
     assert not any(c in result.output for c in "\x1b\x07\r")
 
 
@@ -1039,3 +1039,17 @@ def test_characters_written_as_yaml_escapes_are_treated_as_written(runner: CliRu
 def test_a_control_character_written_as_a_yaml_escape_is_refused(runner: CliRunner, tmp_path: Path) -> None:
     b = write_manifest(tmp_path, HEAD.replace("{name: 测试县}", '{name: "县\\e[31m名"}'))
     refused(runner, b, tmp_path, "bundle.yaml", "U+001B", "assessee.name")
+
+
+def test_rubric_text_gets_bundle_texts_treatment(runner: CliRunner, tmp_path: Path) -> None:
+    # A rubric may come from another city: its words reach the report like a bundle's.
+    rubric = tmp_path / "r.yaml"
+    rubric.write_text(MINI.read_text("utf-8").replace("title: 联席会议", 'title: "联席\\u202e会议"', 1), "utf-8")
+    b = make_bundle(tmp_path / "b", {"1.1": {"meeting": True}})
+    result = runner.invoke(main, ["score", str(b), "--rubric", str(rubric), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["indicators"][0]["title"] == "\u2068联席\u202e会议\u2069"
+    rubric.write_text(MINI.read_text("utf-8").replace("title: 联席会议", 'title: "联席\\a会议"', 1), "utf-8")
+    result = runner.invoke(main, ["rubric", "check", str(rubric)])
+    assert result.exit_code == 1 and "\a" not in result.output
+    assert f"{rubric}，第 14 行" in result.output and "U+0007" in result.output, result.output
