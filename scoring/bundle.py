@@ -73,9 +73,7 @@ class _Folder:
             if info.st_size > limit:
                 raise ScoringError(f"文件 “{rel}” 过大（{info.st_size} 字节，上限 {limit} 字节）", name, line)
             with open(real, "rb", buffering=0) as handle:
-                # A buffer the size of the file, not of the limit; a file grown since is read on to the limit.
-                data = handle.read(info.st_size + 1)
-                return data + handle.read(limit - len(data) + 1) if len(data) > info.st_size else data
+                return limits.read_capped(handle, info.st_size, limit)
         except FileNotFoundError:
             return None
         except OSError as exc:

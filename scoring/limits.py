@@ -66,15 +66,25 @@ def read_regular(path: Path, limit: int, what: str, hint: str | None = None, unr
     except OSError as exc:
         raise ScoringError(unreadable or f"{what}无法读取", name, hint=hint) from exc
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise ScoringError(f"{what}不是普通文件", name, hint=hint)
         try:
-            raw = handle.read(limit + 1)
+            raw = read_capped(handle, info.st_size, limit)
         except OSError as exc:
             raise ScoringError(f"{what}无法读取", name, hint=hint) from exc
     if len(raw) > limit:
         raise ScoringError(f"{what}过大（上限 {limit} 字节）", name)
     return raw
+
+
+def read_capped(handle: BinaryIO, size: int, limit: int) -> bytes:
+    """At most limit + 1 bytes of an open regular file that had `size` bytes when it was checked, in a
+    buffer its own size (read(n) allocates n bytes first); a file grown since is read on to the limit."""
+    data = handle.read(min(size, limit) + 1)
+    if len(data) > size:
+        data += handle.read(limit + 1 - len(data))
+    return data
 
 
 _EOCD = struct.Struct("<4s4H2LH")  # signature, disks, entries here, entries, directory size, offset, comment
