@@ -67,9 +67,10 @@ WEASYPRINT_ALONE = "import sys, weasyprint; weasyprint.HTML(filename=sys.argv[1]
 RATE = """
 import sys
 from pathlib import Path
-from scoring import programme, rating
-from scoring.outputs import render
-from scoring.rubric import load, resolve
+from scoring.jobs import rating
+from scoring.loading import programme
+from scoring.papers.outputs import render
+from scoring.loading.rubric import load, resolve
 if __name__ == "__main__":
     path = resolve("qingdao_center_stars")
     plan = programme.load(Path(sys.argv[2]), load(path))
@@ -83,7 +84,7 @@ for p in sorted(Path(sys.argv[1]).glob("*/bundle.yaml")):
     yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader)
 """
 # Where the limits live (scoring/limits.py, every budget in one place).
-LIMIT_MODULES = ("scoring.limits",)
+LIMIT_MODULES = ("scoring.base.limits",)
 
 
 class TooSlow(Exception):
@@ -285,7 +286,7 @@ def worst_bundle(folder: Path, documents_total: int, file_max: int, manifest_max
         return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100).encode()
 
     margin = 4096
-    from scoring.bundle import open_bundle
+    from scoring.loading.bundle import open_bundle
 
     used = sum(len(t) for t in open_bundle(SAMPLE).narrative.values()) + 1000  # the narrative, as read
     each = min((manifest_max - margin - len(dumped())) // len(keys), 3 * text_chars,

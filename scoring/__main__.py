@@ -1,3 +1,3 @@
-from .cli import run
+from scoring.faces.cli import run
 
 run()

@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
-from scoring import rules
-from scoring.model import Indicator, Input, Rubric
-from scoring.rubric import load, resolve
+from scoring.domain import rules
+from scoring.domain.model import Indicator, Input, Rubric
+from scoring.loading.rubric import load, resolve
 
 PLACES = Path(__file__).with_name("qingdao_places.yaml")
 
@@ -147,9 +147,9 @@ def committed(rubric_id: str, programme_path: Path, evidence: Path, seed: int = 
     import shutil
     import tempfile
 
-    from scoring import programme as programmes
-    from scoring import rating
-    from scoring.outputs import render
+    from scoring.jobs import rating
+    from scoring.loading import programme as programmes
+    from scoring.papers.outputs import render
 
     rubric_path = resolve(rubric_id)
     rubric = load(rubric_path)

@@ -24,11 +24,12 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from scoring import bundle as bundle_mod
-from scoring import files, limits, numbers, yamlio
-from scoring import rubric as rubric_mod
-from scoring.cli import main
-from scoring.errors import ScoringError
+from scoring.base import files, limits, numbers
+from scoring.base.errors import ScoringError
+from scoring.faces.cli import main
+from scoring.loading import bundle as bundle_mod
+from scoring.loading import rubric as rubric_mod
+from scoring.loading import yamlio
 
 from .conftest import MINI, ROOT, make_bundle, sha256
 
@@ -424,7 +425,7 @@ ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
 def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path: Path) -> None:
     # The signal arrives exactly while the output is being written: from inside os.fsync.
     b = make_bundle(tmp_path / "b")
-    code = ("import os, signal, sys; from scoring import cli\n"
+    code = ("import os, signal, sys; from scoring.faces import cli\n"
             "os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGTERM)\n"
             f"sys.argv = ['scoring', 'score', {str(b)!r}, '--rubric', {str(MINI)!r}, '--format', 'json',"
             f" '-o', {str(tmp_path / 'out.json')!r}]\n"
@@ -521,7 +522,8 @@ def test_right_to_left_review_reason_is_isolated_in_the_report(runner: CliRunner
     assert result.exit_code == 0, result.output
     assert "理由：\u2068核查\u202e报告有误\u2069（李明）" in html.read_text("utf-8")
     # Written back (the desk saves a stage this way) and read again, it stays isolated once.
-    from scoring import engine, review
+    from scoring.domain import engine
+    from scoring.loading import review
     built, bundle = rubric_mod.load(MINI), bundle_mod.open_bundle(b)
     stage = review.check(review.read(path), built, bundle)
     path.write_text(review.write(stage, engine.score(built, bundle, [stage])), "utf-8")
@@ -539,7 +541,7 @@ def test_control_character_in_a_review_is_refused(runner: CliRunner, tmp_path: P
 
 def test_control_sequence_in_the_registry_or_last_years_ratings_is_refused(runner: CliRunner,
                                                                            tmp_path: Path) -> None:
-    from scoring import rating
+    from scoring.jobs import rating
 
     from .test_rating import BANDS, PROGRAMME, center
     center(tmp_path / "centers", "C1", "甲区", 58, 37)
@@ -560,7 +562,7 @@ def test_control_sequence_in_the_registry_or_last_years_ratings_is_refused(runne
 
 
 def test_word_page_break_in_a_programme_is_a_newline(tmp_path: Path) -> None:
-    from scoring import programme
+    from scoring.loading import programme
 
     from .test_rating import BANDS, PROGRAMME
     path = tmp_path / "方案.yaml"
@@ -801,8 +803,8 @@ def test_list_item_length_budget(runner: CliRunner, tmp_path: Path, written: obj
 
 
 def test_long_list_duplicate_check_is_linear(tmp_path: Path) -> None:
-    from scoring import inputs
-    from scoring.model import Answer
+    from scoring.domain import inputs
+    from scoring.domain.model import Answer
     inp = next(i for c in rubric_mod.load(MINI).categories for ind in c.indicators for i in ind.inputs
                if i.name == "policies")
     items = [f"政策{i}" for i in range(limits.LIST_ITEMS)] * 200  # far beyond the budget, checked fast anyway
@@ -957,7 +959,8 @@ def test_named_input_must_be_a_regular_file(runner: CliRunner, tmp_path: Path, k
 @pytest.mark.parametrize("reader", ["programme", "registry", "previous", "rubric", "review"])
 def test_every_named_file_is_read_within_its_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     reader: str) -> None:
-    from scoring import programme, rating, review
+    from scoring.jobs import rating
+    from scoring.loading import programme, review
     read, budget = {"programme": (lambda p: programme.load(p, rubric_mod.load(MINI)), "PROGRAMME_BYTES"),
                     "registry": (rating.read_registry, "REGISTRY_BYTES"),
                     "previous": (rating.read_previous, "MANIFEST_BYTES"),
@@ -1011,7 +1014,7 @@ def test_a_long_bad_value_is_quoted_as_an_excerpt(runner: CliRunner, tmp_path: P
 def test_text_fast_paths_agree_with_the_character_rules() -> None:
     import unicodedata
 
-    from scoring import text
+    from scoring.base import text
 
     everything = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
     refused = {ch for ch in everything if text.is_control(ch) and ch not in text.LINE_BREAKS}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scoring.cli import main
+from scoring.faces.cli import main
 
 from .conftest import FIXTURES
 from .test_report import pdf_text
@@ -84,7 +84,7 @@ def test_the_table_lists_the_reasons() -> None:
 
 
 def test_a_reviewer_correcting_an_answer_moves_the_band(tmp_path: Path) -> None:
-    from scoring.bundle import open_bundle
+    from scoring.loading.bundle import open_bundle
 
     sha = open_bundle(CASES / "five").sha256
     review = tmp_path / "r.yaml"
@@ -114,7 +114,7 @@ def test_the_report_is_a_rating_report_with_the_band(tmp_path: Path) -> None:
 def test_the_json_follows_the_published_schema() -> None:
     import jsonschema
 
-    from scoring.validate import schema
+    from scoring.loading.validate import schema
 
     jsonschema.Draft202012Validator(schema("result")).validate(score("requested_higher"))
 

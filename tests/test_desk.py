@@ -29,14 +29,16 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from scoring import engine, limits, review
-from scoring.bundle import open_bundle
-from scoring.cli import main
-from scoring.desk import folder as desk_folder
-from scoring.desk import make_server
-from scoring.desk.app import create_app
-from scoring.desk.folder import Folder
-from scoring.desk.pages import counties_page
+from scoring.base import limits
+from scoring.domain import engine
+from scoring.faces.cli import main
+from scoring.faces.desk import folder as desk_folder
+from scoring.faces.desk import make_server
+from scoring.faces.desk.app import create_app
+from scoring.faces.desk.folder import Folder
+from scoring.faces.desk.pages import counties_page
+from scoring.loading import review
+from scoring.loading.bundle import open_bundle
 
 from .conftest import MINI, ROOT, SAMPLE, copy_tree, make_bundle
 
@@ -588,7 +590,7 @@ def call(port: int, method: str, path: str, fields: dict[str, str] | None = None
 
 def test_downloads_are_made_a_few_at_a_time(live: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Eight reports asked for at once: all are answered, never more than limits.RENDERS made together."""
-    from scoring import outputs
+    from scoring.papers import outputs
 
     running, most, lock = 0, 0, threading.Lock()
 

@@ -71,7 +71,7 @@ def test_wheel_installs_and_runs_without_the_checkout(tmp_path: Path) -> None:
 
     work = tmp_path / "work"
     work.mkdir()
-    where = _run([python, "-c", "import scoring, scoring.resources as r; print(scoring.__file__);"
+    where = _run([python, "-c", "import scoring, scoring.base.resources as r; print(scoring.__file__);"
                   "print(r.rubrics_dir()); print(r.templates_dir())"], work, env).stdout.splitlines()
     package, rubrics, templates = (Path(line) for line in where)
     assert package == site / "scoring" / "__init__.py", package

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from scoring import engine, inputs, rules
-from scoring.blank import blank_manifest
-from scoring.bundle import open_bundle
-from scoring.cli import main
-from scoring.errors import ScoringError
-from scoring.rubric import load
-from scoring.validate import schema
+from scoring.base.errors import ScoringError
+from scoring.domain import engine, inputs, rules
+from scoring.faces.cli import main
+from scoring.jobs.blank import blank_manifest
+from scoring.loading.bundle import open_bundle
+from scoring.loading.rubric import load
+from scoring.loading.validate import schema
 
 from .conftest import FIXTURES, make_bundle
 

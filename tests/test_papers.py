@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from scoring.cli import main
+from scoring.faces.cli import main
 
 from .conftest import ROOT, SAMPLE, copy_tree
 from .test_report import pdf_text, squeeze
@@ -222,7 +222,7 @@ def test_json_outputs_follow_their_published_schemas(schema: str, args: tuple[st
                                                      tmp_path: Path) -> None:
     import jsonschema
 
-    from scoring.validate import schema as load_schema
+    from scoring.loading.validate import schema as load_schema
 
     out = tmp_path / "out.json"
     result = invoke(*(a.format(out=out, folder=city_folder) for a in args))

@@ -18,14 +18,14 @@ import pytest
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
-from scoring import engine
-from scoring.bundle import open_bundle
-from scoring.cli import main
-from scoring.errors import ScoringError
-from scoring.model import Bundle, IndicatorResult, Override, Result, Stage
-from scoring.outputs import names, render
-from scoring.rubric import load
-from scoring.validate import schema
+from scoring.base.errors import ScoringError
+from scoring.domain import engine
+from scoring.domain.model import Bundle, IndicatorResult, Override, Result, Stage
+from scoring.faces.cli import main
+from scoring.loading.bundle import open_bundle
+from scoring.loading.rubric import load
+from scoring.loading.validate import schema
+from scoring.papers.outputs import names, render
 
 from .conftest import FIXTURES, GAOQING, MINI, make_bundle
 

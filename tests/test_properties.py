@@ -21,11 +21,13 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from scoring import engine, formats, review, rubric, rules, workbook
-from scoring.bundle import open_bundle
-from scoring.cli import main
-from scoring.errors import ScoringError
-from scoring.model import Condition, Result
+from scoring.base.errors import ScoringError
+from scoring.domain import engine, rules
+from scoring.domain.model import Condition, Result
+from scoring.faces.cli import main
+from scoring.loading import review, rubric, workbook
+from scoring.loading.bundle import open_bundle
+from scoring.papers import formats
 
 from .conftest import GAOQING, MINI, ROOT, SAMPLE, dump, make_bundle
 

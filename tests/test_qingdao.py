@@ -9,7 +9,7 @@ import json
 
 from click.testing import CliRunner
 
-from scoring.cli import main
+from scoring.faces.cli import main
 
 from .conftest import ROOT
 

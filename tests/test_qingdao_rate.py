@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from scoring.cli import main
+from scoring.faces.cli import main
 
 from .conftest import ROOT
 

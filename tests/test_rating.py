@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from scoring import programme as programmes
-from scoring.cli import main
-from scoring.model import CenterRating
-from scoring.rating import amount, round_to
-from scoring.rubric import load
-from scoring.yamlio import load_yaml
+from scoring.domain.model import CenterRating
+from scoring.faces.cli import main
+from scoring.jobs.rating import amount, round_to
+from scoring.loading import programme as programmes
+from scoring.loading.rubric import load
+from scoring.loading.yamlio import load_yaml
 
 from .conftest import FIXTURES
 
@@ -215,7 +215,7 @@ def test_rushan_subsidy_per_resident_scaled_by_grade(tmp_path: Path) -> None:
 def test_outputs_and_center_reports(city: Path, tmp_path: Path) -> None:
     import jsonschema
 
-    from scoring.validate import schema
+    from scoring.loading.validate import schema
 
     out = tmp_path / "out"
     data = rate(city, out, "--centers-total", "8", "--pdfs")

@@ -8,9 +8,9 @@ from pathlib import Path
 import openpyxl
 from click.testing import CliRunner
 
-from scoring import workbook
-from scoring.bundle import open_bundle
-from scoring.cli import main
+from scoring.faces.cli import main
+from scoring.loading import workbook
+from scoring.loading.bundle import open_bundle
 
 from .conftest import MINI, SAMPLE, copy_tree, sha256
 

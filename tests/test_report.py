@@ -17,9 +17,9 @@ import yaml
 from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
-from scoring.cli import main
-from scoring.report import context as report_context
-from scoring.report import render
+from scoring.faces.cli import main
+from scoring.papers.report import context as report_context
+from scoring.papers.report import render
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent / "fixtures" / "report"
@@ -119,9 +119,9 @@ def test_flags_losses_table_and_evidence(rendered: dict[str, Any]) -> None:
 
 
 def test_losses_sorted_by_points_recoverable() -> None:
-    from scoring import engine
-    from scoring.bundle import open_bundle
-    from scoring.rubric import load
+    from scoring.domain import engine
+    from scoring.loading.bundle import open_bundle
+    from scoring.loading.rubric import load
 
     losses = report_context.build(engine.score(load(RUBRIC), open_bundle(BUNDLE))).losses
     # 2.2 loses 1.5; then 1.1 and 1.2 (1 each, in rubric order); 2.1 loses 0.5; 2.3 is at full marks.
@@ -396,8 +396,8 @@ def test_blank_bundle_renders_a_complete_report_of_zeros(tmp_path: Path) -> None
 
 
 def test_importing_and_help_do_not_load_weasyprint() -> None:
-    code = ("import sys; from click.testing import CliRunner; import scoring.cli, scoring.report;"
-            "r = CliRunner().invoke(scoring.cli.main, ['report', '--help']); assert r.exit_code == 0, r.output;"
+    code = ("import sys; from click.testing import CliRunner; import scoring.faces.cli, scoring.papers.report;"
+            "r = CliRunner().invoke(scoring.faces.cli.main, ['report', '--help']); assert r.exit_code == 0, r.output;"
             "assert 'weasyprint' not in sys.modules, 'weasyprint imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from scoring import engine, review
-from scoring.bundle import open_bundle
-from scoring.cli import main
-from scoring.model import Override
-from scoring.rubric import load
+from scoring.domain import engine
+from scoring.domain.model import Override
+from scoring.faces.cli import main
+from scoring.loading import review
+from scoring.loading.bundle import open_bundle
+from scoring.loading.rubric import load
 
 from .conftest import GAOQING, SAMPLE, copy_tree
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scoring import rules
-from scoring.cli import main
-from scoring.rubric import load
-from scoring.validate import schema
+from scoring.domain import rules
+from scoring.faces.cli import main
+from scoring.loading.rubric import load
+from scoring.loading.validate import schema
 
 from .conftest import GAOQING, MINI, ROOT
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scoring.model import Rubric
-from scoring.rubric import load
-from scoring.rubrictest import case_folders, cases_dir, run_case
+from scoring.domain.model import Rubric
+from scoring.jobs.rubrictest import case_folders, cases_dir, run_case
+from scoring.loading.rubric import load
 
 from .conftest import FIXTURES, ROOT
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring import engine, rules
-from scoring.bundle import open_bundle
-from scoring.errors import ScoringError
-from scoring.numbers import fmt
-from scoring.rubric import load
+from scoring.base.errors import ScoringError
+from scoring.base.numbers import fmt
+from scoring.domain import engine, rules
+from scoring.loading.bundle import open_bundle
+from scoring.loading.rubric import load
 
 from .conftest import MINI, make_bundle
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
-from scoring.cli import main
-from scoring.validate import schema
+from scoring.faces.cli import main
+from scoring.loading.validate import schema
 
 from .conftest import GAOQING, MINI, ROOT, SAMPLE, make_bundle
 
@@ -109,7 +109,7 @@ def test_help_does_not_import_weasyprint() -> None:
     import subprocess
     import sys
 
-    code = "import sys; from scoring.cli import main; print('weasyprint' in sys.modules)"
+    code = "import sys; from scoring.faces.cli import main; print('weasyprint' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -119,7 +119,7 @@ def test_scoring_a_yaml_bundle_does_not_import_openpyxl() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from pathlib import Path; from scoring.bundle import open_bundle; "
+    code = ("import sys; from pathlib import Path; from scoring.loading.bundle import open_bundle; "
             f"open_bundle(Path({str(SAMPLE)!r})); print('openpyxl' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 from click.testing import CliRunner
 
-from scoring.cli import main
+from scoring.faces.cli import main
 
 from .conftest import ROOT, SAMPLE
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from scoring import validate
-from scoring.yamlio import load_yaml
+from scoring.loading import validate
+from scoring.loading.yamlio import load_yaml
 
 from .conftest import ROOT
 

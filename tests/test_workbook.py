@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from scoring import workbook
-from scoring.cli import main
+from scoring.faces.cli import main
+from scoring.loading import workbook
 
 from .conftest import MINI, make_bundle, sha256
 
@@ -241,8 +241,8 @@ def _as_typed(inp: Any, value: Any) -> Any:
 
 
 def test_the_gaoqing_sample_typed_into_the_workbook_scores_the_same(runner: CliRunner, tmp_path: Path) -> None:
-    from scoring.bundle import open_bundle
-    from scoring.rubric import load
+    from scoring.loading.bundle import open_bundle
+    from scoring.loading.rubric import load
 
     from .conftest import GAOQING, SAMPLE
 

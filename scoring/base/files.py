@@ -1,0 +1,151 @@
+"""Writing outputs. Every output is checked in one place before any work (a regular file or a new path,
+never one of the command's inputs, never another output of the same command), then written atomically:
+a reader sees the old files or the new ones, never half of one, and a command writing several files
+writes them all or none."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+
+from scoring.base.errors import ScoringError
+
+REASONS = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配额", errno.EACCES: "没有写入权限",
+           errno.EPERM: "没有写入权限", errno.EROFS: "磁盘是只读的", errno.ENAMETOOLONG: "文件名过长",
+           errno.EPIPE: "接收方已关闭"}
+NAME_HINT = "请用短一些的文件名（不超过 255 字节，约 85 个汉字）"
+
+
+def reason(exc: OSError) -> str:
+    """An OS error in Chinese, for a message that also names the file."""
+    return REASONS.get(exc.errno or 0, f"错误码 {exc.errno}")
+
+
+def check_outputs(outputs: Sequence[Path | None], inputs: Sequence[tuple[str, Path | None]],
+                  folder: bool = False) -> None:
+    """Refuse, before any work, an output that is not a regular file or a new path (with `folder`, a
+    folder or a new path), one that is, holds or lies inside one of the command's inputs (labelled, such
+    as 材料包), and two outputs of the same command that are one file."""
+    given = [p for p in outputs if p is not None]
+    for k, path in enumerate(given):
+        _check_target(path, folder)
+        for label, source in inputs:
+            if source is not None:
+                _apart(path, label, source)
+        if any(_same(path, other) for other in given[:k]):
+            raise ScoringError("同一命令的两个输出是同一个文件", str(path), hint="请给每个输出不同的文件名")
+
+
+def _check_target(path: Path, folder: bool = False) -> None:
+    try:
+        info = path.stat() if path.exists() else None
+        parent_ok = (path.parent if str(path.parent) else Path(".")).is_dir()
+    except OSError as exc:
+        hint = NAME_HINT if exc.errno == errno.ENAMETOOLONG else "请检查路径"
+        raise ScoringError(f"无法使用该输出路径：{reason(exc)}", str(path), hint=hint) from exc
+    if not parent_ok:
+        raise ScoringError("输出目录不存在", str(path.parent), hint="请先创建该目录")
+    if info is not None and stat.S_ISDIR(info.st_mode) and not folder:
+        raise ScoringError("输出路径是一个目录", str(path), hint="请给出文件名，如 结果.json")
+    if info is not None and not stat.S_ISDIR(info.st_mode) and not stat.S_ISREG(info.st_mode):
+        raise ScoringError("输出路径不是普通文件（是设备或管道）", str(path),
+                           hint="输出只能写到普通文件或新文件，如 结果.json")
+
+
+def _apart(output: Path, label: str, source: Path) -> None:
+    if _same(output, source):
+        raise ScoringError(f"输出文件不能覆盖{label}", str(output), hint="请另取一个输出文件名")
+    out, src = output.resolve(), source.resolve()
+    if src in out.parents:
+        raise ScoringError(f"输出文件不能写在{label}内", str(output), hint=f"{label}只读，请把结果写到它之外")
+    if out in src.parents:
+        raise ScoringError(f"输出目录不能包含{label}", str(output), hint="请另给一个输出目录")
+
+
+def _same(a: Path, b: Path) -> bool:
+    """One file under two names: the same path, a symbolic link or a hard link."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    write_all([(path, data)])
+
+
+def write_all(files: Sequence[tuple[Path, bytes]]) -> None:
+    """Each file to a temporary sibling first, then all put in place: a failure while writing any of
+    them (a full disk, a signal) leaves every output as it was and no temporary file behind."""
+    for path, _ in files:
+        _check_target(path)
+    staged: list[tuple[str, Path]] = []
+    current = files[0][0]
+    try:
+        for current, data in files:
+            staged.append((_stage(current, data), current))
+        for tmp, current in staged:
+            os.replace(tmp, current)
+    except OSError as exc:
+        hint = NAME_HINT if exc.errno == errno.ENAMETOOLONG else "请检查磁盘空间和目录权限"
+        raise ScoringError(f"写入输出文件失败：{reason(exc)}", str(current), hint=hint) from exc
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _stage(path: Path, data: bytes) -> str:
+    """`data` in a new temporary file beside `path` (its name short enough for any legal `path`)."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; an output file should read like any other
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_folder(path: Path, fill: Callable[[Path], None], ours: Collection[str]) -> None:
+    """Make an output folder all or nothing: `fill` writes into a temporary sibling, which then takes the
+    folder's place. An existing folder is replaced only when it holds nothing but names in `ours` (a
+    previous run's outputs), and only after the new one is complete."""
+    _check_target(path, folder=True)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.exists() and (not path.is_dir() or any(p.name not in ours for p in path.iterdir())):
+        raise ScoringError("输出目录已存在，且其中有不是本命令输出的文件", str(path),
+                           hint="请给出一个新目录或空目录，以免覆盖其他文件")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name[:40]}.", dir=parent))
+    try:
+        fill(tmp)
+        os.chmod(tmp, 0o777 & ~_umask())
+        if path.exists():
+            old = tmp.with_name(tmp.name + ".old")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ScoringError(f"写入输出目录失败：{reason(exc)}", str(path), hint="请检查磁盘空间和目录权限") from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

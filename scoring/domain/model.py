@@ -1,0 +1,697 @@
+"""The domain's types: rubrics, bundles, reviews' overrides and results. Frozen, and nothing else.
+
+Loaders (rubric.py, bundle.py) build these, the engine reads them, outputs and reports read only them.
+This module imports no loader, engine or renderer. The words that go with flag codes and document
+statuses live here too, in one table each, so every output says the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from typing import Any, Protocol, TypeVar
+
+from scoring.base.numbers import ZERO, dec, fmt
+
+Path = tuple[str | int, ...]  # a place in a YAML file: keys and list indexes
+Line = int | str  # where in a manifest: a YAML file's line, or a workbook's cell such as 指标填报!E12
+
+SELF = "自评"
+STAGES = (SELF, "初评", "验收")  # the order a chain is applied in
+# What a reviewing stage's outcome is called, by whether its verdict passed.
+OUTCOME = {"初评": ("推荐", "不推荐"), "验收": ("通过验收", "不予通过验收")}
+
+
+_L = TypeVar("_L", int, Line)
+
+
+def line_at(lines: Mapping[Path, _L], path: Path) -> _L | None:
+    """The line (or cell) of a place in a manifest, or of its nearest enclosing place that has one."""
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
+
+
+# ---------------------------------------------------------------- words
+
+
+@dataclass(frozen=True)
+class FlagWords:
+    short: str  # for a table column
+    text: str  # the sentence after the input's label
+
+
+FLAGS: dict[str, FlagWords] = {
+    "missing": FlagWords("缺填报", "未填报"),
+    "no_document": FlagWords("缺佐证", "要求提供佐证材料，但未引用任何文件"),
+    "file_missing": FlagWords("文件缺失", "所引文件在材料包中不存在"),
+    "hash_mismatch": FlagWords("哈希不符", "所引文件的 SHA-256 与清单登记的不一致"),
+    "document_date": FlagWords("文件日期不符", "所引文件日期不在细则要求的范围内"),
+    "rejected": FlagWords("文件未采信", "所引文件经评审未予采信"),
+}
+# A bundle's manifest: bundle.yaml, or the fill-in workbook.
+MANIFEST, WORKBOOK = "bundle.yaml", "填报表.xlsx"
+# The parts of a bundle's narrative, in the report's order: key, heading, what to write.
+NARRATIVE = (
+    ("overview", "基本情况", "全县老年人口、养老服务设施、创建工作组织情况"),
+    ("practices", "主要做法和成效", ""),
+    ("highlights", "特色亮点", ""),
+    ("problems", "存在问题", ""),
+    ("next_steps", "下一步工作打算", ""),
+)
+DOCUMENT_STATUS = {"ok": "已核验", "file_missing": "文件缺失", "hash_mismatch": "哈希不符",
+                   "rejected": "未采信"}
+
+
+# ---------------------------------------------------------------- rubric
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    label: str
+    prompt: str
+    type: str
+    unit: str | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    document: bool = False
+    values: tuple[tuple[str, str], ...] = ()
+    fact: bool = False  # a rubric-level fact, answered once in the bundle and read by several indicators
+
+    def choice_label(self, code: Any) -> str:
+        return dict(self.values).get(str(code), str(code))
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    category: str
+    title: str
+    text: str
+    mandatory: bool
+    max: Decimal
+    criteria: str
+    lead: tuple[str, ...]
+    units: tuple[str, ...]
+    notes: tuple[str, ...]
+    inputs: tuple[Input, ...]
+    rule: Mapping[str, Any]  # judged steps already resolved against the rubric's default
+    line: int | None
+    facts: tuple[str, ...] = ()  # the shared facts it reads, as written (declared ones are also in inputs)
+    nodes: tuple[Mapping[str, Any], ...] = ()  # every node of its rule, the rule first (rules.walk)
+
+    def input(self, name: str) -> Input | None:
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, Input]:
+        return {i.name: i for i in self.inputs}
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    title: str
+    max: Decimal
+    indicators: tuple[Indicator, ...]
+    min: Decimal | None = None  # a per-section minimum the verdict requires
+
+
+@dataclass(frozen=True)
+class Natures:
+    """What a rubric calls its two kinds of indicator; "" shows no nature at all."""
+
+    mandatory: str = "强制性"
+    advisory: str = "倡导性"
+
+    def of(self, mandatory: bool) -> str:
+        return self.mandatory if mandatory else self.advisory
+
+    def short(self, mandatory: bool) -> str:
+        return self.of(mandatory).removesuffix("性")
+
+    def noun(self, mandatory: bool) -> str:
+        """强制性指标, 必备项: the nature as a noun for sentences; "" when the rubric names none."""
+        name = self.of(mandatory)
+        return name if not name or name.endswith("项") else name + "指标"
+
+    @property
+    def must(self) -> str:
+        """What sentences about mandatory indicators call them, even in a rubric that names no natures."""
+        return self.noun(True) or "必达指标"
+
+
+@dataclass(frozen=True)
+class VerdictRule:
+    """How a result is judged: what must hold, and the words for either outcome."""
+
+    mandatory_full: bool = False  # every mandatory indicator at full marks
+    min_total: Decimal | None = None
+    passed: str = "达到创建标准"
+    failed: str = "未达到创建标准"
+
+
+def say(inp: Input | None, value: Any) -> str:
+    """An answer as a reader would say it: 是, 85.7%, 一档（1.5分）, 3 项（…）."""
+    if value is None:
+        return "未填报"
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if isinstance(value, str) and inp and inp.type == "bool":
+        return value.strip()  # 是/否 as a reviewer wrote it
+    if inp and inp.type == "choice":
+        return inp.choice_label(value)
+    if inp and inp.type == "multi" and isinstance(value, list):
+        value = [inp.choice_label(v) for v in value]
+    if isinstance(value, list):
+        return f"{len(value)} 项（{'；'.join(map(str, value))}）" if value else "0 项"
+    unit = inp.unit if inp and inp.unit else ""
+    return f"{fmt(dec(value))}{unit}"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition on a shared fact that earns no points: a band's prerequisite, or a veto."""
+
+    fact: str
+    label: str  # what it asks, in the standard's words: 建筑面积不少于1000平方米
+    at_least: Decimal | None = None  # a number, or the count of a list or multi-select
+    at_most: Decimal | None = None
+    one_of: tuple[str, ...] = ()  # choice codes
+    all: bool = False  # every option of a multi-select
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Band:
+    name: str  # 五星
+    min_total: Decimal
+    category_min: tuple[tuple[str, Decimal], ...] = ()  # (category id, least share of its points in %)
+    prerequisites: tuple[Condition, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Named levels, highest first; the highest whose every requirement holds is reached."""
+
+    levels: tuple[Band, ...]
+    veto: tuple[Condition, ...] = ()
+    requested: str = ""  # a choice fact naming the band applied for, or ""
+    none: str = "未达到任何等级"
+
+    @property
+    def facts(self) -> set[str]:
+        """The shared facts the bands read: prerequisites, vetoes and the band applied for."""
+        conditions = [*self.veto, *(c for band in self.levels for c in band.prerequisites)]
+        return {c.fact for c in conditions} | ({self.requested} if self.requested else set())
+
+
+@dataclass(frozen=True)
+class Rubric:
+    id: str
+    title: str
+    version: str
+    source: str
+    total: Decimal
+    judged_step: Decimal
+    verdict: VerdictRule
+    natures: Natures
+    notes: tuple[str, ...]
+    categories: tuple[Category, ...]
+    path: str
+    sha256: str
+    report_title: str = ""  # the report's title after the assessee's name
+    facts: tuple[Input, ...] = ()  # asked once, read by every indicator that names them
+    bands: Bands | None = None  # star levels instead of a pass/fail verdict
+
+    def fact(self, name: str) -> Input | None:
+        return next((f for f in self.facts if f.name == name), None)
+
+    @property
+    def indicators(self) -> tuple[Indicator, ...]:
+        return tuple(i for c in self.categories for i in c.indicators)
+
+    def indicator(self, ident: str) -> Indicator | None:
+        return next((i for i in self.indicators if i.id == ident), None)
+
+    @property
+    def has_mandatory(self) -> bool:
+        return any(i.mandatory for i in self.indicators)
+
+
+# ---------------------------------------------------------------- bundle
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    file: str
+    title: str
+    number: str
+    issuer: str
+    date: str
+    sha256: str  # as declared in the manifest
+    status: str  # ok | file_missing | hash_mismatch (a key of DOCUMENT_STATUS)
+
+
+@dataclass(frozen=True)
+class Answer:
+    value: Any
+    documents: tuple[str, ...]
+    reason: str
+    note: str
+    line: Line | None
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """Who files the report; "" for anything the bundle leaves out."""
+
+    unit: str = ""
+    head: str = ""
+    preparer: str = ""
+    phone: str = ""
+    date: str = ""  # ISO, or ""
+
+
+class Files(Protocol):
+    """A bundle's own files by relative path, through the loader's checks; None when absent."""
+
+    def read(self, rel: str) -> bytes | None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Bundle:
+    name: str
+    rubric: str
+    assessee: Mapping[str, str]
+    period: Mapping[str, str]
+    documents: Mapping[str, Document]
+    answers: Mapping[str, Mapping[str, Answer]]  # indicator id -> input name -> answer
+    narrative: Mapping[str, str]  # section key -> text (files already read)
+    statements: Mapping[str, str]  # indicator id -> 工作说明
+    signoff: SignOff
+    sha256: str
+    lines: Mapping[Path, Line] = field(compare=False, repr=False)
+    files: Files = field(compare=False, repr=False)
+    facts: Mapping[str, Answer] = field(default_factory=dict)  # shared fact name -> its one answer
+
+    def line(self, path: Path) -> Line | None:
+        return line_at(self.lines, path)
+
+
+# ---------------------------------------------------------------- reviews
+
+
+@dataclass(frozen=True)
+class Override:
+    """One change a reviewing stage makes to one indicator, always with its reason and author.
+
+    action "input": `target` names an input and `value` is the corrected answer (the rule re-runs);
+    "score": `value` is the score set for the indicator; "reject": `target` is a cited document's id
+    that the stage does not accept, so the claims citing it are unsupported."""
+
+    indicator: str
+    action: str
+    target: str
+    value: Any
+    reason: str
+    author: str
+    stage: str = ""
+    file: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # one of STAGES
+    author: str = ""
+    unit: str = ""
+    date: str = ""
+    overrides: tuple[Override, ...] = ()
+    pending: tuple[Override, ...] = ()  # 待复核: carried to a changed bundle, not applied until re-checked
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Read:
+    """An input a trace step read: its value at that stage and the documents the answer cites."""
+
+    input: str
+    value: Any
+    documents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of an indicator's trace: what a rule read, what it gave, and why, in Chinese."""
+
+    kind: str
+    text: str
+    points: Decimal
+    lost: Decimal = ZERO  # points this step could still have given
+    hint: str = ""  # what would earn the lost points
+    reads: tuple[Read, ...] = ()
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str  # a key of FLAGS
+    input: str
+    message: str
+
+
+@dataclass(frozen=True)
+class IndicatorScore:
+    """One stage's score of one indicator."""
+
+    stage: str
+    points: Decimal
+    supported: Decimal  # what the evidence supports
+    missing: tuple[str, ...]
+    flags: tuple[Flag, ...]
+    trace: tuple[Step, ...]
+    overrides: tuple[Override, ...] = ()  # the changes this stage made
+
+
+@dataclass(frozen=True)
+class IndicatorResult:
+    indicator: Indicator
+    answers: tuple[tuple[Input, Answer | None], ...]
+    scores: tuple[IndicatorScore, ...]  # the self-score first, then each reviewing stage
+
+    @property
+    def id(self) -> str:
+        return self.indicator.id
+
+    @property
+    def own(self) -> IndicatorScore:
+        return self.scores[0]
+
+    @property
+    def final(self) -> IndicatorScore:
+        return self.scores[-1]
+
+    # The self-score, which every county-facing output shows.
+    @property
+    def score(self) -> Decimal:
+        return self.own.points
+
+    @property
+    def supported_score(self) -> Decimal:
+        return self.own.supported
+
+    @property
+    def lost(self) -> Decimal:
+        return self.indicator.max - self.own.points
+
+    @property
+    def flags(self) -> tuple[Flag, ...]:
+        return self.own.flags
+
+    @property
+    def trace(self) -> tuple[Step, ...]:
+        return self.own.trace
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return self.own.missing
+
+    def cited(self) -> tuple[str, ...]:
+        """Document ids the answers cite, first citation first, each once."""
+        return tuple(dict.fromkeys(d for _, ans in self.answers if ans is not None for d in ans.documents))
+
+
+@dataclass(frozen=True)
+class CategoryScore:
+    id: str
+    title: str
+    score: Decimal
+    max: Decimal
+    min: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Mandatory:
+    met: int
+    total: int
+    failures: tuple[str, ...]  # below full marks
+    unsupported: tuple[str, ...]  # full by the score, short by the evidence
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    reasons: tuple[str, ...]
+    text: str
+    band: str | None = None  # the band reached (a rubric with bands), None for none
+    next: str | None = None  # the band above it (or the lowest band, when none is reached)
+    held: tuple[str, ...] = ()  # what kept the result from `next` (or from the band applied for)
+    requested: str = ""  # the band applied for, when the rubric asks
+
+
+@dataclass(frozen=True)
+class Totals:
+    total: Decimal
+    supported_total: Decimal
+    categories: tuple[CategoryScore, ...]
+    mandatory: Mandatory
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """Totals, mandatory compliance and the verdict at one stage."""
+
+    stage: str
+    totals: Totals
+    verdict: Verdict
+    facts: Mapping[str, Any] = field(default_factory=dict)  # shared facts' values at this stage
+
+    @property
+    def total(self) -> Decimal:
+        return self.totals.total
+
+    @property
+    def supported_total(self) -> Decimal:
+        return self.totals.supported_total
+
+    @property
+    def categories(self) -> tuple[CategoryScore, ...]:
+        return self.totals.categories
+
+    @property
+    def mandatory(self) -> Mandatory:
+        return self.totals.mandatory
+
+
+@dataclass(frozen=True)
+class Result:
+    rubric: Rubric
+    bundle: Bundle
+    indicators: tuple[IndicatorResult, ...]
+    stages: tuple[StageResult, ...]  # the self-assessment first; the last one decides
+    chain: tuple[Stage, ...] = ()  # the reviewing stages applied, in order
+
+    @property
+    def own(self) -> StageResult:
+        return self.stages[0]
+
+    @property
+    def final(self) -> StageResult:
+        return self.stages[-1]
+
+    @property
+    def total(self) -> Decimal:
+        return self.own.total
+
+    def in_category(self, category: str) -> tuple[IndicatorResult, ...]:
+        return tuple(i for i in self.indicators if i.indicator.category == category)
+
+    @property
+    def missing(self) -> tuple[tuple[str, str], ...]:
+        return tuple((i.id, name) for i in self.indicators for name in i.missing)
+
+
+# ---------------------------------------------------------------- a city's summary of its counties
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One stage's figures for one county."""
+
+    stage: str
+    total: Decimal
+    supported: Decimal
+    mandatory_met: int
+    mandatory_total: int
+    passed: bool
+    verdict: str
+    unit: str = ""
+    reviewer: str = ""
+    date: str = ""
+    pending: int = 0  # entries waiting to be re-checked
+
+
+@dataclass(frozen=True)
+class County:
+    source: str  # the bundle's folder or zip name in the summarised folder
+    name: str  # the assessee, "" when the bundle could not be read
+    bundle_sha256: str
+    rubric: str  # title（version）
+    noun: str  # what the rubric calls mandatory indicators (强制性指标)
+    max_total: Decimal
+    stages: tuple[Figures, ...]  # the self-assessment first
+    reviews: tuple[str, ...]  # the review files applied, in stage order
+    error: str = ""
+
+    def at(self, stage: str) -> Figures | None:
+        return next((f for f in self.stages if f.stage == stage), None)
+
+    @property
+    def recommended(self) -> str:
+        """The city's recommendation: its 初评 verdict, or that there is none yet."""
+        first = self.at(STAGES[1])
+        if self.error:
+            return "—"
+        if first is None:
+            return f"未{STAGES[1]}"
+        return OUTCOME[STAGES[1]][0 if first.passed else 1]
+
+
+@dataclass(frozen=True)
+class Summary:
+    folder: str
+    rubric: str  # the rubric's title (version) that the counties were scored by, "、"-joined when several
+    counties: tuple[County, ...]
+    problems: tuple[str, ...]  # review files unreadable or matching no bundle
+    unit: str  # the reviewing unit named most often in the 初评 files, for the sign-off
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The stages any county reached, in order."""
+        reached = {f.stage for c in self.counties for f in c.stages}
+        return tuple(s for s in STAGES if s in reached)
+
+    @property
+    def mandatory(self) -> str:
+        """What mandatory indicators are called, or "" when no county's rubric has any."""
+        return next((c.noun for c in self.counties if any(f.mandatory_total for f in c.stages)), "")
+
+
+# ---------------------------------------------------------------- a rating programme and a committee's run
+
+
+@dataclass(frozen=True)
+class Programme:
+    """What a committee applies after the bands (scoring/schemas/programme.schema.json)."""
+
+    id: str
+    title: str
+    source: str
+    rubric: str
+    base_by_band: tuple[tuple[str, Decimal], ...]  # yuan per band, or
+    base_per_fact: tuple[tuple[str, Decimal], ...]  # yuan per unit of a counted fact, summed
+    factor: str  # "score" (× score / total), "band" (a % by band) or "" (none)
+    factor_by_band: tuple[tuple[str, Decimal], ...]
+    factor_none: Decimal  # the % when no band is reached
+    round_to: Decimal  # 1 (yuan), 0.1 (jiao) or 0.01 (fen)
+    quota_share: Decimal | None  # % of all centers in the city
+    ties: str  # exclude | include
+    payer: str
+    refund_by: str
+    refund_percent: Decimal
+    exit_below: str
+    exit_years: int
+    target_band: str
+    target_share: Decimal | None
+    path: str = ""
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class CenterRating:
+    """One center in a committee's run."""
+
+    source: str  # the bundle's folder or zip name
+    id: str
+    name: str
+    district: str
+    score: Decimal | None  # the last stage's total; None when the bundle could not be scored
+    supported: Decimal | None
+    band: str | None
+    next: str | None
+    held: tuple[str, ...]
+    stage: str  # the stage that decided (自评, 初评, 验收)
+    flags: tuple[str, ...]  # indicator id and message, for the committee
+    error: str = ""
+    rank: int | None = None  # 1 = highest score among those scored
+    rewarded: bool = False
+    reward: Decimal = ZERO
+    payer_share: Decimal = ZERO
+    refund: Decimal = ZERO
+    years_below: int = 0  # consecutive years below the exit band, this one included
+    exit: bool = False
+    tie: bool = False  # tied on the score at the quota line
+    sha256: str = ""
+    counted: tuple[tuple[str, Decimal], ...] = ()  # the facts a per-unit reward counts, at the last stage
+    categories: tuple[tuple[str, Decimal, Decimal], ...] = ()  # (title, score, max) at the last stage
+    period_end: str = ""  # the bundle's assessment period's last day
+
+
+@dataclass(frozen=True)
+class DistrictTotals:
+    district: str
+    centers: int
+    rewarded: int
+    reward: Decimal
+    payer_share: Decimal
+    refund: Decimal
+
+
+@dataclass(frozen=True)
+class Rating:
+    programme: Programme
+    rubric_title: str
+    bands: tuple[str, ...]  # highest first
+    centers: tuple[CenterRating, ...]  # ranked: scored by score (then id), then the broken ones
+    city_total: int  # all centers in the city, rated or not
+    quota: int | None  # the most centers that may be rewarded
+    cut: Decimal | None  # the score at the quota line, when the quota binds
+    ties: tuple[str, ...]  # ids tied on the score at the line
+    districts: tuple[DistrictTotals, ...]
+    unrated: tuple[tuple[str, str, str], ...]  # registry centers (id, name, district) with no result
+    problems: tuple[str, ...]
+
+    @property
+    def city(self) -> DistrictTotals:
+        """The districts added up, over every center that took part (a broken bundle included)."""
+        return DistrictTotals("全市合计", len(self.centers), sum(d.rewarded for d in self.districts),
+                              sum((d.reward for d in self.districts), ZERO),
+                              sum((d.payer_share for d in self.districts), ZERO),
+                              sum((d.refund for d in self.districts), ZERO))
+
+    @property
+    def distribution(self) -> tuple[tuple[str, int], ...]:
+        """How many centers reached each band, and none."""
+        scored = [c for c in self.centers if not c.error]
+        counts = [(b, sum(1 for c in scored if c.band == b)) for b in self.bands]
+        return (*counts, ("未达到", sum(1 for c in scored if c.band is None)))
+
+    @property
+    def at_target(self) -> int:
+        """Centers at the target band or better."""
+        band = self.programme.target_band
+        good = set(self.bands[: self.bands.index(band) + 1]) if band in self.bands else set()
+        return sum(1 for c in self.centers if c.band in good)

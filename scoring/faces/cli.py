@@ -1,0 +1,463 @@
+"""The `scoring` command. Thin: parse, call the library, format; the only place errors become exit codes."""
+
+from __future__ import annotations
+
+import io
+import locale
+import os
+import signal
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from scoring import __version__
+from scoring.base.errors import ScoringError, ScoringErrors
+from scoring.base.files import check_outputs
+from scoring.base.numbers import ZERO, fmt
+from scoring.base.text import terminal
+from scoring.papers.outputs import names
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly(func: F) -> F:
+    """Turn library errors into a Chinese message and exit code 1, never a traceback."""
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ScoringErrors as exc:
+            for err in exc.errors:
+                say("错误", err)
+            sys.exit(1)
+        except ScoringError as exc:
+            say("错误", exc)
+            sys.exit(1)
+        except OSError as exc:
+            if exc.filename is not None:  # not standard output: a bug, shown as one
+                raise
+            _stdout_failed(exc)
+    return wrapper  # type: ignore[return-value]
+
+
+def say(label: str, problem: object) -> None:
+    """A problem on standard error. It may quote bundle or rubric text: no control character in it
+    reaches the terminal as one (an escape sequence could recolour, retitle or hide what it says)."""
+    click.echo(f"{label}：{terminal(str(problem))}", err=True)
+
+
+def _stdout_failed(exc: OSError) -> None:
+    """Standard output closed (`scoring score … | head -c1`) or full (`> /dev/full`): say so, exit 1."""
+    from scoring.base.files import reason
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+    closed = isinstance(exc, BrokenPipeError)
+    click.echo(f"错误：无法写入标准输出：{'输出已被关闭（如接在 head 之后），结果没有全部输出' if closed else reason(exc)}"
+               "（可改用 -o 写入文件）", err=True)
+    sys.exit(1)
+
+
+def _emit(data: bytes, output: Path | None) -> None:
+    if output is None:
+        click.echo(data, nl=False)
+        return
+    from scoring.base.files import write_atomic
+
+    write_atomic(output, data)
+    click.echo(f"已写入 {output}", err=True)
+
+
+def _usage_text(exc: click.UsageError) -> str:
+    """click's own usage errors, in Chinese."""
+    if isinstance(exc, click.MissingParameter) and exc.param is not None:
+        return f"缺少参数 {exc.param.human_readable_name}"
+    if isinstance(exc, click.NoSuchOption):
+        return f"没有选项 {exc.option_name}"
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        name = exc.param.get_error_hint(exc.ctx) if exc.ctx else exc.param.human_readable_name
+        if isinstance(exc.param.type, click.Choice):
+            return f"参数 {name} 应为 {'、'.join(map(str, exc.param.type.choices))} 之一"
+        return f"参数 {name} 的取值无效：{exc.message}"
+    return exc.format_message()
+
+
+def _utf8_mode() -> None:
+    """File names, arguments and standard output are UTF-8 whatever the locale (a GB18030 locale would
+    read a folder's UTF-8 names as other names, a Latin-1 one could not write Chinese at all): outside
+    Python's UTF-8 mode, run again in it, with the same arguments and the same process id. Under a UTF-8
+    locale everything is UTF-8 already (standard output is set to UTF-8 below in any case)."""
+    utf8 = sys.getfilesystemencoding() == "utf-8" and locale.getpreferredencoding(False).lower() in ("utf-8", "utf8")
+    if not sys.flags.utf8_mode and not utf8 and os.name == "posix":
+        os.execv(sys.executable, [sys.executable, "-X", "utf8", *sys.orig_argv[1:]])
+
+
+def _check_arguments(args: list[str]) -> None:
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            say("错误", f"命令行参数 “{shown}” 含有不是 UTF-8 编码的字节"
+                "（请把终端设为 UTF-8 编码，如 LC_ALL=zh_CN.UTF-8，再重新输入）")
+            sys.exit(2)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM as an exit that unwinds: every write in progress removes its temporary file on the way out."""
+    sys.exit(128 + signum)
+
+
+def run() -> None:
+    """The console command: like main(), with click's usage errors worded in Chinese."""
+    _utf8_mode()
+    _check_arguments(sys.argv[1:])
+    for stream in (sys.stdout, sys.stderr):  # even when PYTHONIOENCODING names another encoding
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8")
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        code = main(standalone_mode=False)
+        sys.stdout.flush()
+    except OSError as exc:
+        _stdout_failed(exc)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "scoring"
+        say("错误", f"{_usage_text(exc)}（用 {command} --help 查看用法）")
+        sys.exit(2)
+    except click.Abort:
+        click.echo("已取消", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, message="%(prog)s %(version)s")
+def main() -> None:
+    """养老服务评估评分工具：按评分细则为佐证材料包打分、出具自评报告。"""
+
+
+@main.group()
+def rubric() -> None:
+    """检查、查看和测试评分细则。"""
+
+
+@rubric.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--strict", is_flag=True, help="把警告也当作错误。")
+@_friendly
+def rubric_check(file: Path, strict: bool) -> None:
+    """检查评分细则文件：格式、分值合计、规则可达分值、重复编号与重复键。"""
+    from scoring.loading.rubric import check, resolve
+
+    built, errors, warnings = check(resolve(str(file)))
+    for w in warnings:
+        say("错误" if strict else "警告", w)
+    for e in errors:
+        say("错误", e)
+    if errors or (strict and warnings):
+        sys.exit(1)
+    mandatory = [i for i in built.indicators if i.mandatory]
+    summary = f"；{built.natures.must} {len(mandatory)} 项，共 {fmt(sum((i.max for i in mandatory), ZERO))} 分" if mandatory else ""
+    click.echo(f"评分细则 {built.id} 检查通过：{len(built.categories)} 个一级指标，{len(built.indicators)} 个二级指标，"
+               f"总分 {fmt(built.total)} 分{summary}。")
+
+
+@rubric.command("show")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--format", "fmt_", type=click.Choice(names("rubric")), default="table", show_default=True)
+@_friendly
+def rubric_show(file: Path, fmt_: str) -> None:
+    """列出评分细则的指标、分值和所需输入。"""
+    from scoring.loading.rubric import load, resolve
+    from scoring.papers.outputs import render
+
+    _emit(render("rubric", fmt_, load(resolve(str(file)))), None)
+
+
+@rubric.command("test")
+@click.argument("file", type=click.Path(path_type=Path))
+@_friendly
+def rubric_test(file: Path) -> None:
+    """运行评分细则自带的测试用例（同名 .tests 目录），报告每处不符。"""
+    from scoring.jobs.rubrictest import run_cases
+    from scoring.loading.rubric import load, resolve
+
+    path = resolve(str(file))
+    built = load(path)
+    passed = failed = 0
+    for case in run_cases(built, path):
+        if case.problems:
+            failed += 1
+            click.echo(f"✗ {case.name}  {case.description}")
+            for problem in case.problems:
+                click.echo(f"    {problem}")
+        else:
+            passed += 1
+    click.echo(f"{passed} passed, {failed} failed")
+    if failed or not passed:
+        sys.exit(1)
+
+
+def _load(bundle_path: Path, rubric_file: Path | None, reviews: tuple[Path, ...] = ()) -> Any:
+    from scoring.domain import engine
+    from scoring.loading.bundle import open_bundle
+    from scoring.loading.review import load_chain
+    from scoring.loading.rubric import load, shipped
+
+    bundle = open_bundle(bundle_path)
+    built = load(rubric_file or shipped(bundle.rubric))
+    return engine.score(built, bundle, load_chain(reviews, built, bundle))
+
+
+def _inputs(bundle: Path, rubric_file: Path | None, reviews: tuple[Path, ...] = (),
+            templates: Path | None = None) -> list[tuple[str, Path | None]]:
+    """What a command on one bundle reads, each with its name for a message."""
+    return [("材料包", bundle), ("评分细则文件", rubric_file), *(("评审意见文件", r) for r in reviews),
+            ("模板目录", templates)]
+
+
+def _templates_option(func: F) -> F:
+    return click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
+                        help="自定义模板目录：其中的同名模板优先于内置模板。")(func)
+
+
+def _review_option(func: F) -> F:
+    return click.option("--review", "reviews", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+                        help="评审意见文件（初评、验收），可给多次，按 初评 → 验收 的顺序。")(func)
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@click.option("--format", "fmt_", type=click.Choice(names("result")), default="table", show_default=True,
+              help="输出格式：table 表格，json，csv（Excel/WPS 可直接打开），xlsx 自评打分表，html 或 pdf 自评报告。")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="写入文件（默认输出到屏幕）。")
+@click.option("--strict", is_flag=True, help="有未填报的输入时报错。")
+@_review_option
+@_friendly
+def score(bundle: Path, rubric_file: Path | None, fmt_: str, output: Path | None, strict: bool,
+          reviews: tuple[Path, ...]) -> None:
+    """按评分细则为佐证材料包打分；给出 --review 时同时计算各评审阶段的得分。"""
+    from scoring.papers.outputs import render
+
+    check_outputs([output], _inputs(bundle, rubric_file, reviews))
+    if fmt_ in ("pdf", "xlsx") and output is None:
+        raise ScoringError(f"{fmt_.upper()} 不能输出到屏幕", hint=f"请用 -o 指定文件，如 -o 自评报告.{fmt_}")
+    result = _load(bundle, rubric_file, reviews)
+    if strict and result.missing:
+        listed = "、".join(f"{i} {n}" for i, n in result.missing[:20])
+        more = f" 等 {len(result.missing)} 项" if len(result.missing) > 20 else ""
+        raise ScoringError(f"有未填报的输入：{listed}{more}", result.bundle.name, hint="请补充填报后再评分")
+    _emit(render("result", fmt_, result), output)
+
+
+@main.command()
+@click.argument("rubric_file", metavar="RUBRIC", type=str)
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--assessee", default="", help="被评估单位名称，如 高青县。")
+@click.option("--xlsx", is_flag=True, help="生成 Excel/WPS 填报表（填报表.xlsx）而不是 bundle.yaml。")
+@_friendly
+def init(rubric_file: str, directory: Path, assessee: str, xlsx: bool) -> None:
+    """为评分细则生成空白材料包：每个输入及其填报提示。"""
+    from scoring.jobs.blank import questions, write_blank
+    from scoring.loading.rubric import load, resolve
+
+    built = load(resolve(rubric_file))
+    manifest = write_blank(built, directory, assessee, xlsx)
+    click.echo(f"已生成空白材料包 {manifest}：{len(built.indicators)} 个指标，{questions(built)} 个待填报输入。")
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--rehash", is_flag=True, help="文件内容有变化时，更新清单中登记的 SHA-256。")
+@_friendly
+def docs(bundle: Path, rehash: bool) -> None:
+    """把材料包 documents 文件夹中的文件登记到清单（bundle.yaml 或填报表）：新文件加上 SHA-256 和标题，
+    报告内容有变化和已缺失的文件。清单的其他内容不变。"""
+    from scoring.loading.register import register
+
+    made = register(bundle, rehash)
+    for ident, file in made.added:
+        click.echo(f"新登记 {ident} {file}")
+    for ident, file in made.changed:
+        click.echo(f"{'已更新 SHA-256' if rehash else '内容有变化'} {ident} {file}")
+    for ident, file in made.missing:
+        click.echo(f"文件缺失 {ident} {file}")
+    click.echo(f"{made.manifest}：新登记 {len(made.added)} 份，内容有变化 {len(made.changed)} 份，缺失 {len(made.missing)} 份。")
+    if made.added:
+        click.echo("请在清单中核对新登记文件的标题，补充文号、发文单位和日期。")
+    if made.changed and not rehash:
+        click.echo("内容有变化的文件仍按原 SHA-256 核验（评分时标记为哈希不符）；确认无误后用 --rehash 更新。")
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="报告 PDF 文件，如 自评报告.pdf。")
+@click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False), help="同时保存报告的 HTML。")
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@_templates_option
+@_review_option
+@_friendly
+def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: Path | None,
+           templates: Path | None, reviews: tuple[Path, ...]) -> None:
+    """生成可打印、盖章报送的自评报告（PDF）。"""
+    from scoring.base.files import write_all
+    from scoring.papers.report import self_evaluation
+
+    # Checked now as well as when writing: rendering takes seconds, so fail before, not after.
+    check_outputs([output, html_file], _inputs(bundle, rubric_file, reviews, templates))
+    made = self_evaluation(_load(bundle, rubric_file, reviews), templates)
+    # Both rendered in full, then written together: a failure leaves both old files as they were.
+    write_all([(output, made.pdf), *([(html_file, made.html.encode())] if html_file else [])])
+    click.echo(f"已写入 {output}（共 {made.pages} 页）")
+    if html_file is not None:
+        click.echo(f"已写入 {html_file}")
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@_review_option
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="意见表文件：.pdf、.json、.csv、.xlsx 或 .html，如 初评意见表.pdf。")
+@click.option("--format", "fmt_", type=click.Choice(names("changes")), help="输出格式（默认按文件扩展名）。")
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@_templates_option
+@_friendly
+def diff(bundle: Path, reviews: tuple[Path, ...], output: Path, fmt_: str | None, rubric_file: Path | None,
+         templates: Path | None) -> None:
+    """生成评审意见表：逐阶段列出每项调整（调整前后得分、理由、评审人）、总分与强制性指标达标情况的变化、
+    未处理的佐证不足，以及评审单位签章栏。"""
+    from scoring.papers.changes import changes
+    from scoring.papers.outputs import Options, by_extension, render
+
+    check_outputs([output], _inputs(bundle, rubric_file, reviews, templates))
+    if not reviews:
+        raise ScoringError("没有给出评审意见文件", hint="请用 --review 给出初评（及验收）的评审意见文件")
+    name = by_extension("changes", output, fmt_)
+    made = changes(_load(bundle, rubric_file, reviews))
+    _emit(render("changes", name, made, Options(templates)), output)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--rubric", "rubric_file", required=True, type=str, help="星级评定细则（文件或自带细则的编号）。")
+@click.option("--programme", "programme_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="奖补方案文件（YAML），如 programmes/qingdao_center_rewards_2023.yaml。")
+@click.option("--centers-total", type=click.IntRange(min=1), help="全市养老服务中心总数（奖励名额按全市总数计）。")
+@click.option("--registry", type=click.Path(path_type=Path, dir_okay=False),
+              help="全市养老服务中心名册（CSV：编号,名称,区（市）），代替 --centers-total。")
+@click.option("--previous", type=click.Path(path_type=Path, dir_okay=False), help="上一年的 ratings.json（连续未达标的判断）。")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="输出目录。")
+@click.option("--pdfs", is_flag=True, help="同时为每个中心生成两页的星级评定结果（PDF）。")
+@_friendly
+def rate(directory: Path, rubric_file: str, programme_file: Path, centers_total: int | None, registry: Path | None,
+         previous: Path | None, output: Path, pdfs: bool) -> None:
+    """星级评定：为目录中每个中心的材料包评分评星，再按奖补方案计算奖励名额、奖励金额、资金分担和退出。"""
+    from scoring.jobs import rating
+    from scoring.loading import programme
+    from scoring.loading.rubric import load, resolve
+
+    if (centers_total is None) == (registry is None):
+        raise ScoringError("请给出 --centers-total 或 --registry 之一", hint="奖励名额按全市养老服务中心总数计算")
+    rubric_path = resolve(rubric_file)
+    check_outputs([output], [("材料包目录", directory), ("评分细则文件", rubric_path), ("奖补方案文件", programme_file),
+                             ("名册", registry), ("上一年的结果", previous)], folder=True)
+    plan = programme.load(programme_file, load(rubric_path))
+    listed = rating.read_registry(registry) if registry else rating.Registry(centers_total or 0)
+    before = rating.read_previous(previous) if previous else None
+    made = rating.rate(directory, rubric_path, plan, listed, before)
+    rating.write(made, output, pdfs)
+    scored = [c for c in made.centers if not c.error]
+    bands = "，".join(f"{b} {n} 个" for b, n in made.distribution)
+    click.echo(f"已写入 {output}：参评 {len(made.centers)} 个（{bands}；无法评定 {len(made.centers) - len(scored)} 个），"
+               f"奖励 {sum(1 for c in scored if c.rewarded)} 个，取消资格 {sum(1 for c in made.centers if c.exit)} 个。")
+
+
+@main.group()
+def review() -> None:
+    """市级初评、省级验收的评审意见文件。"""
+
+
+@review.command("init")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="评审意见文件，如 初评.yaml。")
+@click.option("--stage", type=click.Choice(["初评", "验收"]), default="初评", show_default=True, help="评审阶段。")
+@click.option("--reviewer", default="", help="评审人姓名。")
+@click.option("--unit", default="", help="评审单位，如 淄博市民政局。")
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@_friendly
+def review_init(bundle: Path, output: Path, stage: str, reviewer: str, unit: str, rubric_file: Path | None) -> None:
+    """为材料包生成空白评审意见：每项指标附县里的填报、有据得分和标记，佐证不足的指标排在前面。"""
+    from scoring.base.files import write_atomic
+    from scoring.loading.review import blank
+
+    check_outputs([output], _inputs(bundle, rubric_file))
+    result = _load(bundle, rubric_file)
+    write_atomic(output, blank(result, stage, reviewer, unit).encode())
+    short = sum(1 for i in result.indicators if i.own.supported < i.own.points)
+    click.echo(f"已生成空白{stage}评审意见 {output}：{len(result.indicators)} 个指标，其中佐证不足 {short} 项排在最前。")
+
+
+@review.command("carry")
+@click.argument("old_review", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="结转后的评审意见文件。")
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@_friendly
+def review_carry(old_review: Path, bundle: Path, output: Path, rubric_file: Path | None) -> None:
+    """把评审意见结转到县里重新报送的材料包：材料有变化的指标，其评审意见标为待复核。"""
+    from scoring.base.files import write_atomic
+    from scoring.loading.review import carry, read
+
+    check_outputs([output], [("原评审意见文件", old_review), *_inputs(bundle, rubric_file)])
+    old = read(old_review)
+    text, changed = carry(old, _load(bundle, rubric_file))
+    write_atomic(output, text.encode())
+    waiting = sum(1 for o in (*old.stage.overrides, *old.stage.pending) if o.indicator in changed)
+    listed = "、".join(changed) if changed else "无"
+    click.echo(f"已结转到 {output}：材料有变化的指标 {len(changed)} 项（{listed}），"
+               f"其中 {waiting} 条评审意见标为待复核；其余评审意见保持不变。")
+
+
+@review.command("summary")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="汇总表文件：.pdf、.csv、.json 或 .html。")
+@click.option("--format", "fmt_", type=click.Choice(names("summary")), help="输出格式（默认按文件扩展名）。")
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按各材料包中的 rubric 查找）。")
+@_templates_option
+@_friendly
+def review_summary(directory: Path, output: Path, fmt_: str | None, rubric_file: Path | None,
+                   templates: Path | None) -> None:
+    """汇总目录中各县的材料包及其评审意见（按材料包 SHA-256 对应）：自评、初评、验收总分，强制性指标达标，结论，是否推荐。"""
+    from scoring.jobs.summary import find, summarize
+    from scoring.papers.outputs import Options, by_extension, render
+
+    bundles, review_files = find(directory)
+    check_outputs([output], [*(("材料包", b) for b in bundles), *(("评审意见文件", r) for r in review_files),
+                             ("评分细则文件", rubric_file), ("模板目录", templates)])
+    name = by_extension("summary", output, fmt_)
+    made = summarize(directory, rubric_file)
+    _emit(render("summary", name, made, Options(templates)), output)
+    failed = sum(1 for c in made.counties if c.error)
+    click.echo(f"共 {len(made.counties)} 个材料包，{failed} 个无法评分；评审意见问题 {len(made.problems)} 条。", err=True)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--host", default=None, help="监听地址（默认 127.0.0.1，只有本机能打开）；给出其他地址时须凭启动时显示的令牌访问。")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="端口。")
+@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按各材料包中的 rubric 查找）。")
+@_friendly
+def serve(directory: Path, host: str | None, port: int, rubric_file: Path | None) -> None:
+    """评审工作台：在浏览器中逐县查看材料、填写评审意见（与 review init 相同的评审意见文件），按 Ctrl-C 停止。"""
+    from scoring.faces.desk import serve as run
+
+    run(directory, host, port, rubric_file, click.echo)

@@ -1,0 +1,278 @@
+"""The folder the review desk serves: the counties' bundles (folders or .zip files) and the review files
+beside them, matched by the bundle's SHA-256 and the stage, as `scoring review summary` matches them.
+
+A county is known by its entry's name in the folder, and only an entry listed here can be opened: no
+name from a URL becomes a path. Saving rewrites one review file (never a bundle) through review.write,
+after the new text passed the checks `scoring score --review` makes, and only over the version the
+reviewer's page was made from.
+
+What is loaded and scored is kept between requests, each value beside the stat signature of every file
+it was made from (taken before they were read). A request signs the files again, which costs a stat per
+file, and makes the value anew when any signature differs: an edit made in a text editor or by the CLI,
+a bundle replaced, a save through the desk, a file added to a bundle or removed from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, replace
+from datetime import date as Date
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from scoring.base import limits
+from scoring.base.errors import ScoringError
+from scoring.base.files import write_atomic
+from scoring.domain import engine
+from scoring.domain.model import STAGES, Bundle, Result, Rubric, Stage
+from scoring.jobs.summary import REVIEW_SUFFIXES
+from scoring.loading import review
+from scoring.loading.bundle import open_bundle
+from scoring.loading.rubric import load, shipped
+
+REVIEWING = review.REVIEWING
+KEPT = 1024  # values kept between requests: a bundle, a rubric, a review file, a county's result or page
+SETTLED_NS = 2_000_000_000  # a file written less than 2 s ago is not kept: a second write within the
+# same tick of the file system's clock could leave its signature unchanged
+
+T = TypeVar("T")
+Stat = tuple[int, int, int, int]  # inode, size, mtime and ctime in nanoseconds; zeros for no file
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A review file found in the folder."""
+
+    path: Path
+    review: review.Review
+    version: str  # SHA-256 of the bytes read
+    stat: Stat  # taken before they were read
+
+
+@dataclass(frozen=True)
+class Case:
+    """One county at one reviewing stage, as the desk shows and edits it."""
+
+    name: str  # the bundle's entry in the folder
+    stage: str
+    rubric: Rubric
+    bundle: Bundle
+    result: Result  # the earlier stages and this one (when its file loads) applied
+    file: Path  # this stage's review file, written or to be written
+    version: str  # SHA-256 of the file's bytes; "" while there is none
+    current: review.Review | None  # the file as read; None when there is none or it is refused
+    problem: str  # why the stage cannot be edited ("" when it can)
+
+    @property
+    def editable(self) -> bool:
+        return not self.problem
+
+    @property
+    def stage_made(self) -> Stage:
+        """This stage's entries as the file holds them (none before the first save)."""
+        return self.current.stage if self.current else Stage(self.stage)
+
+
+class Unknown(LookupError):
+    """A county, stage or document the folder does not have."""
+
+
+class Conflict(Exception):
+    """The review file changed after the reviewer's page was made."""
+
+    def __init__(self, case: Case) -> None:
+        super().__init__("review file changed")
+        self.case = case
+
+
+class Folder:
+    def __init__(self, root: Path, rubric_file: Path | None = None) -> None:
+        if not root.is_dir():
+            raise ScoringError("评审目录不存在或不是文件夹", str(root), hint="请给出存放各县材料包和评审意见的文件夹")
+        self.root = root.resolve()
+        self.rubric_file = rubric_file
+        self.lock = threading.Lock()  # one save at a time: the version check and the write are one step
+        self.kept = _Kept()
+
+    def _entries(self) -> list[Path]:
+        """Entries inside the folder itself; a symlink leading out of it is not one."""
+        found = sorted(p for p in self.root.iterdir() if not p.name.startswith("."))
+        return [p for p in found if p.resolve().is_relative_to(self.root)]
+
+    def names(self) -> list[str]:
+        return [p.name for p in self._entries() if p.is_dir() or (p.is_file() and p.suffix.lower() == ".zip")]
+
+    def reviews(self) -> tuple[list[Filed], list[str]]:
+        """Every readable review file, and a problem line for each one that is not."""
+        filed, problems = [], []
+        for p in self._entries():
+            if p.is_file() and p.suffix.lower() in REVIEW_SUFFIXES:
+                signed = _stat(p)
+                found = self.kept.get(("review", p.name), signed, _settled([signed]), partial(_read_review, p, signed))
+                if isinstance(found, Filed):
+                    filed.append(found)
+                else:
+                    problems.append(found)
+        return filed, problems
+
+    def bundle_path(self, name: str) -> Path:
+        if name not in self.names():
+            raise Unknown(name)
+        return self.root / name
+
+    def open(self, name: str) -> tuple[Rubric, Bundle]:
+        rubric, bundle, _, _ = self._opened(name)
+        return rubric, bundle
+
+    def _opened(self, name: str) -> tuple[Rubric, Bundle, Hashable, bool]:
+        """The county's rubric and bundle, the signature of their files and whether those have settled."""
+        path = self.bundle_path(name)
+        tree = _tree(path)
+        settled = _settled(s for _, s in tree)
+        bundle = self.kept.get(("bundle", name), tree, settled, partial(open_bundle, path))
+        rubric_path = self.rubric_file or shipped(bundle.rubric)
+        signed = _stat(rubric_path)
+        rubric = self.kept.get(("rubric", str(rubric_path)), signed, _settled([signed]), partial(load, rubric_path))
+        return rubric, bundle, (tree, str(rubric_path), signed), settled and _settled([signed])
+
+    def case(self, name: str, stage: str) -> Case:
+        """The county at `stage`: the earlier stages' files applied, then this stage's file if it loads."""
+        if stage not in REVIEWING:
+            raise Unknown(stage)
+        rubric, bundle, inputs, settled = self._opened(name)
+        mine = stages_of(self.reviews()[0], bundle)
+        new = self._new_file(name, stage)
+        signature = (inputs, tuple((f.path, f.stat) for f in mine.values()), new)
+        settled = settled and _settled(f.stat for f in mine.values())
+        return self.kept.get(("case", name, stage), signature, settled,
+                             partial(self._case, name, stage, rubric, bundle, mine, new))
+
+    def _case(self, name: str, stage: str, rubric: Rubric, bundle: Bundle, mine: dict[str, Filed], new: Path) -> Case:
+        before: list[Stage] = []
+        for earlier in REVIEWING[: REVIEWING.index(stage)]:
+            if earlier not in mine:
+                result = engine.score(rubric, bundle, before)
+                return Case(name, stage, rubric, bundle, result, new, "", None,
+                            f"还没有{earlier}意见：{stage}在{earlier}之后")
+            before.append(review.check(mine[earlier].review, rubric, bundle))
+        path = mine[stage].path if stage in mine else new
+        version = mine[stage].version if stage in mine else ""
+        try:
+            current = mine[stage].review if stage in mine else None
+            chain = [*before, review.check(current, rubric, bundle)] if current else before
+            result = engine.score(rubric, bundle, chain)
+        except ScoringError as exc:
+            result = engine.score(rubric, bundle, before)
+            return Case(name, stage, rubric, bundle, result, path, version, None,
+                        f"评审意见文件 {path.name} 无法使用：{exc}。请先在文件中改正，或移走该文件")
+        return Case(name, stage, rubric, bundle, result, path, version, current, "")
+
+    def _new_file(self, name: str, stage: str) -> Path:
+        """A name for a county's first review file at a stage that no other file has."""
+        path, n = self.root / f"{Path(name).stem}_{stage}.yaml", 1
+        while path.exists() or path.is_symlink():
+            n += 1
+            path = self.root / f"{Path(name).stem}_{stage}_{n}.yaml"
+        return path
+
+    def scored(self, name: str, filed: list[Filed]) -> Result:
+        """A county with every stage filed for it applied, as `scoring review summary` scores it."""
+        rubric, bundle, inputs, settled = self._opened(name)
+        mine = stages_of(filed, bundle)
+        signature = (inputs, tuple((f.path, f.stat) for f in mine.values()))
+        settled = settled and _settled(f.stat for f in mine.values())
+
+        def made() -> Result:
+            return engine.score(rubric, bundle, review.checked([f.review for f in mine.values()], rubric, bundle))
+        return self.kept.get(("scored", name), signature, settled, made)
+
+    def save(self, name: str, stage: str, version: str, change: Callable[[Stage], Stage]) -> Case:
+        """Apply `change` to the stage and write the file, if it is still the version the page showed and
+        the new file passes every check of `scoring score --review`; else Conflict or ScoringError."""
+        with self.lock:
+            case = self.case(name, stage)
+            if case.version != version:
+                raise Conflict(case)
+            if case.problem:
+                raise ScoringError(case.problem)
+            base = case.current or review.parse(review.blank(case.result, stage).encode(), str(case.file))
+            made = change(base.stage)
+            if (made.overrides or made.pending) and not made.date:
+                made = replace(made, date=Date.today().isoformat())
+            text = review.write(made, case.result)
+            written = review.parse(text.encode(), str(case.file))
+            chain = [*case.result.chain[: REVIEWING.index(stage)], review.check(written, case.rubric, case.bundle)]
+            engine.score(case.rubric, case.bundle, chain)  # input corrections are checked when scored
+            write_atomic(case.file, text.encode())
+            return self.case(name, stage)
+
+
+class _Kept:
+    """Values made from files, each kept under what it is (a county's bundle, a county at a stage …) beside
+    the signature of the files it was made from; a value is given again only for the same signature. At
+    most KEPT values, the least recently used dropped first. Two threads may make the same value at once;
+    both are right, and the last is kept."""
+
+    def __init__(self) -> None:
+        self.values: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, what: Hashable, signature: Hashable, settled: bool, make: Callable[[], T]) -> T:
+        with self.lock:
+            found = self.values.get(what)
+            if found is not None and found[0] == signature:
+                self.values.move_to_end(what)
+                return cast(T, found[1])
+        value = make()
+        if settled:
+            with self.lock:
+                self.values[what] = (signature, value)
+                self.values.move_to_end(what)
+                while len(self.values) > KEPT:
+                    self.values.popitem(last=False)
+        return value
+
+
+def _stat(path: Path) -> Stat:
+    """What changes when a file is written, replaced or touched (through symlinks): ctime changes even
+    when a tool keeps the mtime."""
+    try:
+        s = os.stat(path)
+    except OSError:
+        return (0, 0, 0, 0)
+    return (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+
+
+def _tree(path: Path) -> tuple[tuple[str, Stat], ...]:
+    """A bundle's signature: its own stat and that of every folder and file under it, so a file added,
+    removed, edited or replaced anywhere in it changes it. A zip is one file."""
+    signed = [("", _stat(path))]
+    for top, dirs, files in os.walk(path):
+        signed += ((os.path.relpath(os.path.join(top, n), path), _stat(Path(top, n))) for n in (*dirs, *files))
+    return tuple(sorted(signed))
+
+
+def _settled(stats: Iterable[Stat]) -> bool:
+    now = time.time_ns()
+    return all(now - s[2] > SETTLED_NS for s in stats)
+
+
+def _read_review(path: Path, signed: Stat) -> Filed | str:
+    """A review file as review.read reads it, with the SHA-256 of the same bytes; or its problem line."""
+    try:
+        raw = limits.read_regular(path, limits.MANIFEST_BYTES, "评审意见文件")
+        return Filed(path, review.parse(raw, str(path)), hashlib.sha256(raw).hexdigest(), signed)
+    except ScoringError as exc:
+        return f"{path.name}：{exc.message}"
+
+
+def stages_of(filed: list[Filed], bundle: Bundle) -> dict[str, Filed]:
+    """A bundle's review files by stage, in stage order."""
+    mine = {f.review.stage.name: f for f in filed if f.review.bundle_sha256 == bundle.sha256}
+    return {s: mine[s] for s in STAGES if s in mine}

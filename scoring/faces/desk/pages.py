@@ -1,0 +1,327 @@
+"""The review desk's pages as contexts of plain strings, built from the served folder and its results;
+the templates in reports/templates/desk/ lay them out and never see scoring objects (as the reports'
+contexts in report/context.py, whose pieces they reuse)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from scoring.base.errors import ScoringError
+from scoring.base.numbers import dec, fmt
+from scoring.domain import rules
+from scoring.domain.model import DOCUMENT_STATUS, Indicator, IndicatorResult, Input, Override, Result
+from scoring.faces.desk.folder import REVIEWING, Case, Filed, Folder
+from scoring.loading import review
+from scoring.papers.changes import changes
+from scoring.papers.report.context import Block, Standing, blocks, standings
+
+ACTION_WORDS = {"score": "定分", "input": "更正输入", "reject": "不采信文件"}
+
+
+@dataclass(frozen=True)
+class CountyRow:
+    name: str  # the bundle's entry in the folder
+    url: str
+    assessee: str
+    total: str
+    supported: str
+    mandatory: str  # 16/16, or ""
+    reviewed: str  # the last stage's total, "" before any review
+    flags: int  # flags still standing after every stage filed
+    stage: str  # the last stage filed: 初评（淄博市民政局 李明）, or 未评审
+    progress: str  # 佐证不足 3 项，已处理 2 项；1 条意见待复核
+    error: str
+
+
+@dataclass(frozen=True)
+class CountiesPage:
+    """The served folder's counties, as `page` in desk/counties.html."""
+
+    title: str
+    folder: str
+    rows: tuple[CountyRow, ...]
+    problems: tuple[str, ...]  # review files that cannot be read
+    stages: tuple[str, ...]  # the stages a county page can open at
+
+
+def counties_page(folder: Folder) -> CountiesPage:
+    filed, problems = folder.reviews()
+    rows = tuple(_row(folder, name, filed) for name in folder.names())
+    return CountiesPage("评审工作台：各县材料包", str(folder.root), rows, tuple(problems), REVIEWING)
+
+
+def county_url(name: str, stage: str = "") -> str:
+    return f"/county/{quote(name)}" + (f"?stage={quote(stage)}" if stage else "")
+
+
+def _row(folder: Folder, name: str, filed: list[Filed]) -> CountyRow:
+    url = county_url(name)
+    try:
+        result = folder.scored(name, filed)
+    except ScoringError as exc:
+        return CountyRow(name, url, "", "", "", "", "", 0, "", "", str(exc))
+    own, final = result.own, result.final
+    short = [i for i in result.indicators if i.own.supported < i.own.points]
+    touched = {o.indicator for s in result.chain for o in (*s.overrides, *s.pending)}
+    progress = f"佐证不足 {len(short)} 项，已处理 {sum(1 for i in short if i.id in touched)} 项"
+    pending = sum(len(s.pending) for s in result.chain)
+    if pending:
+        progress += f"；{pending} 条意见待复核"
+    last = result.chain[-1] if result.chain else None
+    who = " ".join(x for x in (last.unit, last.author) if x) if last else ""
+    stage = f"{last.name}（{who}，{len(last.overrides)} 条意见）" if last else "未评审"
+    m = own.mandatory
+    return CountyRow(name, county_url(name, last.name if last else ""), result.bundle.assessee.get("name", ""),
+                     fmt(own.total), fmt(own.supported_total), f"{m.met}/{m.total}" if m.total else "",
+                     fmt(final.total) if last else "",
+                     sum(len(i.final.flags) for i in result.indicators), stage, progress, "")
+
+
+# ---------------------------------------------------------------- one county
+
+
+@dataclass(frozen=True)
+class DocLink:
+    id: str
+    title: str
+    number: str
+    status: str  # 已核验, 文件缺失, 未采信 …
+    ok: bool
+    url: str
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    label: str
+    value: str  # as the county answered
+    documents: tuple[DocLink, ...]
+    reason: str  # the county's reason or note, "" for none
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    index: int  # its place among the indicator's entries, for deleting it
+    text: str
+    reason: str
+    pending: bool  # 待复核: kept, not applied
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Field:
+    """An input the reviewer may correct: a select (yes/no, a choice), checkboxes (multi-select),
+    lines (a list) or a number."""
+
+    name: str
+    label: str
+    widget: str  # bool | choice (a select), checks, lines or number
+    choices: tuple[Choice, ...]
+    text: str  # the value in force, for a number or lines
+    shown: str  # the value in force, as a reader says it
+    unit: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """One indicator on the county page."""
+
+    id: str
+    title: str
+    nature: str
+    max: str
+    own: str  # the county's claim
+    own_supported: str
+    before: str  # the score before this stage
+    after: str  # the score at this stage
+    after_supported: str
+    changed: bool
+    step: str  # 本项得分为 0.5 的整数倍, or "" when a set score has no step
+    flags: tuple[str, ...]
+    trace: tuple[str, ...]
+    statement: tuple[Block, ...]  # the county's 工作说明
+    answers: tuple[AnswerRow, ...]
+    entries: tuple[EntryRow, ...]
+    fields: tuple[Field, ...]
+    rejectable: tuple[Choice, ...]  # the documents the indicator cites
+    errors: Mapping[str, str]  # form ("score", "input:<name>", "reject", "entry", "other") -> message beside it
+
+
+@dataclass(frozen=True)
+class Group:
+    title: str
+    cards: tuple[Card, ...]
+
+
+@dataclass(frozen=True)
+class StageLink:
+    name: str
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class Download:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Conflicted:
+    """A save refused because the file changed meanwhile: what the reviewer sent and what the file has."""
+
+    indicator: str
+    sent: tuple[str, ...]
+    theirs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CountyPage:
+    """One county at one stage, as `page` in desk/county.html."""
+
+    title: str
+    name: str
+    url: str  # this page, for forms to post to
+    assessee: str
+    rubric: str
+    bundle_sha256: str
+    stage: str
+    stages: tuple[StageLink, ...]
+    standings: tuple[Standing, ...]  # 自评, then each stage up to this one
+    file: str  # the review file's name
+    version: str
+    reviewer: str
+    unit: str
+    date: str
+    editable: bool
+    problem: str
+    notice: str
+    alert: str  # a save refused, at the top of the page; the message itself is beside its form
+    alert_url: str  # the card it is about
+    header_error: str
+    conflict: Conflicted | None
+    groups: tuple[Group, ...]
+    downloads: tuple[Download, ...]
+    csrf: str = field(default="", repr=False)
+
+
+def county_page(case: Case, csrf: str, notice: str = "", errors: Mapping[str, Mapping[str, str]] | None = None,
+                header_error: str = "", conflict: Conflicted | None = None, alert: str = "",
+                alert_about: str = "") -> CountyPage:
+    result, stage = case.result, case.stage_made
+    k = len(result.chain) if case.current else len(result.chain) + 1  # this stage's place in the scores
+    worded = _worded(result)
+    own_entries = review.entries(stage)
+    pending = {o.indicator for o in stage.pending}
+    groups = tuple(Group(title, tuple(_card(case, i, k, own_entries.get(i.id, []), worded, (errors or {}).get(i.id, {}))
+                                      for i in items))
+                   for title, items in review.groups(result, pending))
+    url = county_url(case.name, case.stage)
+    base = f"/county/{quote(case.name)}"
+    q = f"?stage={quote(case.stage)}"
+    downloads = (Download("评审意见文件（YAML）", f"{base}/review.yaml{q}"),
+                 *(Download(f"{case.stage}意见表（{e.upper()}）", f"{base}/diff.{e}{q}") for e in ("pdf", "csv", "json")),
+                 Download("自评报告（附各阶段评审得分，PDF）", f"{base}/report.pdf{q}"))
+    assessee = result.bundle.assessee.get("name", "")
+    return CountyPage(
+        f"{assessee}：{case.stage}", case.name, url, assessee, f"{result.rubric.title}（{result.rubric.version}）",
+        result.bundle.sha256, case.stage,
+        tuple(StageLink(s, county_url(case.name, s), s == case.stage) for s in REVIEWING),
+        tuple(standings(result)), case.file.name, case.version, stage.author, stage.unit, stage.date,
+        case.editable, case.problem, notice, alert, f"#i-{alert_about}" if alert_about else "", header_error,
+        conflict, groups, downloads, csrf)
+
+
+def _worded(result: Result) -> dict[tuple[str, str, str, str], str]:
+    """Each entry of the chain in the 意见表's words, by stage, indicator, action and target."""
+    return {(s.stage.name, e.override.indicator, e.override.action, e.override.target): e.text
+            for s in changes(result).stages for e in (*(x for c in s.changes for x in c.entries), *s.pending)}
+
+
+def _card(case: Case, i: IndicatorResult, k: int, made: list[tuple[Override, bool]],
+          worded: Mapping[tuple[str, str, str, str], str], errors: Mapping[str, str]) -> Card:
+    ind, bundle = i.indicator, case.bundle
+    natures = case.rubric.natures
+    at = i.scores[k] if k < len(i.scores) else i.scores[-1]
+    before = i.scores[k - 1] if k - 1 < len(i.scores) else i.scores[-1]
+    rejected = {o.target for o in at.overrides if o.action == "reject"} | {
+        o.target for s in case.result.chain for o in s.overrides if o.action == "reject" and o.indicator == ind.id}
+    step = rules.step_of(ind)
+    answers = tuple(AnswerRow(inp.label, rules.answer_text(ind, inp.name, ans.value),
+                              tuple(_doc(case, d, d in rejected) for d in ans.documents),
+                              "；".join(t for t in (ans.reason, ans.note) if t.strip()))
+                    for inp, ans in i.answers if ans is not None)
+    answers += tuple(AnswerRow(inp.label, "未填报", (), "") for inp, ans in i.answers if ans is None)
+    entries = tuple(EntryRow(n, worded.get((case.stage, o.indicator, o.action, o.target), _plain(o)), o.reason, wait)
+                    for n, (o, wait) in enumerate(made))
+    values = _values_in_force(case, i, k)
+    known = {"score", "reject", "entry", *(f"input:{inp.name}" for inp in ind.inputs)}
+    errors = {(key if key in known else "other"): text for key, text in errors.items()}
+    return Card(
+        ind.id, ind.title, natures.of(ind.mandatory), fmt(ind.max), fmt(i.own.points), fmt(i.own.supported),
+        fmt(before.points), fmt(at.points), fmt(at.supported), at.points != before.points or at.supported != before.supported,
+        f"定分须为 {fmt(step)} 分的整数倍" if step is not None else "定分可为 0 至分值间任意数",
+        tuple(f.message for f in at.flags), tuple(s.text for s in at.trace),
+        blocks(bundle.statements.get(ind.id, "")), answers, entries,
+        tuple(_field(inp, values.get(inp.name), ind) for inp in ind.inputs),
+        tuple(Choice(d, f"{d} {bundle.documents[d].title}", False) for d in i.cited()), errors)
+
+
+def _doc(case: Case, ident: str, rejected: bool) -> DocLink:
+    d = case.bundle.documents[ident]
+    status = DOCUMENT_STATUS["rejected"] if rejected else DOCUMENT_STATUS.get(d.status, d.status)
+    return DocLink(d.id, d.title, d.number, status, d.status == "ok" and not rejected,
+                   f"/county/{quote(case.name)}/doc/{quote(d.id)}")
+
+
+def _plain(o: Override) -> str:
+    target = f" {o.target}" if o.target else ""
+    value = f"：{o.value}" if o.action != "reject" else ""
+    return f"{ACTION_WORDS.get(o.action, o.action)}{target}{value}"
+
+
+def _values_in_force(case: Case, i: IndicatorResult, k: int) -> dict[str, Any]:
+    """Each input's value at this stage: the county's, as corrected by this and earlier stages."""
+    values = {inp.name: ans.value for inp, ans in i.answers if ans is not None}
+    for s in case.result.chain[:k]:
+        values.update({o.target: o.value for o in s.overrides
+                       if o.action == "input" and (o.indicator == i.id or o.target in i.indicator.facts)})
+    return values
+
+
+def _field(inp: Input, value: Any, ind: Indicator) -> Field:
+    shown = rules.answer_text(ind, inp.name, value)
+    if inp.type == "bool":
+        opts = (("true", "是"), ("false", "否"))
+        chosen = {True: "true", False: "false"}.get(value, "")
+        return Field(inp.name, inp.label, "bool", tuple(Choice(v, t, v == chosen) for v, t in opts), "", shown, "")
+    if inp.type == "choice":
+        return Field(inp.name, inp.label, "choice",
+                     tuple(Choice(v, t, v == str(value)) for v, t in inp.values), "", shown, "")
+    if inp.type == "multi":
+        given = set(value) if isinstance(value, list) else set()
+        return Field(inp.name, inp.label, "checks", tuple(Choice(v, t, v in given) for v, t in inp.values), "",
+                     shown, "")
+    if inp.type == "list":
+        text = "\n".join(map(str, value)) if isinstance(value, list) else ""
+        return Field(inp.name, inp.label, "lines", (), text, shown, "")
+    text = fmt(dec(value)) if isinstance(value, int | Decimal) and not isinstance(value, bool) else ""
+    return Field(inp.name, inp.label, "number", (), text, shown, inp.unit or "")
+
+
+def entry_lines(case: Case, indicator: str) -> tuple[str, ...]:
+    """An indicator's entries in a review file, in words, for showing a conflict."""
+    worded = _worded(case.result)
+    return tuple(f"{worded.get((case.stage, o.indicator, o.action, o.target), _plain(o))}。理由：{o.reason}"
+                 + ("（待复核）" if wait else "")
+                 for o, wait in review.entries(case.stage_made).get(indicator, []))
+

@@ -1,0 +1,292 @@
+"""A committee's run: every center bundle in a folder scored (with its reviews, matched by SHA-256) on
+every core, then the programme applied: rewards by band and score, the quota among all centers in the
+city with every tie at the line listed, who pays, the exit rule over consecutive years, the city's target.
+
+A broken bundle is a center with its error: it is ranked nowhere, rewarded nothing, and changes no one
+else's result.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from scoring.base import limits
+from scoring.base.errors import ScoringError
+from scoring.base.numbers import ZERO, dec
+from scoring.domain.model import CenterRating, DistrictTotals, Programme, Rating, Result
+from scoring.jobs.summary import find, matched_reviews, unmatched
+from scoring.loading import validate
+from scoring.loading.yamlio import load_yaml
+from scoring.pipeline import batch
+
+
+@dataclass(frozen=True)
+class Registry:
+    """All centers in the city, from a registry file, or just their number."""
+
+    total: int
+    centers: tuple[tuple[str, str, str], ...] = ()  # (id, name, district)
+
+
+def rate(folder: Path, rubric_path: Path, programme: Programme, registry: Registry,
+         previous: Mapping[str, int] | None = None) -> Rating:
+    from scoring.loading.rubric import load
+
+    rubric = load(rubric_path)
+    bundles, review_files = find(folder)
+    reviews, problems = matched_reviews(review_files)
+    job = functools.partial(_center, reviews=reviews, rubric_path=str(rubric_path),
+                            counted=tuple(f for f, _ in programme.base_per_fact))
+    scored = batch.run(job, [str(p) for p in bundles], "评定")
+    bands = tuple(b.name for b in rubric.bands.levels) if rubric.bands else ()
+    centers = [replace(c, reward=amount(programme, rubric.total, bands, c)) for c in scored]
+    problems += unmatched(reviews, {c.sha256 for c in centers})
+    problems += _registry_problems(centers, registry)
+    if registry.total < len(centers):
+        raise ScoringError(f"全市养老服务中心总数 {registry.total} 个，少于参评的 {len(centers)} 个",
+                           hint="请核对 --centers-total 或名册文件")
+    ranked, quota, cut, ties = _quota(programme, centers, registry.total)
+    ranked = [_pay(programme, _exit(programme, bands, c, previous or {})) for c in ranked]
+    listed = {c.id for c in ranked}
+    unrated = tuple(r for r in registry.centers if r[0] not in listed)
+    return Rating(programme, f"{rubric.title}（{rubric.version}）", bands, tuple(ranked), registry.total, quota, cut,
+                  ties, _districts(ranked), unrated, tuple(problems))
+
+
+# ---------------------------------------------------------------- one center, in a worker
+
+
+@functools.cache
+def _rubric(path: str) -> Any:
+    from scoring.loading.rubric import load
+
+    return load(Path(path))
+
+
+def _center(path: str, reviews: dict[str, list[str]], rubric_path: str, counted: tuple[str, ...]) -> CenterRating:
+    try:
+        result = _score(Path(path), reviews, _rubric(rubric_path))
+    except ScoringError as exc:
+        return CenterRating(Path(path).name, "", Path(path).stem, "", None, None, None, None, (), "", (),
+                            error=str(exc))
+    b, last = result.bundle, result.final
+    flags = tuple(f"{i.id} {f.message}" for i in result.indicators for f in i.final.flags)
+    counts = tuple((name, last.facts.get(name)) for name in counted)
+    return CenterRating(Path(path).name, b.assessee.get("id", ""), b.assessee.get("name", "").strip(),
+                        b.assessee.get("district", ""), last.total, last.supported_total, last.verdict.band,
+                        last.verdict.next, last.verdict.held, last.stage, flags, sha256=b.sha256,
+                        counted=tuple((n, ZERO if v is None else dec(v)) for n, v in counts),
+                        categories=tuple((c.title, c.score, c.max) for c in last.categories),
+                        period_end=b.period["end"])
+
+
+def _score(path: Path, reviews: dict[str, list[str]], rubric: Any) -> Result:
+    from scoring.domain import engine
+    from scoring.loading.bundle import open_bundle
+    from scoring.loading.review import found_chain
+
+    bundle = open_bundle(path)
+    return engine.score(rubric, bundle, found_chain(reviews.get(bundle.sha256, []), rubric, bundle)[0])
+
+
+# ---------------------------------------------------------------- the programme
+
+
+def amount(p: Programme, total: Decimal, bands: Sequence[str], c: CenterRating) -> Decimal:
+    """The reward a center's band and score earn before the quota: base × factor, rounded half up."""
+    if c.error or c.score is None:
+        return ZERO
+    if p.base_per_fact:
+        rates = dict(p.base_per_fact)
+        base = sum((rates[name] * value for name, value in c.counted), ZERO)
+    else:
+        base = dict(p.base_by_band).get(c.band or "", ZERO)
+    if p.factor == "score":
+        base = base * c.score / total
+    elif p.factor == "band":
+        base = base * dict(p.factor_by_band).get(c.band or "", p.factor_none) / 100
+    return round_to(base, p.round_to)
+
+
+def round_to(value: Decimal, unit: Decimal) -> Decimal:
+    return (value / unit).quantize(Decimal(1), ROUND_HALF_UP) * unit
+
+
+def _quota(p: Programme, centers: list[CenterRating], city_total: int
+           ) -> tuple[list[CenterRating], int | None, Decimal | None, tuple[str, ...]]:
+    """Rank by score (then id, for the listing only); reward the eligible in order up to the quota. A tie on
+    the score at the line is rewarded whole or not at all, as the programme declares, and always listed."""
+    ok = sorted((c for c in centers if not c.error), key=lambda c: (-(c.score or ZERO), c.id, c.source))
+    broken = sorted((c for c in centers if c.error), key=lambda c: c.source)
+    eligible = [c for c in ok if c.reward > 0]
+    quota = None if p.quota_share is None else int((city_total * p.quota_share / 100).to_integral_value(ROUND_DOWN))
+    cut: Decimal | None = None
+    ties: tuple[str, ...] = ()
+    chosen = {id(c) for c in eligible}
+    if quota is not None and len(eligible) > quota:
+        cut = eligible[quota - 1].score if quota else None
+        if cut is not None and eligible[quota].score == cut:
+            ties = tuple(c.id or c.source for c in eligible if c.score == cut)
+            chosen = {id(c) for c in eligible
+                      if (c.score or ZERO) > cut or (p.ties == "include" and c.score == cut)}
+        else:
+            chosen = {id(c) for c in eligible[:quota]}
+    tied = set(ties)
+    ranked = [replace(c, rank=k, rewarded=id(c) in chosen, reward=c.reward if id(c) in chosen else ZERO,
+                      tie=(c.id or c.source) in tied) for k, c in enumerate(ok, start=1)]
+    return [*ranked, *broken], quota, cut, ties
+
+
+def _pay(p: Programme, c: CenterRating) -> CenterRating:
+    refund = round_to(c.reward * p.refund_percent / 100, p.round_to)
+    return replace(c, refund=refund, payer_share=c.reward - refund)
+
+
+def _exit(p: Programme, bands: Sequence[str], c: CenterRating, previous: Mapping[str, int]) -> CenterRating:
+    """Consecutive years below the exit band; a center whose bundle could not be scored keeps last
+    year's count (it was not rated, so neither below nor above)."""
+    if not p.exit_below:
+        return c
+    before = previous.get(c.id, 0) if c.id else 0
+    if c.error:
+        return replace(c, years_below=before)
+    good = set(bands[: bands.index(p.exit_below) + 1])
+    years = before + 1 if c.band not in good else 0
+    return replace(c, years_below=years, exit=years >= p.exit_years)
+
+
+def _districts(centers: Sequence[CenterRating]) -> tuple[DistrictTotals, ...]:
+    """Per district, the centers rated (a bundle that could not be scored names no district we can trust)."""
+    out = []
+    rated = [c for c in centers if not c.error]
+    for d in sorted({c.district for c in rated}):
+        mine = [c for c in rated if c.district == d]
+        out.append(DistrictTotals(d, len(mine), sum(1 for c in mine if c.rewarded),
+                                  sum((c.reward for c in mine), ZERO), sum((c.payer_share for c in mine), ZERO),
+                                  sum((c.refund for c in mine), ZERO)))
+    return tuple(out)
+
+
+def _registry_problems(centers: Sequence[CenterRating], registry: Registry) -> list[str]:
+    out = [f"材料包 {c.source} 没有填写被评估单位编号（assessee.id），无法与名册和上一年的结果对照"
+           for c in centers if not c.error and not c.id]
+    ids = [c.id for c in centers if c.id]
+    out += [f"编号 {i} 出现在多个材料包中" for i in sorted(i for i, n in Counter(ids).items() if n > 1)]
+    if registry.centers:
+        known = {r[0] for r in registry.centers}
+        out += [f"{c.name or c.source}（{c.id}）不在名册中" for c in centers if c.id and c.id not in known]
+    return out
+
+
+# ---------------------------------------------------------------- inputs: registry and last year's result
+
+
+def read_registry(path: Path) -> Registry:
+    """A CSV (UTF-8, as Excel or WPS saves it) with columns 编号, 名称, 区（市） (or id, name, district)."""
+    raw = limits.read_regular(path, limits.REGISTRY_BYTES, "名册文件")
+    rows: list[tuple[int, list[str]]] = []  # each row with the line it starts on (a quoted cell may span lines)
+    try:
+        reader = csv.reader(io.StringIO(raw.decode("utf-8-sig")))
+        line = 1
+        for row in reader:
+            rows.append((line, row))
+            line = reader.line_num + 1
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ScoringError("名册文件应为 UTF-8 编码的 CSV", str(path), hint="在 Excel/WPS 中另存为“CSV UTF-8”") from exc
+    if not rows:
+        raise ScoringError("名册文件是空的", str(path))
+    head = [h.strip() for h in _cells(rows[0][1], (), str(path), 1)]
+    cols = [_column(head, names, str(path)) for names in (("编号", "id"), ("名称", "name"), ("区（市）", "区", "district"))]
+    centers = tuple(_registry_row(_cells(r, head, str(path), k), cols, str(path), k) for k, r in rows[1:]
+                    if any(x.strip() for x in r))
+    ids = [c[0] for c in centers]
+    dup = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if dup:
+        raise ScoringError(f"名册中编号重复：{'、'.join(dup[:10])}", str(path))
+    return Registry(len(centers), centers)
+
+
+def _cells(row: list[str], head: Sequence[str], file: str, line: int) -> list[str]:
+    """A registry row's cells, each with a control character refused (naming its column) and shown safely."""
+    return [validate.clean_text(cell, file, lambda _: line, head[j] if j < len(head) and head[j] else f"第 {j + 1} 列")
+            for j, cell in enumerate(row)]
+
+
+def _registry_row(row: list[str], cols: list[int], file: str, line: int) -> tuple[str, str, str]:
+    """One center of the registry; a row short of a column, or without an id, is refused with its line."""
+    if len(row) <= max(cols) or not row[cols[0]].strip():
+        raise ScoringError("名册这一行缺少编号、名称或区（市）", file, line, hint="每行应为：编号,名称,区（市）")
+    return row[cols[0]].strip(), row[cols[1]].strip(), row[cols[2]].strip()
+
+
+def _column(head: list[str], names: Sequence[str], file: str) -> int:
+    for name in names:
+        if name in head:
+            return head.index(name)
+    raise ScoringError(f"名册缺少“{names[0]}”列", file, 1, hint="第一行应为列名：编号,名称,区（市）")
+
+
+def read_previous(path: Path) -> dict[str, int]:
+    """Last year's ratings.json: each center's consecutive years below the exit band, by id."""
+    raw = limits.read_regular(path, limits.MANIFEST_BYTES, "上一年的评定结果", "应为上一年 scoring rate 写出的 ratings.json")
+    doc = load_yaml(raw, str(path))  # JSON is YAML: the same safe reader, with lines for errors
+    validate.check(doc, "rating", "上一年的评定结果")
+    centers = validate.clean(doc.data, doc)["centers"]  # every string: control characters refused, shown safely
+    return {c["id"]: c["years_below"] for c in centers if c["id"]}
+
+
+
+# ---------------------------------------------------------------- the outputs, all or nothing
+
+REPORTS = "评定报告"
+OUTPUTS = ("ratings.json", "ratings.csv", "ratings.xlsx", "committee.pdf", REPORTS)
+
+
+def write(rating: Rating, outdir: Path, pdfs: bool = False) -> None:
+    """ratings.json, ratings.csv, committee.pdf and, with `pdfs`, one two-page 评定结果 per center, rendered
+    in full into a temporary folder that then takes OUTDIR's place."""
+    from scoring.base.files import write_folder
+    from scoring.papers.outputs import render
+
+    made = {name: render("rating", name.rsplit(".", 1)[1], rating) for name in OUTPUTS[:-1]}
+
+    def fill(tmp: Path) -> None:
+        for name, data in made.items():
+            (tmp / name).write_bytes(data)
+        if pdfs:
+            from scoring.papers.report.papers import sheet_contexts
+
+            (tmp / REPORTS).mkdir()
+            sheets = sheet_contexts(rating)
+            names = [str(tmp / REPORTS / report_name(c)) for c in rating.centers if not c.error]
+            size = max(1, min(SHEETS_PER_RENDER, -(-len(sheets) // 2)))  # both cores busy, few renders each
+            jobs = [(sheets[k:k + size], names[k:k + size]) for k in range(0, len(sheets), size)]
+            batch.run(_sheets, jobs, "生成评定结果")
+
+    write_folder(outdir, fill, OUTPUTS)
+
+
+SHEETS_PER_RENDER = 100  # one layout of this many sheets, split into a PDF each
+
+
+def report_name(c: CenterRating) -> str:
+    stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in (c.id or Path(c.source).stem))
+    name = "".join(ch for ch in c.name if ch.isalnum())[:30]
+    return f"{stem}_{name}.pdf" if name else f"{stem}.pdf"
+
+
+def _sheets(job: tuple[Sequence[Any], Sequence[str]]) -> int:
+    from scoring.papers.report.papers import sheet_pdfs
+
+    sheets, names = job
+    for name, pdf in zip(names, sheet_pdfs(sheets), strict=True):
+        Path(name).write_bytes(pdf)
+    return len(names)

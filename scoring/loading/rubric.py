@@ -1,0 +1,261 @@
+"""Loading and checking rubrics (评分细则)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from scoring.base.errors import ScoringError, ScoringErrors
+from scoring.base.numbers import ZERO, dec, fmt
+from scoring.base.resources import rubrics_dir
+from scoring.domain import rules
+from scoring.domain.model import (
+    Band,
+    Bands,
+    Category,
+    Condition,
+    Indicator,
+    Input,
+    Natures,
+    Rubric,
+    VerdictRule,
+)
+from scoring.loading import validate
+from scoring.loading.yamlio import YamlDoc
+
+RUBRICS_DIR = rubrics_dir()
+
+
+def resolve(name_or_path: str) -> Path:
+    """A rubric file named by the user: a path as given, or the id of a shipped rubric."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    return shipped(name_or_path)
+
+
+def shipped(rubric_id: str) -> Path:
+    """The shipped rubric a bundle names; a bundle's id never reaches the file system otherwise."""
+    if rubric_id.isidentifier():
+        candidate = RUBRICS_DIR / f"{rubric_id}.yaml"
+        if candidate.is_file():
+            return candidate
+    raise ScoringError(f"找不到评分细则 “{rubric_id[:60]}”", hint="请用 --rubric 指定评分细则文件")
+
+
+def read(path: Path) -> tuple[bytes, YamlDoc]:
+    return validate.load_checked(path, "rubric", "评分细则", "无法读取评分细则文件",
+                                 "请检查文件路径是否正确、文件是否可读")
+
+
+def check(path: Path) -> tuple[Rubric, list[ScoringError], list[ScoringError]]:
+    """A rubric that passed its schema, with the lint's errors and warnings."""
+    raw, doc = read(path)
+    rubric = build(doc, hashlib.sha256(raw).hexdigest())
+    return (rubric, *lint(rubric, doc))
+
+
+def load(path: Path) -> Rubric:
+    """Load a rubric, refusing it when the schema or the lint finds an error."""
+    rubric, errors, _ = check(path)
+    if errors:
+        raise ScoringErrors(errors)
+    return rubric
+
+
+def build(doc: YamlDoc, sha256: str) -> Rubric:
+    data = validate.clean(doc.data, doc)  # every string: control characters refused, shown safely
+    step = dec(data.get("judged_step", Decimal("0.5")))
+    facts = tuple(_input(f, fact=True) for f in data.get("facts", ()))
+    cats = []
+    for ci, c in enumerate(data["categories"]):
+        inds = tuple(_indicator(ind, c["id"], doc.line(("categories", ci, "indicators", ii)), step, facts)
+                     for ii, ind in enumerate(c["indicators"]))
+        cats.append(Category(c["id"], c["title"], dec(c["max"]), inds,
+                             None if c.get("min") is None else dec(c["min"])))
+    verdict, defaults = data["verdict"], VerdictRule()
+    min_total = verdict.get("min_total")
+    return Rubric(
+        id=data["id"], title=data["title"], version=data["version"], source=data.get("source", ""),
+        total=dec(data["total"]), judged_step=step,
+        verdict=VerdictRule(verdict.get("mandatory_full", False), None if min_total is None else dec(min_total),
+                            verdict.get("passed", defaults.passed), verdict.get("failed", defaults.failed)),
+        natures=Natures(**(data.get("natures") or {})),
+        notes=tuple(data.get("notes", ())), categories=tuple(cats), path=doc.name, sha256=sha256,
+        report_title=data.get("report_title", ""), facts=facts, bands=_bands(data, doc))
+
+
+def _bands(data: Mapping[str, Any], doc: YamlDoc) -> Bands | None:
+    given = data.get("bands")
+    if given is None:
+        return None
+    ids = [c["id"] for c in data["categories"]]
+
+    def condition(c: Mapping[str, Any], path: tuple[str | int, ...]) -> Condition:
+        def num(key: str) -> Decimal | None:
+            return None if c.get(key) is None else dec(c[key])
+        return Condition(c["fact"], c["label"], num("at_least"), num("at_most"), tuple(c.get("one_of", ())),
+                         c.get("all", False), doc.line(path))
+
+    def band(k: int, b: Mapping[str, Any]) -> Band:
+        share = b.get("category_min")
+        shares = {cid: share for cid in ids} if isinstance(share, int | Decimal) else dict(share or {})
+        return Band(b["name"], dec(b["min_total"]), tuple((cid, dec(v)) for cid, v in shares.items()),
+                    tuple(condition(c, ("bands", "levels", k, "prerequisites", j))
+                          for j, c in enumerate(b.get("prerequisites", ()))),
+                    doc.line(("bands", "levels", k)))
+
+    return Bands(tuple(band(k, b) for k, b in enumerate(given["levels"])),
+                 tuple(condition(c, ("bands", "veto", j)) for j, c in enumerate(given.get("veto", ()))),
+                 given.get("requested", ""), given.get("none", Bands(()).none))
+
+
+def _input(i: Mapping[str, Any], fact: bool = False) -> Input:
+    def num(v: Any) -> Decimal | None:
+        return None if v is None else dec(v)
+
+    return Input(name=i["name"], label=i["label"], prompt=i["prompt"], type=i["type"], unit=i.get("unit"),
+                 min=num(i.get("min")), max=num(i.get("max")), document=i.get("document", False),
+                 values=tuple((v["value"], v["label"]) for v in i.get("values", ())), fact=fact)
+
+
+def _indicator(d: Mapping[str, Any], category: str, line: int | None, step: Decimal,
+               facts: tuple[Input, ...]) -> Indicator:
+    declared = {f.name: f for f in facts}
+    named = tuple(i["fact"] for i in d["inputs"] if "fact" in i)
+    # An undeclared fact is left out here and reported by the lint.
+    inputs = tuple(declared[i["fact"]] if "fact" in i else _input(i) for i in d["inputs"]
+                   if "fact" not in i or i["fact"] in declared)
+    rule = rules.with_step(d["rule"], step)
+    return Indicator(
+        id=d["id"], category=category, title=d["title"], text=d["text"], mandatory=d["mandatory"],
+        max=dec(d["max"]), criteria=d.get("criteria", ""), lead=tuple(d.get("lead", ())),
+        units=tuple(d.get("units", ())), notes=tuple(d.get("notes", ())), inputs=inputs,
+        rule=rule, line=line, facts=named, nodes=tuple(rules.walk(rule)))
+
+
+def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[ScoringError]]:
+    """Errors and warnings a rubric author must see before anyone scores with it."""
+    errors: list[ScoringError] = []
+    warnings: list[ScoringError] = []
+
+    def err(msg: str, line: int | None, where: str | None = None, warn: bool = False) -> None:
+        (warnings if warn else errors).append(ScoringError(msg, rubric.path, line, where))
+
+    cat_sum = sum((c.max for c in rubric.categories), ZERO)
+    if cat_sum != rubric.total:
+        err(f"各一级指标分值合计 {fmt(cat_sum)} 分，与声明的总分 {fmt(rubric.total)} 分不符",
+            doc.line(("total",)))
+    seen: dict[str, int | None] = {}
+    for ci, cat in enumerate(rubric.categories):
+        where = f"一级指标 {cat.id}"
+        if cat.id in seen:
+            err(f"一级指标编号 “{cat.id}” 重复", doc.line(("categories", ci, "id")), where)
+        seen[cat.id] = None
+        ind_sum = sum((i.max for i in cat.indicators), ZERO)
+        if ind_sum != cat.max:
+            err(f"二级指标分值合计 {fmt(ind_sum)} 分，与一级指标分值 {fmt(cat.max)} 分不符",
+                doc.line(("categories", ci, "max")), where)
+    ids: set[str] = set()
+    facts = {f.name for f in rubric.facts}
+    for ind in rubric.indicators:
+        where = f"指标 {ind.id}"
+        if ind.id in ids:
+            err(f"指标编号 “{ind.id}” 重复", ind.line, where)
+        ids.add(ind.id)
+        for problem, warn in (*_lint_facts_read(ind, facts), *_lint_indicator(ind)):
+            err(problem, ind.line, where, warn)
+    for problem, index in _lint_facts(rubric):
+        err(problem, doc.line(("facts", index)), f"共用事实 {rubric.facts[index].name}")
+    for problem, line in _lint_bands(rubric, doc):
+        err(problem, line, "星级（bands）")
+    return errors, warnings
+
+
+def _lint_bands(rubric: Rubric, doc: YamlDoc) -> Iterator[tuple[str, int | None]]:
+    """Bands ordered and reachable, minimums within maxima, conditions on real facts that fit them."""
+    bands = rubric.bands
+    if bands is None:
+        return
+    cats = {c.id: c for c in rubric.categories}
+    for k, b in enumerate(bands.levels):
+        if b.name in [x.name for x in bands.levels[:k]]:
+            yield f"星级 “{b.name}” 重复", b.line
+        if k and b.min_total >= bands.levels[k - 1].min_total:
+            yield (f"星级应从高到低排列，最低总分依次降低：“{b.name}” {fmt(b.min_total)} 分不低于上一级 "
+                   f"“{bands.levels[k - 1].name}” {fmt(bands.levels[k - 1].min_total)} 分"), b.line
+        if b.min_total > rubric.total:
+            yield f"“{b.name}” 要求总分 {fmt(b.min_total)} 分，超过满分 {fmt(rubric.total)} 分，无法达到", b.line
+        for cid, _ in b.category_min:
+            if cid not in cats:
+                yield f"“{b.name}” 的一级指标最低得分率引用了不存在的一级指标 “{cid}”", b.line
+        for c in b.prerequisites:
+            yield from ((p, c.line) for p in _lint_condition(rubric, c))
+    for c in bands.veto:
+        yield from ((p, c.line) for p in _lint_condition(rubric, c))
+    if bands.requested:
+        fact = rubric.fact(bands.requested)
+        names = {b.name for b in bands.levels}
+        if fact is None or fact.type != "choice" or not {label for _, label in fact.values} <= names:
+            yield (f"申请星级 requested 应为一个单选（choice）共用事实，其选项的 label 为星级名称（{'、'.join(sorted(names))}）",
+                   doc.line(("bands", "requested")))
+
+
+def _lint_condition(rubric: Rubric, c: Condition) -> Iterator[str]:
+    fact = rubric.fact(c.fact)
+    if fact is None:
+        yield f"条件 “{c.label}” 引用了未声明的共用事实 “{c.fact}”"
+        return
+    counted = fact.type in ("number", "integer", "list", "multi")
+    compares = c.at_least is not None or c.at_most is not None
+    if compares and not counted:
+        yield f"条件 “{c.label}”：at_least/at_most 只能用于数值、列表或多选事实，“{c.fact}” 是 {fact.type}"
+    if c.one_of and (fact.type != "choice" or not set(c.one_of) <= {v for v, _ in fact.values}):
+        yield f"条件 “{c.label}”：one_of 应列出单选事实 “{c.fact}” 的选项代码"
+    if c.all and fact.type != "multi":
+        yield f"条件 “{c.label}”：all 只能用于多选事实，“{c.fact}” 是 {fact.type}"
+    if fact.type == "bool" and (compares or c.one_of or c.all):
+        yield f"条件 “{c.label}”：是否类事实 “{c.fact}” 只需写 fact 和 label（为“是”时成立）"
+    if fact.type != "bool" and not (compares or c.one_of or c.all):
+        yield f"条件 “{c.label}”：事实 “{c.fact}” 不是是否类，请用 at_least、at_most、one_of 或 all 写明条件"
+
+
+def _lint_facts(rubric: Rubric) -> Iterator[tuple[str, int]]:
+    """Shared facts declared twice or read by no indicator and no band."""
+    names = [f.name for f in rubric.facts]
+    read = {name for ind in rubric.indicators for name in ind.facts} | (rubric.bands.facts if rubric.bands else set())
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            yield f"共用事实 “{name}” 重复声明", index
+        elif name not in read:
+            yield f"共用事实 “{name}” 没有任何指标使用", index
+
+
+def _lint_facts_read(ind: Indicator, facts: set[str]) -> Iterator[tuple[str, bool]]:
+    """An indicator naming an undeclared fact, or an input of its own named like a fact."""
+    for name in ind.facts:
+        if name not in facts:
+            yield f"引用了未声明的共用事实 “{name}”", False
+    for inp in ind.inputs:
+        if not inp.fact and inp.name in facts:
+            yield f"输入 “{inp.name}” 与共用事实同名", False
+
+
+def _lint_indicator(ind: Indicator) -> Iterator[tuple[str, bool]]:
+    names = [i.name for i in ind.inputs]
+    for name in sorted(n for n, k in Counter(names).items() if k > 1):
+        yield f"输入 “{name}” 重复声明", False
+    for inp in ind.inputs:
+        if inp.min is not None and inp.max is not None and inp.min > inp.max:
+            yield f"输入 “{inp.name}” 的下限大于上限", False
+    for node in rules.walk(ind.rule):
+        yield from ((p, False) for p in rules.check_node(node, ind))
+    reach = rules.reach(ind.rule)
+    if reach < ind.max:
+        yield f"规则最高只能得 {fmt(reach)} 分，低于指标分值 {fmt(ind.max)} 分", False
+    elif reach > ind.max:
+        yield f"规则最高可得 {fmt(reach)} 分，超过指标分值 {fmt(ind.max)} 分，超出部分将被截去", True

@@ -1,0 +1,193 @@
+"""JSON Schema validation with Chinese messages that name the file, the line and the path; and every
+string of a file from outside checked for control characters and made safe to show."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path as PathLike
+from typing import Any, Protocol
+
+from scoring.base import limits, text
+from scoring.base.errors import ScoringError, ScoringErrors
+from scoring.base.text import excerpt
+from scoring.domain.model import Line, Path
+from scoring.loading.yamlio import YamlDoc, load_yaml
+
+TYPE_NAMES = {"object": "映射（键: 值）", "array": "列表", "string": "文本", "number": "数字",
+              "integer": "整数", "boolean": "true 或 false", "null": "空值"}
+
+
+class Manifest(Protocol):
+    """Data with a place for each part: a YAML file (lines) or a workbook (cells)."""
+
+    data: Any
+    name: str
+
+    @property
+    def lines(self) -> Mapping[Path, Line]: ...
+
+    def line(self, path: Path) -> Line | None: ...
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    text = resources.files("scoring.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+@cache
+def _validator(name: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema(name))
+
+
+def load_checked(path: PathLike, schema_name: str, label: str, unreadable: str,
+                 hint: str) -> tuple[bytes, YamlDoc]:
+    """Read a YAML file of ours (a rubric, a test case's expectations) and check it against its schema."""
+    raw = limits.read_regular(path, limits.MANIFEST_BYTES, label + "文件", hint, unreadable)
+    doc = load_yaml(raw, str(path))
+    check(doc, schema_name, label)
+    return raw, doc
+
+
+def path_text(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "（根）"
+
+
+def _message(error: Any) -> str:
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        missing = [k for k in expected if isinstance(value, dict) and k not in value]
+        return f"缺少必填项 “{'、'.join(missing)}”"
+    if kind == "additionalProperties":
+        extra = sorted(set(value) - set(error.schema.get("properties", {})))
+        return f"不认识的键 “{'、'.join(extra)}”，请检查拼写"
+    if kind == "type":
+        names = expected if isinstance(expected, list) else [expected]
+        return f"类型错误：应为{'或'.join(TYPE_NAMES.get(str(n), str(n)) for n in names)}，实际为 {excerpt(repr(value))}"
+    if kind in ("enum", "const"):
+        allowed = expected if kind == "enum" else [expected]
+        return f"取值 {excerpt(repr(value))} 无效，应为 {'、'.join(map(str, allowed))} 之一"
+    if kind == "pattern":
+        return f"格式不符：{excerpt(repr(value))}（应匹配 {expected}）"
+    if kind in ("minimum", "exclusiveMinimum"):
+        return f"数值 {excerpt(str(value))} 过小，应{'大于等于' if kind == 'minimum' else '大于'} {expected}"
+    if kind in ("maximum", "exclusiveMaximum"):
+        return f"数值 {excerpt(str(value))} 过大，应{'小于等于' if kind == 'maximum' else '小于'} {expected}"
+    if kind in ("minItems", "minProperties", "minLength"):
+        return "不能为空"
+    if kind in ("maxItems", "maxLength"):
+        return f"过长（上限 {expected}）"
+    if kind == "not":
+        return "此处不应出现该项"
+    return f"不符合格式要求（{kind}）"
+
+
+# The keywords a compiled draft-07 validator checks exactly as jsonschema's 2020-12 one does. A schema using
+# only these is first checked by the compiled validator (several times faster on the valid documents a
+# batch run reads); a document it refuses, and any other schema, goes through jsonschema for the messages.
+FAST_KEYWORDS = {"$defs", "$id", "$ref", "$schema", "additionalProperties", "anyOf", "const", "description",
+                 "enum", "items", "maxItems", "maxLength", "maximum", "minItems", "minLength", "minimum",
+                 "pattern", "properties", "required", "title", "type"}
+
+
+@cache
+def _fast(name: str) -> Any:
+    """The compiled validator for a schema that uses only FAST_KEYWORDS, else None."""
+    found = _keywords(schema(name))
+    if not found <= FAST_KEYWORDS or _ref_with_siblings(schema(name)):
+        return None
+    import fastjsonschema
+
+    draft7 = {**schema(name), "$schema": "http://json-schema.org/draft-07/schema#"}
+    return fastjsonschema.compile(draft7)
+
+
+def _ref_with_siblings(node: Any) -> bool:
+    """Draft 7 ignores the keywords beside a $ref; 2020-12 applies them."""
+    if isinstance(node, list):
+        return any(_ref_with_siblings(item) for item in node)
+    if not isinstance(node, dict):
+        return False
+    if "$ref" in node and set(node) - {"$ref", "description", "title"}:
+        return True
+    return any(_ref_with_siblings(v) for v in node.values())
+
+
+def _keywords(node: Any) -> set[str]:
+    if isinstance(node, list):
+        return {k for item in node for k in _keywords(item)}
+    if not isinstance(node, dict):
+        return set()
+    found = set(node)
+    for key, value in node.items():
+        children = value.values() if key in ("properties", "$defs") and isinstance(value, dict) else [value]
+        found |= {k for child in children for k in _keywords(child)}
+    return found
+
+
+def check(doc: Manifest, schema_name: str, label: str) -> None:
+    """Raise ScoringErrors with every schema violation in `doc`, in line order."""
+    fast = _fast(schema_name)
+    if fast is not None:
+        from fastjsonschema import JsonSchemaException
+
+        try:
+            fast(doc.data)
+            return
+        except JsonSchemaException:
+            pass  # jsonschema says what is wrong, and where
+    errors = list(_validator(schema_name).iter_errors(doc.data))
+    if not errors:
+        return
+    found: dict[str, ScoringError] = {}
+    for error in _leaves(errors):
+        path = tuple(error.absolute_path)
+        item = ScoringError(_message(error), doc.name, doc.line(path), f"{label} {path_text(path)}")
+        found.setdefault(str(item), item)
+    # A YAML file's errors in line order; a workbook's as the schema found them (sheet by sheet).
+    raise ScoringErrors(sorted(found.values(), key=lambda e: e.line if isinstance(e.line, int) else 0))
+
+
+def _leaves(errors: list[Any]) -> list[Any]:
+    # anyOf/oneOf failures carry the useful sub-errors in their context.
+    out: list[Any] = []
+    for error in errors:
+        out.extend(_leaves(list(error.context)) if error.context else [error])
+    return out
+
+
+def clean(value: Any, doc: Manifest, path: Path = ()) -> Any:
+    """Every string of a file from outside (a bundle, a review, a programme, last year's ratings) checked
+    for control characters (keys too) and made safe to show."""
+    if not path and isinstance(doc, YamlDoc) and doc.plain:
+        return value  # no string in the file can need it
+    if isinstance(value, str):
+        if text.ordinary(value):
+            return value
+        return clean_text(value, doc.name, lambda _: doc.line(path), path_text(path))
+    if isinstance(value, dict):
+        for key in value:
+            clean(key, doc, (*path, key))  # a key is refused like any text, but kept as written
+        return {k: clean(v, doc, (*path, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean(v, doc, (*path, i)) for i, v in enumerate(value)]
+    return value
+
+
+def clean_text(given: str, name: str, line: Callable[[int], Line | None], where: str | None) -> str:
+    """Text from outside with a control character refused, naming where (the character's line in a text
+    file); line breaks become newlines and a right-to-left string is isolated (`text.clean`)."""
+    bad = text.refused(given)
+    if bad is not None:
+        raise ScoringError(f"文本中有不允许的控制字符 {text.code(bad)}", name, line(given.index(bad)), where,
+                           hint="请删去该字符；从 Word 等处复制的文字可改为纯文本粘贴")
+    return text.clean(given)

@@ -1,0 +1,88 @@
+"""What a chain of reviews changed: stage by stage, every indicator an entry touched (before → after, each
+entry worded with its reason and reviewer), totals and mandatory compliance before and after, the entries
+waiting to be re-checked, and the self-assessment's unsupported claims no stage addressed.
+
+This is the 初评意见表's content as data; formats.py writes it as JSON and CSV, report/papers.py as a PDF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scoring.base.numbers import dec, fmt
+from scoring.domain import rules
+from scoring.domain.model import (
+    OUTCOME,
+    IndicatorResult,
+    IndicatorScore,
+    Override,
+    Result,
+    Stage,
+    StageResult,
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One review entry in words: 定分 2 分; 更正“…”：1 → 2; 不采信 D12《…》."""
+
+    override: Override
+    text: str
+
+
+@dataclass(frozen=True)
+class Change:
+    indicator: IndicatorResult
+    before: IndicatorScore
+    after: IndicatorScore
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class StageChanges:
+    stage: Stage
+    before: StageResult
+    after: StageResult
+    changes: tuple[Change, ...]
+    pending: tuple[Entry, ...]  # 待复核: not applied
+
+    @property
+    def outcome(self) -> str:
+        passed, failed = OUTCOME.get(self.stage.name, ("通过", "不通过"))
+        return passed if self.after.verdict.passed else failed
+
+
+@dataclass(frozen=True)
+class Changes:
+    result: Result
+    stages: tuple[StageChanges, ...]
+    unaddressed: tuple[IndicatorResult, ...]  # self-score above its support, and no stage touched it
+
+
+def changes(result: Result) -> Changes:
+    values = {(i.id, inp.name): (ans.value if ans else None) for i in result.indicators for inp, ans in i.answers}
+    out = []
+    for k, stage in enumerate(result.chain, start=1):
+        touched = [i for i in result.indicators if i.scores[k].overrides]
+        made = tuple(Change(i, i.scores[k - 1], i.scores[k],
+                            tuple(_entry(result, o, values) for o in i.scores[k].overrides)) for i in touched)
+        pending = tuple(_entry(result, o, values) for o in stage.pending)
+        values.update({(o.indicator, o.target): o.value for o in stage.overrides if o.action == "input"})
+        out.append(StageChanges(stage, result.stages[k - 1], result.stages[k], made, pending))
+    addressed = {o.indicator for s in result.chain for o in (*s.overrides, *s.pending)}
+    unaddressed = tuple(i for i in result.indicators if i.own.supported < i.own.points and i.id not in addressed)
+    return Changes(result, tuple(out), unaddressed)
+
+
+def _entry(result: Result, o: Override, values: dict[tuple[str, str], Any]) -> Entry:
+    ind = result.rubric.indicator(o.indicator)
+    assert ind is not None, "review entries are checked against the rubric when read"
+    if o.action == "score":
+        return Entry(o, f"定分 {fmt(dec(o.value))} 分")
+    if o.action == "input":
+        inp, before = ind.input(o.target), values.get((o.indicator, o.target))
+        return Entry(o, f"更正“{inp.label if inp else o.target}”：{rules.answer_text(ind, o.target, before)} → "
+                        f"{rules.answer_text(ind, o.target, o.value)}，按细则重新计分")
+    title = result.bundle.documents[o.target].title if o.target in result.bundle.documents else ""
+    return Entry(o, f"不采信 {o.target}《{title}》，引用它的填报不计入有据得分")

@@ -1,0 +1,194 @@
+"""Spreadsheets we write: one look for every table (a frozen, wrapped, printable header row) and bytes
+that are the same for the same content, whatever the clock says."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import unicodedata
+import zipfile
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+
+from scoring.base.numbers import ZERO, fmt
+from scoring.domain.model import Rating, Result
+from scoring.papers.changes import Changes
+from scoring.papers.formats import CHANGES_HEAD, changes_rows, rating_head, rating_rows
+
+THIN = Side(style="thin", color="808080")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+HEAD = PatternFill("solid", fgColor="D9E1F2")
+TO_FILL = PatternFill("solid", fgColor="FFF2CC")  # the cells a county fills in
+BAND = PatternFill("solid", fgColor="EDEDED")  # a category's heading or subtotal
+WRAP = Alignment(wrap_text=True, vertical="top")
+LINE_HEIGHT = 15  # points per line of wrapped text at the default font size
+
+
+def display_width(text: str) -> int:
+    """Width in narrow characters: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def table(ws: Worksheet, columns: Sequence[tuple[str, int]]) -> None:
+    """A header row of (title, width in narrow characters), frozen, repeated on every printed page,
+    and the sheet set up for A4 landscape, as wide as one page."""
+    for k, (_, width) in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(k)].width = width
+    put(ws, 1, [title for title, _ in columns], HEAD, bold=True)
+    ws.freeze_panes = "B2"
+    ws.print_title_rows = "1:1"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.print_options.gridLines = False
+
+
+def put(ws: Worksheet, row: int, values: Sequence[Any], fill: PatternFill | None = None,
+        bold: bool = False) -> None:
+    """One row of boxed, wrapped cells, tall enough for its longest text (spreadsheets do not grow a
+    row by themselves for text written into it)."""
+    lines = 1
+    for k, value in enumerate(values, start=1):
+        cell = ws.cell(row=row, column=k, value=value)
+        cell.border, cell.alignment = BOX, WRAP
+        if fill is not None:
+            cell.fill = fill
+        if bold:
+            cell.font = Font(bold=True)
+        width = ws.column_dimensions[get_column_letter(k)].width or 10
+        if isinstance(value, str):
+            # Fonts run wider than a column's nominal characters: count 80% of them to a line.
+            lines = max(lines, sum(max(1, math.ceil(display_width(part) / max(width * 0.8, 1)))
+                                   for part in value.split("\n")))
+    ws.row_dimensions[row].height = LINE_HEIGHT * lines
+
+
+def moment(day: str) -> datetime:
+    """A date in the data (YYYY-MM-DD) as the workbook's created and modified time."""
+    return datetime.combine(date.fromisoformat(day), datetime.min.time())
+
+
+def save(wb: Workbook, when: datetime, cached: Mapping[int, Mapping[str, Decimal]] | None = None) -> bytes:
+    """The workbook's bytes, stamped with `when` (from the data) instead of the clock, in its document
+    properties and in every zip entry, so that the same content gives the same bytes. `cached` gives, per
+    sheet (by position), the value to save with each formula cell: openpyxl saves formulas without one."""
+    wb.properties.created = wb.properties.modified = when
+    wb.properties.creator = wb.properties.lastModifiedBy = "county-scoring"
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(wb, archive).save()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            data = src.read(info)
+            sheet = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
+            if sheet and cached and (int(sheet.group(1)) - 1) in cached:
+                data = _with_values(data.decode(), cached[int(sheet.group(1)) - 1]).encode()
+            dst.writestr(entry, data)
+    return out.getvalue()
+
+
+def _with_values(xml: str, values: Mapping[str, Decimal]) -> str:
+    for cell, value in values.items():
+        xml = re.sub(rf'(<c r="{cell}"[^>]*><f>[^<]*</f>)(<v\s*/>)?(</c>)', rf"\g<1><v>{fmt(value)}</v>\g<3>", xml,
+                     count=1)
+    return xml
+
+
+# ---------------------------------------------------------------- a score result as a workbook (--format xlsx)
+
+
+def _number(value: Decimal) -> Decimal:
+    return Decimal(fmt(value))  # shortest exact form: 1.7, not 1.70
+
+
+def result_workbook(result: Result) -> bytes:
+    """The 自评打分表: every indicator with its points, supported points (and each reviewing stage's), the
+    documents it cites; category subtotals and the total as SUM formulas whose saved values are the
+    engine's exact figures, so the sheet opens showing them and stays live when a county edits it."""
+    r, b = result.rubric, result.bundle
+    stages = [s.stage for s in result.stages[1:]]
+    wb = Workbook()
+    ws = wb.worksheets[0]
+    ws.title = "自评打分表"
+    wb.properties.title = f"{b.assessee['name']}{ws.title}"
+    figures = ["分值", "自评得分", "有据得分", *(f"{s}得分" for s in stages)]
+    table(ws, [("序号", 6), ("一级指标", 14), ("二级指标", 20), ("评分标准", 50),
+               *([("指标性质", 8)] if r.natures.mandatory else []),
+               *((name, 8) for name in figures), ("佐证材料", 36)])
+    first = len(ws[1]) - len(figures)  # the column of 分值
+    cached: dict[str, Decimal] = {}
+    row, subtotals = 2, []
+    for k, cat in enumerate(r.categories):
+        start = row
+        for i in result.in_category(cat.id):
+            cites = dict.fromkeys(d for _, ans in i.answers if ans for d in ans.documents)
+            put(ws, row, [i.id, f"{cat.id}、{cat.title}", i.indicator.title, i.indicator.criteria or i.indicator.text,
+                          *([r.natures.short(i.indicator.mandatory)] if r.natures.mandatory else []),
+                          *(_number(v) for v in (i.indicator.max, i.score, i.supported_score,
+                                                 *(s.points for s in i.scores[1:]))),
+                          "\n".join(f"{d} {b.documents[d].title}" for d in cites)])
+            row += 1
+        sums = [cat.max, result.own.categories[k].score,
+                sum((i.supported_score for i in result.in_category(cat.id)), ZERO),
+                *(s.categories[k].score for s in result.stages[1:])]
+        _sum_row(ws, row, f"小计：{cat.id}、{cat.title}", first, [f"{{c}}{start}:{{c}}{row - 1}"] * len(sums),
+                 sums, cached)
+        subtotals.append(row)
+        row += 1
+    totals = [r.total, result.own.total, result.own.supported_total, *(s.total for s in result.stages[1:])]
+    _sum_row(ws, row, "合计", first, [",".join(f"{{c}}{s}" for s in subtotals)] * len(totals), totals, cached)
+    day = b.signoff.date or b.period["end"]
+    return save(wb, moment(day), {0: cached})
+
+
+def _sum_row(ws: Worksheet, row: int, label: str, first: int, ranges: list[str], values: list[Decimal],
+             cached: dict[str, Decimal]) -> None:
+    put(ws, row, [label, *[None] * (first - 2), *[None] * len(values), None], BAND, bold=True)
+    for k, (cells, value) in enumerate(zip(ranges, values, strict=True)):
+        col = get_column_letter(first + k)
+        ws[f"{col}{row}"] = f"=SUM({cells.format(c=col)})"
+        cached[f"{col}{row}"] = _number(value)
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=first - 1)
+    ws.row_dimensions[row].height = LINE_HEIGHT  # the label spans the merged columns on one line
+
+
+def changes_workbook(ch: Changes) -> bytes:
+    """The 意见表 as a sheet: the CSV's rows, with its figures as numbers."""
+    wb = Workbook()
+    ws = wb.worksheets[0]
+    ws.title = "评审意见"
+    widths = (6, 8, 6, 20, 8, 8, 8, 8, 40, 40)
+    table(ws, list(zip(CHANGES_HEAD, widths, strict=True)))
+    for row, cells in enumerate(changes_rows(ch), start=2):
+        put(ws, row, [_number(v) if isinstance(v, Decimal) else v for v in cells],
+            BAND if cells[2] == "合计" else None)
+    last = ch.stages[-1].stage if ch.stages else None
+    return save(wb, moment(last.date if last and last.date else ch.result.bundle.period["end"]))
+
+
+def rating_workbook(r: Rating) -> bytes:
+    """A committee's run as a sheet: the CSV's rows, with its figures as numbers."""
+    wb = Workbook()
+    ws = wb.worksheets[0]
+    ws.title = "星级评定"
+    widths = (6, 10, 26, 10, 7, 7, 7, 40, 10, 10, 10, 5, 8, 8, 40, 30)
+    table(ws, list(zip(rating_head(r), widths, strict=True)))
+    for row, cells in enumerate(rating_rows(r), start=2):
+        put(ws, row, [_number(v) if isinstance(v, Decimal) else v for v in cells],
+            BAND if str(cells[2]).endswith("合计") else None)
+    ends = [c.period_end for c in r.centers if c.period_end]
+    return save(wb, moment(max(ends) if ends else "2000-01-01"))
