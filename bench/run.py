@@ -70,11 +70,12 @@ from pathlib import Path
 from scoring.jobs import rating
 from scoring.loading import programme
 from scoring.papers.outputs import render
-from scoring.loading.rubric import load, resolve
+from scoring.pipeline.folder import RubricChoice, find, loaded
 if __name__ == "__main__":
-    path = resolve("qingdao_center_stars")
-    plan = programme.load(Path(sys.argv[2]), load(path))
-    made = rating.rate(Path(sys.argv[1]), path, plan, rating.Registry(10 ** 6))
+    choice = RubricChoice.of("qingdao_center_stars")
+    rubric = loaded(choice.named)
+    plan = programme.load(Path(sys.argv[2]), rubric)
+    made = rating.rate(find(Path(sys.argv[1])), rubric, choice, plan, rating.Registry(10 ** 6))
     render("rating", "json", made), render("rating", "csv", made)
 """
 BARE_YAML = """

@@ -23,6 +23,7 @@ import yaml
 from scoring.domain import rules
 from scoring.domain.model import Indicator, Input, Rubric
 from scoring.loading.rubric import load, resolve
+from scoring.pipeline.folder import RubricChoice, find
 
 PLACES = Path(__file__).with_name("qingdao_places.yaml")
 
@@ -169,7 +170,7 @@ def committed(rubric_id: str, programme_path: Path, evidence: Path, seed: int = 
     capped = next(i for ind in rubric.indicators for i in ind.inputs if i.max is not None and not i.fact)
     center(rubric, 29, *spots[28], 0.8, seed, 2023, folder, {capped.name: float(capped.max) * 1.8})
     # The tie: a copy of the 15th rewarded center under another name sits on the same score.
-    first = rating.rate(folder, rubric_path, plan, rating.Registry(1000))
+    first = rating.rate(find(folder), rubric, RubricChoice(rubric_path), plan, rating.Registry(1000))
     eligible = [c for c in first.centers if c.reward > 0]
     model = next(p for p in folder.iterdir() if p.name.startswith(eligible[14].id))
     district, street = spots[29]
@@ -195,7 +196,7 @@ def committed(rubric_id: str, programme_path: Path, evidence: Path, seed: int = 
             number = int(ident[2:])
             street = name.removesuffix("综合养老服务中心").removesuffix("街道")
             center(rubric, number, district, street, quality(number, 2022, seed), seed, 2022, before)
-        last = rating.rate(before, rubric_path, plan, rating.read_registry(registry))
+        last = rating.rate(find(before), rubric, RubricChoice(rubric_path), plan, rating.read_registry(registry))
         (evidence / "qingdao_centers_2022_ratings.json").write_bytes(render("rating", "json", last))
 
 

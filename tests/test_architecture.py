@@ -89,9 +89,7 @@ def test_the_model_is_the_floor_of_the_domain() -> None:
     assert {n for n in closure("domain.model") if layer(n) == "domain"} == set()
 
 
-NOT_YET = {"loading.bundle", "loading.register", "loading.review", "loading.rubric", "loading.workbook",
-           "papers.changes", "papers.formats", "papers.outputs", "papers.report", "papers.report.context",
-           "papers.report.papers", "papers.sheets", "jobs.rating"}
+NOT_YET = {"loading.bundle", "loading.register", "loading.workbook"}  # the workbook still writes through papers
 
 
 def marked(names: object) -> list[object]:
@@ -101,14 +99,21 @@ def marked(names: object) -> list[object]:
 @pytest.mark.parametrize("name", marked(sorted(n for n in MODULES if layer(n) in ("loading", "papers"))))
 def test_loaders_and_papers_stand_on_the_domain_not_the_engine(name: str) -> None:
     """A loader builds the model's types and a paper reads them; neither scores, so neither reaches the
-    engine or the rule registry, and a loader reaches no paper (nor a paper a loader)."""
+    engine, and a loader reaches no paper (nor a paper a loader)."""
     reached = closure(name)
-    assert ENGINE not in reached and "domain.rules" not in reached
+    assert ENGINE not in reached
     other = "papers" if layer(name) == "loading" else "loading"
     assert {n for n in reached if layer(n) in (other, "pipeline", "jobs", "faces")} == set()
 
 
-@pytest.mark.xfail(strict=True, reason="the commands, jobs and desk still load and score themselves")
+def test_only_the_rubric_loader_reaches_the_rule_registry() -> None:
+    """Rule kinds build and lint a rubric when it is read; after that an indicator carries its step and
+    words its answers itself, so no paper, no other loader and no face needs the registry."""
+    reached = {n for n in MODULES if "domain.rules" in closure(n) and layer(n) in ("loading", "papers", "faces")}
+    assert reached - NOT_YET == {"loading.rubric"} | {n for n in reached if "loading.rubric" in closure(n)}
+    assert not {n for n in MODULES if layer(n) in ("papers", "faces") and "domain.rules" in imports(n)}
+
+
 def test_only_the_pipeline_imports_both_loading_and_the_engine() -> None:
     both = [n for n in MODULES if ENGINE in imports(n) and any(layer(m) == "loading" for m in imports(n))]
     assert both and {layer(n) for n in both} == {"pipeline"}
@@ -123,6 +128,7 @@ def test_no_job_imports_another(name: str) -> None:
     assert {n for n in reached if layer(n) == "faces"} == set()
 
 
+@pytest.mark.xfail(strict=True, reason="the workbook loader still writes through papers")
 def test_the_pipeline_is_below_the_jobs_and_faces() -> None:
     for name in (n for n in MODULES if layer(n) == "pipeline"):
         assert {layer(n) for n in closure(name)} <= {"base", "domain", "loading", "pipeline"}

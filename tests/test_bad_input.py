@@ -30,6 +30,7 @@ from scoring.faces.cli import main
 from scoring.loading import bundle as bundle_mod
 from scoring.loading import rubric as rubric_mod
 from scoring.loading import yamlio
+from scoring.pipeline import reviews
 
 from .conftest import MINI, ROOT, make_bundle, sha256
 
@@ -525,7 +526,7 @@ def test_right_to_left_review_reason_is_isolated_in_the_report(runner: CliRunner
     from scoring.domain import engine
     from scoring.loading import review
     built, bundle = rubric_mod.load(MINI), bundle_mod.open_bundle(b)
-    stage = review.check(review.read(path), built, bundle)
+    stage = reviews.check(review.read(path), built, bundle)
     path.write_text(review.write(stage, engine.score(built, bundle, [stage])), "utf-8")
     assert review.read(path).stage.overrides[0].reason == "\u2068核查\u202e报告有误\u2069"
 

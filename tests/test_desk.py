@@ -460,7 +460,10 @@ def test_paths_cannot_leave_the_folder(client: TestClient, folder: Path, path: s
 def test_a_symlink_out_of_the_folder_is_not_a_county(client: TestClient, folder: Path) -> None:
     copy_tree(SAMPLE, folder.parent / "elsewhere")
     os.symlink(folder.parent / "elsewhere", folder / "链接县")
-    assert "链接县" not in client.get("/").text
+    page = client.get("/").text
+    assert 'href="/county/%E9%93%BE%E6%8E%A5%E5%8E%BF' not in page  # not a county
+    assert "链接县 是指向目录之外" in page  # but said, as the summary says it
+    assert client.get("/county/链接县").status_code == 404
 
 
 @pytest.fixture

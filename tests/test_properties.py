@@ -28,6 +28,7 @@ from scoring.faces.cli import main
 from scoring.loading import review, rubric, workbook
 from scoring.loading.bundle import open_bundle
 from scoring.papers import formats
+from scoring.pipeline import reviews as checks
 
 from .conftest import GAOQING, MINI, ROOT, SAMPLE, dump, make_bundle
 
@@ -485,7 +486,7 @@ def test_generated_rubrics_and_bundles_keep_every_promise(scenario: Scenario, da
         chain = [write_review(folder / "初评.yaml", "初评", result, data.draw(entries(result, values)))]
         if data.draw(st.booleans()):
             chain.append(write_review(folder / "验收.yaml", "验收", result, data.draw(entries(result, values))))
-        reviewed = engine.score(built, bundle, review.load_chain(chain, built, bundle))
+        reviewed = engine.score(built, bundle, checks.checked([review.read(p) for p in chain], built, bundle))
         assert [i.own for i in reviewed.indicators] == [i.own for i in result.indicators]
         assert reviewed.own == result.own  # a review never changes the self-score
         for k in range(len(reviewed.stages)):
@@ -548,7 +549,7 @@ def gaoqing() -> rubric.Rubric:
 def score_path(path: Path, *reviews: Path) -> None:
     built = gaoqing() if path.suffix == ".zip" or (path / "bundle.yaml").exists() else rubric.load(MINI)
     bundle = open_bundle(path)
-    engine.score(built, bundle, review.load_chain(reviews, built, bundle))
+    engine.score(built, bundle, checks.checked([review.read(p) for p in reviews], built, bundle))
 
 
 MANIFEST = (SAMPLE / "bundle.yaml").read_bytes()
@@ -573,7 +574,7 @@ def test_a_damaged_review_gives_our_error_or_a_score(raw: bytes) -> None:
         path.write_bytes(raw)
 
         def run() -> None:
-            stage = review.check(review.read(path), gaoqing(), bundle)
+            stage = checks.check(review.read(path), gaoqing(), bundle)
             engine.score(gaoqing(), bundle, [stage])
         ours_or_nothing(run)
 

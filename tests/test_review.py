@@ -19,6 +19,7 @@ from scoring.faces.cli import main
 from scoring.loading import review
 from scoring.loading.bundle import open_bundle
 from scoring.loading.rubric import load
+from scoring.pipeline import reviews
 
 from .conftest import GAOQING, SAMPLE, copy_tree
 
@@ -115,7 +116,7 @@ def test_two_stage_chain_on_the_sample(runner: CliRunner, tmp_path: Path, sample
 def test_an_input_correction_reruns_the_rule(sample_sha: str, tmp_path: Path) -> None:
     rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
     city = write(tmp_path, "city.yaml", review_text("初评", sample_sha, CITY))
-    (stage,) = review.load_chain([city], rubric, bundle)
+    (stage,) = reviews.checked([review.read(p) for p in [city]], rubric, bundle)
     result = engine.score(rubric, bundle, [stage])
     ind = next(i for i in result.indicators if i.id == "2.3")
     assert (ind.own.points, ind.final.points) == (Decimal("1.7"), Decimal("1.4"))
@@ -129,7 +130,7 @@ def test_an_input_correction_reruns_the_rule(sample_sha: str, tmp_path: Path) ->
 def test_a_rejected_document_makes_its_claims_unsupported(sample_sha: str, tmp_path: Path) -> None:
     rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
     city = write(tmp_path, "city.yaml", review_text("初评", sample_sha, CITY))
-    result = engine.score(rubric, bundle, review.load_chain([city], rubric, bundle))
+    result = engine.score(rubric, bundle, reviews.checked([review.read(p) for p in [city]], rubric, bundle))
     ind = next(i for i in result.indicators if i.id == "2.2")
     assert (ind.own.supported, ind.final.supported) == (3, 2)
     assert [f.code for f in ind.final.flags] == ["rejected"] and not ind.own.flags
@@ -294,7 +295,7 @@ def test_review_init_loads_back_and_changes_nothing(runner: CliRunner, tmp_path:
     text = out.read_text("utf-8")
     assert 'unit: "淄博市民政局"' in text and "stage: 初评" in text and "rubric: gaoqing_2022" in text
     rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
-    (stage,) = review.load_chain([out], rubric, bundle)
+    (stage,) = reviews.checked([review.read(p) for p in [out]], rubric, bundle)
     assert stage.name == "初评" and stage.author == "李明" and stage.overrides == ()
     result_ = engine.score(rubric, bundle, [stage])
     assert result_.final.totals == result_.own.totals
@@ -447,7 +448,7 @@ def test_a_stage_written_back_reads_the_same(runner: CliRunner, tmp_path: Path) 
     rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
     city = review.read(ROOT / "evidence" / "gaoqing_2022_review_city.yaml")
     added = Override("7.1", "score", "", Decimal(2), "新的理由", "李明")
-    stage = review.check(city, rubric, bundle)
+    stage = reviews.check(city, rubric, bundle)
     stage = replace(stage, overrides=(*stage.overrides, added))
     text = review.write(stage, engine.score(rubric, bundle))
     again = review.parse(text.encode(), "again.yaml")
@@ -463,6 +464,6 @@ def test_a_correction_may_give_the_choice_label(sample_sha: str, tmp_path: Path)
     rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
     by_label = CITY.replace("value: low", "value: 三档（1分）")
     city = write(tmp_path, "city.yaml", review_text("初评", sample_sha, by_label))
-    result = engine.score(rubric, bundle, review.load_chain([city], rubric, bundle))
+    result = engine.score(rubric, bundle, reviews.checked([review.read(p) for p in [city]], rubric, bundle))
     ind = next(i for i in result.indicators if i.id == "4.4")
     assert (ind.own.points, ind.final.points) == (2, 1)  # 二档 → 三档, as with the code `low`

@@ -164,7 +164,7 @@ def score_indicator(bundle: Bundle, ind: Indicator, stage: str = SELF, overrides
         points = supported = _set_score(ind, set_to)
         steps = (*steps, Step("override", f"{set_to.stage}将本项得分定为 {fmt(points)} 分（理由：{set_to.reason}；"
                                           f"评审人：{set_to.author}）", points))
-    return IndicatorScore(stage, points, supported, tuple(missing), flags, steps, made)
+    return IndicatorScore(stage, points, supported, tuple(missing), flags, steps, made, values)
 
 
 def _run(ind: Indicator, ctx: rules.Context) -> rules.Outcome:
@@ -189,7 +189,7 @@ def _set_score(ind: Indicator, o: Override) -> Decimal:
     value = o.value
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise ScoringError(f"评审得分应为数字，实际为 {inputs.shown(value)}", o.file, o.line, f"指标 {ind.id}")
-    points, step = dec(value), rules.step_of(ind)
+    points, step = dec(value), ind.step
     if not ZERO <= points <= ind.max or (step is not None and not is_multiple(points, step)):
         on_step = f"，且为 {fmt(step)} 分的整数倍" if step is not None else ""
         raise ScoringError(f"评审得分 {fmt(points)} 无效：应在 0 至 {fmt(ind.max)} 分之间{on_step}",

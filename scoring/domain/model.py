@@ -104,9 +104,14 @@ class Indicator:
     line: int | None
     facts: tuple[str, ...] = ()  # the shared facts it reads, as written (declared ones are also in inputs)
     nodes: tuple[Mapping[str, Any], ...] = ()  # every node of its rule, the rule first (rules.walk)
+    step: Decimal | None = None  # what a score set by a reviewer keeps to (None: any amount), from its rule
 
     def input(self, name: str) -> Input | None:
         return self._by_name.get(name)
+
+    def say(self, name: str, value: Any) -> str:
+        """One of its answers as a reader would say it: 是, 85.7%, 一档（1.5分）, 3 项（…）."""
+        return say(self.input(name), value)
 
     @cached_property
     def _by_name(self) -> dict[str, Input]:
@@ -384,6 +389,8 @@ class IndicatorScore:
     flags: tuple[Flag, ...]
     trace: tuple[Step, ...]
     overrides: tuple[Override, ...] = ()  # the changes this stage made
+    values: Mapping[str, Any] = field(default_factory=dict)  # each answered input's value in force at this
+    # stage (the county's, as corrected by this and earlier stages, shared facts included): what it was scored from
 
 
 @dataclass(frozen=True)

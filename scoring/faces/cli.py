@@ -202,22 +202,29 @@ def rubric_test(file: Path) -> None:
         sys.exit(1)
 
 
-def _load(bundle_path: Path, rubric_file: Path | None, reviews: tuple[Path, ...] = ()) -> Any:
-    from scoring.domain import engine
-    from scoring.loading.bundle import open_bundle
-    from scoring.loading.review import load_chain
-    from scoring.loading.rubric import load, shipped
+def _load(bundle_path: Path, rubric: str | None, reviews: tuple[Path, ...] = ()) -> Any:
+    from scoring.pipeline.folder import RubricChoice, score_files
 
-    bundle = open_bundle(bundle_path)
-    built = load(rubric_file or shipped(bundle.rubric))
-    return engine.score(built, bundle, load_chain(reviews, built, bundle))
+    return score_files(bundle_path, RubricChoice.of(rubric), reviews)
 
 
-def _inputs(bundle: Path, rubric_file: Path | None, reviews: tuple[Path, ...] = (),
+def _rubric_input(rubric: str | None) -> Path | None:
+    """The rubric file a command reads, for the output checks: the one named by id or path."""
+    from scoring.pipeline.folder import RubricChoice
+
+    return RubricChoice.of(rubric).named
+
+
+def _inputs(bundle: Path, rubric_file: str | None, reviews: tuple[Path, ...] = (),
             templates: Path | None = None) -> list[tuple[str, Path | None]]:
     """What a command on one bundle reads, each with its name for a message."""
-    return [("材料包", bundle), ("评分细则文件", rubric_file), *(("评审意见文件", r) for r in reviews),
+    return [("材料包", bundle), ("评分细则文件", _rubric_input(rubric_file)), *(("评审意见文件", r) for r in reviews),
             ("模板目录", templates)]
+
+
+def _rubric_option(func: F) -> F:
+    return click.option("--rubric", "rubric_file", type=str,
+                        help="评分细则：文件，或自带细则的编号（默认按材料包中的 rubric 查找）。")(func)
 
 
 def _templates_option(func: F) -> F:
@@ -232,14 +239,14 @@ def _review_option(func: F) -> F:
 
 @main.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
-@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@_rubric_option
 @click.option("--format", "fmt_", type=click.Choice(names("result")), default="table", show_default=True,
               help="输出格式：table 表格，json，csv（Excel/WPS 可直接打开），xlsx 自评打分表，html 或 pdf 自评报告。")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="写入文件（默认输出到屏幕）。")
 @click.option("--strict", is_flag=True, help="有未填报的输入时报错。")
 @_review_option
 @_friendly
-def score(bundle: Path, rubric_file: Path | None, fmt_: str, output: Path | None, strict: bool,
+def score(bundle: Path, rubric_file: str | None, fmt_: str, output: Path | None, strict: bool,
           reviews: tuple[Path, ...]) -> None:
     """按评分细则为佐证材料包打分；给出 --review 时同时计算各评审阶段的得分。"""
     from scoring.papers.outputs import render
@@ -299,11 +306,11 @@ def docs(bundle: Path, rehash: bool) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="报告 PDF 文件，如 自评报告.pdf。")
 @click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False), help="同时保存报告的 HTML。")
-@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@_rubric_option
 @_templates_option
 @_review_option
 @_friendly
-def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: Path | None,
+def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: str | None,
            templates: Path | None, reviews: tuple[Path, ...]) -> None:
     """生成可打印、盖章报送的自评报告（PDF）。"""
     from scoring.base.files import write_all
@@ -325,10 +332,10 @@ def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: Path
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="意见表文件：.pdf、.json、.csv、.xlsx 或 .html，如 初评意见表.pdf。")
 @click.option("--format", "fmt_", type=click.Choice(names("changes")), help="输出格式（默认按文件扩展名）。")
-@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@_rubric_option
 @_templates_option
 @_friendly
-def diff(bundle: Path, reviews: tuple[Path, ...], output: Path, fmt_: str | None, rubric_file: Path | None,
+def diff(bundle: Path, reviews: tuple[Path, ...], output: Path, fmt_: str | None, rubric_file: str | None,
          templates: Path | None) -> None:
     """生成评审意见表：逐阶段列出每项调整（调整前后得分、理由、评审人）、总分与强制性指标达标情况的变化、
     未处理的佐证不足，以及评审单位签章栏。"""
@@ -360,17 +367,19 @@ def rate(directory: Path, rubric_file: str, programme_file: Path, centers_total:
     """星级评定：为目录中每个中心的材料包评分评星，再按奖补方案计算奖励名额、奖励金额、资金分担和退出。"""
     from scoring.jobs import rating
     from scoring.loading import programme
-    from scoring.loading.rubric import load, resolve
+    from scoring.pipeline.folder import RubricChoice, find, loaded
 
     if (centers_total is None) == (registry is None):
         raise ScoringError("请给出 --centers-total 或 --registry 之一", hint="奖励名额按全市养老服务中心总数计算")
-    rubric_path = resolve(rubric_file)
-    check_outputs([output], [("材料包目录", directory), ("评分细则文件", rubric_path), ("奖补方案文件", programme_file),
+    choice = RubricChoice.of(rubric_file)
+    assert choice.named is not None, "--rubric is required"
+    check_outputs([output], [("材料包目录", directory), ("评分细则文件", choice.named), ("奖补方案文件", programme_file),
                              ("名册", registry), ("上一年的结果", previous)], folder=True)
-    plan = programme.load(programme_file, load(rubric_path))
+    rubric = loaded(choice.named)
+    plan = programme.load(programme_file, rubric)
     listed = rating.read_registry(registry) if registry else rating.Registry(centers_total or 0)
     before = rating.read_previous(previous) if previous else None
-    made = rating.rate(directory, rubric_path, plan, listed, before)
+    made = rating.rate(find(directory), rubric, choice, plan, listed, before)
     rating.write(made, output, pdfs)
     scored = [c for c in made.centers if not c.error]
     bands = "，".join(f"{b} {n} 个" for b, n in made.distribution)
@@ -390,9 +399,9 @@ def review() -> None:
 @click.option("--stage", type=click.Choice(["初评", "验收"]), default="初评", show_default=True, help="评审阶段。")
 @click.option("--reviewer", default="", help="评审人姓名。")
 @click.option("--unit", default="", help="评审单位，如 淄博市民政局。")
-@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@_rubric_option
 @_friendly
-def review_init(bundle: Path, output: Path, stage: str, reviewer: str, unit: str, rubric_file: Path | None) -> None:
+def review_init(bundle: Path, output: Path, stage: str, reviewer: str, unit: str, rubric_file: str | None) -> None:
     """为材料包生成空白评审意见：每项指标附县里的填报、有据得分和标记，佐证不足的指标排在前面。"""
     from scoring.base.files import write_atomic
     from scoring.loading.review import blank
@@ -409,9 +418,9 @@ def review_init(bundle: Path, output: Path, stage: str, reviewer: str, unit: str
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="结转后的评审意见文件。")
-@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按材料包中的 rubric 查找）。")
+@_rubric_option
 @_friendly
-def review_carry(old_review: Path, bundle: Path, output: Path, rubric_file: Path | None) -> None:
+def review_carry(old_review: Path, bundle: Path, output: Path, rubric_file: str | None) -> None:
     """把评审意见结转到县里重新报送的材料包：材料有变化的指标，其评审意见标为待复核。"""
     from scoring.base.files import write_atomic
     from scoring.loading.review import carry, read
@@ -431,20 +440,21 @@ def review_carry(old_review: Path, bundle: Path, output: Path, rubric_file: Path
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="汇总表文件：.pdf、.csv、.json 或 .html。")
 @click.option("--format", "fmt_", type=click.Choice(names("summary")), help="输出格式（默认按文件扩展名）。")
-@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按各材料包中的 rubric 查找）。")
+@_rubric_option
 @_templates_option
 @_friendly
-def review_summary(directory: Path, output: Path, fmt_: str | None, rubric_file: Path | None,
+def review_summary(directory: Path, output: Path, fmt_: str | None, rubric_file: str | None,
                    templates: Path | None) -> None:
     """汇总目录中各县的材料包及其评审意见（按材料包 SHA-256 对应）：自评、初评、验收总分，强制性指标达标，结论，是否推荐。"""
-    from scoring.jobs.summary import find, summarize
+    from scoring.jobs.summary import summarize
     from scoring.papers.outputs import Options, by_extension, render
+    from scoring.pipeline.folder import RubricChoice, find
 
-    bundles, review_files = find(directory)
-    check_outputs([output], [*(("材料包", b) for b in bundles), *(("评审意见文件", r) for r in review_files),
-                             ("评分细则文件", rubric_file), ("模板目录", templates)])
+    found, choice = find(directory), RubricChoice.of(rubric_file)
+    check_outputs([output], [*(("材料包", b) for b in found.bundles), *(("评审意见文件", r) for r in found.review_files),
+                             ("评分细则文件", choice.named), ("模板目录", templates)])
     name = by_extension("summary", output, fmt_)
-    made = summarize(directory, rubric_file)
+    made = summarize(found, choice)
     _emit(render("summary", name, made, Options(templates)), output)
     failed = sum(1 for c in made.counties if c.error)
     click.echo(f"共 {len(made.counties)} 个材料包，{failed} 个无法评分；评审意见问题 {len(made.problems)} 条。", err=True)
@@ -454,9 +464,9 @@ def review_summary(directory: Path, output: Path, fmt_: str | None, rubric_file:
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--host", default=None, help="监听地址（默认 127.0.0.1，只有本机能打开）；给出其他地址时须凭启动时显示的令牌访问。")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="端口。")
-@click.option("--rubric", "rubric_file", type=click.Path(path_type=Path), help="评分细则文件（默认按各材料包中的 rubric 查找）。")
+@_rubric_option
 @_friendly
-def serve(directory: Path, host: str | None, port: int, rubric_file: Path | None) -> None:
+def serve(directory: Path, host: str | None, port: int, rubric_file: str | None) -> None:
     """评审工作台：在浏览器中逐县查看材料、填写评审意见（与 review init 相同的评审意见文件），按 Ctrl-C 停止。"""
     from scoring.faces.desk import serve as run
 

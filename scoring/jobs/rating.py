@@ -21,11 +21,11 @@ from typing import Any
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import ZERO, dec
-from scoring.domain.model import CenterRating, DistrictTotals, Programme, Rating, Result
-from scoring.jobs.summary import find, matched_reviews, unmatched
+from scoring.domain.model import CenterRating, DistrictTotals, Programme, Rating, Rubric
 from scoring.loading import validate
 from scoring.loading.yamlio import load_yaml
 from scoring.pipeline import batch
+from scoring.pipeline.folder import Found, RubricChoice, Scored, read_reviews, score_folder, unmatched
 
 
 @dataclass(frozen=True)
@@ -36,19 +36,17 @@ class Registry:
     centers: tuple[tuple[str, str, str], ...] = ()  # (id, name, district)
 
 
-def rate(folder: Path, rubric_path: Path, programme: Programme, registry: Registry,
+def rate(found: Found, rubric: Rubric, choice: RubricChoice, programme: Programme, registry: Registry,
          previous: Mapping[str, int] | None = None) -> Rating:
-    from scoring.loading.rubric import load
-
-    rubric = load(rubric_path)
-    bundles, review_files = find(folder)
-    reviews, problems = matched_reviews(review_files)
-    job = functools.partial(_center, reviews=reviews, rubric_path=str(rubric_path),
-                            counted=tuple(f for f, _ in programme.base_per_fact))
-    scored = batch.run(job, [str(p) for p in bundles], "评定")
+    """The committee's run over the centers `found` (pipeline.folder.find), each scored against `rubric`,
+    the one file `choice` names (loaded again once in each worker)."""
+    filed, problems = read_reviews(found.review_files)
+    problems = [*found.outside, *problems]
+    job = functools.partial(_center, counted=tuple(f for f, _ in programme.base_per_fact))
+    scored = score_folder(found, filed, choice, job, "评定")
     bands = tuple(b.name for b in rubric.bands.levels) if rubric.bands else ()
     centers = [replace(c, reward=amount(programme, rubric.total, bands, c)) for c in scored]
-    problems += unmatched(reviews, {c.sha256 for c in centers})
+    problems += unmatched(filed, {c.sha256 for c in centers})
     problems += _registry_problems(centers, registry)
     if registry.total < len(centers):
         raise ScoringError(f"全市养老服务中心总数 {registry.total} 个，少于参评的 {len(centers)} 个",
@@ -64,37 +62,19 @@ def rate(folder: Path, rubric_path: Path, programme: Programme, registry: Regist
 # ---------------------------------------------------------------- one center, in a worker
 
 
-@functools.cache
-def _rubric(path: str) -> Any:
-    from scoring.loading.rubric import load
-
-    return load(Path(path))
-
-
-def _center(path: str, reviews: dict[str, list[str]], rubric_path: str, counted: tuple[str, ...]) -> CenterRating:
-    try:
-        result = _score(Path(path), reviews, _rubric(rubric_path))
-    except ScoringError as exc:
-        return CenterRating(Path(path).name, "", Path(path).stem, "", None, None, None, None, (), "", (),
-                            error=str(exc))
+def _center(path: Path, scored: Scored | ScoringError, counted: tuple[str, ...]) -> CenterRating:
+    if isinstance(scored, ScoringError):
+        return CenterRating(path.name, "", path.stem, "", None, None, None, None, (), "", (), error=str(scored))
+    result = scored.result
     b, last = result.bundle, result.final
     flags = tuple(f"{i.id} {f.message}" for i in result.indicators for f in i.final.flags)
     counts = tuple((name, last.facts.get(name)) for name in counted)
-    return CenterRating(Path(path).name, b.assessee.get("id", ""), b.assessee.get("name", "").strip(),
+    return CenterRating(path.name, b.assessee.get("id", ""), b.assessee.get("name", "").strip(),
                         b.assessee.get("district", ""), last.total, last.supported_total, last.verdict.band,
                         last.verdict.next, last.verdict.held, last.stage, flags, sha256=b.sha256,
                         counted=tuple((n, ZERO if v is None else dec(v)) for n, v in counts),
                         categories=tuple((c.title, c.score, c.max) for c in last.categories),
                         period_end=b.period["end"])
-
-
-def _score(path: Path, reviews: dict[str, list[str]], rubric: Any) -> Result:
-    from scoring.domain import engine
-    from scoring.loading.bundle import open_bundle
-    from scoring.loading.review import found_chain
-
-    bundle = open_bundle(path)
-    return engine.score(rubric, bundle, found_chain(reviews.get(bundle.sha256, []), rubric, bundle)[0])
 
 
 # ---------------------------------------------------------------- the programme

@@ -9,10 +9,9 @@ from typing import Any
 
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import dec, fmt
-from scoring.domain import engine
 from scoring.domain.model import Result, Rubric
 from scoring.loading import validate
-from scoring.loading.bundle import open_bundle
+from scoring.pipeline.folder import score_files
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def _expected(case: Path) -> dict[str, Any]:
 
 def _compare(rubric: Rubric, case: Path) -> CaseResult:
     expected = _expected(case)
-    result = engine.score(rubric, open_bundle(case))
+    result = score_files(case, rubric)
     by_id = {i.id: i for i in result.indicators}
     problems: list[str] = []
 

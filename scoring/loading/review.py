@@ -20,8 +20,7 @@ from typing import Any
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import fmt
-from scoring.domain import engine, rules
-from scoring.domain.model import FLAGS, SELF, STAGES, Bundle, IndicatorResult, Override, Result, Rubric, Stage
+from scoring.domain.model import FLAGS, SELF, STAGES, Bundle, IndicatorResult, Override, Result, Stage
 from scoring.loading import validate
 from scoring.loading.yamlio import load_yaml
 
@@ -96,50 +95,15 @@ def parse(raw: bytes, name: str) -> Review:
                   doc.line(("bundle_sha256",)), doc.line(("stage",)), dict(data.get("fingerprints") or {}))
 
 
-def check(review: Review, rubric: Rubric, bundle: Bundle) -> Stage:
-    """The review's stage, once every entry fits the rubric and the bundle; else a ScoringError."""
-    name = review.file
-    if review.rubric != rubric.id:
-        raise ScoringError(f"评审意见对应的评分细则是 “{review.rubric}”，而所用评分细则是 “{rubric.id}”",
-                           name, review.rubric_line)
-    if review.bundle_sha256 != bundle.sha256:
-        raise ScoringError(
-            f"评审意见针对的是另一个材料包：评审时的材料包 SHA-256 为 {review.bundle_sha256[:12]}…，"
-            f"所给材料包为 {bundle.sha256[:12]}…", name, review.sha_line,
-            hint="县里重新报送了材料包时，请用 scoring review carry 评审意见文件 新材料包 -o 新评审意见文件 "
-                 "结转，结转后材料有变化的指标标为待复核")
-    for o in review.stage.pending:  # waiting to be re-checked: only the indicator must still exist
-        if rubric.indicator(o.indicator) is None:
-            raise ScoringError(f"评分细则中没有指标 “{o.indicator}”", name, o.line, hint="请核对指标编号")
-    seen: dict[tuple[str, str, str], int | None] = {}
-    for o in review.stage.overrides:
-        # Unknown indicators, inputs and documents, and scores off range or step: the engine's own check.
-        engine.check_override(rubric, bundle, o)
-        where = f"指标 {o.indicator}"
-        key = (o.indicator, o.action, o.target)
-        if key in seen:
-            what = {"score": "定分", "input": f"更正输入 {o.target}", "reject": f"不采信文件 {o.target}"}[o.action]
-            raise ScoringError(f"同一指标的“{what}”写了两次（第一次在第 {seen[key]} 行）", name, o.line, where,
-                               hint="请合并为一条")
-        seen[key] = o.line
-        ind = rubric.indicator(o.indicator)
-        answers = engine.answers_of(bundle, ind).values() if ind else ()
-        cited = sorted({d for ans in answers for d in ans.documents})
-        if o.action == "reject" and o.target not in cited:
-            listed = "、".join(cited) if cited else "（无）"
-            raise ScoringError(f"指标 {o.indicator} 的填报没有引用文件 {o.target}，不采信它不会改变得分", name,
-                               o.line, where, hint=f"该指标引用的文件有：{listed}")
-    return review.stage
-
-
 def check_order(reviews: Sequence[Review]) -> None:
     """Stages in the order 自评 → 初评 → 验收, each once: a 验收 comes after the city's 初评."""
     names = [r.stage.name for r in reviews]
     for k, r in enumerate(reviews):
         before = names[:k]
         if r.stage.name in before:
-            raise ScoringError(f"评审阶段“{r.stage.name}”给了两次", r.file, r.stage_line,
-                               hint="每个评审阶段只能有一份评审意见")
+            first = Path(reviews[before.index(r.stage.name)].file).name
+            raise ScoringError(f"评审阶段“{r.stage.name}”给了两次（另一份是 {first}）", r.file, r.stage_line,
+                               hint="每个评审阶段只能有一份评审意见：请合并两份文件，或移走其中一份")
         expected = REVIEWING[k] if k < len(REVIEWING) else None
         if r.stage.name != expected:
             order = " → ".join(STAGES)
@@ -150,23 +114,6 @@ def check_order(reviews: Sequence[Review]) -> None:
                 text = f"评审阶段顺序不对：应为 {order}，实际为 {' → '.join((SELF, *names))}"
                 hint = "请按阶段顺序给出 --review"
             raise ScoringError(text, r.file, r.stage_line, hint=hint)
-
-
-def load_chain(paths: Sequence[Path], rubric: Rubric, bundle: Bundle) -> tuple[Stage, ...]:
-    """Read every review, check their order and each against the rubric and the bundle."""
-    return checked([read(p) for p in paths], rubric, bundle)
-
-
-def checked(reviews: Sequence[Review], rubric: Rubric, bundle: Bundle) -> tuple[Stage, ...]:
-    """The stages of reviews in the order given, once that order and each review are checked."""
-    check_order(reviews)
-    return tuple(check(r, rubric, bundle) for r in reviews)
-
-
-def found_chain(paths: Sequence[str], rubric: Rubric, bundle: Bundle) -> tuple[tuple[Stage, ...], list[Review]]:
-    """The reviews found beside a bundle (in a folder), put in stage order and checked; and the files."""
-    reviews = sorted((read(Path(p)) for p in paths), key=lambda r: STAGES.index(r.stage.name))
-    return checked(reviews, rubric, bundle), reviews
 
 
 # ---------------------------------------------------------------- writing review files
@@ -320,7 +267,7 @@ def _block(result: Result, i: IndicatorResult, entries: Sequence[tuple[Override,
     nature = f"{natures.short(ind.mandatory)}，" if natures.mandatory else ""
     lines = ["", f"  # ---- {ind.id} {_comment(ind.title)}（{nature}{fmt(ind.max)} 分）",
              f"  # 自评得分 {fmt(i.own.points)}，有据得分 {fmt(i.own.supported)}"
-             + (f"（定分步长 {fmt(step)} 分）" if (step := rules.step_of(ind)) is not None else "")]
+             + (f"（定分步长 {fmt(step)} 分）" if (step := ind.step) is not None else "")]
     for inp, ans in i.answers:
         if ans is None:
             lines.append(f"  # {inp.name}（{_comment(inp.label)}）：未填报")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -131,11 +132,12 @@ def _indicator(d: Mapping[str, Any], category: str, line: int | None, step: Deci
     inputs = tuple(declared[i["fact"]] if "fact" in i else _input(i) for i in d["inputs"]
                    if "fact" not in i or i["fact"] in declared)
     rule = rules.with_step(d["rule"], step)
-    return Indicator(
+    made = Indicator(
         id=d["id"], category=category, title=d["title"], text=d["text"], mandatory=d["mandatory"],
         max=dec(d["max"]), criteria=d.get("criteria", ""), lead=tuple(d.get("lead", ())),
         units=tuple(d.get("units", ())), notes=tuple(d.get("notes", ())), inputs=inputs,
         rule=rule, line=line, facts=named, nodes=tuple(rules.walk(rule)))
+    return replace(made, step=rules.step_of(made))
 
 
 def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[ScoringError]]:

@@ -7,11 +7,11 @@ This is the 初评意见表's content as data; formats.py writes it as JSON and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from scoring.base.numbers import dec, fmt
-from scoring.domain import rules
 from scoring.domain.model import (
     OUTCOME,
     IndicatorResult,
@@ -61,28 +61,28 @@ class Changes:
 
 
 def changes(result: Result) -> Changes:
-    values = {(i.id, inp.name): (ans.value if ans else None) for i in result.indicators for inp, ans in i.answers}
     out = []
     for k, stage in enumerate(result.chain, start=1):
+        # An entry's "before" is what the stage before it scored from, as the engine says.
+        before = {i.id: i.scores[k - 1].values for i in result.indicators}
         touched = [i for i in result.indicators if i.scores[k].overrides]
         made = tuple(Change(i, i.scores[k - 1], i.scores[k],
-                            tuple(_entry(result, o, values) for o in i.scores[k].overrides)) for i in touched)
-        pending = tuple(_entry(result, o, values) for o in stage.pending)
-        values.update({(o.indicator, o.target): o.value for o in stage.overrides if o.action == "input"})
+                            tuple(_entry(result, o, before) for o in i.scores[k].overrides)) for i in touched)
+        pending = tuple(_entry(result, o, before) for o in stage.pending)
         out.append(StageChanges(stage, result.stages[k - 1], result.stages[k], made, pending))
     addressed = {o.indicator for s in result.chain for o in (*s.overrides, *s.pending)}
     unaddressed = tuple(i for i in result.indicators if i.own.supported < i.own.points and i.id not in addressed)
     return Changes(result, tuple(out), unaddressed)
 
 
-def _entry(result: Result, o: Override, values: dict[tuple[str, str], Any]) -> Entry:
+def _entry(result: Result, o: Override, before: Mapping[str, Mapping[str, Any]]) -> Entry:
     ind = result.rubric.indicator(o.indicator)
     assert ind is not None, "review entries are checked against the rubric when read"
     if o.action == "score":
         return Entry(o, f"定分 {fmt(dec(o.value))} 分")
     if o.action == "input":
-        inp, before = ind.input(o.target), values.get((o.indicator, o.target))
-        return Entry(o, f"更正“{inp.label if inp else o.target}”：{rules.answer_text(ind, o.target, before)} → "
-                        f"{rules.answer_text(ind, o.target, o.value)}，按细则重新计分")
+        inp, was = ind.input(o.target), before[o.indicator].get(o.target)
+        return Entry(o, f"更正“{inp.label if inp else o.target}”：{ind.say(o.target, was)} → "
+                        f"{ind.say(o.target, o.value)}，按细则重新计分")
     title = result.bundle.documents[o.target].title if o.target in result.bundle.documents else ""
     return Entry(o, f"不采信 {o.target}《{title}》，引用它的填报不计入有据得分")

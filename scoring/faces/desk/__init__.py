@@ -32,7 +32,7 @@ def loopback(host: str) -> bool:
         return False
 
 
-def serve(directory: Path, host: str | None, port: int, rubric_file: Path | None,
+def serve(directory: Path, host: str | None, port: int, rubric_file: str | None,
           say: Callable[[str], None]) -> None:
     """Serve the desk until Ctrl-C. Off the loopback address a token is required: it is in the address
     printed here, and the browser keeps it in a cookie after the first visit."""

@@ -43,6 +43,7 @@ from scoring.jobs.summary import summarize
 from scoring.papers import outputs
 from scoring.papers.changes import changes
 from scoring.papers.report import render, template_dirs
+from scoring.pipeline.folder import find
 
 PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
             "base-uri 'none'")
@@ -266,7 +267,7 @@ def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: 
 
         def made() -> bytes:
             with renders:
-                return out.render(summarize(folder.root), outputs.Options())
+                return out.render(summarize(find(folder.root), folder.rubric), outputs.Options())
         data = await run_in_threadpool(made)
         return _download(data, out.media_type, f"汇总表{out.extension}")
 

@@ -1,5 +1,6 @@
-"""The folder the review desk serves: the counties' bundles (folders or .zip files) and the review files
-beside them, matched by the bundle's SHA-256 and the stage, as `scoring review summary` matches them.
+"""The folder the review desk serves: the counties' bundles and the review files beside them, found,
+matched (by the bundle's SHA-256 and the stage) and scored by the pipeline (pipeline/folder.py), the same
+path every command takes; what is the desk's own is the cache below and saving.
 
 A county is known by its entry's name in the folder, and only an entry listed here can be opened: no
 name from a URL becomes a path. Saving rewrites one review file (never a bundle) through review.write,
@@ -14,27 +15,25 @@ a bundle replaced, a save through the desk, a file added to a bundle or removed 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date as Date
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.files import write_atomic
-from scoring.domain import engine
-from scoring.domain.model import STAGES, Bundle, Result, Rubric, Stage
-from scoring.jobs.summary import REVIEW_SUFFIXES
+from scoring.domain.model import Bundle, Result, Rubric, Stage
 from scoring.loading import review
 from scoring.loading.bundle import open_bundle
-from scoring.loading.rubric import load, shipped
+from scoring.loading.rubric import load
+from scoring.pipeline.folder import Filed, RubricChoice, find, matched, read_review, read_reviews
+from scoring.pipeline.reviews import score
 
 REVIEWING = review.REVIEWING
 KEPT = 1024  # values kept between requests: a bundle, a rubric, a review file, a county's result or page
@@ -43,16 +42,6 @@ SETTLED_NS = 2_000_000_000  # a file written less than 2 s ago is not kept: a se
 
 T = TypeVar("T")
 Stat = tuple[int, int, int, int]  # inode, size, mtime and ctime in nanoseconds; zeros for no file
-
-
-@dataclass(frozen=True)
-class Filed:
-    """A review file found in the folder."""
-
-    path: Path
-    review: review.Review
-    version: str  # SHA-256 of the bytes read
-    stat: Stat  # taken before they were read
 
 
 @dataclass(frozen=True)
@@ -68,6 +57,7 @@ class Case:
     version: str  # SHA-256 of the file's bytes; "" while there is none
     current: review.Review | None  # the file as read; None when there is none or it is refused
     problem: str  # why the stage cannot be edited ("" when it can)
+    before: tuple[review.Review, ...] = ()  # the earlier stages' files, applied before this one
 
     @property
     def editable(self) -> bool:
@@ -92,34 +82,30 @@ class Conflict(Exception):
 
 
 class Folder:
-    def __init__(self, root: Path, rubric_file: Path | None = None) -> None:
+    def __init__(self, root: Path, rubric: str | Path | None = None) -> None:
         if not root.is_dir():
             raise ScoringError("评审目录不存在或不是文件夹", str(root), hint="请给出存放各县材料包和评审意见的文件夹")
         self.root = root.resolve()
-        self.rubric_file = rubric_file
+        self.rubric = RubricChoice.of(rubric)
         self.lock = threading.Lock()  # one save at a time: the version check and the write are one step
         self.kept = _Kept()
 
-    def _entries(self) -> list[Path]:
-        """Entries inside the folder itself; a symlink leading out of it is not one."""
-        found = sorted(p for p in self.root.iterdir() if not p.name.startswith("."))
-        return [p for p in found if p.resolve().is_relative_to(self.root)]
-
     def names(self) -> list[str]:
-        return [p.name for p in self._entries() if p.is_dir() or (p.is_file() and p.suffix.lower() == ".zip")]
+        return [p.name for p in find(self.root, empty=True).bundles]
 
     def reviews(self) -> tuple[list[Filed], list[str]]:
-        """Every readable review file, and a problem line for each one that is not."""
-        filed, problems = [], []
-        for p in self._entries():
-            if p.is_file() and p.suffix.lower() in REVIEW_SUFFIXES:
-                signed = _stat(p)
-                found = self.kept.get(("review", p.name), signed, _settled([signed]), partial(_read_review, p, signed))
-                if isinstance(found, Filed):
-                    filed.append(found)
-                else:
-                    problems.append(found)
-        return filed, problems
+        """Every readable review file, and a problem line for each one that is not (and each link that
+        leads out of the folder)."""
+        found = find(self.root, empty=True)
+        filed, problems = read_reviews(found.review_files, self._read)
+        return filed, [*found.outside, *problems]
+
+    def _read(self, path: Path) -> Filed:
+        signed = _stat(path)
+        found = self.kept.get(("review", path.name), signed, _settled([signed]), partial(_read_review, path, signed))
+        if isinstance(found, ScoringError):
+            raise found
+        return found
 
     def bundle_path(self, name: str) -> Path:
         if name not in self.names():
@@ -136,42 +122,26 @@ class Folder:
         tree = _tree(path)
         settled = _settled(s for _, s in tree)
         bundle = self.kept.get(("bundle", name), tree, settled, partial(open_bundle, path))
-        rubric_path = self.rubric_file or shipped(bundle.rubric)
+        rubric_path = self.rubric.path(bundle)
         signed = _stat(rubric_path)
         rubric = self.kept.get(("rubric", str(rubric_path)), signed, _settled([signed]), partial(load, rubric_path))
         return rubric, bundle, (tree, str(rubric_path), signed), settled and _settled([signed])
+
+    def _mine(self, name: str, filed: Sequence[Filed] | None = None) -> tuple[Rubric, Bundle, list[Filed], Hashable, bool]:
+        """The county's rubric, bundle and review files, with their signature and whether they settled."""
+        rubric, bundle, inputs, settled = self._opened(name)
+        mine = [f for f in (self.reviews()[0] if filed is None else filed) if f.review.bundle_sha256 == bundle.sha256]
+        signature = (inputs, tuple((f.path, f.stat) for f in mine))
+        return rubric, bundle, mine, signature, settled and _settled(cast(Stat, f.stat) for f in mine)
 
     def case(self, name: str, stage: str) -> Case:
         """The county at `stage`: the earlier stages' files applied, then this stage's file if it loads."""
         if stage not in REVIEWING:
             raise Unknown(stage)
-        rubric, bundle, inputs, settled = self._opened(name)
-        mine = stages_of(self.reviews()[0], bundle)
+        rubric, bundle, mine, signature, settled = self._mine(name)
         new = self._new_file(name, stage)
-        signature = (inputs, tuple((f.path, f.stat) for f in mine.values()), new)
-        settled = settled and _settled(f.stat for f in mine.values())
-        return self.kept.get(("case", name, stage), signature, settled,
-                             partial(self._case, name, stage, rubric, bundle, mine, new))
-
-    def _case(self, name: str, stage: str, rubric: Rubric, bundle: Bundle, mine: dict[str, Filed], new: Path) -> Case:
-        before: list[Stage] = []
-        for earlier in REVIEWING[: REVIEWING.index(stage)]:
-            if earlier not in mine:
-                result = engine.score(rubric, bundle, before)
-                return Case(name, stage, rubric, bundle, result, new, "", None,
-                            f"还没有{earlier}意见：{stage}在{earlier}之后")
-            before.append(review.check(mine[earlier].review, rubric, bundle))
-        path = mine[stage].path if stage in mine else new
-        version = mine[stage].version if stage in mine else ""
-        try:
-            current = mine[stage].review if stage in mine else None
-            chain = [*before, review.check(current, rubric, bundle)] if current else before
-            result = engine.score(rubric, bundle, chain)
-        except ScoringError as exc:
-            result = engine.score(rubric, bundle, before)
-            return Case(name, stage, rubric, bundle, result, path, version, None,
-                        f"评审意见文件 {path.name} 无法使用：{exc}。请先在文件中改正，或移走该文件")
-        return Case(name, stage, rubric, bundle, result, path, version, current, "")
+        return self.kept.get(("case", name, stage), (signature, new), settled,
+                             partial(_case, name, stage, rubric, bundle, mine, new))
 
     def _new_file(self, name: str, stage: str) -> Path:
         """A name for a county's first review file at a stage that no other file has."""
@@ -183,13 +153,10 @@ class Folder:
 
     def scored(self, name: str, filed: list[Filed]) -> Result:
         """A county with every stage filed for it applied, as `scoring review summary` scores it."""
-        rubric, bundle, inputs, settled = self._opened(name)
-        mine = stages_of(filed, bundle)
-        signature = (inputs, tuple((f.path, f.stat) for f in mine.values()))
-        settled = settled and _settled(f.stat for f in mine.values())
+        rubric, bundle, mine, signature, settled = self._mine(name, filed)
 
         def made() -> Result:
-            return engine.score(rubric, bundle, review.checked([f.review for f in mine.values()], rubric, bundle))
+            return score(rubric, bundle, [f.review for f in matched(mine, bundle).values()])
         return self.kept.get(("scored", name), signature, settled, made)
 
     def save(self, name: str, stage: str, version: str, change: Callable[[Stage], Stage]) -> Case:
@@ -201,16 +168,35 @@ class Folder:
                 raise Conflict(case)
             if case.problem:
                 raise ScoringError(case.problem)
-            base = case.current or review.parse(review.blank(case.result, stage).encode(), str(case.file))
-            made = change(base.stage)
+            made = change(case.stage_made)
             if (made.overrides or made.pending) and not made.date:
                 made = replace(made, date=Date.today().isoformat())
             text = review.write(made, case.result)
             written = review.parse(text.encode(), str(case.file))
-            chain = [*case.result.chain[: REVIEWING.index(stage)], review.check(written, case.rubric, case.bundle)]
-            engine.score(case.rubric, case.bundle, chain)  # input corrections are checked when scored
+            score(case.rubric, case.bundle, [*case.before, written])  # the checks of `score --review`
             write_atomic(case.file, text.encode())
             return self.case(name, stage)
+
+
+def _case(name: str, stage: str, rubric: Rubric, bundle: Bundle, mine: list[Filed], new: Path) -> Case:
+    try:
+        by_stage = matched(mine, bundle)
+    except ScoringError as exc:
+        return Case(name, stage, rubric, bundle, score(rubric, bundle), new, "", None, str(exc))
+    earlier = REVIEWING[: REVIEWING.index(stage)]
+    before = tuple(by_stage[s].review for s in earlier if s in by_stage)
+    missing = next((s for s in earlier if s not in by_stage), None)
+    if missing:
+        return Case(name, stage, rubric, bundle, score(rubric, bundle, before), new, "", None,
+                    f"还没有{missing}意见：{stage}在{missing}之后")
+    filed = by_stage.get(stage)
+    path, version = (filed.path, filed.version) if filed else (new, "")
+    try:
+        result = score(rubric, bundle, [*before, *([filed.review] if filed else [])])
+    except ScoringError as exc:
+        return Case(name, stage, rubric, bundle, score(rubric, bundle, before), path, version, None,
+                    f"评审意见文件 {path.name} 无法使用：{exc}。请先在文件中改正，或移走该文件", before)
+    return Case(name, stage, rubric, bundle, result, path, version, filed.review if filed else None, "", before)
 
 
 class _Kept:
@@ -263,16 +249,9 @@ def _settled(stats: Iterable[Stat]) -> bool:
     return all(now - s[2] > SETTLED_NS for s in stats)
 
 
-def _read_review(path: Path, signed: Stat) -> Filed | str:
-    """A review file as review.read reads it, with the SHA-256 of the same bytes; or its problem line."""
+def _read_review(path: Path, signed: Stat) -> Filed | ScoringError:
+    """A review file as the pipeline reads it, signed with the stat taken before; or why it cannot be."""
     try:
-        raw = limits.read_regular(path, limits.MANIFEST_BYTES, "评审意见文件")
-        return Filed(path, review.parse(raw, str(path)), hashlib.sha256(raw).hexdigest(), signed)
+        return replace(read_review(path), stat=signed)
     except ScoringError as exc:
-        return f"{path.name}：{exc.message}"
-
-
-def stages_of(filed: list[Filed], bundle: Bundle) -> dict[str, Filed]:
-    """A bundle's review files by stage, in stage order."""
-    mine = {f.review.stage.name: f for f in filed if f.review.bundle_sha256 == bundle.sha256}
-    return {s: mine[s] for s in STAGES if s in mine}
+        return exc

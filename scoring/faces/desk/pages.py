@@ -12,12 +12,12 @@ from urllib.parse import quote
 
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import dec, fmt
-from scoring.domain import rules
 from scoring.domain.model import DOCUMENT_STATUS, Indicator, IndicatorResult, Input, Override, Result
-from scoring.faces.desk.folder import REVIEWING, Case, Filed, Folder
+from scoring.faces.desk.folder import REVIEWING, Case, Folder
 from scoring.loading import review
 from scoring.papers.changes import changes
 from scoring.papers.report.context import Block, Standing, blocks, standings
+from scoring.pipeline.folder import Filed
 
 ACTION_WORDS = {"score": "定分", "input": "更正输入", "reject": "不采信文件"}
 
@@ -255,15 +255,15 @@ def _card(case: Case, i: IndicatorResult, k: int, made: list[tuple[Override, boo
     before = i.scores[k - 1] if k - 1 < len(i.scores) else i.scores[-1]
     rejected = {o.target for o in at.overrides if o.action == "reject"} | {
         o.target for s in case.result.chain for o in s.overrides if o.action == "reject" and o.indicator == ind.id}
-    step = rules.step_of(ind)
-    answers = tuple(AnswerRow(inp.label, rules.answer_text(ind, inp.name, ans.value),
+    step = ind.step
+    answers = tuple(AnswerRow(inp.label, ind.say(inp.name, ans.value),
                               tuple(_doc(case, d, d in rejected) for d in ans.documents),
                               "；".join(t for t in (ans.reason, ans.note) if t.strip()))
                     for inp, ans in i.answers if ans is not None)
     answers += tuple(AnswerRow(inp.label, "未填报", (), "") for inp, ans in i.answers if ans is None)
     entries = tuple(EntryRow(n, worded.get((case.stage, o.indicator, o.action, o.target), _plain(o)), o.reason, wait)
                     for n, (o, wait) in enumerate(made))
-    values = _values_in_force(case, i, k)
+    values = at.values
     known = {"score", "reject", "entry", *(f"input:{inp.name}" for inp in ind.inputs)}
     errors = {(key if key in known else "other"): text for key, text in errors.items()}
     return Card(
@@ -289,17 +289,8 @@ def _plain(o: Override) -> str:
     return f"{ACTION_WORDS.get(o.action, o.action)}{target}{value}"
 
 
-def _values_in_force(case: Case, i: IndicatorResult, k: int) -> dict[str, Any]:
-    """Each input's value at this stage: the county's, as corrected by this and earlier stages."""
-    values = {inp.name: ans.value for inp, ans in i.answers if ans is not None}
-    for s in case.result.chain[:k]:
-        values.update({o.target: o.value for o in s.overrides
-                       if o.action == "input" and (o.indicator == i.id or o.target in i.indicator.facts)})
-    return values
-
-
 def _field(inp: Input, value: Any, ind: Indicator) -> Field:
-    shown = rules.answer_text(ind, inp.name, value)
+    shown = ind.say(inp.name, value)
     if inp.type == "bool":
         opts = (("true", "是"), ("false", "否"))
         chosen = {True: "true", False: "false"}.get(value, "")
