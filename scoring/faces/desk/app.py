@@ -192,106 +192,6 @@ def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: str | None = None) -> Starlette:
     """The desk over `folder`. `hosts`: the Host names served (None: any); `token`: required when given."""
-    renders = threading.BoundedSemaphore(limits.RENDERS)  # downloads made at once; the others wait their turn
-
-    async def counties(request: Request) -> Response:
-        return page("desk/counties.html", page=await run_in_threadpool(counties_page, folder))
-
-    async def county(request: Request) -> Response:
-        name, stage = request.path_params["name"], _stage(request)
-        case = await run_in_threadpool(folder.case, name, stage)
-        saved = request.query_params.get("saved", "")
-        notice = f"已保存到 {case.file.name}，总分已按最新评审意见重新计算。" if saved else ""
-        return page("desk/county.html", page=county_page(case, request.state.csrf, notice))
-
-    async def save(request: Request) -> Response:
-        name, stage = request.path_params["name"], _stage(request)
-        form = await _form(request)
-        what, ind = form.get("do", ""), str(form.get("indicator", ""))
-        change, key = _change(form, str(what), ind)
-        try:
-            await run_in_threadpool(folder.save, name, stage, str(form.get("version", "")), change)
-        except Conflict as exc:
-            sent = _sent(form, str(what))
-            conflicted = Conflicted(ind, sent, entry_lines(exc.case, ind) if ind else ())
-            text = "保存未完成：这份评审意见文件在你打开页面之后已被修改（可能是另一位评审人）。下面是你提交的内容和文件中的最新内容，请核对后重新填写。"
-            return page("desk/county.html", 409, page=county_page(exc.case, request.state.csrf, text, None,
-                                                                   "", conflicted))
-        except ScoringError as exc:
-            case = await run_in_threadpool(folder.case, name, stage)
-            said = exc.message + (f"（{exc.hint}）" if exc.hint else "")
-            errors = {ind: {key: said}} if ind else None
-            alert = f"未保存：指标 {ind} 的评审意见没有通过检查，见该指标下的说明。" if ind else ""
-            return page("desk/county.html", 400, page=county_page(case, request.state.csrf, "", errors,
-                                                                  "" if ind else said, None, alert, ind))
-        anchor = f"#i-{quote(ind)}" if ind else ""
-        return RedirectResponse(f"/county/{quote(name)}?stage={quote(stage)}&saved=1{anchor}", 303)
-
-    async def document(request: Request) -> Response:
-        name, ident = request.path_params["name"], request.path_params["doc"]
-        return await run_in_threadpool(_document, folder, name, ident)
-
-    async def review_file(request: Request) -> Response:
-        case = await run_in_threadpool(folder.case, request.path_params["name"], _stage(request))
-        if not case.version:
-            return message(404, "还没有评审意见文件", f"{case.stage}还没有保存过评审意见。")
-        return _download(case.file.read_bytes(), "application/yaml; charset=utf-8", case.file.name)
-
-    async def diff(request: Request) -> Response:
-        name, stage, ext = request.path_params["name"], _stage(request), request.path_params["ext"]
-
-        def made() -> Response:
-            case = folder.case(name, stage)
-            if not case.result.chain:
-                return message(404, "还没有评审意见", f"{stage}还没有评审意见，没有意见表可下载。")
-            out = _output("changes", ext)
-            with renders:
-                data = out.render(changes(case.result), outputs.Options())
-            return _download(data, out.media_type, f"{Path(name).stem}_{stage}意见表{out.extension}")
-        return await run_in_threadpool(made)
-
-    async def report(request: Request) -> Response:
-        name, stage = request.path_params["name"], _stage(request)
-
-        def made() -> Response:
-            case = folder.case(name, stage)
-            with renders:
-                data = outputs.render("result", "pdf", case.result)
-            return _download(data, "application/pdf", f"{Path(name).stem}_自评报告_{stage}.pdf")
-        return await run_in_threadpool(made)
-
-    async def summary(request: Request) -> Response:
-        ext = request.path_params["ext"]
-        out = _output("summary", ext)
-
-        def made() -> bytes:
-            with renders:
-                return out.render(summarize(folder.root), outputs.Options())
-        data = await run_in_threadpool(made)
-        return _download(data, out.media_type, f"汇总表{out.extension}")
-
-    async def stylesheet(request: Request) -> Response:
-        return Response((template_dirs(None)[0] / "desk" / "desk.css").read_bytes(), media_type="text/css")
-
-    async def missing(request: Request, exc: Exception) -> Response:
-        return message(404, "找不到页面", "地址有误，或所指的材料包、文件不在评审目录中。")
-
-    async def forged(request: Request, exc: Exception) -> Response:
-        return message(403, "表单已失效", "表单缺少有效的校验码（CSRF），未保存。请回到评审工作台的页面，刷新后重新提交。")
-
-    async def oversized(request: Request, exc: Exception) -> Response:
-        return too_large()
-
-    async def unsupported(request: Request, exc: Exception) -> Response:
-        return message(415, "不接受这种提交", "评审工作台只接受其页面上的表单，不接受上传文件。")
-
-    async def gone(request: Request, exc: Exception) -> Response:
-        return Response(status_code=400)  # the client left (or was closed for being slow): no one reads this
-
-    async def failed(request: Request, exc: Exception) -> Response:
-        text = str(exc) if isinstance(exc, ScoringError) else "处理请求时出错。"
-        return message(422, "无法处理", text)
-
     routes = [
         Route("/", counties),
         Route("/desk.css", stylesheet),
@@ -307,7 +207,142 @@ def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: 
                     exception_handlers={Unknown: missing, 404: missing, PermissionError: forged,
                                         ScoringError: failed, TooLarge: oversized, Unsupported: unsupported,
                                         ClientDisconnect: gone})
+    # per app, not per module: two desks in one process share neither their folder nor their turns to render
+    app.state.folder = folder
+    app.state.renders = threading.BoundedSemaphore(limits.RENDERS)  # downloads made at once; the others wait
     return app
+
+
+def _folder(request: Request) -> Folder:
+    folder: Folder = request.app.state.folder
+    return folder
+
+
+def _renders(request: Request) -> threading.BoundedSemaphore:
+    renders: threading.BoundedSemaphore = request.app.state.renders
+    return renders
+
+
+# ---------------------------------------------------------------- pages and downloads
+
+
+async def counties(request: Request) -> Response:
+    return page("desk/counties.html", page=await run_in_threadpool(counties_page, _folder(request)))
+
+
+async def county(request: Request) -> Response:
+    name, stage, folder = request.path_params["name"], _stage(request), _folder(request)
+    case = await run_in_threadpool(folder.case, name, stage)
+    saved = request.query_params.get("saved", "")
+    notice = f"已保存到 {case.file.name}，总分已按最新评审意见重新计算。" if saved else ""
+    return page("desk/county.html", page=county_page(case, request.state.csrf, notice))
+
+
+async def save(request: Request) -> Response:
+    name, stage, folder = request.path_params["name"], _stage(request), _folder(request)
+    form = await _form(request)
+    what, ind = form.get("do", ""), str(form.get("indicator", ""))
+    change, key = _change(form, str(what), ind)
+    try:
+        await run_in_threadpool(folder.save, name, stage, str(form.get("version", "")), change)
+    except Conflict as exc:
+        sent = _sent(form, str(what))
+        conflicted = Conflicted(ind, sent, entry_lines(exc.case, ind) if ind else ())
+        text = "保存未完成：这份评审意见文件在你打开页面之后已被修改（可能是另一位评审人）。下面是你提交的内容和文件中的最新内容，请核对后重新填写。"
+        return page("desk/county.html", 409, page=county_page(exc.case, request.state.csrf, text, None,
+                                                               "", conflicted))
+    except ScoringError as exc:
+        case = await run_in_threadpool(folder.case, name, stage)
+        said = exc.message + (f"（{exc.hint}）" if exc.hint else "")
+        errors = {ind: {key: said}} if ind else None
+        alert = f"未保存：指标 {ind} 的评审意见没有通过检查，见该指标下的说明。" if ind else ""
+        return page("desk/county.html", 400, page=county_page(case, request.state.csrf, "", errors,
+                                                              "" if ind else said, None, alert, ind))
+    anchor = f"#i-{quote(ind)}" if ind else ""
+    return RedirectResponse(f"/county/{quote(name)}?stage={quote(stage)}&saved=1{anchor}", 303)
+
+
+async def document(request: Request) -> Response:
+    name, ident = request.path_params["name"], request.path_params["doc"]
+    return await run_in_threadpool(_document, _folder(request), name, ident)
+
+
+async def review_file(request: Request) -> Response:
+    folder = _folder(request)
+    case = await run_in_threadpool(folder.case, request.path_params["name"], _stage(request))
+    if not case.version:
+        return message(404, "还没有评审意见文件", f"{case.stage}还没有保存过评审意见。")
+    return _download(case.file.read_bytes(), "application/yaml; charset=utf-8", case.file.name)
+
+
+async def diff(request: Request) -> Response:
+    name, stage, ext = request.path_params["name"], _stage(request), request.path_params["ext"]
+    folder, renders = _folder(request), _renders(request)
+
+    def made() -> Response:
+        case = folder.case(name, stage)
+        if not case.result.chain:
+            return message(404, "还没有评审意见", f"{stage}还没有评审意见，没有意见表可下载。")
+        out = _output("changes", ext)
+        with renders:
+            data = out.render(changes(case.result), outputs.Options())
+        return _download(data, out.media_type, f"{Path(name).stem}_{stage}意见表{out.extension}")
+    return await run_in_threadpool(made)
+
+
+async def report(request: Request) -> Response:
+    name, stage = request.path_params["name"], _stage(request)
+    folder, renders = _folder(request), _renders(request)
+
+    def made() -> Response:
+        case = folder.case(name, stage)
+        with renders:
+            data = outputs.render("result", "pdf", case.result)
+        return _download(data, "application/pdf", f"{Path(name).stem}_自评报告_{stage}.pdf")
+    return await run_in_threadpool(made)
+
+
+async def summary(request: Request) -> Response:
+    out = _output("summary", request.path_params["ext"])
+    folder, renders = _folder(request), _renders(request)
+
+    def made() -> bytes:
+        with renders:
+            return out.render(summarize(folder.root), outputs.Options())
+    data = await run_in_threadpool(made)
+    return _download(data, out.media_type, f"汇总表{out.extension}")
+
+
+async def stylesheet(request: Request) -> Response:
+    return Response((template_dirs(None)[0] / "desk" / "desk.css").read_bytes(), media_type="text/css")
+
+
+# ---------------------------------------------------------------- what goes wrong, in the reviewer's words
+
+
+async def missing(request: Request, exc: Exception) -> Response:
+    return message(404, "找不到页面", "地址有误，或所指的材料包、文件不在评审目录中。")
+
+
+async def forged(request: Request, exc: Exception) -> Response:
+    return message(403, "表单已失效", "表单缺少有效的校验码（CSRF），未保存。请回到评审工作台的页面，刷新后重新提交。")
+
+
+async def oversized(request: Request, exc: Exception) -> Response:
+    return too_large()
+
+
+async def unsupported(request: Request, exc: Exception) -> Response:
+    return message(415, "不接受这种提交", "评审工作台只接受其页面上的表单，不接受上传文件。")
+
+
+async def gone(request: Request, exc: Exception) -> Response:
+    return Response(status_code=400)  # the client left (or was closed for being slow): no one reads this
+
+
+async def failed(request: Request, exc: Exception) -> Response:
+    text = str(exc) if isinstance(exc, ScoringError) else "处理请求时出错。"
+    return message(422, "无法处理", text)
 
 
 def _stage(request: Request) -> str:
