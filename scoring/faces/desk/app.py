@@ -16,6 +16,7 @@ import re
 import secrets
 import threading
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
@@ -218,11 +219,6 @@ def _folder(request: Request) -> Folder:
     return folder
 
 
-def _renders(request: Request) -> threading.BoundedSemaphore:
-    renders: threading.BoundedSemaphore = request.app.state.renders
-    return renders
-
-
 # ---------------------------------------------------------------- pages and downloads
 
 
@@ -272,45 +268,46 @@ async def review_file(request: Request) -> Response:
     case = await run_in_threadpool(folder.case, request.path_params["name"], _stage(request))
     if not case.version:
         return message(404, "还没有评审意见文件", f"{case.stage}还没有保存过评审意见。")
-    return _download(case.file.read_bytes(), "application/yaml; charset=utf-8", case.file.name)
+    return await _download(request, case.file.read_bytes, "application/yaml; charset=utf-8", case.file.name,
+                           renders=False)
 
 
 async def diff(request: Request) -> Response:
     name, stage, ext = request.path_params["name"], _stage(request), request.path_params["ext"]
-    folder, renders = _folder(request), _renders(request)
-
-    def made() -> Response:
-        case = folder.case(name, stage)
-        if not case.result.chain:
-            return message(404, "还没有评审意见", f"{stage}还没有评审意见，没有意见表可下载。")
-        out = _output("changes", ext)
-        with renders:
-            data = out.render(changes(case.result), outputs.Options())
-        return _download(data, out.media_type, f"{Path(name).stem}_{stage}意见表{out.extension}")
-    return await run_in_threadpool(made)
+    folder = _folder(request)
+    case = await run_in_threadpool(folder.case, name, stage)
+    if not case.result.chain:
+        return message(404, "还没有评审意见", f"{stage}还没有评审意见，没有意见表可下载。")
+    out = _output("changes", ext)
+    return await _download(request, lambda: out.render(changes(case.result), outputs.Options()),
+                           out.media_type, f"{Path(name).stem}_{stage}意见表{out.extension}")
 
 
 async def report(request: Request) -> Response:
     name, stage = request.path_params["name"], _stage(request)
-    folder, renders = _folder(request), _renders(request)
-
-    def made() -> Response:
-        case = folder.case(name, stage)
-        with renders:
-            data = outputs.render("result", "pdf", case.result)
-        return _download(data, "application/pdf", f"{Path(name).stem}_自评报告_{stage}.pdf")
-    return await run_in_threadpool(made)
+    folder = _folder(request)
+    case = await run_in_threadpool(folder.case, name, stage)
+    return await _download(request, lambda: outputs.render("result", "pdf", case.result), "application/pdf",
+                           f"{Path(name).stem}_自评报告_{stage}.pdf")
 
 
 async def summary(request: Request) -> Response:
     out = _output("summary", request.path_params["ext"])
-    folder, renders = _folder(request), _renders(request)
+    folder = _folder(request)
+    return await _download(request, lambda: out.render(summarize(folder.root), outputs.Options()),
+                           out.media_type, f"汇总表{out.extension}")
+
+
+async def _download(request: Request, make: Callable[[], bytes], media_type: str, filename: str, *,
+                    renders: bool = True) -> Response:
+    """A file made off the event loop, as an attachment. A render takes its turn under the app's semaphore,
+    so a burst of downloads cannot hold more than limits.RENDERS renders' memory and CPU at once."""
+    turn: AbstractContextManager[Any] = request.app.state.renders if renders else nullcontext()
 
     def made() -> bytes:
-        with renders:
-            return out.render(summarize(folder.root), outputs.Options())
-    data = await run_in_threadpool(made)
-    return _download(data, out.media_type, f"汇总表{out.extension}")
+        with turn:
+            return make()
+    return _attachment(await run_in_threadpool(made), media_type, filename)
 
 
 async def stylesheet(request: Request) -> Response:
@@ -374,7 +371,8 @@ def _output(subject: str, ext: str) -> outputs.Output:
     return found
 
 
-def _download(data: bytes, media_type: str, filename: str) -> Response:
+def _attachment(data: bytes, media_type: str, filename: str) -> Response:
+    """A download, never shown: the ascii name for old browsers, the Chinese one for the rest."""
     ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     return Response(data, media_type=media_type, headers={"Content-Disposition": disposition,
@@ -395,7 +393,7 @@ def _document(folder: Folder, name: str, ident: str) -> Response:
     filename = PurePosixPath(doc.file).name
     kind = INLINE.get(PurePosixPath(doc.file).suffix.lower())
     if kind is None:
-        return _download(data, "application/octet-stream", filename)
+        return _attachment(data, "application/octet-stream", filename)
     if kind == "text/plain":
         kind += "; charset=" + _charset(data)
     disposition = f"inline; filename*=UTF-8''{quote(filename)}"
