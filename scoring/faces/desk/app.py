@@ -38,7 +38,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.domain.model import Override, Stage
-from scoring.faces.desk.folder import REVIEWING, Conflict, Folder, Unknown
+from scoring.faces.desk.folder import REVIEWING, Case, Conflict, Folder, Unknown
 from scoring.faces.desk.pages import Conflicted, counties_page, county_page, entry_lines
 from scoring.jobs.summary import summarize
 from scoring.papers import outputs
@@ -237,25 +237,33 @@ async def county(request: Request) -> Response:
 async def save(request: Request) -> Response:
     name, stage, folder = request.path_params["name"], _stage(request), _folder(request)
     form = await _form(request)
-    what, ind = form.get("do", ""), str(form.get("indicator", ""))
-    change, key = _change(form, str(what), ind)
+    what, ind = str(form.get("do", "")), str(form.get("indicator", ""))
+    change, key = _change(form, what, ind)
     try:
         await run_in_threadpool(folder.save, name, stage, str(form.get("version", "")), change)
     except Conflict as exc:
-        sent = _sent(form, str(what))
-        conflicted = Conflicted(ind, sent, entry_lines(exc.case, ind) if ind else ())
-        text = "保存未完成：这份评审意见文件在你打开页面之后已被修改（可能是另一位评审人）。下面是你提交的内容和文件中的最新内容，请核对后重新填写。"
-        return page("desk/county.html", 409, page=county_page(exc.case, request.state.csrf, text, None,
-                                                               "", conflicted))
+        return _conflicted(request, exc, _sent(form, what), ind)
     except ScoringError as exc:
         case = await run_in_threadpool(folder.case, name, stage)
-        said = exc.message + (f"（{exc.hint}）" if exc.hint else "")
-        errors = {ind: {key: said}} if ind else None
-        alert = f"未保存：指标 {ind} 的评审意见没有通过检查，见该指标下的说明。" if ind else ""
-        return page("desk/county.html", 400, page=county_page(case, request.state.csrf, "", errors,
-                                                              "" if ind else said, None, alert, ind))
+        return _refused(request, case, exc, ind, key)
     anchor = f"#i-{quote(ind)}" if ind else ""
     return RedirectResponse(f"/county/{quote(name)}?stage={quote(stage)}&saved=1{anchor}", 303)
+
+
+def _conflicted(request: Request, exc: Conflict, sent: tuple[str, ...], ind: str) -> Response:
+    """The 409 page: nothing is merged for the reviewer, who sees what they sent beside the file's newest."""
+    conflicted = Conflicted(ind, sent, entry_lines(exc.case, ind) if ind else ())
+    text = "保存未完成：这份评审意见文件在你打开页面之后已被修改（可能是另一位评审人）。下面是你提交的内容和文件中的最新内容，请核对后重新填写。"
+    return page("desk/county.html", 409, page=county_page(exc.case, request.state.csrf, text, None, "", conflicted))
+
+
+def _refused(request: Request, case: Case, exc: ScoringError, ind: str, key: str) -> Response:
+    """The 400 page: the checks' words under the field they refuse, or at the top when no indicator was sent."""
+    said = exc.message + (f"（{exc.hint}）" if exc.hint else "")
+    errors = {ind: {key: said}} if ind else None
+    alert = f"未保存：指标 {ind} 的评审意见没有通过检查，见该指标下的说明。" if ind else ""
+    return page("desk/county.html", 400, page=county_page(case, request.state.csrf, "", errors,
+                                                          "" if ind else said, None, alert, ind))
 
 
 async def document(request: Request) -> Response:
