@@ -219,9 +219,6 @@ def _folder(request: Request) -> Folder:
     return folder
 
 
-# ---------------------------------------------------------------- pages and downloads
-
-
 async def counties(request: Request) -> Response:
     return page("desk/counties.html", page=await run_in_threadpool(counties_page, _folder(request)))
 
@@ -292,16 +289,14 @@ async def diff(request: Request) -> Response:
 
 
 async def report(request: Request) -> Response:
-    name, stage = request.path_params["name"], _stage(request)
-    folder = _folder(request)
+    name, stage, folder = request.path_params["name"], _stage(request), _folder(request)
     case = await run_in_threadpool(folder.case, name, stage)
     return await _download(request, lambda: outputs.render("result", "pdf", case.result), "application/pdf",
                            f"{Path(name).stem}_自评报告_{stage}.pdf")
 
 
 async def summary(request: Request) -> Response:
-    out = _output("summary", request.path_params["ext"])
-    folder = _folder(request)
+    out, folder = _output("summary", request.path_params["ext"]), _folder(request)
     return await _download(request, lambda: out.render(summarize(folder.root), outputs.Options()),
                            out.media_type, f"汇总表{out.extension}")
 
@@ -320,9 +315,6 @@ async def _download(request: Request, make: Callable[[], bytes], media_type: str
 
 async def stylesheet(request: Request) -> Response:
     return Response((template_dirs(None)[0] / "desk" / "desk.css").read_bytes(), media_type="text/css")
-
-
-# ---------------------------------------------------------------- what goes wrong, in the reviewer's words
 
 
 async def missing(request: Request, exc: Exception) -> Response:
