@@ -144,7 +144,7 @@ def test_only_the_cli_imports_click() -> None:
 
 def test_only_the_desk_serves() -> None:
     web = {"starlette", "uvicorn", "h11"}
-    assert {name for name in MODULES if web & imports(name)} <= {"faces.desk", "faces.desk.app"}
+    assert {name for name in MODULES if web & imports(name)} <= {"faces.desk", "faces.desk.app", "faces.desk.safety"}
     outside = [name for name in MODULES if not name.startswith("faces.desk") and name != "faces.cli"
                and any(n.startswith("faces.desk") for n in imports(name))]
     assert outside == []

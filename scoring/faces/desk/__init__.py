@@ -36,8 +36,9 @@ def serve(directory: Path, host: str | None, port: int, rubric_file: str | None,
           say: Callable[[str], None]) -> None:
     """Serve the desk until Ctrl-C. Off the loopback address a token is required: it is in the address
     printed here, and the browser keeps it in a cookie after the first visit."""
-    from scoring.faces.desk.app import LOOPBACK, create_app
+    from scoring.faces.desk.app import create_app
     from scoring.faces.desk.folder import Folder
+    from scoring.faces.desk.safety import LOOPBACK
 
     folder = Folder(directory, rubric_file)
     bind = host or DEFAULT_HOST
@@ -61,14 +62,14 @@ def serve(directory: Path, host: str | None, port: int, rubric_file: str | None,
 
 def make_server(app: Any, host: str, port: int) -> uvicorn.Server:
     """uvicorn for the desk: HTTP/1.1 only, no WebSocket. A connection must send its whole request within
-    limits.REQUEST_SECONDS (app.Deadline), and no more than limits.HEADER_BYTES of headers is held while
+    limits.REQUEST_SECONDS (safety.Deadline), and no more than limits.HEADER_BYTES of headers is held while
     they arrive; one idle after an answer is closed after 5 s. No cap on connections: a cap counts the
     slow ones too, so they could lock everyone else out, while the event loop serves any number of waiting
     sockets at little cost until the deadline closes them."""
     import uvicorn
 
     from scoring.base import limits
-    from scoring.faces.desk.app import Deadline
+    from scoring.faces.desk.safety import Deadline
 
     return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False,
                                          http=Deadline, ws="none", timeout_keep_alive=5,

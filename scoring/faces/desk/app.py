@@ -1,298 +1,61 @@
-"""The review desk's routes and its safety: a Starlette app over one folder of county bundles.
+"""The review desk's routes: a Starlette app over one folder of county bundles, behind safety.py's guards;
+each handler finds the folder in the app's state.
 
-Safe by default: only the Host names of the address it binds are served (no DNS rebinding); off the
-loopback address a token printed at start is required, then kept in a cookie; every form carries a
-CSRF token bound to a cookie; every response says nosniff and a strict Content-Security-Policy. A
-document is looked up by its id in the bundle's manifest and read through the bundle's own checks, so
+A document is looked up by its id in the bundle's manifest and read through the bundle's own checks, so
 no URL names a path; only PDF and plain text open in the browser, everything else (HTML and SVG
-included) is a download, never rendered. A form is the browser's plain kind (no uploads) within
-limits.FORM_BYTES, and a connection that is slow to send its request is closed (`Deadline`).
+included) is a download, never rendered. A form is the browser's plain kind (no uploads).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-import h11
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, Headers
+from starlette.datastructures import FormData
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.domain.model import Override, Stage
-from scoring.faces.desk.folder import REVIEWING, Conflict, Folder, Unknown
+from scoring.faces.desk.folder import REVIEWING, Case, Conflict, Folder, Unknown
 from scoring.faces.desk.pages import Conflicted, counties_page, county_page, entry_lines
+from scoring.faces.desk.safety import (
+    LOOPBACK,
+    Bounded,
+    Guard,
+    TooLarge,
+    message,
+    page,
+    too_large,
+)
 from scoring.jobs.summary import summarize
 from scoring.papers import outputs
 from scoring.papers.changes import changes
-from scoring.papers.report import render, template_dirs
+from scoring.papers.report import template_dirs
 from scoring.pipeline.folder import find
 
-PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-            "base-uri 'none'")
 DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 PDF_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'none'"  # the browser's own PDF viewer
 INLINE = {".pdf": "application/pdf", ".txt": "text/plain"}  # what a browser may show; the rest downloads
-TOKEN_COOKIE, CSRF_COOKIE = "desk_token", "desk_csrf"
-LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 FORM_TYPE = "application/x-www-form-urlencoded"  # what the desk's own forms send
 
 
-class Guard(BaseHTTPMiddleware):
-    """Host names, the access token, the CSRF cookie and the headers every response carries."""
-
-    def __init__(self, app: Any, hosts: tuple[str, ...] | None, token: str | None) -> None:
-        super().__init__(app)
-        self.hosts, self.token = hosts, token
-
-    async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await self._checked(request, call_next)
-        # same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with every form
-        # POST, even the desk's own, and the origin check below would refuse them all.
-        for key, value in (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
-                           ("X-Frame-Options", "DENY"), ("Cache-Control", "no-store")):
-            response.headers[key] = value
-        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-        return response
-
-    async def _checked(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if self.hosts is not None and _hostname(request.headers.get("host", "")) not in self.hosts:
-            return message(400, "地址不对", "请用启动时显示的地址打开评审工作台。")
-        if self.token is not None and not secrets.compare_digest(request.cookies.get(TOKEN_COOKIE, ""), self.token):
-            given = request.query_params.get("token", "")
-            if not secrets.compare_digest(given, self.token):
-                return message(403, "需要访问令牌", "请用启动评审工作台时显示的完整地址（含 token=…）打开。")
-            back = RedirectResponse(request.url.path, 303)
-            back.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
-            return back
-        csrf = request.cookies.get(CSRF_COOKIE, "")
-        fresh = not re.fullmatch(r"[A-Za-z0-9_-]{32,64}", csrf)
-        request.state.csrf = secrets.token_urlsafe(32) if fresh else csrf
-        if request.method == "POST" and not _same_origin(request):
-            return message(403, "拒绝跨站提交", "请在评审工作台的页面上提交表单。")
-        response = await call_next(request)
-        if fresh:
-            response.set_cookie(CSRF_COOKIE, request.state.csrf, httponly=True, samesite="strict")
-        return response
-
-
-class TooLarge(Exception):
-    """A request body over limits.FORM_BYTES."""
-
-
-class Bounded:
-    """Request bodies within limits.FORM_BYTES: one that announces more (Content-Length) is refused before
-    any of it is read; one that does not (chunked) is counted as it arrives and refused when it passes the
-    limit, so no more than the limit is ever held."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        length = Headers(scope=scope).get("content-length", "") if scope["type"] == "http" else ""
-        if length.isdigit() and int(length) > limits.FORM_BYTES:
-            await too_large()(scope, receive, send)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limits.FORM_BYTES:
-                raise TooLarge
-            return message
-        await self.app(scope, counted, send)
-
-
-def too_large() -> HTMLResponse:
-    """The 413 page, closing the connection: the rest of the body is never read."""
-    response = message(413, "提交的内容过大", f"一次提交的表单不能超过 {limits.FORM_BYTES // 1024} KB，未保存。请缩短理由或分几次提交。")
-    response.headers["Connection"] = "close"
-    return response
-
-
-class Deadline(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol with a deadline: a connection must send a whole request (its headers and
-    its form) within limits.REQUEST_SECONDS of opening or of its last answer, or it is closed. uvicorn alone
-    times out only a connection idle after an answer, so a client that opened connections and sent a byte
-    now and then would hold them for ever."""
-
-    timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._arm()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        super().connection_lost(exc)
-
-    def _arm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = self.loop.call_later(limits.REQUEST_SECONDS, self._expire, self.cycle)
-
-    def send_400_response(self, msg: str) -> None:
-        """A request uvicorn cannot read (headers past limits.HEADER_BYTES, a malformed line): uvicorn's own
-        answer and close, worded in Chinese."""
-        text = "请求无法识别：请求头过长或格式有误。请用浏览器打开评审工作台的地址。".encode()
-        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
-        for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"), h11.Data(data=text),
-                      h11.EndOfMessage()):
-            self.transport.write(self.conn.send(event))
-        self.transport.close()
-
-    def _expire(self, armed: object) -> None:
-        waiting = self.cycle is armed or self.cycle.more_body  # no new request yet, or its form still coming
-        if waiting and not self.transport.is_closing():
-            self.transport.close()
-
-
-def _hostname(host: str) -> str:
-    """The name in a Host header, without the port: 127.0.0.1, localhost, [::1]."""
-    return host[: host.index("]") + 1] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
-
-
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    return origin is None or origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
-
-
-def message(status: int, title: str, text: str) -> HTMLResponse:
-    return HTMLResponse(render.render_html("desk/message.html", template_dirs(None), title=title, text=text),
-                        status)
-
-
-def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(render.render_html(name, template_dirs(None), **context), status)
-
-
 def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: str | None = None) -> Starlette:
     """The desk over `folder`. `hosts`: the Host names served (None: any); `token`: required when given."""
-    renders = threading.BoundedSemaphore(limits.RENDERS)  # downloads made at once; the others wait their turn
-
-    async def counties(request: Request) -> Response:
-        return page("desk/counties.html", page=await run_in_threadpool(counties_page, folder))
-
-    async def county(request: Request) -> Response:
-        name, stage = request.path_params["name"], _stage(request)
-        case = await run_in_threadpool(folder.case, name, stage)
-        saved = request.query_params.get("saved", "")
-        notice = f"已保存到 {case.file.name}，总分已按最新评审意见重新计算。" if saved else ""
-        return page("desk/county.html", page=county_page(case, request.state.csrf, notice))
-
-    async def save(request: Request) -> Response:
-        name, stage = request.path_params["name"], _stage(request)
-        form = await _form(request)
-        what, ind = form.get("do", ""), str(form.get("indicator", ""))
-        change, key = _change(form, str(what), ind)
-        try:
-            await run_in_threadpool(folder.save, name, stage, str(form.get("version", "")), change)
-        except Conflict as exc:
-            sent = _sent(form, str(what))
-            conflicted = Conflicted(ind, sent, entry_lines(exc.case, ind) if ind else ())
-            text = "保存未完成：这份评审意见文件在你打开页面之后已被修改（可能是另一位评审人）。下面是你提交的内容和文件中的最新内容，请核对后重新填写。"
-            return page("desk/county.html", 409, page=county_page(exc.case, request.state.csrf, text, None,
-                                                                   "", conflicted))
-        except ScoringError as exc:
-            case = await run_in_threadpool(folder.case, name, stage)
-            said = exc.message + (f"（{exc.hint}）" if exc.hint else "")
-            errors = {ind: {key: said}} if ind else None
-            alert = f"未保存：指标 {ind} 的评审意见没有通过检查，见该指标下的说明。" if ind else ""
-            return page("desk/county.html", 400, page=county_page(case, request.state.csrf, "", errors,
-                                                                  "" if ind else said, None, alert, ind))
-        anchor = f"#i-{quote(ind)}" if ind else ""
-        return RedirectResponse(f"/county/{quote(name)}?stage={quote(stage)}&saved=1{anchor}", 303)
-
-    async def document(request: Request) -> Response:
-        name, ident = request.path_params["name"], request.path_params["doc"]
-        return await run_in_threadpool(_document, folder, name, ident)
-
-    async def review_file(request: Request) -> Response:
-        case = await run_in_threadpool(folder.case, request.path_params["name"], _stage(request))
-        if not case.version:
-            return message(404, "还没有评审意见文件", f"{case.stage}还没有保存过评审意见。")
-        return _download(case.file.read_bytes(), "application/yaml; charset=utf-8", case.file.name)
-
-    async def diff(request: Request) -> Response:
-        name, stage, ext = request.path_params["name"], _stage(request), request.path_params["ext"]
-
-        def made() -> Response:
-            case = folder.case(name, stage)
-            if not case.result.chain:
-                return message(404, "还没有评审意见", f"{stage}还没有评审意见，没有意见表可下载。")
-            out = _output("changes", ext)
-            with renders:
-                data = out.render(changes(case.result), outputs.Options())
-            return _download(data, out.media_type, f"{Path(name).stem}_{stage}意见表{out.extension}")
-        return await run_in_threadpool(made)
-
-    async def report(request: Request) -> Response:
-        name, stage = request.path_params["name"], _stage(request)
-
-        def made() -> Response:
-            case = folder.case(name, stage)
-            with renders:
-                data = outputs.render("result", "pdf", case.result)
-            return _download(data, "application/pdf", f"{Path(name).stem}_自评报告_{stage}.pdf")
-        return await run_in_threadpool(made)
-
-    async def summary(request: Request) -> Response:
-        ext = request.path_params["ext"]
-        out = _output("summary", ext)
-
-        def made() -> bytes:
-            with renders:
-                return out.render(summarize(find(folder.root), folder.rubric), outputs.Options())
-        data = await run_in_threadpool(made)
-        return _download(data, out.media_type, f"汇总表{out.extension}")
-
-    async def stylesheet(request: Request) -> Response:
-        return Response((template_dirs(None)[0] / "desk" / "desk.css").read_bytes(), media_type="text/css")
-
-    async def missing(request: Request, exc: Exception) -> Response:
-        return message(404, "找不到页面", "地址有误，或所指的材料包、文件不在评审目录中。")
-
-    async def forged(request: Request, exc: Exception) -> Response:
-        return message(403, "表单已失效", "表单缺少有效的校验码（CSRF），未保存。请回到评审工作台的页面，刷新后重新提交。")
-
-    async def oversized(request: Request, exc: Exception) -> Response:
-        return too_large()
-
-    async def unsupported(request: Request, exc: Exception) -> Response:
-        return message(415, "不接受这种提交", "评审工作台只接受其页面上的表单，不接受上传文件。")
-
-    async def gone(request: Request, exc: Exception) -> Response:
-        return Response(status_code=400)  # the client left (or was closed for being slow): no one reads this
-
-    async def failed(request: Request, exc: Exception) -> Response:
-        text = str(exc) if isinstance(exc, ScoringError) else "处理请求时出错。"
-        return message(422, "无法处理", text)
-
     routes = [
         Route("/", counties),
         Route("/desk.css", stylesheet),
@@ -308,7 +71,138 @@ def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: 
                     exception_handlers={Unknown: missing, 404: missing, PermissionError: forged,
                                         ScoringError: failed, TooLarge: oversized, Unsupported: unsupported,
                                         ClientDisconnect: gone})
+    # per app, not per module: two desks in one process share neither their folder nor their turns to render
+    app.state.folder = folder
+    app.state.renders = threading.BoundedSemaphore(limits.RENDERS)  # downloads made at once; the others wait
     return app
+
+
+def _folder(request: Request) -> Folder:
+    folder: Folder = request.app.state.folder
+    return folder
+
+
+async def counties(request: Request) -> Response:
+    return page("desk/counties.html", page=await run_in_threadpool(counties_page, _folder(request)))
+
+
+async def county(request: Request) -> Response:
+    name, stage, folder = request.path_params["name"], _stage(request), _folder(request)
+    case = await run_in_threadpool(folder.case, name, stage)
+    saved = request.query_params.get("saved", "")
+    notice = f"已保存到 {case.file.name}，总分已按最新评审意见重新计算。" if saved else ""
+    return page("desk/county.html", page=county_page(case, request.state.csrf, notice))
+
+
+async def save(request: Request) -> Response:
+    name, stage, folder = request.path_params["name"], _stage(request), _folder(request)
+    form = await _form(request)
+    what, ind = str(form.get("do", "")), str(form.get("indicator", ""))
+    change, key = _change(form, what, ind)
+    try:
+        await run_in_threadpool(folder.save, name, stage, str(form.get("version", "")), change)
+    except Conflict as exc:
+        return _conflicted(request, exc, _sent(form, what), ind)
+    except ScoringError as exc:
+        case = await run_in_threadpool(folder.case, name, stage)
+        return _refused(request, case, exc, ind, key)
+    anchor = f"#i-{quote(ind)}" if ind else ""
+    return RedirectResponse(f"/county/{quote(name)}?stage={quote(stage)}&saved=1{anchor}", 303)
+
+
+def _conflicted(request: Request, exc: Conflict, sent: tuple[str, ...], ind: str) -> Response:
+    """The 409 page: nothing is merged for the reviewer, who sees what they sent beside the file's newest."""
+    conflicted = Conflicted(ind, sent, entry_lines(exc.case, ind) if ind else ())
+    text = "保存未完成：这份评审意见文件在你打开页面之后已被修改（可能是另一位评审人）。下面是你提交的内容和文件中的最新内容，请核对后重新填写。"
+    return page("desk/county.html", 409, page=county_page(exc.case, request.state.csrf, text, None, "", conflicted))
+
+
+def _refused(request: Request, case: Case, exc: ScoringError, ind: str, key: str) -> Response:
+    """The 400 page: the checks' words under the field they refuse, or at the top when no indicator was sent."""
+    said = exc.message + (f"（{exc.hint}）" if exc.hint else "")
+    errors = {ind: {key: said}} if ind else None
+    alert = f"未保存：指标 {ind} 的评审意见没有通过检查，见该指标下的说明。" if ind else ""
+    return page("desk/county.html", 400, page=county_page(case, request.state.csrf, "", errors,
+                                                          "" if ind else said, None, alert, ind))
+
+
+async def document(request: Request) -> Response:
+    name, ident = request.path_params["name"], request.path_params["doc"]
+    return await run_in_threadpool(_document, _folder(request), name, ident)
+
+
+async def review_file(request: Request) -> Response:
+    folder = _folder(request)
+    case = await run_in_threadpool(folder.case, request.path_params["name"], _stage(request))
+    if not case.version:
+        return message(404, "还没有评审意见文件", f"{case.stage}还没有保存过评审意见。")
+    return await _download(request, case.file.read_bytes, "application/yaml; charset=utf-8", case.file.name,
+                           renders=False)
+
+
+async def diff(request: Request) -> Response:
+    name, stage, ext = request.path_params["name"], _stage(request), request.path_params["ext"]
+    folder = _folder(request)
+    case = await run_in_threadpool(folder.case, name, stage)
+    if not case.result.chain:
+        return message(404, "还没有评审意见", f"{stage}还没有评审意见，没有意见表可下载。")
+    out = _output("changes", ext)
+    return await _download(request, lambda: out.render(changes(case.result), outputs.Options()),
+                           out.media_type, f"{Path(name).stem}_{stage}意见表{out.extension}")
+
+
+async def report(request: Request) -> Response:
+    name, stage, folder = request.path_params["name"], _stage(request), _folder(request)
+    case = await run_in_threadpool(folder.case, name, stage)
+    return await _download(request, lambda: outputs.render("result", "pdf", case.result), "application/pdf",
+                           f"{Path(name).stem}_自评报告_{stage}.pdf")
+
+
+async def summary(request: Request) -> Response:
+    out, folder = _output("summary", request.path_params["ext"]), _folder(request)
+    return await _download(request, lambda: out.render(summarize(find(folder.root), folder.rubric), outputs.Options()),
+                           out.media_type, f"汇总表{out.extension}")
+
+
+async def _download(request: Request, make: Callable[[], bytes], media_type: str, filename: str, *,
+                    renders: bool = True) -> Response:
+    """A file made off the event loop, as an attachment. A render takes its turn under the app's semaphore,
+    so a burst of downloads cannot hold more than limits.RENDERS renders' memory and CPU at once."""
+    turn: AbstractContextManager[Any] = request.app.state.renders if renders else nullcontext()
+
+    def made() -> bytes:
+        with turn:
+            return make()
+    return _attachment(await run_in_threadpool(made), media_type, filename)
+
+
+async def stylesheet(request: Request) -> Response:
+    return Response((template_dirs(None)[0] / "desk" / "desk.css").read_bytes(), media_type="text/css")
+
+
+async def missing(request: Request, exc: Exception) -> Response:
+    return message(404, "找不到页面", "地址有误，或所指的材料包、文件不在评审目录中。")
+
+
+async def forged(request: Request, exc: Exception) -> Response:
+    return message(403, "表单已失效", "表单缺少有效的校验码（CSRF），未保存。请回到评审工作台的页面，刷新后重新提交。")
+
+
+async def oversized(request: Request, exc: Exception) -> Response:
+    return too_large()
+
+
+async def unsupported(request: Request, exc: Exception) -> Response:
+    return message(415, "不接受这种提交", "评审工作台只接受其页面上的表单，不接受上传文件。")
+
+
+async def gone(request: Request, exc: Exception) -> Response:
+    return Response(status_code=400)  # the client left (or was closed for being slow): no one reads this
+
+
+async def failed(request: Request, exc: Exception) -> Response:
+    text = str(exc) if isinstance(exc, ScoringError) else "处理请求时出错。"
+    return message(422, "无法处理", text)
 
 
 def _stage(request: Request) -> str:
@@ -340,7 +234,8 @@ def _output(subject: str, ext: str) -> outputs.Output:
     return found
 
 
-def _download(data: bytes, media_type: str, filename: str) -> Response:
+def _attachment(data: bytes, media_type: str, filename: str) -> Response:
+    """A download, never shown: the ascii name for old browsers, the Chinese one for the rest."""
     ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     return Response(data, media_type=media_type, headers={"Content-Disposition": disposition,
@@ -361,7 +256,7 @@ def _document(folder: Folder, name: str, ident: str) -> Response:
     filename = PurePosixPath(doc.file).name
     kind = INLINE.get(PurePosixPath(doc.file).suffix.lower())
     if kind is None:
-        return _download(data, "application/octet-stream", filename)
+        return _attachment(data, "application/octet-stream", filename)
     if kind == "text/plain":
         kind += "; charset=" + _charset(data)
     disposition = f"inline; filename*=UTF-8''{quote(filename)}"
