@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 # Word's manual line (U+000B) and page (U+000C) breaks, NEL and Unicode's line and paragraph separators.
 LINE_BREAKS = "\x0b\x0c\x85\u2028\u2029"
@@ -94,3 +95,11 @@ def excerpt(value: object, limit: int = EXCERPT) -> str:
     """A value as a message quotes it: at most `limit` characters, and how long it really is."""
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else f"{text[:limit]}…（共 {len(text)} 个字符）"
+
+
+def cn_date(iso: str) -> str:
+    """2022-12-05 as 2022年12月5日; "" for no date."""
+    if not iso:
+        return ""
+    d = date.fromisoformat(iso)
+    return f"{d.year}年{d.month}月{d.day}日"

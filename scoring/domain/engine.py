@@ -113,22 +113,13 @@ def merge(prior: tuple[Override, ...], made: tuple[Override, ...]) -> tuple[Over
 def score_indicator(bundle: Bundle, ind: Indicator, stage: str = SELF, overrides: Iterable[Override] = (),
                     made: tuple[Override, ...] = ()) -> IndicatorScore:
     """One indicator at one stage: the rule on the answers as corrected by `overrides`."""
+    overrides = tuple(overrides)
     given = answers_of(bundle, ind)
-    corrected = {o.target: o for o in overrides if o.action == "input"}
-    rejected = {o.target for o in overrides if o.action == "reject"}
-    set_to = next((o for o in reversed(tuple(overrides)) if o.action == "score"), None)
-    answers: dict[str, tuple[Answer, str]] = {n: (a, bundle.name) for n, a in given.items()}
-    for name, o in corrected.items():
-        cited = given[name].documents if name in given else ()
-        answers[name] = (Answer(o.value, cited, o.reason, "", o.line), o.file)
+    answers = _in_force(bundle, given, overrides)
     values = {name: _checked(ind, name, ans, file) for name, (ans, file) in answers.items() if ans.value is not None}
     documents = {name: ans.documents for name, (ans, _) in answers.items()}
     dates = {name: tuple(sorted(bundle.documents[d].date for d in docs if bundle.documents[d].date))
              for name, docs in documents.items()}
-
-    def run(vals: Mapping[str, Any], supported: bool = False) -> rules.Outcome:
-        return _run(ind, rules.Context(ind, vals, documents, dates, supported))
-
     try:
         rules.check_answers(ind.nodes, values)
     except rules.AnswerError as exc:
@@ -136,6 +127,42 @@ def score_indicator(bundle: Bundle, ind: Indicator, stage: str = SELF, overrides
         raise ScoringError(exc.message, file, ans.line, _where(ind, exc.input)) from exc
     ctx = rules.Context(ind, values, documents, dates)
     claimed = _run(ind, ctx)
+    doc_flags, backed = _evidence(bundle, ctx, claimed, given, overrides)
+    recorded, missing = _unread(ctx)
+    flags = (*(Flag("missing", n, f"{_label(ind, n)}：{FLAGS['missing'].text}") for n in missing),
+             *doc_flags, *claimed.flags)
+    steps = (*recorded, *claimed.steps, *(_override_step(ind, o, ctx) for o in overrides if o.action != "score"))
+    points, supported = claimed.points, backed.points
+    set_to = next((o for o in reversed(overrides) if o.action == "score"), None)
+    if set_to is not None:
+        points = supported = _set_score(ind, set_to)
+        steps = (*steps, Step("override", f"{set_to.stage}将本项得分定为 {fmt(points)} 分（理由：{set_to.reason}；"
+                                          f"评审人：{set_to.author}）", points))
+    return IndicatorScore(stage, points, supported, tuple(missing), flags, steps, made, values)
+
+
+def _in_force(bundle: Bundle, given: Mapping[str, Answer], overrides: Sequence[Override]
+              ) -> dict[str, tuple[Answer, str]]:
+    """Each answer in force, with the file it comes from: the county's, or a reviewer's correction (which
+    keeps the documents the county cited)."""
+    answers: dict[str, tuple[Answer, str]] = {n: (a, bundle.name) for n, a in given.items()}
+    for o in overrides:
+        if o.action == "input":
+            cited = given[o.target].documents if o.target in given else ()
+            answers[o.target] = (Answer(o.value, cited, o.reason, "", o.line), o.file)
+    return answers
+
+
+def _evidence(bundle: Bundle, ctx: rules.Context, claimed: rules.Outcome, given: Mapping[str, Answer],
+              overrides: Sequence[Override]) -> tuple[list[Flag], rules.Outcome]:
+    """The flags of answers whose evidence is missing, refused or unverified, and the outcome on what the
+    evidence supports."""
+    ind, values = ctx.indicator, ctx.values
+    corrected = {o.target for o in overrides if o.action == "input"}
+    rejected = {o.target for o in overrides if o.action == "reject"}
+
+    def run(vals: Mapping[str, Any], supported: bool = False) -> rules.Outcome:
+        return _run(ind, rules.Context(ind, vals, ctx.documents, ctx.doc_dates, supported))
 
     def earns(name: str) -> bool:
         # An answer is a claim needing evidence only if the score falls without it (a "no" is not).
@@ -149,22 +176,18 @@ def score_indicator(bundle: Bundle, ind: Indicator, stage: str = SELF, overrides
     dated = any(f.code == "document_date" for f in claimed.flags)
     backed = run({k: v for k, v in values.items() if k not in unsupported}, supported=True) \
         if unsupported or dated else claimed
+    return doc_flags, backed
+
+
+def _unread(ctx: rules.Context) -> tuple[tuple[Step, ...], list[str]]:
+    """Facts no rule reads (the metrics behind a judged score) are still part of the explanation, and
+    missing when unanswered; with the inputs the rules found missing."""
+    ind, values = ctx.indicator, ctx.values
     used = {node["input"] for node in ind.nodes if "input" in node}
-    # Facts no rule reads (the metrics behind a judged score) are still part of the explanation,
-    # and missing when unanswered.
-    recorded = tuple(Step("record", f"{i.label}：{rules.answer_text(ind, i.name, values[i.name])}（记录）", ZERO,
+    recorded = tuple(Step("record", f"{i.label}：{ind.say(i.name, values[i.name])}（记录）", ZERO,
                           reads=(ctx.read(i.name),))
                      for i in ind.inputs if i.name not in used and i.name in values)
-    missing = [*ctx.missing, *(i.name for i in ind.inputs if i.name not in values and i.name not in used)]
-    flags = (*(Flag("missing", n, f"{_label(ind, n)}：{FLAGS['missing'].text}") for n in missing),
-             *doc_flags, *claimed.flags)
-    steps = (*recorded, *claimed.steps, *(_override_step(ind, o, ctx) for o in overrides if o.action != "score"))
-    points, supported = claimed.points, backed.points
-    if set_to is not None:
-        points = supported = _set_score(ind, set_to)
-        steps = (*steps, Step("override", f"{set_to.stage}将本项得分定为 {fmt(points)} 分（理由：{set_to.reason}；"
-                                          f"评审人：{set_to.author}）", points))
-    return IndicatorScore(stage, points, supported, tuple(missing), flags, steps, made, values)
+    return recorded, [*ctx.missing, *(i.name for i in ind.inputs if i.name not in values and i.name not in used)]
 
 
 def _run(ind: Indicator, ctx: rules.Context) -> rules.Outcome:
@@ -177,7 +200,7 @@ def _run(ind: Indicator, ctx: rules.Context) -> rules.Outcome:
 
 def _override_step(ind: Indicator, o: Override, ctx: rules.Context) -> Step:
     if o.action == "input":
-        text = f"{o.stage}更正“{_label(ind, o.target)}”为 {rules.answer_text(ind, o.target, ctx.values.get(o.target))}"
+        text = f"{o.stage}更正“{_label(ind, o.target)}”为 {ind.say(o.target, ctx.values.get(o.target))}"
         reads: tuple[Read, ...] = (ctx.read(o.target),)
     else:
         text = f"{o.stage}不采信文件 {o.target}，引用它的填报不计入有据得分"

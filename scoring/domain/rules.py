@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from scoring.base.numbers import ZERO, dec, fmt, is_multiple
-from scoring.domain.model import Flag, Indicator, Read, Step, say
+from scoring.base.text import cn_date
+from scoring.domain.model import Flag, Indicator, Read, Step
 
 Rule = Mapping[str, Any]
 
@@ -72,13 +73,8 @@ def _earned(rule: Rule, ctx: Context, points: Decimal, text: str, full: Decimal,
     return Outcome(points, (Step(rule["kind"], text, points, lost, hint if lost > 0 else "", reads),))
 
 
-def answer_text(ind: Indicator, name: str, value: Any) -> str:
-    """An answer as a reader would say it: 是, 85.7%, 一档（1.5分）, 3 项（…）."""
-    return say(ind.input(name), value)
-
-
 def _shown(ctx: Context, rule: Rule, value: Any) -> str:
-    return answer_text(ctx.indicator, rule["input"], value)
+    return ctx.indicator.say(rule["input"], value)
 
 
 def _count(value: Any) -> Decimal:
@@ -216,8 +212,8 @@ def document_date(rule: Rule, ctx: Context) -> Outcome:
     in_window = any((start is None or d >= start) and (end is None or d <= end) for d in dates)
     if in_window or inner.points == 0:  # nothing claimed, nothing to date
         return inner
-    window = f"{_cn_date(start) + '以来' if start else ''}{'至' + _cn_date(end) if end else ''}"
-    cited = "、".join(_cn_date(d) for d in dates) or "无"
+    window = f"{cn_date(start) + '以来' if start else ''}{'至' + cn_date(end) if end else ''}"
+    cited = "、".join(cn_date(d) for d in dates) or "无"
     message = f"{ctx.label(rule)}：所引文件日期（{cited}）不在“{window}”范围内"
     flags = (*inner.flags, Flag("document_date", rule["input"], message))
     read = (ctx.read(rule["input"]),)
@@ -226,11 +222,6 @@ def document_date(rule: Rule, ctx: Context) -> Outcome:
                        flags)
     step = Step("document_date", message + "，不计入有据得分", ZERO, inner.points, f"补充{window}出台的文件", read)
     return Outcome(ZERO, (*inner.steps, step), flags)
-
-
-def _cn_date(iso: str) -> str:
-    d = date.fromisoformat(iso)
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 # ---------------------------------------------------------------- per-kind checks
@@ -442,17 +433,3 @@ def granularity(rule: Rule) -> Decimal:
     places = max((max(-a.as_tuple().exponent, 0) for a in amounts), default=0)  # type: ignore[operator]
     scale = Decimal(10) ** places
     return Decimal(math.gcd(*(int(a * scale) for a in amounts)) or 1) / scale
-
-
-def with_step(rule: Rule, step: Decimal) -> Rule:
-    """The rule with every judged node's step made explicit (the rubric's default where it gives none)."""
-    out = dict(rule)
-    if rule["kind"] == "judged":
-        out["step"] = dec(rule.get("step", step))
-    if "parts" in rule:
-        out["parts"] = [with_step(p, step) for p in rule["parts"]]
-    if "rule" in rule:
-        out["rule"] = with_step(rule["rule"], step)
-    if isinstance(rule.get("points"), Mapping):
-        out["points"] = {k: with_step(v, step) if isinstance(v, Mapping) else v for k, v in rule["points"].items()}
-    return out

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import locale
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -19,6 +17,7 @@ from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.files import check_outputs
 from scoring.base.numbers import ZERO, fmt
 from scoring.base.text import terminal
+from scoring.faces.process import check_arguments, stdout_failed, terminated, utf8_mode
 from scoring.papers.outputs import names
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,7 +39,7 @@ def _friendly(func: F) -> F:
         except OSError as exc:
             if exc.filename is not None:  # not standard output: a bug, shown as one
                 raise
-            _stdout_failed(exc)
+            stdout_failed(exc)
     return wrapper  # type: ignore[return-value]
 
 
@@ -48,17 +47,6 @@ def say(label: str, problem: object) -> None:
     """A problem on standard error. It may quote bundle or rubric text: no control character in it
     reaches the terminal as one (an escape sequence could recolour, retitle or hide what it says)."""
     click.echo(f"{label}：{terminal(str(problem))}", err=True)
-
-
-def _stdout_failed(exc: OSError) -> None:
-    """Standard output closed (`scoring score … | head -c1`) or full (`> /dev/full`): say so, exit 1."""
-    from scoring.base.files import reason
-
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
-    closed = isinstance(exc, BrokenPipeError)
-    click.echo(f"错误：无法写入标准输出：{'输出已被关闭（如接在 head 之后），结果没有全部输出' if closed else reason(exc)}"
-               "（可改用 -o 写入文件）", err=True)
-    sys.exit(1)
 
 
 def _emit(data: bytes, output: Path | None) -> None:
@@ -85,45 +73,19 @@ def _usage_text(exc: click.UsageError) -> str:
     return exc.format_message()
 
 
-def _utf8_mode() -> None:
-    """File names, arguments and standard output are UTF-8 whatever the locale (a GB18030 locale would
-    read a folder's UTF-8 names as other names, a Latin-1 one could not write Chinese at all): outside
-    Python's UTF-8 mode, run again in it, with the same arguments and the same process id. Under a UTF-8
-    locale everything is UTF-8 already (standard output is set to UTF-8 below in any case)."""
-    utf8 = sys.getfilesystemencoding() == "utf-8" and locale.getpreferredencoding(False).lower() in ("utf-8", "utf8")
-    if not sys.flags.utf8_mode and not utf8 and os.name == "posix":
-        os.execv(sys.executable, [sys.executable, "-X", "utf8", *sys.orig_argv[1:]])
-
-
-def _check_arguments(args: list[str]) -> None:
-    for arg in args:
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:
-            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            say("错误", f"命令行参数 “{shown}” 含有不是 UTF-8 编码的字节"
-                "（请把终端设为 UTF-8 编码，如 LC_ALL=zh_CN.UTF-8，再重新输入）")
-            sys.exit(2)
-
-
-def _terminated(signum: int, frame: object) -> None:
-    """SIGTERM as an exit that unwinds: every write in progress removes its temporary file on the way out."""
-    sys.exit(128 + signum)
-
-
 def run() -> None:
     """The console command: like main(), with click's usage errors worded in Chinese."""
-    _utf8_mode()
-    _check_arguments(sys.argv[1:])
+    utf8_mode()
+    check_arguments(sys.argv[1:])
     for stream in (sys.stdout, sys.stderr):  # even when PYTHONIOENCODING names another encoding
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(encoding="utf-8")
-    signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGTERM, terminated)
     try:
         code = main(standalone_mode=False)
         sys.stdout.flush()
     except OSError as exc:
-        _stdout_failed(exc)
+        stdout_failed(exc)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "scoring"
         say("错误", f"{_usage_text(exc)}（用 {command} --help 查看用法）")

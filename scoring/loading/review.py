@@ -22,7 +22,7 @@ from scoring.base.errors import ScoringError
 from scoring.base.numbers import fmt
 from scoring.domain.model import FLAGS, SELF, STAGES, Bundle, IndicatorResult, Override, Result, Stage
 from scoring.loading import validate
-from scoring.loading.yamlio import load_yaml
+from scoring.loading.yamlio import YamlDoc, load_yaml
 
 ACTIONS = ("score", "input", "reject")  # an entry's key saying what it does, in the model's words
 REVIEWING = STAGES[1:]
@@ -64,6 +64,21 @@ def parse(raw: bytes, name: str) -> Review:
         except ValueError as exc:
             raise ScoringError(f"日期 “{when}” 不存在", name, doc.line(("date",)),
                                hint="日期格式为 YYYY-MM-DD，如 2022-12-05") from exc
+    overrides, pending = _entries(data, doc, name, reviewer)
+    if overrides and not reviewer:
+        raise ScoringError("有评审意见，但没有填写评审人（reviewer）", name, doc.line(("reviewer",)),
+                           hint="请填写评审人姓名")
+    if overrides and not when:
+        raise ScoringError("有评审意见，但没有填写评审日期（date）", name, doc.line(("date",)),
+                           hint="日期格式为 YYYY-MM-DD，如 2022-12-05")
+    stage = Stage(stage_name, reviewer, (data.get("unit") or "").strip(), when, tuple(overrides), tuple(pending))
+    return Review(name, stage, data["rubric"], data["bundle_sha256"].lower(), doc.line(("rubric",)),
+                  doc.line(("bundle_sha256",)), doc.line(("stage",)), dict(data.get("fingerprints") or {}))
+
+
+def _entries(data: dict[str, Any], doc: YamlDoc, name: str, reviewer: str) -> tuple[list[Override], list[Override]]:
+    """A review's entries as overrides: those in force, and those waiting to be re-checked."""
+    stage_name = data["stage"]
     overrides: list[Override] = []
     pending: list[Override] = []
     for ind, entries in (data.get("entries") or {}).items():
@@ -84,15 +99,7 @@ def parse(raw: bytes, name: str) -> Review:
             made = Override(indicator=ind, action=action, target=target, value=value,
                             reason=entry["reason"].strip(), author=reviewer, stage=stage_name, file=name, line=line)
             (pending if entry.get("recheck") else overrides).append(made)
-    if overrides and not reviewer:
-        raise ScoringError("有评审意见，但没有填写评审人（reviewer）", name, doc.line(("reviewer",)),
-                           hint="请填写评审人姓名")
-    if overrides and not when:
-        raise ScoringError("有评审意见，但没有填写评审日期（date）", name, doc.line(("date",)),
-                           hint="日期格式为 YYYY-MM-DD，如 2022-12-05")
-    stage = Stage(stage_name, reviewer, (data.get("unit") or "").strip(), when, tuple(overrides), tuple(pending))
-    return Review(name, stage, data["rubric"], data["bundle_sha256"].lower(), doc.line(("rubric",)),
-                  doc.line(("bundle_sha256",)), doc.line(("stage",)), dict(data.get("fingerprints") or {}))
+    return overrides, pending
 
 
 def check_order(reviews: Sequence[Review]) -> None:

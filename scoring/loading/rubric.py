@@ -131,13 +131,27 @@ def _indicator(d: Mapping[str, Any], category: str, line: int | None, step: Deci
     # An undeclared fact is left out here and reported by the lint.
     inputs = tuple(declared[i["fact"]] if "fact" in i else _input(i) for i in d["inputs"]
                    if "fact" not in i or i["fact"] in declared)
-    rule = rules.with_step(d["rule"], step)
+    rule = with_step(d["rule"], step)
     made = Indicator(
         id=d["id"], category=category, title=d["title"], text=d["text"], mandatory=d["mandatory"],
         max=dec(d["max"]), criteria=d.get("criteria", ""), lead=tuple(d.get("lead", ())),
         units=tuple(d.get("units", ())), notes=tuple(d.get("notes", ())), inputs=inputs,
         rule=rule, line=line, facts=named, nodes=tuple(rules.walk(rule)))
     return replace(made, step=rules.step_of(made))
+
+
+def with_step(rule: rules.Rule, step: Decimal) -> rules.Rule:
+    """The rule with every judged node's step made explicit (the rubric's default where it gives none)."""
+    out = dict(rule)
+    if rule["kind"] == "judged":
+        out["step"] = dec(rule.get("step", step))
+    if "parts" in rule:
+        out["parts"] = [with_step(p, step) for p in rule["parts"]]
+    if "rule" in rule:
+        out["rule"] = with_step(rule["rule"], step)
+    if isinstance(rule.get("points"), Mapping):
+        out["points"] = {k: with_step(v, step) if isinstance(v, Mapping) else v for k, v in rule["points"].items()}
+    return out
 
 
 def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[ScoringError]]:

@@ -129,16 +129,22 @@ def _build(node: Node, path: Path, lines: dict[Path, int], name: str, loader: ya
     return data
 
 
-def load_yaml(text: bytes | str, name: str) -> YamlDoc:
-    """Parse one YAML document from untrusted text; raise ScoringError naming `name` and the line."""
+def _decoded(text: bytes | str, name: str) -> str:
+    """The text within the size limit, decoded from UTF-8 (a byte-order mark allowed)."""
     if len(text) > limits.MANIFEST_BYTES:
         raise ScoringError(f"文件过大（{len(text)} 字节，上限 {limits.MANIFEST_BYTES} 字节）", name,
                            hint="清单文件只记录数据，佐证材料请作为单独文件放在材料包中")
     if isinstance(text, bytes):
         try:
-            text = text.decode("utf-8-sig")
+            return text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ScoringError("文件不是 UTF-8 编码", name, hint="请用 UTF-8 编码保存") from exc
+    return text
+
+
+def load_yaml(text: bytes | str, name: str) -> YamlDoc:
+    """Parse one YAML document from untrusted text; raise ScoringError naming `name` and the line."""
+    text = _decoded(text, name)
     loader = None
     try:
         if _MAY_REFER.search(text) or _Base is yaml.SafeLoader:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from itertools import groupby
 
 from scoring.base.numbers import fmt
+from scoring.base.text import cn_date
 from scoring.domain import model
 from scoring.domain.model import (
     DOCUMENT_STATUS,
@@ -281,13 +281,6 @@ def blocks(text: str) -> tuple[Block, ...]:
             items = tuple(line[2:].strip() if is_item else line for line in group)
             out.append(Block("ul" if is_item else "p", items))
     return tuple(out)
-
-
-def cn_date(iso: str) -> str:
-    if not iso:
-        return ""
-    d = date.fromisoformat(iso)
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def numeral(ident: str) -> str:

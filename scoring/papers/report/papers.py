@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from scoring.base.numbers import ZERO, fmt
+from scoring.base.text import cn_date
 from scoring.domain.model import OUTCOME, STAGES, DistrictTotals, Rating, Summary
 from scoring.papers.changes import Changes, Entry, StageChanges
 from scoring.papers.report import render, template_dirs
-from scoring.papers.report.context import Standing, cn_date, programme, standings
+from scoring.papers.report.context import Standing, programme, standings
 
 
 @dataclass(frozen=True)
