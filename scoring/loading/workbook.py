@@ -31,6 +31,7 @@ from scoring.base import limits
 from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.numbers import ZERO, fmt
 from scoring.domain.model import NARRATIVE, WORKBOOK, Input, Line, Path, Rubric, line_at
+from scoring.loading import readers
 from scoring.papers import sheets
 
 FILE = WORKBOOK
@@ -242,7 +243,7 @@ def _open(raw: bytes, name: str, data_only: bool) -> Any:
         raise ScoringError(f"填报表过大（{len(raw)} 字节，上限 {limits.WORKBOOK_BYTES} 字节）", name,
                            hint="填报表只记录数据，佐证材料请作为单独文件放在 documents 文件夹中")
     try:
-        limits.check_zip_directory(io.BytesIO(raw), name, limits.WORKBOOK_PARTS, "填报表")
+        readers.check_zip_directory(io.BytesIO(raw), name, limits.WORKBOOK_PARTS, "填报表")
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             parts = archive.infolist()
         if len(parts) > limits.WORKBOOK_PARTS or sum(p.file_size for p in parts) > limits.WORKBOOK_UNPACKED:

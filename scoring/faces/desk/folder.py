@@ -32,7 +32,7 @@ from scoring.base.files import write_atomic
 from scoring.domain import engine
 from scoring.domain.model import STAGES, Bundle, Result, Rubric, Stage
 from scoring.jobs.summary import REVIEW_SUFFIXES
-from scoring.loading import review
+from scoring.loading import readers, review
 from scoring.loading.bundle import open_bundle
 from scoring.loading.rubric import load, shipped
 
@@ -266,7 +266,7 @@ def _settled(stats: Iterable[Stat]) -> bool:
 def _read_review(path: Path, signed: Stat) -> Filed | str:
     """A review file as review.read reads it, with the SHA-256 of the same bytes; or its problem line."""
     try:
-        raw = limits.read_regular(path, limits.MANIFEST_BYTES, "评审意见文件")
+        raw = readers.read_regular(path, limits.MANIFEST_BYTES, "评审意见文件")
         return Filed(path, review.parse(raw, str(path)), hashlib.sha256(raw).hexdigest(), signed)
     except ScoringError as exc:
         return f"{path.name}：{exc.message}"
