@@ -27,12 +27,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from scoring.base import limits
+from scoring.base import limits, tablelook
 from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.numbers import ZERO, fmt
 from scoring.domain.model import NARRATIVE, WORKBOOK, Input, Line, Path, Rubric, line_at
 from scoring.loading import readers
-from scoring.papers import sheets
 
 FILE = WORKBOOK
 
@@ -92,25 +91,25 @@ def blank(rubric: Rubric, assessee: str = "") -> bytes:
     _texts(wb.create_sheet(TEXTS, 3), rubric)
     options.sheet_state = "hidden"
     wb.active = 1
-    return sheets.save(wb, sheets.moment("2022-12-31"))
+    return tablelook.save(wb, tablelook.moment("2022-12-31"))
 
 
 def _info(ws: Worksheet, rubric: Rubric, assessee: str) -> None:
-    sheets.table(ws, INFO_COLUMNS)
+    tablelook.table(ws, INFO_COLUMNS)
     given: dict[Path, Any] = {("rubric",): rubric.id, ("assessee", "name"): assessee,
              ("period", "start"): date(2022, 1, 1), ("period", "end"): date(2022, 12, 31)}
     for row, (label, path, how) in enumerate(HEADER, start=2):
-        sheets.put(ws, row, [label, given.get(path), how])
-        ws.cell(row=row, column=2).fill = sheets.TO_FILL
+        tablelook.put(ws, row, [label, given.get(path), how])
+        ws.cell(row=row, column=2).fill = tablelook.TO_FILL
         if path in DATES:
             ws.cell(row=row, column=2).number_format = "yyyy-mm-dd"
     title = f"{rubric.title}（{rubric.version}）自评填报表"
-    sheets.put(ws, len(HEADER) + 3, ["说明", title, "先填本表和“指标填报”；文件放入 documents 文件夹后运行 "
-               "scoring docs 登记到“佐证文件”；黄色为填写处。"])
+    tablelook.put(ws, len(HEADER) + 3, ["说明", title, "先填本表和“指标填报”；文件放入 documents 文件夹后运行 "
+                  "scoring docs 登记到“佐证文件”；黄色为填写处。"])
 
 
 def _inputs(ws: Worksheet, options: Worksheet, rubric: Rubric) -> None:
-    sheets.table(ws, INPUT_COLUMNS)
+    tablelook.table(ws, INPUT_COLUMNS)
     row = 2
     rules: dict[str, DataValidation] = {}
     for fact in rubric.facts:
@@ -118,7 +117,7 @@ def _inputs(ws: Worksheet, options: Worksheet, rubric: Rubric) -> None:
         _input_row(ws, options, rules, row, [FACT, f"共用事实（指标 {users} 使用）", ""], fact)
         row += 1
     for cat in rubric.categories:
-        sheets.put(ws, row, [cat.id, f"{cat.title}（共 {fmt(cat.max)} 分）", *[None] * 7], sheets.BAND, bold=True)
+        tablelook.put(ws, row, [cat.id, f"{cat.title}（共 {fmt(cat.max)} 分）", *[None] * 7], tablelook.BAND, bold=True)
         row += 1
         for ind in cat.indicators:
             for inp in (i for i in ind.inputs if not i.fact):
@@ -131,9 +130,9 @@ def _inputs(ws: Worksheet, options: Worksheet, rubric: Rubric) -> None:
 
 def _input_row(ws: Worksheet, options: Worksheet, rules: dict[str, DataValidation], row: int,
                head: list[str], inp: Input) -> None:
-    sheets.put(ws, row, [*head, f"{inp.prompt}\n{_how(inp)}", None, None, None, None, inp.name])
+    tablelook.put(ws, row, [*head, f"{inp.prompt}\n{_how(inp)}", None, None, None, None, inp.name])
     for col in "EFGH":
-        ws[f"{col}{row}"].fill = sheets.TO_FILL
+        ws[f"{col}{row}"].fill = tablelook.TO_FILL
     rule = _validation(inp, options, rules)
     if rule is not None:
         rule.add(f"E{row}")
@@ -184,19 +183,19 @@ def _new_rule(inp: Input, options: Worksheet) -> DataValidation:
 
 
 def _documents(ws: Worksheet) -> None:
-    sheets.table(ws, DOCUMENT_COLUMNS)
+    tablelook.table(ws, DOCUMENT_COLUMNS)
 
 
 def _texts(ws: Worksheet, rubric: Rubric) -> None:
-    sheets.table(ws, TEXT_COLUMNS)
+    tablelook.table(ws, TEXT_COLUMNS)
     row = 2
     for _, heading, more in NARRATIVE:
-        sheets.put(ws, row, [heading, more or "自评报告的一个部分；空行分段，以“- ”开头的行为列表项", None])
-        ws[f"C{row}"].fill = sheets.TO_FILL
+        tablelook.put(ws, row, [heading, more or "自评报告的一个部分；空行分段，以“- ”开头的行为列表项", None])
+        ws[f"C{row}"].fill = tablelook.TO_FILL
         row += 1
     for ind in rubric.indicators:
-        sheets.put(ws, row, [ind.id, f"工作说明：{ind.title}", None])
-        ws[f"C{row}"].fill = sheets.TO_FILL
+        tablelook.put(ws, row, [ind.id, f"工作说明：{ind.title}", None])
+        ws[f"C{row}"].fill = tablelook.TO_FILL
         row += 1
 
 
@@ -406,11 +405,11 @@ def register(raw: bytes, doc: SheetDoc, new: Sequence[tuple[str, str, str]], has
         ws[_coordinate(doc.lines[("documents", i, "sha256")])] = digest
     rows = [int(_coordinate(doc.lines[("documents", i)])[1:]) for i in range(len(doc.data["documents"]))]
     for row, (ident, file, digest) in enumerate(new, start=max(rows, default=1) + 1):
-        sheets.put(ws, row, [ident, file, PurePosixPath(file).stem, None, None, None, digest])
+        tablelook.put(ws, row, [ident, file, PurePosixPath(file).stem, None, None, None, digest])
         for col in "DEF":
-            ws[f"{col}{row}"].fill = sheets.TO_FILL  # 文号, 发文单位, 日期: for the county to complete
+            ws[f"{col}{row}"].fill = tablelook.TO_FILL  # 文号, 发文单位, 日期: for the county to complete
         ws[f"F{row}"].number_format = "yyyy-mm-dd"
-    return sheets.save(wb, wb.properties.modified or sheets.moment("2022-12-31"))
+    return tablelook.save(wb, wb.properties.modified or tablelook.moment("2022-12-31"))
 
 
 def _coordinate(at: Line) -> str:
