@@ -89,6 +89,13 @@ def test_the_model_is_the_floor_of_the_domain() -> None:
     assert {n for n in closure("domain.model") if layer(n) == "domain"} == set()
 
 
+def test_the_engine_never_reads_the_records() -> None:
+    """A city's summary and a committee's rating are built from results; scoring one bundle needs neither."""
+    assert {n for n in closure("domain.records") if layer(n) == "domain"} == {"domain.model"}
+    for name in (ENGINE, "domain.rules", "domain.inputs"):
+        assert "domain.records" not in closure(name), name
+
+
 NOT_YET = {"loading.review", "loading.rubric", "papers.changes", "papers.formats", "papers.outputs",
            "papers.report", "papers.report.context", "papers.report.papers", "papers.sheets", "jobs.rating"}
 

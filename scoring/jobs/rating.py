@@ -21,7 +21,8 @@ from typing import Any
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import ZERO, dec
-from scoring.domain.model import CenterRating, DistrictTotals, Programme, Rating, Result
+from scoring.domain.model import Result
+from scoring.domain.records import CenterRating, DistrictTotals, Programme, Rating
 from scoring.jobs.summary import find, matched_reviews, unmatched
 from scoring.loading import readers, validate
 from scoring.loading.yamlio import load_yaml

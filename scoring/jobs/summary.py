@@ -14,7 +14,8 @@ from functools import partial
 from pathlib import Path
 
 from scoring.base.errors import ScoringError
-from scoring.domain.model import SELF, STAGES, County, Figures, Result, Summary
+from scoring.domain.model import SELF, STAGES, Result
+from scoring.domain.records import County, Figures, Summary
 from scoring.pipeline import batch
 
 REVIEW_SUFFIXES = (".yaml", ".yml")

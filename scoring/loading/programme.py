@@ -13,7 +13,8 @@ from typing import Any
 from scoring.base import limits
 from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.numbers import ZERO, dec
-from scoring.domain.model import Programme, Rubric
+from scoring.domain.model import Rubric
+from scoring.domain.records import Programme
 from scoring.loading import readers, validate
 from scoring.loading.yamlio import YamlDoc, load_yaml
 
