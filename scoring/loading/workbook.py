@@ -30,6 +30,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from scoring.base import limits, tablelook
 from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.numbers import ZERO, fmt
+from scoring.domain.inputs import TYPES
 from scoring.domain.model import NARRATIVE, WORKBOOK, Input, Line, Path, Rubric, line_at
 from scoring.loading import readers
 
@@ -66,15 +67,6 @@ DOCUMENT = ("id", "file", "title", "number", "issuer", "date", "sha256")  # 佐�
 REQUIRED = {"id": "如 D01", "file": "如 documents/文件名.pdf", "title": "文件标题",
             "sha256": "运行 scoring docs 材料包目录，自动登记文件并填写"}
 SPLIT_IDS = re.compile(r"[、，,；;\s]+")
-
-FILL_HOW = {  # how to answer in a cell, by input type
-    "bool": "从下拉列表选择 是 或 否",
-    "number": "填数字", "integer": "填整数",
-    "choice": "从下拉列表选择",
-    "multi": "可多选，用“、”分隔",
-    "list": "逐项填写，每项一行（Alt+Enter 换行）或用“；”分隔",
-    "score": "填分数，并在“理由”栏写明打分理由",
-}
 
 
 # ---------------------------------------------------------------- the blank workbook
@@ -139,7 +131,7 @@ def _input_row(ws: Worksheet, options: Worksheet, rules: dict[str, DataValidatio
 
 
 def _how(inp: Input) -> str:
-    text = FILL_HOW[inp.type]
+    text = TYPES[inp.type].workbook_hint
     if inp.values:
         text += "：" + "／".join(label for _, label in inp.values)
     if inp.unit:
@@ -152,7 +144,7 @@ def _how(inp: Input) -> str:
 def _validation(inp: Input, options: Worksheet, rules: dict[str, DataValidation]) -> DataValidation | None:
     """The answer cell checked by the spreadsheet program itself: a drop-down, or a number range.
     Inputs asking the same share one rule, since a sheet holds a limited number of them."""
-    if inp.type not in ("bool", "choice", "number", "integer", "score"):
+    if not TYPES[inp.type].cell:
         return None
     key = f"{inp.type}:{inp.values}:{inp.min}:{inp.max}"
     if key not in rules:
@@ -161,9 +153,10 @@ def _validation(inp: Input, options: Worksheet, rules: dict[str, DataValidation]
 
 
 def _new_rule(inp: Input, options: Worksheet) -> DataValidation:
-    if inp.type == "bool":
+    cell = TYPES[inp.type].cell
+    if cell == "yes_no":
         rule = DataValidation("list", formula1='"是,否"', allow_blank=True)
-    elif inp.type == "choice":
+    elif cell == "choice":
         # The labels live on the hidden 选项 sheet: a list written into the rule is limited to 255 characters.
         labels = [label for _, label in inp.values]
         row = options.max_row + 1 if options["A1"].value is not None else 1
@@ -173,7 +166,7 @@ def _new_rule(inp: Input, options: Worksheet) -> DataValidation:
         rule = DataValidation("list", formula1=cells, allow_blank=True)
     else:
         low = fmt(inp.min if inp.min is not None else ZERO)
-        kind: Literal["whole", "decimal"] = "whole" if inp.type == "integer" else "decimal"
+        kind: Literal["whole", "decimal"] = "whole" if cell == "whole" else "decimal"
         rule = (DataValidation(kind, operator="greaterThanOrEqual", formula1=low, allow_blank=True)
                 if inp.max is None else
                 DataValidation(kind, operator="between", formula1=low, formula2=fmt(inp.max), allow_blank=True))
