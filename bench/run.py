@@ -84,7 +84,7 @@ from pathlib import Path
 for p in sorted(Path(sys.argv[1]).glob("*/bundle.yaml")):
     yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader)
 """
-# Where the limits live (scoring/limits.py, every budget in one place).
+# Where the limits live (scoring/base/limits.py, every budget in one place).
 LIMIT_MODULES = ("scoring.base.limits",)
 
 

@@ -89,14 +89,14 @@ def test_the_model_is_the_floor_of_the_domain() -> None:
     assert {n for n in closure("domain.model") if layer(n) == "domain"} == set()
 
 
-NOT_YET = {"loading.bundle", "loading.register", "loading.workbook"}  # the workbook still writes through papers
+def test_the_engine_never_reads_the_records() -> None:
+    """A city's summary and a committee's rating are built from results; scoring one bundle needs neither."""
+    assert {n for n in closure("domain.records") if layer(n) == "domain"} == {"domain.model"}
+    for name in (ENGINE, "domain.rules", "domain.inputs"):
+        assert "domain.records" not in closure(name), name
 
 
-def marked(names: object) -> list[object]:
-    return [pytest.param(n, marks=pytest.mark.xfail(strict=True)) if n in NOT_YET else n for n in names]  # type: ignore[attr-defined]
-
-
-@pytest.mark.parametrize("name", marked(sorted(n for n in MODULES if layer(n) in ("loading", "papers"))))
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if layer(n) in ("loading", "papers")))
 def test_loaders_and_papers_stand_on_the_domain_not_the_engine(name: str) -> None:
     """A loader builds the model's types and a paper reads them; neither scores, so neither reaches the
     engine, and a loader reaches no paper (nor a paper a loader)."""
@@ -110,7 +110,7 @@ def test_only_the_rubric_loader_reaches_the_rule_registry() -> None:
     """Rule kinds build and lint a rubric when it is read; after that an indicator carries its step and
     words its answers itself, so no paper, no other loader and no face needs the registry."""
     reached = {n for n in MODULES if "domain.rules" in closure(n) and layer(n) in ("loading", "papers", "faces")}
-    assert reached - NOT_YET == {"loading.rubric"} | {n for n in reached if "loading.rubric" in closure(n)}
+    assert reached == {"loading.rubric"} | {n for n in reached if "loading.rubric" in closure(n)}
     assert not {n for n in MODULES if layer(n) in ("papers", "faces") and "domain.rules" in imports(n)}
 
 
@@ -121,14 +121,13 @@ def test_only_the_pipeline_imports_both_loading_and_the_engine() -> None:
     assert {layer(n) for n in direct} <= {"domain", "pipeline"}
 
 
-@pytest.mark.parametrize("name", marked(sorted(n for n in MODULES if layer(n) == "jobs")))
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if layer(n) == "jobs"))
 def test_no_job_imports_another(name: str) -> None:
     reached = closure(name)
     assert {n for n in reached if layer(n) == "jobs"} == set()
     assert {n for n in reached if layer(n) == "faces"} == set()
 
 
-@pytest.mark.xfail(strict=True, reason="the workbook loader still writes through papers")
 def test_the_pipeline_is_below_the_jobs_and_faces() -> None:
     for name in (n for n in MODULES if layer(n) == "pipeline"):
         assert {layer(n) for n in closure(name)} <= {"base", "domain", "loading", "pipeline"}

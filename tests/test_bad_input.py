@@ -28,8 +28,8 @@ from scoring.base import files, limits, numbers
 from scoring.base.errors import ScoringError
 from scoring.faces.cli import main
 from scoring.loading import bundle as bundle_mod
+from scoring.loading import readers, yamlio
 from scoring.loading import rubric as rubric_mod
-from scoring.loading import yamlio
 from scoring.pipeline import reviews
 
 from .conftest import MINI, ROOT, make_bundle, sha256
@@ -932,9 +932,9 @@ def test_workbook_parts_budget_read_from_the_end_record(monkeypatch: pytest.Monk
     with zipfile.ZipFile(raw, "w") as z:
         for i in range(5):
             z.writestr(f"{i}.xml", "")
-    limits.check_zip_directory(io.BytesIO(raw.getvalue()), "填报表.xlsx", 5, "填报表")
+    readers.check_zip_directory(io.BytesIO(raw.getvalue()), "填报表.xlsx", 5, "填报表")
     with pytest.raises(ScoringError, match=r"填报表内文件过多（5 个，上限 4 个）"):
-        limits.check_zip_directory(io.BytesIO(raw.getvalue()), "填报表.xlsx", 4, "填报表")
+        readers.check_zip_directory(io.BytesIO(raw.getvalue()), "填报表.xlsx", 4, "填报表")
 
 
 def _special(tmp_path: Path, kind: str) -> Path:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from scoring.domain.model import CenterRating
+from scoring.domain.records import CenterRating
 from scoring.faces.cli import main
 from scoring.jobs.rating import amount, round_to
 from scoring.loading import programme as programmes

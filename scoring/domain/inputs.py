@@ -1,8 +1,10 @@
 """Input types: one entry each, saying how an answer is checked and how a county is asked for it.
 
 A check returns the value the rules see, or raises InputProblem with a Chinese message; the engine
-adds the file, line, indicator and input. Adding a type means one check, one hint and one entry in
-TYPES (and the rubric schema's enum and docs/rubric-language.md).
+adds the file, line, indicator and input. Everywhere a county or a reviewer is asked for an answer reads
+the type's entry: the blank bundle's hint, the workbook's wording and its cell check, the desk's widget.
+Adding a type means one check and one entry in TYPES (and the rubric schema's enum and
+docs/rubric-language.md).
 
 This is the one place a county's way of writing an answer becomes the rules' value: 是/否 for yes/no, a
 choice's label for its code, a multi-select or a list written in one line (as a workbook cell holds it).
@@ -16,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from scoring.base import limits
 from scoring.base.numbers import dec, fmt
@@ -134,18 +136,30 @@ def _score(inp: Input, ans: Answer) -> Any:
 
 @dataclass(frozen=True)
 class InputType:
+    """One input type. The workbook's cell check is a 是/否 drop-down (yes_no), a drop-down of the input's
+    labels (choice), or a whole or decimal number within the input's min and max; "" leaves the cell free."""
+
     check: Callable[[Input, Answer], Any]
     hint: str  # how to answer, for the blank bundle
+    workbook_hint: str  # how to answer in the fill-in workbook's answer cell
+    cell: Literal["yes_no", "choice", "whole", "decimal", ""]  # the workbook's own check of that cell, "" none
+    widget: Literal["bool", "choice", "checks", "lines", "number"]  # the desk's control for a correction
+    reason: bool = False  # a reason must go with the value (the blank bundle asks for one)
 
 
 TYPES: dict[str, InputType] = {
-    "bool": InputType(_bool, "填 是 或 否（也可写 true、false）"),
-    "number": InputType(_number, "填数字"),
-    "integer": InputType(_number, "填整数"),
-    "choice": InputType(_choice, "填以下选项之一，写名称或代码均可"),
-    "multi": InputType(_multi, "可多选，逐项列出所选项（名称或代码），每项一行：- 选项，或写在一行中用“、”分隔"),
-    "list": InputType(_list, "逐项列出，每项一行：- 名称（或写在一行中用“；”分隔）"),
-    "score": InputType(_score, "填分数，并在 reason 中写明打分理由"),
+    "bool": InputType(_bool, hint="填 是 或 否（也可写 true、false）", workbook_hint="从下拉列表选择 是 或 否",
+                      cell="yes_no", widget="bool"),
+    "number": InputType(_number, hint="填数字", workbook_hint="填数字", cell="decimal", widget="number"),
+    "integer": InputType(_number, hint="填整数", workbook_hint="填整数", cell="whole", widget="number"),
+    "choice": InputType(_choice, hint="填以下选项之一，写名称或代码均可", workbook_hint="从下拉列表选择",
+                        cell="choice", widget="choice"),
+    "multi": InputType(_multi, hint="可多选，逐项列出所选项（名称或代码），每项一行：- 选项，或写在一行中用“、”分隔",
+                       workbook_hint="可多选，用“、”分隔", cell="", widget="checks"),
+    "list": InputType(_list, hint="逐项列出，每项一行：- 名称（或写在一行中用“；”分隔）",
+                      workbook_hint="逐项填写，每项一行（Alt+Enter 换行）或用“；”分隔", cell="", widget="lines"),
+    "score": InputType(_score, hint="填分数，并在 reason 中写明打分理由", workbook_hint="填分数，并在“理由”栏写明打分理由",
+                       cell="decimal", widget="number", reason=True),
 }
 
 

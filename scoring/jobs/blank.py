@@ -9,7 +9,7 @@ from pathlib import Path
 from scoring.base.errors import ScoringError
 from scoring.base.files import write_atomic, write_folder
 from scoring.base.numbers import fmt
-from scoring.domain.inputs import hint
+from scoring.domain.inputs import TYPES, hint
 from scoring.domain.model import NARRATIVE, Input, Rubric
 
 SIGNOFF = {
@@ -80,7 +80,7 @@ def _asked(inp: Input, indent: str, users: str = "") -> list[str]:
     """One input's question, how to answer it, and its empty answer."""
     out = [f"{indent}# {_line(inp.prompt)}{users}", f"{indent}# {_line(hint(inp))}", f"{indent}{inp.name}:",
            f"{indent}  value: null"]
-    if inp.type == "score":
+    if TYPES[inp.type].reason:
         out.append(f"{indent}  reason: \"\"")
     if inp.document:
         out.append(f"{indent}  documents: []")

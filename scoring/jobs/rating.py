@@ -21,8 +21,9 @@ from typing import Any
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import ZERO, dec
-from scoring.domain.model import CenterRating, DistrictTotals, Programme, Rating, Rubric
-from scoring.loading import validate
+from scoring.domain.model import Rubric
+from scoring.domain.records import CenterRating, DistrictTotals, Programme, Rating
+from scoring.loading import readers, validate
 from scoring.loading.yamlio import load_yaml
 from scoring.pipeline import batch
 from scoring.pipeline.folder import Found, RubricChoice, Scored, read_reviews, score_folder, unmatched
@@ -171,7 +172,7 @@ def _registry_problems(centers: Sequence[CenterRating], registry: Registry) -> l
 
 def read_registry(path: Path) -> Registry:
     """A CSV (UTF-8, as Excel or WPS saves it) with columns 编号, 名称, 区（市） (or id, name, district)."""
-    raw = limits.read_regular(path, limits.REGISTRY_BYTES, "名册文件")
+    raw = readers.read_regular(path, limits.REGISTRY_BYTES, "名册文件")
     rows: list[tuple[int, list[str]]] = []  # each row with the line it starts on (a quoted cell may span lines)
     try:
         reader = csv.reader(io.StringIO(raw.decode("utf-8-sig")))
@@ -216,7 +217,7 @@ def _column(head: list[str], names: Sequence[str], file: str) -> int:
 
 def read_previous(path: Path) -> dict[str, int]:
     """Last year's ratings.json: each center's consecutive years below the exit band, by id."""
-    raw = limits.read_regular(path, limits.MANIFEST_BYTES, "上一年的评定结果", "应为上一年 scoring rate 写出的 ratings.json")
+    raw = readers.read_regular(path, limits.MANIFEST_BYTES, "上一年的评定结果", "应为上一年 scoring rate 写出的 ratings.json")
     doc = load_yaml(raw, str(path))  # JSON is YAML: the same safe reader, with lines for errors
     validate.check(doc, "rating", "上一年的评定结果")
     centers = validate.clean(doc.data, doc)["centers"]  # every string: control characters refused, shown safely

@@ -13,7 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from scoring.base.errors import ScoringError
-from scoring.domain.model import SELF, STAGES, County, Figures, Result, Summary
+from scoring.domain.model import SELF, STAGES, Result
+from scoring.domain.records import County, Figures, Summary
 from scoring.pipeline.folder import Found, RubricChoice, Scored, read_reviews, score_folder, unmatched
 
 

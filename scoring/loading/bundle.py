@@ -25,7 +25,7 @@ from typing import Any
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.domain.model import MANIFEST, WORKBOOK, Answer, Bundle, Document, Line, SignOff
-from scoring.loading import validate
+from scoring.loading import readers, validate
 from scoring.loading.yamlio import load_yaml
 
 METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
@@ -74,7 +74,7 @@ class _Folder:
             if info.st_size > limit:
                 raise ScoringError(f"文件 “{rel}” 过大（{info.st_size} 字节，上限 {limit} 字节）", name, line)
             with open(real, "rb", buffering=0) as handle:
-                return limits.read_capped(handle, info.st_size, limit)
+                return readers.read_capped(handle, info.st_size, limit)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -96,7 +96,7 @@ class _Zip:
             if path.stat().st_size > limits.ZIP_BYTES:
                 raise ScoringError(f"压缩包过大（上限 {limits.ZIP_BYTES} 字节）", self.label)
             with path.open("rb") as handle:
-                limits.check_zip_directory(handle, self.label, limits.ZIP_ENTRIES, "压缩包")
+                readers.check_zip_directory(handle, self.label, limits.ZIP_ENTRIES, "压缩包")
             self.zip = zipfile.ZipFile(path)
             infos = self.zip.infolist()
         except UnicodeDecodeError as exc:  # flagged as UTF-8, but is not

@@ -13,8 +13,9 @@ from typing import Any
 from scoring.base import limits
 from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.numbers import ZERO, dec
-from scoring.domain.model import Programme, Rubric
-from scoring.loading import validate
+from scoring.domain.model import Rubric
+from scoring.domain.records import Programme
+from scoring.loading import readers, validate
 from scoring.loading.yamlio import YamlDoc, load_yaml
 
 ROUNDING = {"yuan": Decimal(1), "jiao": Decimal("0.1"), "fen": Decimal("0.01")}
@@ -22,7 +23,7 @@ ROUNDING = {"yuan": Decimal(1), "jiao": Decimal("0.1"), "fen": Decimal("0.01")}
 
 def load(path: Path, rubric: Rubric) -> Programme:
     """Read, schema-check and build a programme, then refuse one that does not fit the rubric."""
-    raw = limits.read_regular(path, limits.PROGRAMME_BYTES, "奖补方案文件", "请检查 --programme 的路径")
+    raw = readers.read_regular(path, limits.PROGRAMME_BYTES, "奖补方案文件", "请检查 --programme 的路径")
     doc = load_yaml(raw, str(path))
     validate.check(doc, "programme", "奖补方案")
     built = build(doc, hashlib.sha256(raw).hexdigest())

@@ -20,7 +20,7 @@ from typing import Any
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.files import write_atomic
-from scoring.loading import validate, workbook
+from scoring.loading import readers, validate, workbook
 from scoring.loading.yamlio import YamlDoc, load_yaml
 
 FOLDER = "documents"
@@ -46,7 +46,7 @@ def register(bundle: Path, rehash: bool = False) -> Registration:
                            hint="请先用 scoring init 生成")
     manifest = yaml_file if yaml_file.exists() else book
     limit = limits.MANIFEST_BYTES if manifest == yaml_file else limits.WORKBOOK_BYTES
-    raw = limits.read_regular(manifest, limit, "清单文件")
+    raw = readers.read_regular(manifest, limit, "清单文件")
     doc = load_yaml(raw, str(manifest)) if manifest == yaml_file else workbook.read(raw, str(manifest), need_hash=False)
     if isinstance(doc, YamlDoc):
         validate.check(doc, "bundle", "材料包")

@@ -21,7 +21,7 @@ from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import fmt
 from scoring.domain.model import FLAGS, SELF, STAGES, Bundle, IndicatorResult, Override, Result, Stage
-from scoring.loading import validate
+from scoring.loading import readers, validate
 from scoring.loading.yamlio import YamlDoc, load_yaml
 
 ACTIONS = ("score", "input", "reject")  # an entry's key saying what it does, in the model's words
@@ -45,7 +45,7 @@ class Review:
 def read(path: Path) -> Review:
     """Read and schema-check a review file; the checks against rubric and bundle are `check`'s."""
     name = str(path)
-    raw = limits.read_regular(path, limits.MANIFEST_BYTES, "评审意见文件", "请检查路径，或先用 scoring review init 生成")
+    raw = readers.read_regular(path, limits.MANIFEST_BYTES, "评审意见文件", "请检查路径，或先用 scoring review init 生成")
     return parse(raw, name)
 
 

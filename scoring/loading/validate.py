@@ -14,6 +14,7 @@ from scoring.base import limits, text
 from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.text import excerpt
 from scoring.domain.model import Line, Path
+from scoring.loading import readers
 from scoring.loading.yamlio import YamlDoc, load_yaml
 
 TYPE_NAMES = {"object": "映射（键: 值）", "array": "列表", "string": "文本", "number": "数字",
@@ -49,7 +50,7 @@ def _validator(name: str) -> Any:
 def load_checked(path: PathLike, schema_name: str, label: str, unreadable: str,
                  hint: str) -> tuple[bytes, YamlDoc]:
     """Read a YAML file of ours (a rubric, a test case's expectations) and check it against its schema."""
-    raw = limits.read_regular(path, limits.MANIFEST_BYTES, label + "文件", hint, unreadable)
+    raw = readers.read_regular(path, limits.MANIFEST_BYTES, label + "文件", hint, unreadable)
     doc = load_yaml(raw, str(path))
     check(doc, schema_name, label)
     return raw, doc

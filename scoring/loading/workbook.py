@@ -27,11 +27,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from scoring.base import limits
+from scoring.base import limits, tablelook
 from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.numbers import ZERO, fmt
+from scoring.domain.inputs import TYPES
 from scoring.domain.model import NARRATIVE, WORKBOOK, Input, Line, Path, Rubric, line_at
-from scoring.papers import sheets
+from scoring.loading import readers
 
 FILE = WORKBOOK
 
@@ -67,15 +68,6 @@ REQUIRED = {"id": "如 D01", "file": "如 documents/文件名.pdf", "title": "�
             "sha256": "运行 scoring docs 材料包目录，自动登记文件并填写"}
 SPLIT_IDS = re.compile(r"[、，,；;\s]+")
 
-FILL_HOW = {  # how to answer in a cell, by input type
-    "bool": "从下拉列表选择 是 或 否",
-    "number": "填数字", "integer": "填整数",
-    "choice": "从下拉列表选择",
-    "multi": "可多选，用“、”分隔",
-    "list": "逐项填写，每项一行（Alt+Enter 换行）或用“；”分隔",
-    "score": "填分数，并在“理由”栏写明打分理由",
-}
-
 
 # ---------------------------------------------------------------- the blank workbook
 
@@ -91,25 +83,25 @@ def blank(rubric: Rubric, assessee: str = "") -> bytes:
     _texts(wb.create_sheet(TEXTS, 3), rubric)
     options.sheet_state = "hidden"
     wb.active = 1
-    return sheets.save(wb, sheets.moment("2022-12-31"))
+    return tablelook.save(wb, tablelook.moment("2022-12-31"))
 
 
 def _info(ws: Worksheet, rubric: Rubric, assessee: str) -> None:
-    sheets.table(ws, INFO_COLUMNS)
+    tablelook.table(ws, INFO_COLUMNS)
     given: dict[Path, Any] = {("rubric",): rubric.id, ("assessee", "name"): assessee,
              ("period", "start"): date(2022, 1, 1), ("period", "end"): date(2022, 12, 31)}
     for row, (label, path, how) in enumerate(HEADER, start=2):
-        sheets.put(ws, row, [label, given.get(path), how])
-        ws.cell(row=row, column=2).fill = sheets.TO_FILL
+        tablelook.put(ws, row, [label, given.get(path), how])
+        ws.cell(row=row, column=2).fill = tablelook.TO_FILL
         if path in DATES:
             ws.cell(row=row, column=2).number_format = "yyyy-mm-dd"
     title = f"{rubric.title}（{rubric.version}）自评填报表"
-    sheets.put(ws, len(HEADER) + 3, ["说明", title, "先填本表和“指标填报”；文件放入 documents 文件夹后运行 "
-               "scoring docs 登记到“佐证文件”；黄色为填写处。"])
+    tablelook.put(ws, len(HEADER) + 3, ["说明", title, "先填本表和“指标填报”；文件放入 documents 文件夹后运行 "
+                  "scoring docs 登记到“佐证文件”；黄色为填写处。"])
 
 
 def _inputs(ws: Worksheet, options: Worksheet, rubric: Rubric) -> None:
-    sheets.table(ws, INPUT_COLUMNS)
+    tablelook.table(ws, INPUT_COLUMNS)
     row = 2
     rules: dict[str, DataValidation] = {}
     for fact in rubric.facts:
@@ -117,7 +109,7 @@ def _inputs(ws: Worksheet, options: Worksheet, rubric: Rubric) -> None:
         _input_row(ws, options, rules, row, [FACT, f"共用事实（指标 {users} 使用）", ""], fact)
         row += 1
     for cat in rubric.categories:
-        sheets.put(ws, row, [cat.id, f"{cat.title}（共 {fmt(cat.max)} 分）", *[None] * 7], sheets.BAND, bold=True)
+        tablelook.put(ws, row, [cat.id, f"{cat.title}（共 {fmt(cat.max)} 分）", *[None] * 7], tablelook.BAND, bold=True)
         row += 1
         for ind in cat.indicators:
             for inp in (i for i in ind.inputs if not i.fact):
@@ -130,16 +122,16 @@ def _inputs(ws: Worksheet, options: Worksheet, rubric: Rubric) -> None:
 
 def _input_row(ws: Worksheet, options: Worksheet, rules: dict[str, DataValidation], row: int,
                head: list[str], inp: Input) -> None:
-    sheets.put(ws, row, [*head, f"{inp.prompt}\n{_how(inp)}", None, None, None, None, inp.name])
+    tablelook.put(ws, row, [*head, f"{inp.prompt}\n{_how(inp)}", None, None, None, None, inp.name])
     for col in "EFGH":
-        ws[f"{col}{row}"].fill = sheets.TO_FILL
+        ws[f"{col}{row}"].fill = tablelook.TO_FILL
     rule = _validation(inp, options, rules)
     if rule is not None:
         rule.add(f"E{row}")
 
 
 def _how(inp: Input) -> str:
-    text = FILL_HOW[inp.type]
+    text = TYPES[inp.type].workbook_hint
     if inp.values:
         text += "：" + "／".join(label for _, label in inp.values)
     if inp.unit:
@@ -152,7 +144,7 @@ def _how(inp: Input) -> str:
 def _validation(inp: Input, options: Worksheet, rules: dict[str, DataValidation]) -> DataValidation | None:
     """The answer cell checked by the spreadsheet program itself: a drop-down, or a number range.
     Inputs asking the same share one rule, since a sheet holds a limited number of them."""
-    if inp.type not in ("bool", "choice", "number", "integer", "score"):
+    if not TYPES[inp.type].cell:
         return None
     key = f"{inp.type}:{inp.values}:{inp.min}:{inp.max}"
     if key not in rules:
@@ -161,9 +153,10 @@ def _validation(inp: Input, options: Worksheet, rules: dict[str, DataValidation]
 
 
 def _new_rule(inp: Input, options: Worksheet) -> DataValidation:
-    if inp.type == "bool":
+    cell = TYPES[inp.type].cell
+    if cell == "yes_no":
         rule = DataValidation("list", formula1='"是,否"', allow_blank=True)
-    elif inp.type == "choice":
+    elif cell == "choice":
         # The labels live on the hidden 选项 sheet: a list written into the rule is limited to 255 characters.
         labels = [label for _, label in inp.values]
         row = options.max_row + 1 if options["A1"].value is not None else 1
@@ -173,7 +166,7 @@ def _new_rule(inp: Input, options: Worksheet) -> DataValidation:
         rule = DataValidation("list", formula1=cells, allow_blank=True)
     else:
         low = fmt(inp.min if inp.min is not None else ZERO)
-        kind: Literal["whole", "decimal"] = "whole" if inp.type == "integer" else "decimal"
+        kind: Literal["whole", "decimal"] = "whole" if cell == "whole" else "decimal"
         rule = (DataValidation(kind, operator="greaterThanOrEqual", formula1=low, allow_blank=True)
                 if inp.max is None else
                 DataValidation(kind, operator="between", formula1=low, formula2=fmt(inp.max), allow_blank=True))
@@ -183,19 +176,19 @@ def _new_rule(inp: Input, options: Worksheet) -> DataValidation:
 
 
 def _documents(ws: Worksheet) -> None:
-    sheets.table(ws, DOCUMENT_COLUMNS)
+    tablelook.table(ws, DOCUMENT_COLUMNS)
 
 
 def _texts(ws: Worksheet, rubric: Rubric) -> None:
-    sheets.table(ws, TEXT_COLUMNS)
+    tablelook.table(ws, TEXT_COLUMNS)
     row = 2
     for _, heading, more in NARRATIVE:
-        sheets.put(ws, row, [heading, more or "自评报告的一个部分；空行分段，以“- ”开头的行为列表项", None])
-        ws[f"C{row}"].fill = sheets.TO_FILL
+        tablelook.put(ws, row, [heading, more or "自评报告的一个部分；空行分段，以“- ”开头的行为列表项", None])
+        ws[f"C{row}"].fill = tablelook.TO_FILL
         row += 1
     for ind in rubric.indicators:
-        sheets.put(ws, row, [ind.id, f"工作说明：{ind.title}", None])
-        ws[f"C{row}"].fill = sheets.TO_FILL
+        tablelook.put(ws, row, [ind.id, f"工作说明：{ind.title}", None])
+        ws[f"C{row}"].fill = tablelook.TO_FILL
         row += 1
 
 
@@ -242,7 +235,7 @@ def _open(raw: bytes, name: str, data_only: bool) -> Any:
         raise ScoringError(f"填报表过大（{len(raw)} 字节，上限 {limits.WORKBOOK_BYTES} 字节）", name,
                            hint="填报表只记录数据，佐证材料请作为单独文件放在 documents 文件夹中")
     try:
-        limits.check_zip_directory(io.BytesIO(raw), name, limits.WORKBOOK_PARTS, "填报表")
+        readers.check_zip_directory(io.BytesIO(raw), name, limits.WORKBOOK_PARTS, "填报表")
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             parts = archive.infolist()
         if len(parts) > limits.WORKBOOK_PARTS or sum(p.file_size for p in parts) > limits.WORKBOOK_UNPACKED:
@@ -405,11 +398,11 @@ def register(raw: bytes, doc: SheetDoc, new: Sequence[tuple[str, str, str]], has
         ws[_coordinate(doc.lines[("documents", i, "sha256")])] = digest
     rows = [int(_coordinate(doc.lines[("documents", i)])[1:]) for i in range(len(doc.data["documents"]))]
     for row, (ident, file, digest) in enumerate(new, start=max(rows, default=1) + 1):
-        sheets.put(ws, row, [ident, file, PurePosixPath(file).stem, None, None, None, digest])
+        tablelook.put(ws, row, [ident, file, PurePosixPath(file).stem, None, None, None, digest])
         for col in "DEF":
-            ws[f"{col}{row}"].fill = sheets.TO_FILL  # 文号, 发文单位, 日期: for the county to complete
+            ws[f"{col}{row}"].fill = tablelook.TO_FILL  # 文号, 发文单位, 日期: for the county to complete
         ws[f"F{row}"].number_format = "yyyy-mm-dd"
-    return sheets.save(wb, wb.properties.modified or sheets.moment("2022-12-31"))
+    return tablelook.save(wb, wb.properties.modified or tablelook.moment("2022-12-31"))
 
 
 def _coordinate(at: Line) -> str:

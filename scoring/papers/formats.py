@@ -10,17 +10,8 @@ from typing import Any
 
 from scoring.base.numbers import dumps, fmt
 from scoring.base.text import terminal
-from scoring.domain.model import (
-    FLAGS,
-    CenterRating,
-    IndicatorResult,
-    IndicatorScore,
-    Rating,
-    Result,
-    StageResult,
-    Step,
-    Summary,
-)
+from scoring.domain.model import FLAGS, IndicatorResult, IndicatorScore, Result, StageResult, Step
+from scoring.domain.records import CenterRating, Rating, Summary
 from scoring.papers.changes import Changes, Entry
 
 SCHEMA_VERSION = 2

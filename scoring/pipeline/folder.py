@@ -26,7 +26,7 @@ from typing import TypeVar
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.domain.model import STAGES, Bundle, Result, Rubric
-from scoring.loading import review
+from scoring.loading import readers, review
 from scoring.loading.bundle import open_bundle
 from scoring.loading.rubric import load, resolve, shipped
 from scoring.pipeline import batch
@@ -134,7 +134,7 @@ def find(folder: Path, empty: bool = False) -> Found:
 
 def read_review(path: Path) -> Filed:
     """A review file as review.read reads it, with the SHA-256 of the same bytes."""
-    raw = limits.read_regular(path, limits.MANIFEST_BYTES, "评审意见文件")
+    raw = readers.read_regular(path, limits.MANIFEST_BYTES, "评审意见文件")
     return Filed(path, review.parse(raw, str(path)), hashlib.sha256(raw).hexdigest())
 
 

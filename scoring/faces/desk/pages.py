@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import dec, fmt
+from scoring.domain.inputs import TYPES
 from scoring.domain.model import DOCUMENT_STATUS, Indicator, IndicatorResult, Input, Override, Result
 from scoring.faces.desk.folder import REVIEWING, Case, Folder
 from scoring.loading import review
@@ -291,18 +292,19 @@ def _plain(o: Override) -> str:
 
 def _field(inp: Input, value: Any, ind: Indicator) -> Field:
     shown = ind.say(inp.name, value)
-    if inp.type == "bool":
+    widget = TYPES[inp.type].widget
+    if widget == "bool":
         opts = (("true", "是"), ("false", "否"))
         chosen = {True: "true", False: "false"}.get(value, "")
         return Field(inp.name, inp.label, "bool", tuple(Choice(v, t, v == chosen) for v, t in opts), "", shown, "")
-    if inp.type == "choice":
+    if widget == "choice":
         return Field(inp.name, inp.label, "choice",
                      tuple(Choice(v, t, v == str(value)) for v, t in inp.values), "", shown, "")
-    if inp.type == "multi":
+    if widget == "checks":
         given = set(value) if isinstance(value, list) else set()
         return Field(inp.name, inp.label, "checks", tuple(Choice(v, t, v in given) for v, t in inp.values), "",
                      shown, "")
-    if inp.type == "list":
+    if widget == "lines":
         text = "\n".join(map(str, value)) if isinstance(value, list) else ""
         return Field(inp.name, inp.label, "lines", (), text, shown, "")
     text = fmt(dec(value)) if isinstance(value, int | Decimal) and not isinstance(value, bool) else ""

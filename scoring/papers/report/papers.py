@@ -13,7 +13,8 @@ from typing import Any
 
 from scoring.base.numbers import ZERO, fmt
 from scoring.base.text import cn_date
-from scoring.domain.model import OUTCOME, STAGES, DistrictTotals, Rating, Summary
+from scoring.domain.model import OUTCOME, STAGES
+from scoring.domain.records import DistrictTotals, Rating, Summary
 from scoring.papers.changes import Changes, Entry, StageChanges
 from scoring.papers.report import render, template_dirs
 from scoring.papers.report.context import Standing, programme, standings

@@ -1,0 +1,187 @@
+"""The city's and the committee's records: a summary of the counties' results (County, Figures, Summary)
+and a rating programme with a committee's run (Programme, CenterRating, DistrictTotals, Rating). Frozen,
+and nothing else.
+
+Jobs (summary.py, rating.py) and the programme's loader build these from the model's results; papers read
+them. The engine never imports this module: it scores one bundle and knows nothing of a city's folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from scoring.base.numbers import ZERO
+from scoring.domain.model import OUTCOME, STAGES
+
+# ---------------------------------------------------------------- a city's summary of its counties
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One stage's figures for one county."""
+
+    stage: str
+    total: Decimal
+    supported: Decimal
+    mandatory_met: int
+    mandatory_total: int
+    passed: bool
+    verdict: str
+    unit: str = ""
+    reviewer: str = ""
+    date: str = ""
+    pending: int = 0  # entries waiting to be re-checked
+
+
+@dataclass(frozen=True)
+class County:
+    source: str  # the bundle's folder or zip name in the summarised folder
+    name: str  # the assessee, "" when the bundle could not be read
+    bundle_sha256: str
+    rubric: str  # title（version）
+    noun: str  # what the rubric calls mandatory indicators (强制性指标)
+    max_total: Decimal
+    stages: tuple[Figures, ...]  # the self-assessment first
+    reviews: tuple[str, ...]  # the review files applied, in stage order
+    error: str = ""
+
+    def at(self, stage: str) -> Figures | None:
+        return next((f for f in self.stages if f.stage == stage), None)
+
+    @property
+    def recommended(self) -> str:
+        """The city's recommendation: its 初评 verdict, or that there is none yet."""
+        first = self.at(STAGES[1])
+        if self.error:
+            return "—"
+        if first is None:
+            return f"未{STAGES[1]}"
+        return OUTCOME[STAGES[1]][0 if first.passed else 1]
+
+
+@dataclass(frozen=True)
+class Summary:
+    folder: str
+    rubric: str  # the rubric's title (version) that the counties were scored by, "、"-joined when several
+    counties: tuple[County, ...]
+    problems: tuple[str, ...]  # review files unreadable or matching no bundle
+    unit: str  # the reviewing unit named most often in the 初评 files, for the sign-off
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The stages any county reached, in order."""
+        reached = {f.stage for c in self.counties for f in c.stages}
+        return tuple(s for s in STAGES if s in reached)
+
+    @property
+    def mandatory(self) -> str:
+        """What mandatory indicators are called, or "" when no county's rubric has any."""
+        return next((c.noun for c in self.counties if any(f.mandatory_total for f in c.stages)), "")
+
+
+# ---------------------------------------------------------------- a rating programme and a committee's run
+
+
+@dataclass(frozen=True)
+class Programme:
+    """What a committee applies after the bands (scoring/schemas/programme.schema.json)."""
+
+    id: str
+    title: str
+    source: str
+    rubric: str
+    base_by_band: tuple[tuple[str, Decimal], ...]  # yuan per band, or
+    base_per_fact: tuple[tuple[str, Decimal], ...]  # yuan per unit of a counted fact, summed
+    factor: str  # "score" (× score / total), "band" (a % by band) or "" (none)
+    factor_by_band: tuple[tuple[str, Decimal], ...]
+    factor_none: Decimal  # the % when no band is reached
+    round_to: Decimal  # 1 (yuan), 0.1 (jiao) or 0.01 (fen)
+    quota_share: Decimal | None  # % of all centers in the city
+    ties: str  # exclude | include
+    payer: str
+    refund_by: str
+    refund_percent: Decimal
+    exit_below: str
+    exit_years: int
+    target_band: str
+    target_share: Decimal | None
+    path: str = ""
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class CenterRating:
+    """One center in a committee's run."""
+
+    source: str  # the bundle's folder or zip name
+    id: str
+    name: str
+    district: str
+    score: Decimal | None  # the last stage's total; None when the bundle could not be scored
+    supported: Decimal | None
+    band: str | None
+    next: str | None
+    held: tuple[str, ...]
+    stage: str  # the stage that decided (自评, 初评, 验收)
+    flags: tuple[str, ...]  # indicator id and message, for the committee
+    error: str = ""
+    rank: int | None = None  # 1 = highest score among those scored
+    rewarded: bool = False
+    reward: Decimal = ZERO
+    payer_share: Decimal = ZERO
+    refund: Decimal = ZERO
+    years_below: int = 0  # consecutive years below the exit band, this one included
+    exit: bool = False
+    tie: bool = False  # tied on the score at the quota line
+    sha256: str = ""
+    counted: tuple[tuple[str, Decimal], ...] = ()  # the facts a per-unit reward counts, at the last stage
+    categories: tuple[tuple[str, Decimal, Decimal], ...] = ()  # (title, score, max) at the last stage
+    period_end: str = ""  # the bundle's assessment period's last day
+
+
+@dataclass(frozen=True)
+class DistrictTotals:
+    district: str
+    centers: int
+    rewarded: int
+    reward: Decimal
+    payer_share: Decimal
+    refund: Decimal
+
+
+@dataclass(frozen=True)
+class Rating:
+    programme: Programme
+    rubric_title: str
+    bands: tuple[str, ...]  # highest first
+    centers: tuple[CenterRating, ...]  # ranked: scored by score (then id), then the broken ones
+    city_total: int  # all centers in the city, rated or not
+    quota: int | None  # the most centers that may be rewarded
+    cut: Decimal | None  # the score at the quota line, when the quota binds
+    ties: tuple[str, ...]  # ids tied on the score at the line
+    districts: tuple[DistrictTotals, ...]
+    unrated: tuple[tuple[str, str, str], ...]  # registry centers (id, name, district) with no result
+    problems: tuple[str, ...]
+
+    @property
+    def city(self) -> DistrictTotals:
+        """The districts added up, over every center that took part (a broken bundle included)."""
+        return DistrictTotals("全市合计", len(self.centers), sum(d.rewarded for d in self.districts),
+                              sum((d.reward for d in self.districts), ZERO),
+                              sum((d.payer_share for d in self.districts), ZERO),
+                              sum((d.refund for d in self.districts), ZERO))
+
+    @property
+    def distribution(self) -> tuple[tuple[str, int], ...]:
+        """How many centers reached each band, and none."""
+        scored = [c for c in self.centers if not c.error]
+        counts = [(b, sum(1 for c in scored if c.band == b)) for b in self.bands]
+        return (*counts, ("未达到", sum(1 for c in scored if c.band is None)))
+
+    @property
+    def at_target(self) -> int:
+        """Centers at the target band or better."""
+        band = self.programme.target_band
+        good = set(self.bands[: self.bands.index(band) + 1]) if band in self.bands else set()
+        return sum(1 for c in self.centers if c.band in good)
