@@ -20,7 +20,8 @@ from jsonschema import Draft202012Validator
 
 from scoring.base.errors import ScoringError
 from scoring.domain import engine
-from scoring.domain.model import Bundle, IndicatorResult, Override, Result, Stage
+from scoring.domain.model import Bundle, Override, Stage
+from scoring.domain.results import IndicatorResult, Result
 from scoring.faces.cli import main
 from scoring.loading.bundle import open_bundle
 from scoring.loading.rubric import load

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from scoring.base.errors import ScoringError
 from scoring.domain import engine, rules
-from scoring.domain.model import Condition, Result
+from scoring.domain.model import Condition
+from scoring.domain.results import Result
 from scoring.faces.cli import main
 from scoring.loading import review, rubric, workbook
 from scoring.loading.bundle import open_bundle

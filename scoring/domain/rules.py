@@ -17,7 +17,8 @@ from typing import Any
 
 from scoring.base.numbers import ZERO, dec, fmt, is_multiple
 from scoring.base.text import cn_date
-from scoring.domain.model import Flag, Indicator, Read, Step
+from scoring.domain.model import Indicator
+from scoring.domain.results import Flag, Read, Step
 
 Rule = Mapping[str, Any]
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import dec, fmt
-from scoring.domain.model import Result, Rubric
+from scoring.domain.model import Rubric
+from scoring.domain.results import Result
 from scoring.loading import validate
 from scoring.pipeline.folder import score_files
 

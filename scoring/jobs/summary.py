@@ -13,8 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from scoring.base.errors import ScoringError
-from scoring.domain.model import SELF, STAGES, Result
+from scoring.domain.model import SELF, STAGES
 from scoring.domain.records import County, Figures, Summary
+from scoring.domain.results import Result
 from scoring.pipeline.folder import Found, RubricChoice, Scored, read_reviews, score_folder, unmatched
 
 

@@ -20,7 +20,8 @@ from typing import Any
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import fmt
-from scoring.domain.model import FLAGS, SELF, STAGES, Bundle, IndicatorResult, Override, Result, Stage
+from scoring.domain.model import FLAGS, SELF, STAGES, Bundle, Override, Stage
+from scoring.domain.results import IndicatorResult, Result
 from scoring.loading import readers, validate
 from scoring.loading.yamlio import YamlDoc, load_yaml
 

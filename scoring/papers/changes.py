@@ -12,15 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from scoring.base.numbers import dec, fmt
-from scoring.domain.model import (
-    OUTCOME,
-    IndicatorResult,
-    IndicatorScore,
-    Override,
-    Result,
-    Stage,
-    StageResult,
-)
+from scoring.domain.model import OUTCOME, Override, Stage
+from scoring.domain.results import IndicatorResult, IndicatorScore, Result, StageResult
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from typing import Any
 
 from scoring.base.numbers import dumps, fmt
 from scoring.base.text import terminal
-from scoring.domain.model import FLAGS, IndicatorResult, IndicatorScore, Result, StageResult, Step
+from scoring.domain.model import FLAGS
 from scoring.domain.records import CenterRating, Rating, Summary
+from scoring.domain.results import IndicatorResult, IndicatorScore, Result, StageResult, Step
 from scoring.papers.changes import Changes, Entry
 
 SCHEMA_VERSION = 2

@@ -11,8 +11,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from scoring.base.numbers import ZERO, fmt
 from scoring.base.tablelook import BAND, LINE_HEIGHT, moment, put, save, table
-from scoring.domain.model import Result
 from scoring.domain.records import Rating
+from scoring.domain.results import Result
 from scoring.papers.changes import Changes
 from scoring.papers.formats import CHANGES_HEAD, changes_rows, rating_head, rating_rows
 

@@ -25,7 +25,8 @@ from typing import TypeVar
 
 from scoring.base import limits
 from scoring.base.errors import ScoringError
-from scoring.domain.model import STAGES, Bundle, Result, Rubric
+from scoring.domain.model import STAGES, Bundle, Rubric
+from scoring.domain.results import Result
 from scoring.loading import readers, review
 from scoring.loading.bundle import open_bundle
 from scoring.loading.rubric import load, resolve, shipped

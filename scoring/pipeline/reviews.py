@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from scoring.base.errors import ScoringError
 from scoring.domain import engine
-from scoring.domain.model import Bundle, Result, Rubric, Stage
+from scoring.domain.model import Bundle, Rubric, Stage
+from scoring.domain.results import Result
 from scoring.loading.review import Review, check_order
 
 

@@ -28,7 +28,8 @@ from typing import Any, TypeVar, cast
 
 from scoring.base.errors import ScoringError
 from scoring.base.files import write_atomic
-from scoring.domain.model import Bundle, Result, Rubric, Stage
+from scoring.domain.model import Bundle, Rubric, Stage
+from scoring.domain.results import Result
 from scoring.loading import review
 from scoring.loading.bundle import open_bundle
 from scoring.loading.rubric import load

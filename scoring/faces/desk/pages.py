@@ -13,7 +13,8 @@ from urllib.parse import quote
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import dec, fmt
 from scoring.domain.inputs import TYPES
-from scoring.domain.model import DOCUMENT_STATUS, Indicator, IndicatorResult, Input, Override, Result
+from scoring.domain.model import DOCUMENT_STATUS, Indicator, Input, Override
+from scoring.domain.results import IndicatorResult, Result
 from scoring.faces.desk.folder import REVIEWING, Case, Folder
 from scoring.loading import review
 from scoring.papers.changes import changes

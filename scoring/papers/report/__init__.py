@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import scoring.base.resources
-from scoring.domain.model import Result
+from scoring.domain.results import Result
 from scoring.papers.report import render
 from scoring.papers.report.context import build
 

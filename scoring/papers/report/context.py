@@ -14,16 +14,9 @@ from itertools import groupby
 
 from scoring.base.numbers import fmt
 from scoring.base.text import cn_date
-from scoring.domain import model
-from scoring.domain.model import (
-    DOCUMENT_STATUS,
-    NARRATIVE,
-    Bundle,
-    Document,
-    IndicatorResult,
-    Natures,
-    Result,
-)
+from scoring.domain import model, results
+from scoring.domain.model import DOCUMENT_STATUS, NARRATIVE, Bundle, Document, Natures
+from scoring.domain.results import IndicatorResult, Result
 from scoring.papers.changes import changes
 from scoring.papers.report.render import chinese_number
 
@@ -298,7 +291,7 @@ def _period(period: Mapping[str, str]) -> str:
     return f"{label}（{span}）" if label else span
 
 
-def _category(c: model.CategoryScore, results: Iterable[IndicatorResult], bundle: Bundle, natures: Natures,
+def _category(c: results.CategoryScore, results: Iterable[IndicatorResult], bundle: Bundle, natures: Natures,
               staged: Mapping[str, tuple[StageScore, ...]], stage_scores: tuple[str, ...]) -> CategoryView:
     ratio = float(c.score / c.max) if c.max else 0.0
     return CategoryView(c.id, numeral(c.id), c.title, fmt(c.score), fmt(c.max), fmt(c.max - c.score), ratio,
