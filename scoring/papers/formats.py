@@ -1,4 +1,4 @@
-"""A score result as JSON, CSV and a terminal table (the report is in scoring/report/)."""
+"""A score result as JSON, CSV and a terminal table (the report is in scoring/papers/report/)."""
 
 from __future__ import annotations
 
