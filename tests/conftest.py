@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,12 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+
+from scoring.domain import engine
+from scoring.domain.model import Bundle, Result, Rubric
+from scoring.faces.cli import main
+from scoring.loading.bundle import open_bundle
+from scoring.loading.rubric import load
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -40,6 +47,41 @@ def dump(data: Any) -> str:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+# ---------------------------------------------------------------- shared, made once per test process
+# Rubrics, bundles and results are frozen dataclasses: a test may read them, never change them.
+
+
+@pytest.fixture(scope="session")
+def gaoqing_rubric() -> Rubric:
+    return load(GAOQING)
+
+
+@pytest.fixture(scope="session")
+def sample_bundle() -> Bundle:
+    return open_bundle(SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def sample_result(gaoqing_rubric: Rubric, sample_bundle: Bundle) -> Result:
+    return engine.score(gaoqing_rubric, sample_bundle)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pdf: Path
+    output: str  # what the command printed
+
+
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    """The sample's self-evaluation report as `scoring report` writes it, made once: for tests that only
+    read it (the file is theirs to read, not to change)."""
+    out = tmp_path_factory.mktemp("sample_report") / "高青县自评报告.pdf"
+    result = CliRunner().invoke(main, ["report", str(SAMPLE), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return Rendered(out, result.output)
 
 
 def sha256(data: bytes) -> str:
