@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import pkgutil
 import shutil
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,6 +44,17 @@ _Dumper.add_representer(Decimal, _decimal)
 def dump(data: Any) -> str:
     """YAML as a person writes it: plain scalars, exact decimals, Chinese as it is."""
     return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Commands that score many bundles (rate, review summary) do it in a pool of processes forked from a
+    # forkserver. Modules the forkserver has imported are already there in every worker it forks, instead of
+    # being imported again by each worker of each pool, several times per test. The same pool, the same code
+    # path: only the imports happen once per test process. A name that no longer imports is skipped.
+    package = Path(__file__).resolve().parent.parent / "scoring"
+    jobs = [f"scoring.{layer}.{m.name}" for layer in ("pipeline", "jobs")
+            for m in pkgutil.iter_modules([str(package / layer)])]
+    multiprocessing.set_forkserver_preload([*jobs, "weasyprint"])
 
 
 @pytest.fixture
