@@ -9,6 +9,7 @@ import asyncio
 import concurrent.futures
 import hashlib
 import http.client
+import io
 import json
 import os
 import re
@@ -27,6 +28,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from click.testing import CliRunner
+from pypdf import PdfReader
 from starlette.testclient import TestClient
 
 from scoring.base import limits
@@ -40,9 +42,10 @@ from scoring.faces.desk.pages import counties_page
 from scoring.loading import review
 from scoring.loading.bundle import open_bundle
 
-from .conftest import MINI, ROOT, SAMPLE, copy_tree, make_bundle
+from .conftest import FIXTURES, MINI, ROOT, SAMPLE, copy_tree, make_bundle
 
 ADDRESS = "http://127.0.0.1:8000"
+REPORT = FIXTURES / "report"
 COUNTY = "/county/高青县"
 FORM = "application/x-www-form-urlencoded"
 
@@ -282,10 +285,14 @@ def test_downloads(client: TestClient, folder: Path) -> None:
     assert client.get(COUNTY + "/diff.xls").status_code == 404
 
 
-def test_the_report_download(client: TestClient) -> None:
-    r = client.get(COUNTY + "/report.pdf")
+def test_the_report_download(tmp_path: Path) -> None:
+    # The report fixture's county: the same download as the sample's, a third of its pages to render.
+    root = tmp_path / "各县"
+    copy_tree(REPORT / "bundle", root / "测试县")
+    r = TestClient(create_app(Folder(root, REPORT / "rubric.yaml")), base_url=ADDRESS).get("/county/测试县/report.pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     assert "filename*=UTF-8''" in r.headers["content-disposition"]
+    assert PdfReader(io.BytesIO(r.content)).metadata["/Title"] == "测试县示范县创建自评报告"
 
 
 # ---------------------------------------------------------------- what the desk keeps between requests
