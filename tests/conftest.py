@@ -57,6 +57,12 @@ def pytest_configure(config: pytest.Config) -> None:
     multiprocessing.set_forkserver_preload([*jobs, "weasyprint"])
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The slow tests first (the sort keeps the order otherwise): the workers share out the many short tests
+    # after them, and finish together instead of one running a long test while the other has none left.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()

@@ -672,6 +672,7 @@ def test_a_real_server_refuses_oversized_requests_at_once(live: int) -> None:
         assert text.encode() in answer
 
 
+@pytest.mark.slow
 def test_two_hundred_concurrent_requests_lose_and_mix_up_nothing(live: int, folder: Path) -> None:
     """200 requests from 20 clients at once: pages of three counties, documents, and review entries
     posted to different counties and indicators, each with its own reason. No answer is an error; every

@@ -151,6 +151,7 @@ def changes(text: str) -> dict[str, list[str]]:
     return {r[2]: r for r in rows[1:]}
 
 
+@pytest.mark.slow
 def test_a_review_in_the_browser(desk: tuple[str, Path], browser: webdriver.Chrome, tmp_path: Path) -> None:
     address, root = desk
     screens = Screens(browser, tmp_path / "screens")

@@ -13,6 +13,8 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "evidence" / "gaoqing_2022_sample"
 REPORT = ROOT / "tests" / "fixtures" / "report"
@@ -38,6 +40,7 @@ def _data_files() -> set[str]:
     return names
 
 
+@pytest.mark.slow
 def test_wheel_installs_and_runs_without_the_checkout(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSAFEPATH")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"

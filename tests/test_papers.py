@@ -20,6 +20,8 @@ from scoring.faces.cli import main
 from .conftest import ROOT, SAMPLE, Rendered, copy_tree
 from .test_report import pdf_text, squeeze
 
+pytestmark = pytest.mark.xdist_group("papers")  # the city folder and the diff PDF are made once, on one worker
+
 EVIDENCE = ROOT / "evidence"
 CITY = EVIDENCE / "gaoqing_2022_review_city.yaml"
 PROVINCE = EVIDENCE / "gaoqing_2022_review_province.yaml"

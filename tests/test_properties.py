@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -468,6 +469,7 @@ def check_bands(result: Result, k: int) -> None:
     assert verdict.passed == (not lacks[requested] if requested else reached is not None)
 
 
+@pytest.mark.slow
 @bounded(80)
 @given(scenarios(), st.data())
 def test_generated_rubrics_and_bundles_keep_every_promise(scenario: Scenario, data: st.DataObject) -> None:
@@ -494,6 +496,7 @@ def test_generated_rubrics_and_bundles_keep_every_promise(scenario: Scenario, da
         check_round_trip(reviewed)
 
 
+@pytest.mark.slow
 @bounded(40)
 @given(scenarios(with_bands=True))
 def test_generated_bands_give_the_highest_band_whose_every_condition_holds(scenario: Scenario) -> None:
@@ -554,6 +557,7 @@ def score_path(path: Path, *reviews: Path) -> None:
 MANIFEST = (SAMPLE / "bundle.yaml").read_bytes()
 
 
+@pytest.mark.slow
 @bounded(100)
 @given(mutated(MANIFEST))
 def test_a_damaged_manifest_gives_our_error_or_a_score(raw: bytes) -> None:
@@ -564,6 +568,7 @@ def test_a_damaged_manifest_gives_our_error_or_a_score(raw: bytes) -> None:
         ours_or_nothing(lambda: score_path(folder))
 
 
+@pytest.mark.slow
 @bounded(150)
 @given(mutated(CITY_REVIEW.read_bytes()))
 def test_a_damaged_review_gives_our_error_or_a_score(raw: bytes) -> None:
@@ -589,6 +594,7 @@ def zipped(folder: Path) -> bytes:
 SAMPLE_ZIP = zipped(SAMPLE)
 
 
+@pytest.mark.slow
 @bounded(150)
 @given(mutated(SAMPLE_ZIP, st.binary(min_size=1, max_size=4)))
 def test_a_damaged_zip_gives_our_error_or_a_score(raw: bytes) -> None:
@@ -622,6 +628,7 @@ def workbook_bundle(folder: Path, raw: bytes) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @bounded(40)
 @given(st.data())
 def test_a_damaged_workbook_gives_our_error_or_a_score(data: st.DataObject) -> None:
@@ -639,6 +646,7 @@ CELLS = st.one_of(
 )
 
 
+@pytest.mark.slow
 @bounded(40)
 @given(st.data())
 def test_any_cell_values_give_our_error_or_a_score(data: st.DataObject) -> None:
@@ -657,6 +665,7 @@ def test_any_cell_values_give_our_error_or_a_score(data: st.DataObject) -> None:
         ours_or_nothing(lambda: score_path(folder))
 
 
+@pytest.mark.slow
 @bounded(20)
 @given(st.sampled_from(["manifest", "zip", "review"]), st.data(), st.sampled_from(["table", "json", "csv"]))
 def test_the_command_never_shows_a_traceback(what: str, data: st.DataObject, fmt_: str) -> None:

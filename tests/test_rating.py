@@ -24,6 +24,8 @@ from scoring.loading.yamlio import load_yaml
 
 from .conftest import FIXTURES
 
+pytestmark = pytest.mark.xdist_group("rating")  # the shared run (rated) is made once, on one worker
+
 BANDS, PROGRAMME = FIXTURES / "bands.yaml", FIXTURES / "bands_programme.yaml"
 ALL = "[meals, bathing, day_care]"
 
