@@ -24,13 +24,13 @@ from hypothesis import strategies as st
 
 from scoring.base.errors import ScoringError
 from scoring.domain import engine, rules
-from scoring.domain.model import Condition, Result
+from scoring.domain.model import Bundle, Condition, Result
 from scoring.faces.cli import main
 from scoring.loading import review, rubric, workbook
 from scoring.loading.bundle import open_bundle
 from scoring.papers import formats
 
-from .conftest import GAOQING, MINI, ROOT, SAMPLE, dump, make_bundle
+from .conftest import MINI, ROOT, SAMPLE, dump, make_bundle
 
 CITY_REVIEW = ROOT / "evidence" / "gaoqing_2022_review_city.yaml"
 
@@ -539,17 +539,19 @@ def ours_or_nothing(action: Callable[[], Any]) -> None:
 
 
 _cache: dict[str, Any] = {}
+Rubrics = tuple[rubric.Rubric, rubric.Rubric]
 
 
-def gaoqing() -> rubric.Rubric:
-    if "gaoqing" not in _cache:
-        _cache["gaoqing"] = rubric.load(GAOQING)
-    built: rubric.Rubric = _cache["gaoqing"]
-    return built
+@pytest.fixture(scope="module")
+def gaoqing_and_mini(gaoqing_rubric: rubric.Rubric) -> Rubrics:
+    """The Gaoqing rubric and the mini rubric, each loaded once."""
+    return gaoqing_rubric, rubric.load(MINI)
 
 
-def score_path(path: Path, *reviews: Path) -> None:
-    built = gaoqing() if path.suffix == ".zip" or (path / "bundle.yaml").exists() else rubric.load(MINI)
+def score_path(rubrics: Rubrics, path: Path, *reviews: Path) -> None:
+    """Score a copy of the sample or a zip of it with the Gaoqing rubric, a workbook with the mini rubric."""
+    gaoqing, mini = rubrics
+    built = gaoqing if path.suffix == ".zip" or (path / "bundle.yaml").exists() else mini
     bundle = open_bundle(path)
     engine.score(built, bundle, review.load_chain(reviews, built, bundle))
 
@@ -560,26 +562,27 @@ MANIFEST = (SAMPLE / "bundle.yaml").read_bytes()
 @pytest.mark.slow
 @bounded(100)
 @given(mutated(MANIFEST))
-def test_a_damaged_manifest_gives_our_error_or_a_score(raw: bytes) -> None:
+def test_a_damaged_manifest_gives_our_error_or_a_score(gaoqing_and_mini: Rubrics, raw: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "b"
         shutil.copytree(SAMPLE, folder)
         (folder / "bundle.yaml").write_bytes(raw)
-        ours_or_nothing(lambda: score_path(folder))
+        ours_or_nothing(lambda: score_path(gaoqing_and_mini, folder))
 
 
 @pytest.mark.slow
 @bounded(150)
 @given(mutated(CITY_REVIEW.read_bytes()))
-def test_a_damaged_review_gives_our_error_or_a_score(raw: bytes) -> None:
-    bundle = _cache.get("sample") or _cache.setdefault("sample", open_bundle(SAMPLE))
+def test_a_damaged_review_gives_our_error_or_a_score(gaoqing_rubric: rubric.Rubric, sample_bundle: Bundle,
+                                                     raw: bytes) -> None:
+    gaoqing, bundle = gaoqing_rubric, sample_bundle
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "初评.yaml"
         path.write_bytes(raw)
 
         def run() -> None:
-            stage = review.check(review.read(path), gaoqing(), bundle)
-            engine.score(gaoqing(), bundle, [stage])
+            stage = review.check(review.read(path), gaoqing, bundle)
+            engine.score(gaoqing, bundle, [stage])
         ours_or_nothing(run)
 
 
@@ -597,11 +600,11 @@ SAMPLE_ZIP = zipped(SAMPLE)
 @pytest.mark.slow
 @bounded(150)
 @given(mutated(SAMPLE_ZIP, st.binary(min_size=1, max_size=4)))
-def test_a_damaged_zip_gives_our_error_or_a_score(raw: bytes) -> None:
+def test_a_damaged_zip_gives_our_error_or_a_score(gaoqing_and_mini: Rubrics, raw: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "高青县.zip"
         path.write_bytes(raw)
-        ours_or_nothing(lambda: score_path(path))
+        ours_or_nothing(lambda: score_path(gaoqing_and_mini, path))
 
 
 def filled_workbook() -> bytes:
@@ -631,10 +634,10 @@ def workbook_bundle(folder: Path, raw: bytes) -> Path:
 @pytest.mark.slow
 @bounded(40)
 @given(st.data())
-def test_a_damaged_workbook_gives_our_error_or_a_score(data: st.DataObject) -> None:
+def test_a_damaged_workbook_gives_our_error_or_a_score(gaoqing_and_mini: Rubrics, data: st.DataObject) -> None:
     raw = data.draw(mutated(filled_workbook(), st.binary(min_size=1, max_size=4)))
     with tempfile.TemporaryDirectory() as tmp:
-        ours_or_nothing(lambda: score_path(workbook_bundle(Path(tmp), raw)))
+        ours_or_nothing(lambda: score_path(gaoqing_and_mini, workbook_bundle(Path(tmp), raw)))
 
 
 CELLS = st.one_of(
@@ -649,7 +652,7 @@ CELLS = st.one_of(
 @pytest.mark.slow
 @bounded(40)
 @given(st.data())
-def test_any_cell_values_give_our_error_or_a_score(data: st.DataObject) -> None:
+def test_any_cell_values_give_our_error_or_a_score(gaoqing_and_mini: Rubrics, data: st.DataObject) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = workbook_bundle(Path(tmp), filled_workbook())
         wb = openpyxl.load_workbook(folder / workbook.FILE)
@@ -662,7 +665,7 @@ def test_any_cell_values_give_our_error_or_a_score(data: st.DataObject) -> None:
                 value = "".join(ch for ch in value if ch >= " " or ch in "\t\n")  # what a cell can hold
             ws[f"{column}{row}"] = value
         wb.save(folder / workbook.FILE)
-        ours_or_nothing(lambda: score_path(folder))
+        ours_or_nothing(lambda: score_path(gaoqing_and_mini, folder))
 
 
 @pytest.mark.slow
