@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from scoring.domain import engine
-from scoring.domain.model import Bundle, Override, Rubric
+from scoring.domain.model import Bundle, Override, Result, Rubric
 from scoring.faces.cli import main
 from scoring.loading import review
 from scoring.loading.bundle import open_bundle
@@ -445,7 +445,7 @@ def test_carry_refusals(runner: CliRunner, tmp_path: Path, sample_sha: str) -> N
 
 
 def test_a_stage_written_back_reads_the_same(runner: CliRunner, tmp_path: Path, gaoqing_rubric: Rubric,
-                                            sample_bundle: Bundle) -> None:
+                                            sample_bundle: Bundle, sample_result: Result) -> None:
     from .conftest import ROOT
 
     rubric, bundle = gaoqing_rubric, sample_bundle
@@ -453,7 +453,7 @@ def test_a_stage_written_back_reads_the_same(runner: CliRunner, tmp_path: Path, 
     added = Override("7.1", "score", "", Decimal(2), "新的理由", "李明")
     stage = review.check(city, rubric, bundle)
     stage = replace(stage, overrides=(*stage.overrides, added))
-    text = review.write(stage, engine.score(rubric, bundle))
+    text = review.write(stage, sample_result)
     again = review.parse(text.encode(), "again.yaml")
     assert again.fingerprints == city.fingerprints
     assert [(o.indicator, o.action, o.target, o.value, o.reason) for o in again.stage.overrides] == [
