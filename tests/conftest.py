@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import pkgutil
 import shutil
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -10,6 +13,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from scoring.domain import engine
+from scoring.domain.model import Bundle, Rubric
+from scoring.domain.results import Result
+from scoring.faces.cli import main
+from scoring.loading.bundle import open_bundle
+from scoring.loading.rubric import load
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MINI = FIXTURES / "mini.yaml"
@@ -17,12 +27,14 @@ GAOQING = ROOT / "rubrics" / "gaoqing_2022.yaml"
 SAMPLE = ROOT / "evidence" / "gaoqing_2022_sample"
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter when PyYAML has it: the same text as the pure-Python one for every document the tests
+# write, several times faster (the property tests write hundreds of generated rubrics and bundles).
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     def ignore_aliases(self, data: Any) -> bool:
         return True  # the loader refuses anchors: one object used twice is written out twice
 
 
-def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
+def _decimal(dumper: Any, value: Decimal) -> yaml.ScalarNode:
     # Plain scalars only: a whole number as an int, so no explicit tag (refused by the loader) is written.
     if value == value.to_integral_value():
         return dumper.represent_scalar("tag:yaml.org,2002:int", str(int(value)))
@@ -37,9 +49,61 @@ def dump(data: Any) -> str:
     return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Commands that score many bundles (rate, review summary) do it in a pool of processes forked from a
+    # forkserver. Modules the forkserver has imported are already there in every worker it forks, instead of
+    # being imported again by each worker of each pool, several times per test. The same pool, the same code
+    # path: only the imports happen once per test process. A name that no longer imports is skipped.
+    package = Path(__file__).resolve().parent.parent / "scoring"
+    jobs = [f"scoring.{layer}.{m.name}" for layer in ("pipeline", "jobs")
+            for m in pkgutil.iter_modules([str(package / layer)])]
+    multiprocessing.set_forkserver_preload([*jobs, "weasyprint"])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The slow tests first (the sort keeps the order otherwise): the workers share out the many short tests
+    # after them, and finish together instead of one running a long test while the other has none left.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+# ---------------------------------------------------------------- shared, made once per test process
+# Rubrics, bundles and results are frozen dataclasses: a test may read them, never change them.
+
+
+@pytest.fixture(scope="session")
+def gaoqing_rubric() -> Rubric:
+    return load(GAOQING)
+
+
+@pytest.fixture(scope="session")
+def sample_bundle() -> Bundle:
+    return open_bundle(SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def sample_result(gaoqing_rubric: Rubric, sample_bundle: Bundle) -> Result:
+    return engine.score(gaoqing_rubric, sample_bundle)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pdf: Path
+    output: str  # what the command printed
+
+
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    """The sample's self-evaluation report as `scoring report` writes it, made once: for tests that only
+    read it (the file is theirs to read, not to change)."""
+    out = tmp_path_factory.mktemp("sample_report") / "高青县自评报告.pdf"
+    result = CliRunner().invoke(main, ["report", str(SAMPLE), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return Rendered(out, result.output)
 
 
 def sha256(data: bytes) -> str:

@@ -1012,6 +1012,7 @@ def test_a_long_bad_value_is_quoted_as_an_excerpt(runner: CliRunner, tmp_path: P
     assert len(out) < 1000, len(out)
 
 
+@pytest.mark.slow
 def test_text_fast_paths_agree_with_the_character_rules() -> None:
     import unicodedata
 

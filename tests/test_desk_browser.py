@@ -23,6 +23,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from scoring.faces.cli import main
 
 from .conftest import SAMPLE, copy_tree
 
@@ -151,6 +154,7 @@ def changes(text: str) -> dict[str, list[str]]:
     return {r[2]: r for r in rows[1:]}
 
 
+@pytest.mark.slow
 def test_a_review_in_the_browser(desk: tuple[str, Path], browser: webdriver.Chrome, tmp_path: Path) -> None:
     address, root = desk
     screens = Screens(browser, tmp_path / "screens")
@@ -216,8 +220,7 @@ def test_a_review_in_the_browser(desk: tuple[str, Path], browser: webdriver.Chro
 
     # The command line applies the file the desk saved, unchanged, to the same table.
     out = tmp_path / "初评意见表.csv"
-    done = subprocess.run([sys.executable, "-m", "scoring", "diff", str(root / "高青县"),
-                           "--review", str(root / "高青县_初评.yaml"), "-o", str(out)],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    done = CliRunner().invoke(main, ["diff", str(root / "高青县"), "--review", str(root / "高青县_初评.yaml"),
+                                     "-o", str(out)])
+    assert done.exit_code == 0, done.output
     assert out.read_text("utf-8") == from_page

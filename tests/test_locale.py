@@ -14,6 +14,8 @@ import pytest
 
 from .conftest import MINI, ROOT, SAMPLE
 
+pytestmark = pytest.mark.xdist_group("locale")  # the runs under UTF-8 (utf8) are made once, on one worker
+
 LOCALES = ["C", "zh_CN.GB18030", "zh_CN.GBK", "en_US.ISO-8859-1"]
 SCRIPT = Path(sys.executable).parent / "scoring"
 

@@ -17,8 +17,10 @@ from click.testing import CliRunner
 
 from scoring.faces.cli import main
 
-from .conftest import ROOT, SAMPLE, copy_tree
+from .conftest import ROOT, SAMPLE, Rendered, copy_tree
 from .test_report import pdf_text, squeeze
+
+pytestmark = pytest.mark.xdist_group("papers")  # the city folder and the diff PDF are made once, on one worker
 
 EVIDENCE = ROOT / "evidence"
 CITY = EVIDENCE / "gaoqing_2022_review_city.yaml"
@@ -126,11 +128,10 @@ def test_diff_refusals(tmp_path: Path, args: tuple[str, ...], expected: str) -> 
 # ---------------------------------------------------------------- the report with the chain
 
 
-def test_the_report_shows_the_chain_and_keeps_the_self_score(tmp_path: Path) -> None:
-    plain, reviewed = tmp_path / "a.pdf", tmp_path / "b.pdf"
-    invoke("report", str(SAMPLE), "-o", str(plain))
+def test_the_report_shows_the_chain_and_keeps_the_self_score(sample_report: Rendered, tmp_path: Path) -> None:
+    reviewed = tmp_path / "b.pdf"
     invoke("report", str(SAMPLE), "-o", str(reviewed), *CHAIN)
-    before, after = pdf_text(plain), pdf_text(reviewed)
+    before, after = pdf_text(sample_report.pdf), pdf_text(reviewed)
     assert "初评淄博市民政局李明2022年12月5日82.981.9达到创建标准" in after
     assert "验收山东省民政厅王芳2023年1月10日80.979.9达到创建标准" in after
     assert "初评得分1.4" in after and squeeze(REASONS["2.3"]) in after and "初评得分4：未调整。" in after

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 
 from scoring.base.errors import ScoringError
 from scoring.domain import engine
-from scoring.domain.model import Bundle, Override, Stage
+from scoring.domain.model import Bundle, Override, Rubric, Stage
 from scoring.domain.results import IndicatorResult, Result
 from scoring.faces.cli import main
 from scoring.loading.bundle import open_bundle
@@ -470,8 +470,8 @@ def test_judged_off_step_behind_a_closed_gate_is_refused(runner: CliRunner, tmp_
     assert next(i for i in data["indicators"] if i["id"] == "2.4")["score"] == 0
 
 
-def test_judged_behind_an_open_gate_counts(tmp_path: Path) -> None:
-    gaoqing = load(GAOQING)
+def test_judged_behind_an_open_gate_counts(tmp_path: Path, gaoqing_rubric: Rubric) -> None:
+    gaoqing = gaoqing_rubric
     docs = {"D1": ("documents/policy.txt", b"policy", "2022-05-01")}
     inputs = {"2.4": {"support_policy": {"value": True, "documents": ["D1"]},
                       "policy_quality": {"value": Decimal("0.5"), "reason": "补助标准一般", "documents": ["D1"]}}}
@@ -480,8 +480,8 @@ def test_judged_behind_an_open_gate_counts(tmp_path: Path) -> None:
     assert ind(r, "2.4").score == Decimal("2.5")  # 2 + 0.5
 
 
-def test_a_closed_gate_names_only_what_it_holds_back(tmp_path: Path) -> None:
-    gaoqing = load(GAOQING)
+def test_a_closed_gate_names_only_what_it_holds_back(tmp_path: Path, gaoqing_rubric: Rubric) -> None:
+    gaoqing = gaoqing_rubric
     docs = {"D1": ("documents/loan.txt", b"loan", "2022-05-01")}
     inputs = {"2.3": {"policies_implemented": False, "cases_not_implemented": 2,
                       "elderly_care_loan": {"value": True, "documents": ["D1"]}}}

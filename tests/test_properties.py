@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from scoring.base.errors import ScoringError
 from scoring.domain import engine, rules
-from scoring.domain.model import Condition
+from scoring.domain.model import Bundle, Condition
 from scoring.domain.results import Result
 from scoring.faces.cli import main
 from scoring.loading import review, rubric, workbook
@@ -31,7 +32,7 @@ from scoring.loading.bundle import open_bundle
 from scoring.papers import formats
 from scoring.pipeline import reviews as checks
 
-from .conftest import GAOQING, MINI, ROOT, SAMPLE, dump, make_bundle
+from .conftest import MINI, ROOT, SAMPLE, dump, make_bundle
 
 CITY_REVIEW = ROOT / "evidence" / "gaoqing_2022_review_city.yaml"
 
@@ -470,6 +471,7 @@ def check_bands(result: Result, k: int) -> None:
     assert verdict.passed == (not lacks[requested] if requested else reached is not None)
 
 
+@pytest.mark.slow
 @bounded(80)
 @given(scenarios(), st.data())
 def test_generated_rubrics_and_bundles_keep_every_promise(scenario: Scenario, data: st.DataObject) -> None:
@@ -496,6 +498,7 @@ def test_generated_rubrics_and_bundles_keep_every_promise(scenario: Scenario, da
         check_round_trip(reviewed)
 
 
+@pytest.mark.slow
 @bounded(40)
 @given(scenarios(with_bands=True))
 def test_generated_bands_give_the_highest_band_whose_every_condition_holds(scenario: Scenario) -> None:
@@ -538,17 +541,19 @@ def ours_or_nothing(action: Callable[[], Any]) -> None:
 
 
 _cache: dict[str, Any] = {}
+Rubrics = tuple[rubric.Rubric, rubric.Rubric]
 
 
-def gaoqing() -> rubric.Rubric:
-    if "gaoqing" not in _cache:
-        _cache["gaoqing"] = rubric.load(GAOQING)
-    built: rubric.Rubric = _cache["gaoqing"]
-    return built
+@pytest.fixture(scope="module")
+def gaoqing_and_mini(gaoqing_rubric: rubric.Rubric) -> Rubrics:
+    """The Gaoqing rubric and the mini rubric, each loaded once."""
+    return gaoqing_rubric, rubric.load(MINI)
 
 
-def score_path(path: Path, *reviews: Path) -> None:
-    built = gaoqing() if path.suffix == ".zip" or (path / "bundle.yaml").exists() else rubric.load(MINI)
+def score_path(rubrics: Rubrics, path: Path, *reviews: Path) -> None:
+    """Score a copy of the sample or a zip of it with the Gaoqing rubric, a workbook with the mini rubric."""
+    gaoqing, mini = rubrics
+    built = gaoqing if path.suffix == ".zip" or (path / "bundle.yaml").exists() else mini
     bundle = open_bundle(path)
     engine.score(built, bundle, checks.checked([review.read(p) for p in reviews], built, bundle))
 
@@ -556,27 +561,30 @@ def score_path(path: Path, *reviews: Path) -> None:
 MANIFEST = (SAMPLE / "bundle.yaml").read_bytes()
 
 
+@pytest.mark.slow
 @bounded(100)
 @given(mutated(MANIFEST))
-def test_a_damaged_manifest_gives_our_error_or_a_score(raw: bytes) -> None:
+def test_a_damaged_manifest_gives_our_error_or_a_score(gaoqing_and_mini: Rubrics, raw: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "b"
         shutil.copytree(SAMPLE, folder)
         (folder / "bundle.yaml").write_bytes(raw)
-        ours_or_nothing(lambda: score_path(folder))
+        ours_or_nothing(lambda: score_path(gaoqing_and_mini, folder))
 
 
+@pytest.mark.slow
 @bounded(150)
 @given(mutated(CITY_REVIEW.read_bytes()))
-def test_a_damaged_review_gives_our_error_or_a_score(raw: bytes) -> None:
-    bundle = _cache.get("sample") or _cache.setdefault("sample", open_bundle(SAMPLE))
+def test_a_damaged_review_gives_our_error_or_a_score(gaoqing_rubric: rubric.Rubric, sample_bundle: Bundle,
+                                                     raw: bytes) -> None:
+    gaoqing, bundle = gaoqing_rubric, sample_bundle
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "初评.yaml"
         path.write_bytes(raw)
 
         def run() -> None:
-            stage = checks.check(review.read(path), gaoqing(), bundle)
-            engine.score(gaoqing(), bundle, [stage])
+            stage = checks.check(review.read(path), gaoqing, bundle)
+            engine.score(gaoqing, bundle, [stage])
         ours_or_nothing(run)
 
 
@@ -591,13 +599,14 @@ def zipped(folder: Path) -> bytes:
 SAMPLE_ZIP = zipped(SAMPLE)
 
 
+@pytest.mark.slow
 @bounded(150)
 @given(mutated(SAMPLE_ZIP, st.binary(min_size=1, max_size=4)))
-def test_a_damaged_zip_gives_our_error_or_a_score(raw: bytes) -> None:
+def test_a_damaged_zip_gives_our_error_or_a_score(gaoqing_and_mini: Rubrics, raw: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "高青县.zip"
         path.write_bytes(raw)
-        ours_or_nothing(lambda: score_path(path))
+        ours_or_nothing(lambda: score_path(gaoqing_and_mini, path))
 
 
 def filled_workbook() -> bytes:
@@ -624,12 +633,13 @@ def workbook_bundle(folder: Path, raw: bytes) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @bounded(40)
 @given(st.data())
-def test_a_damaged_workbook_gives_our_error_or_a_score(data: st.DataObject) -> None:
+def test_a_damaged_workbook_gives_our_error_or_a_score(gaoqing_and_mini: Rubrics, data: st.DataObject) -> None:
     raw = data.draw(mutated(filled_workbook(), st.binary(min_size=1, max_size=4)))
     with tempfile.TemporaryDirectory() as tmp:
-        ours_or_nothing(lambda: score_path(workbook_bundle(Path(tmp), raw)))
+        ours_or_nothing(lambda: score_path(gaoqing_and_mini, workbook_bundle(Path(tmp), raw)))
 
 
 CELLS = st.one_of(
@@ -641,9 +651,10 @@ CELLS = st.one_of(
 )
 
 
+@pytest.mark.slow
 @bounded(40)
 @given(st.data())
-def test_any_cell_values_give_our_error_or_a_score(data: st.DataObject) -> None:
+def test_any_cell_values_give_our_error_or_a_score(gaoqing_and_mini: Rubrics, data: st.DataObject) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = workbook_bundle(Path(tmp), filled_workbook())
         wb = openpyxl.load_workbook(folder / workbook.FILE)
@@ -656,9 +667,10 @@ def test_any_cell_values_give_our_error_or_a_score(data: st.DataObject) -> None:
                 value = "".join(ch for ch in value if ch >= " " or ch in "\t\n")  # what a cell can hold
             ws[f"{column}{row}"] = value
         wb.save(folder / workbook.FILE)
-        ours_or_nothing(lambda: score_path(folder))
+        ours_or_nothing(lambda: score_path(gaoqing_and_mini, folder))
 
 
+@pytest.mark.slow
 @bounded(20)
 @given(st.sampled_from(["manifest", "zip", "review"]), st.data(), st.sampled_from(["table", "json", "csv"]))
 def test_the_command_never_shows_a_traceback(what: str, data: st.DataObject, fmt_: str) -> None:

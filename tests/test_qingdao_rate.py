@@ -16,6 +16,8 @@ from scoring.faces.cli import main
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.xdist_group("qingdao_rate")  # the example run is made once, on one worker
+
 EVIDENCE = ROOT / "evidence"
 CENTERS = EVIDENCE / "qingdao_centers_2023"
 PROGRAMME = ROOT / "programmes" / "qingdao_center_rewards_2023.yaml"

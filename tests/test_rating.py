@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ from scoring.loading.rubric import load
 from scoring.loading.yamlio import load_yaml
 
 from .conftest import FIXTURES
+
+pytestmark = pytest.mark.xdist_group("rating")  # the shared run (rated) is made once, on one worker
 
 BANDS, PROGRAMME = FIXTURES / "bands.yaml", FIXTURES / "bands_programme.yaml"
 ALL = "[meals, bathing, day_care]"
@@ -38,12 +42,10 @@ def center(folder: Path, ident: str, district: str, a: int, b: int, area: int = 
         f"  \"2.1\": {{points: {{value: {b}, reason: 现场评定。}}}}\n", "utf-8")
 
 
-@pytest.fixture
-def city(tmp_path: Path) -> Path:
+def seven_centers(folder: Path) -> Path:
     """Seven centers. By hand (五星 ≥ 90 with each part ≥ 60% and 1000 m², all functions; 四星 ≥ 80, 50%;
     三星 ≥ 70, 40%): C1 58 + 37 = 95 五星; C2 55 + 33 = 88 四星; C3 52 + 33 = 85 四星; C4 50 + 32 = 82 四星;
     C5 52 + 30 = 82 四星; C6 44 + 28 = 72 三星; C7 40 + 20 = 60 none."""
-    folder = tmp_path / "centers"
     for ident, district, a, b in (("C1", "甲区", 58, 37), ("C2", "乙区", 55, 33), ("C3", "甲区", 52, 33),
                                   ("C4", "乙区", 50, 32), ("C5", "甲区", 52, 30), ("C6", "乙区", 44, 28),
                                   ("C7", "甲区", 40, 20)):
@@ -51,20 +53,44 @@ def city(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture
+def city(tmp_path: Path) -> Path:
+    return seven_centers(tmp_path / "centers")
+
+
+def ratings(out: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((out / "ratings.json").read_text("utf-8"))
+    return data
+
+
 def rate(folder: Path, out: Path, *extra: str, programme: Path = PROGRAMME, rubric: Path = BANDS) -> dict[str, Any]:
     result = CliRunner().invoke(main, ["rate", str(folder), "--rubric", str(rubric), "--programme", str(programme),
                                        "-o", str(out), *extra])
     assert result.exit_code == 0, result.output
-    data: dict[str, Any] = json.loads((out / "ratings.json").read_text("utf-8"))
-    return data
+    return ratings(out)
+
+
+@dataclass(frozen=True)
+class Run:
+    city: Path  # the seven centers, never changed: a test that changes them changes a copy
+    out: Path  # what `scoring rate` wrote for them with --centers-total 8
+
+
+@pytest.fixture(scope="module")
+def rated(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The seven centers rated once with --centers-total 8, for the tests that read that run (or copy it)."""
+    root = tmp_path_factory.mktemp("rated")
+    run = Run(seven_centers(root / "centers"), root / "2023")
+    rate(run.city, run.out, "--centers-total", "8")
+    return run
 
 
 def by_id(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["id"] or c["source"]: c for c in data["centers"]}
 
 
-def test_quota_of_all_centers_with_a_tie_at_the_line(city: Path, tmp_path: Path) -> None:
-    data = rate(city, tmp_path / "out", "--centers-total", "8")
+def test_quota_of_all_centers_with_a_tie_at_the_line(rated: Run) -> None:
+    data = ratings(rated.out)
     # 8 centers in the city × 50% = 4 rewards. Ranked: 95, 88, 85, 82, 82, 72 (C7 earns nothing): the 4th
     # and 5th tie on 82 at the line; the programme excludes a tie, so only C1–C3 are rewarded.
     assert data["quota"] == {"share": 50, "centers": 4, "cut": 82, "ties": ["C4", "C5"], "rule": "exclude"}
@@ -116,14 +142,14 @@ def test_reward_rounding_and_shares_add_up() -> None:
         Decimal("0.13")
 
 
-def test_exit_after_two_years_below(city: Path, tmp_path: Path) -> None:
-    first = rate(city, tmp_path / "2023", "--centers-total", "8")
+def test_exit_after_two_years_below(rated: Run, tmp_path: Path) -> None:
+    first = ratings(rated.out)  # 2023
     assert by_id(first)["C7"]["years_below"] == 1 and not by_id(first)["C7"]["exit"]
     # Next year: C7 is still below 三星 and loses its qualification; C6 drops below for its first year.
+    city = shutil.copytree(rated.city, tmp_path / "centers")
     (city / "C6" / "bundle.yaml").write_text((city / "C6" / "bundle.yaml").read_text("utf-8")
                                              .replace("value: 28", "value: 15"), "utf-8")
-    second = rate(city, tmp_path / "2024", "--centers-total", "8", "--previous",
-                  str(tmp_path / "2023" / "ratings.json"))
+    second = rate(city, tmp_path / "2024", "--centers-total", "8", "--previous", str(rated.out / "ratings.json"))
     got = by_id(second)
     assert (got["C7"]["years_below"], got["C7"]["exit"]) == (2, True)
     assert (got["C6"]["years_below"], got["C6"]["exit"]) == (1, False)
@@ -146,14 +172,14 @@ def test_a_broken_bundle_changes_no_one_else(city: Path, tmp_path: Path) -> None
     assert after["centers"][:-1] == before["centers"] and after["quota"] == before["quota"]
 
 
-def test_a_registry_counts_all_centers(city: Path, tmp_path: Path) -> None:
+def test_a_registry_counts_all_centers(city: Path, tmp_path: Path, rated: Run) -> None:
     registry = tmp_path / "名册.csv"
     rows = [f"C{k},C{k}中心,{'甲区' if k % 2 else '乙区'}" for k in range(1, 9)]
     registry.write_text("\ufeff编号,名称,区（市）\n" + "\n".join(rows) + "\n", "utf-8")
     data = rate(city, tmp_path / "out", "--registry", str(registry))
     assert data["city_total"] == 8 and data["quota"]["centers"] == 4
     assert data["unrated"] == [{"id": "C8", "name": "C8中心", "district": "乙区"}]
-    assert data["centers"] == rate(city, tmp_path / "out2", "--centers-total", "8")["centers"]
+    assert data["centers"] == ratings(rated.out)["centers"]  # as with --centers-total 8
     registry.write_text("编号,名称,区（市）\nC1,C1中心,甲区\n", "utf-8")
     result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme", str(PROGRAMME),
                                        "--registry", str(registry), "-o", str(tmp_path / "out3")])
@@ -170,7 +196,7 @@ def test_refusals(city: Path, tmp_path: Path, args: tuple[str, ...], expected: s
     assert result.exit_code == 1 and expected in result.output and not (tmp_path / "out").exists()
 
 
-def test_an_output_folder_with_other_files_is_not_replaced(city: Path, tmp_path: Path) -> None:
+def test_an_output_folder_with_other_files_is_not_replaced(city: Path, tmp_path: Path, rated: Run) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "我的笔记.txt").write_text("保留", "utf-8")
@@ -179,8 +205,9 @@ def test_an_output_folder_with_other_files_is_not_replaced(city: Path, tmp_path:
     assert result.exit_code == 1 and "有不是本命令输出的文件" in result.output
     assert [p.name for p in out.iterdir()] == ["我的笔记.txt"]
     # A previous run's outputs are replaced whole.
-    rate(city, tmp_path / "again", "--centers-total", "8")
-    rate(city, tmp_path / "again", "--centers-total", "10")
+    again = shutil.copytree(rated.out, tmp_path / "again")  # the outputs of a run with --centers-total 8
+    assert ratings(again)["city_total"] == 8
+    rate(city, again, "--centers-total", "10")
     assert json.loads((tmp_path / "again" / "ratings.json").read_text("utf-8"))["city_total"] == 10
 
 
@@ -241,18 +268,17 @@ def test_outputs_and_center_reports(city: Path, tmp_path: Path) -> None:
     assert all(len(PdfReader(out / "评定报告" / name).pages) <= 2 for name in reports)
 
 
-def test_the_run_as_a_workbook(city: Path, tmp_path: Path) -> None:
+def test_the_run_as_a_workbook(rated: Run, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    out = tmp_path / "out"
-    rate(city, out, "--centers-total", "8")
-    ws = load_workbook(out / "ratings.xlsx").worksheets[0]
+    ws = load_workbook(rated.out / "ratings.xlsx").worksheets[0]
     rows = [[cell.value for cell in row] for row in ws.iter_rows()]
     assert rows[0][:9] == ["名次", "编号", "名称", "区（市）", "得分", "有据得分", "星级", "未达到上一级的原因", "奖励"]
     assert rows[1][:9] == [1, "C1", "C1中心", "甲区", 95, 95, "五星", None, 570000]
     assert rows[-1][2] == "全市合计" and rows[-1][8] == 1089000
-    first = (out / "ratings.xlsx").read_bytes()
-    rate(city, out, "--centers-total", "8")
+    first = (rated.out / "ratings.xlsx").read_bytes()
+    out = shutil.copytree(rated.out, tmp_path / "out")  # the same run again, over its own outputs
+    rate(rated.city, out, "--centers-total", "8")
     assert (out / "ratings.xlsx").read_bytes() == first
 
 

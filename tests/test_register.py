@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 from click.testing import CliRunner
 
+from scoring.domain.model import Bundle
 from scoring.faces.cli import main
 from scoring.loading import workbook
 from scoring.loading.bundle import open_bundle
@@ -41,7 +42,7 @@ def test_new_files_join_a_blank_yaml_manifest_and_nothing_else_changes(runner: C
         "D01": ("documents/会议纪要.txt", "会议纪要", "ok"), "D02": ("documents/分项/台账.txt", "台账", "ok")}
 
 
-def test_added_changed_and_missing_in_the_sample(runner: CliRunner, tmp_path: Path) -> None:
+def test_added_changed_and_missing_in_the_sample(runner: CliRunner, tmp_path: Path, sample_bundle: Bundle) -> None:
     folder = copy_tree(SAMPLE, tmp_path / "高青县")
     manifest = folder / "bundle.yaml"
     before = manifest.read_text("utf-8")
@@ -52,7 +53,7 @@ def test_added_changed_and_missing_in_the_sample(runner: CliRunner, tmp_path: Pa
     (folder / "documents" / "D99_补充材料.txt").write_bytes("补充".encode())
     out = docs(runner, folder)
     assert f"内容有变化 D01 documents/{d01.name}" in out and f"文件缺失 D02 documents/{d02.name}" in out
-    new_id = f"D{len(open_bundle(SAMPLE).documents) + 1:02d}"
+    new_id = f"D{len(sample_bundle.documents) + 1:02d}"
     assert f"新登记 {new_id} documents/D99_补充材料.txt" in out and "--rehash" in out
     after = manifest.read_text("utf-8")
     added = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:1] in "+-"]

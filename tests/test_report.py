@@ -21,6 +21,8 @@ from scoring.faces.cli import main
 from scoring.papers.report import context as report_context
 from scoring.papers.report import render
 
+pytestmark = pytest.mark.xdist_group("report")  # the fixture's report (rendered) is made once, on one worker
+
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent / "fixtures" / "report"
 RUBRIC = HERE / "rubric.yaml"

@@ -14,21 +14,21 @@ import pytest
 from click.testing import CliRunner
 
 from scoring.domain import engine
-from scoring.domain.model import Override
+from scoring.domain.model import Bundle, Override, Rubric
+from scoring.domain.results import Result
 from scoring.faces.cli import main
 from scoring.loading import review
 from scoring.loading.bundle import open_bundle
-from scoring.loading.rubric import load
 from scoring.pipeline import reviews
 
-from .conftest import GAOQING, SAMPLE, copy_tree
+from .conftest import SAMPLE, copy_tree
 
 REVIEWER = {"初评": ("李明", "淄博市民政局", "2022-12-05"), "验收": ("王芳", "山东省民政厅", "2023-01-10")}
 
 
 @pytest.fixture(scope="module")
-def sample_sha() -> str:
-    return open_bundle(SAMPLE).sha256
+def sample_sha(sample_bundle: Bundle) -> str:
+    return sample_bundle.sha256
 
 
 def review_text(stage: str, sha: str, entries: str, rubric: str = "gaoqing_2022", head: str = "") -> str:
@@ -113,8 +113,9 @@ def test_two_stage_chain_on_the_sample(runner: CliRunner, tmp_path: Path, sample
     assert by_id["7.1"]["reviews"][1]["overrides"][0]["author"] == "王芳"
 
 
-def test_an_input_correction_reruns_the_rule(sample_sha: str, tmp_path: Path) -> None:
-    rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
+def test_an_input_correction_reruns_the_rule(sample_sha: str, tmp_path: Path, gaoqing_rubric: Rubric,
+                                             sample_bundle: Bundle) -> None:
+    rubric, bundle = gaoqing_rubric, sample_bundle
     city = write(tmp_path, "city.yaml", review_text("初评", sample_sha, CITY))
     (stage,) = reviews.checked([review.read(p) for p in [city]], rubric, bundle)
     result = engine.score(rubric, bundle, [stage])
@@ -127,8 +128,9 @@ def test_an_input_correction_reruns_the_rule(sample_sha: str, tmp_path: Path) ->
     assert over.line == 12
 
 
-def test_a_rejected_document_makes_its_claims_unsupported(sample_sha: str, tmp_path: Path) -> None:
-    rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
+def test_a_rejected_document_makes_its_claims_unsupported(sample_sha: str, tmp_path: Path, gaoqing_rubric: Rubric,
+                                                          sample_bundle: Bundle) -> None:
+    rubric, bundle = gaoqing_rubric, sample_bundle
     city = write(tmp_path, "city.yaml", review_text("初评", sample_sha, CITY))
     result = engine.score(rubric, bundle, reviews.checked([review.read(p) for p in [city]], rubric, bundle))
     ind = next(i for i in result.indicators if i.id == "2.2")
@@ -287,21 +289,23 @@ def test_hostile_review_file(runner: CliRunner, tmp_path: Path, sample_sha: str)
 # ---------------------------------------------------------------- review init
 
 
-def test_review_init_loads_back_and_changes_nothing(runner: CliRunner, tmp_path: Path) -> None:
+def test_review_init_loads_back_and_changes_nothing(runner: CliRunner, tmp_path: Path, gaoqing_rubric: Rubric,
+                                                    sample_bundle: Bundle) -> None:
     out = tmp_path / "初评.yaml"
     result = runner.invoke(main, ["review", "init", str(SAMPLE), "-o", str(out), "--unit", "淄博市民政局",
                                   "--reviewer", "李明"])
     assert result.exit_code == 0, result.output
     text = out.read_text("utf-8")
     assert 'unit: "淄博市民政局"' in text and "stage: 初评" in text and "rubric: gaoqing_2022" in text
-    rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
+    rubric, bundle = gaoqing_rubric, sample_bundle
     (stage,) = reviews.checked([review.read(p) for p in [out]], rubric, bundle)
     assert stage.name == "初评" and stage.author == "李明" and stage.overrides == ()
     result_ = engine.score(rubric, bundle, [stage])
     assert result_.final.totals == result_.own.totals
 
 
-def test_review_init_lists_unsupported_and_mandatory_first(runner: CliRunner, tmp_path: Path) -> None:
+def test_review_init_lists_unsupported_and_mandatory_first(runner: CliRunner, tmp_path: Path,
+                                                            gaoqing_rubric: Rubric) -> None:
     bundle = copy_tree(SAMPLE, tmp_path / "b")
     (bundle / "documents" / "D21_高民发〔2021〕25号_特殊老年人巡访.txt").unlink()  # 3.2 (mandatory)
     (bundle / "documents" / "D43_高民发〔2022〕6号_连锁化运营.txt").unlink(missing_ok=True)
@@ -317,7 +321,7 @@ def test_review_init_lists_unsupported_and_mandatory_first(runner: CliRunner, tm
     order = [line.split('"')[1] for line in entries.splitlines() if line.startswith('  "')]
     assert order[:2] == ["3.2", "6.2"]
     assert len(fingerprints.splitlines()) == 33
-    rubric = load(GAOQING)
+    rubric = gaoqing_rubric
     mandatory = [i.id for i in rubric.indicators if i.mandatory and i.id != "3.2"]
     assert order[2:2 + len(mandatory)] == mandatory
     assert len(order) == len(rubric.indicators) == len(set(order))
@@ -442,15 +446,16 @@ def test_carry_refusals(runner: CliRunner, tmp_path: Path, sample_sha: str) -> N
 # ---------------------------------------------------------------- writing a stage back (the review desk)
 
 
-def test_a_stage_written_back_reads_the_same(runner: CliRunner, tmp_path: Path) -> None:
+def test_a_stage_written_back_reads_the_same(runner: CliRunner, tmp_path: Path, gaoqing_rubric: Rubric,
+                                            sample_bundle: Bundle, sample_result: Result) -> None:
     from .conftest import ROOT
 
-    rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
+    rubric, bundle = gaoqing_rubric, sample_bundle
     city = review.read(ROOT / "evidence" / "gaoqing_2022_review_city.yaml")
     added = Override("7.1", "score", "", Decimal(2), "新的理由", "李明")
     stage = reviews.check(city, rubric, bundle)
     stage = replace(stage, overrides=(*stage.overrides, added))
-    text = review.write(stage, engine.score(rubric, bundle))
+    text = review.write(stage, sample_result)
     again = review.parse(text.encode(), "again.yaml")
     assert again.fingerprints == city.fingerprints
     assert [(o.indicator, o.action, o.target, o.value, o.reason) for o in again.stage.overrides] == [
@@ -460,8 +465,9 @@ def test_a_stage_written_back_reads_the_same(runner: CliRunner, tmp_path: Path) 
     assert (data["reviews"][0]["total"], data["reviews"][0]["supported_total"]) == (80.9, 79.9)
 
 
-def test_a_correction_may_give_the_choice_label(sample_sha: str, tmp_path: Path) -> None:
-    rubric, bundle = load(GAOQING), open_bundle(SAMPLE)
+def test_a_correction_may_give_the_choice_label(sample_sha: str, tmp_path: Path, gaoqing_rubric: Rubric,
+                                               sample_bundle: Bundle) -> None:
+    rubric, bundle = gaoqing_rubric, sample_bundle
     by_label = CITY.replace("value: low", "value: 三档（1分）")
     city = write(tmp_path, "city.yaml", review_text("初评", sample_sha, by_label))
     result = engine.score(rubric, bundle, reviews.checked([review.read(p) for p in [city]], rubric, bundle))

@@ -52,6 +52,7 @@ def _set(data: Any, path: tuple[Any, ...], value: Any) -> Any:
     return changed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bundle", BUNDLES, ids=lambda p: p.parent.name)
 def test_fast_and_full_validation_agree(bundle: Any) -> None:
     fast = validate._fast("bundle")
