@@ -194,6 +194,7 @@ class Condition:
     one_of: tuple[str, ...] = ()  # choice codes
     all: bool = False  # every option of a multi-select
     line: int | None = None
+    requested: bool = False  # binds only the band applied for (every band when none is applied for)
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ def _bands(data: Mapping[str, Any], doc: YamlDoc) -> Bands | None:
         def num(key: str) -> Decimal | None:
             return None if c.get(key) is None else dec(c[key])
         return Condition(c["fact"], c["label"], num("at_least"), num("at_most"), tuple(c.get("one_of", ())),
-                         c.get("all", False), doc.line(path))
+                         c.get("all", False), doc.line(path), c.get("requested", False))
 
     def band(k: int, b: Mapping[str, Any]) -> Band:
         share = b.get("category_min")
@@ -189,6 +189,8 @@ def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[Scoring
         err(problem, doc.line(("facts", index)), f"共用事实 {rubric.facts[index].name}")
     for problem, line in _lint_bands(rubric, doc):
         err(problem, line, "星级（bands）")
+    for problem, line in _idle_lines(rubric):
+        err(problem, line, "星级（bands）", warn=True)
     return errors, warnings
 
 
@@ -213,12 +215,31 @@ def _lint_bands(rubric: Rubric, doc: YamlDoc) -> Iterator[tuple[str, int | None]
             yield from ((p, c.line) for p in _lint_condition(rubric, c))
     for c in bands.veto:
         yield from ((p, c.line) for p in _lint_condition(rubric, c))
+        if c.requested:
+            yield f"否决条件 “{c.label}” 不能写 requested：它对每个星级都成立；requested 只用于各星级的 prerequisites", c.line
+    for c in (c for b in bands.levels for c in b.prerequisites if c.requested and not bands.requested):
+        yield (f"条件 “{c.label}” 写了 requested: true（只就所申请的星级评定），但 bands 未声明 requested；"
+               f"请在 bands 下写 requested: 申请星级的共用事实"), c.line
     if bands.requested:
         fact = rubric.fact(bands.requested)
         names = {b.name for b in bands.levels}
         if fact is None or fact.type != "choice" or not {label for _, label in fact.values} <= names:
             yield (f"申请星级 requested 应为一个单选（choice）共用事实，其选项的 label 为星级名称（{'、'.join(sorted(names))}）",
                    doc.line(("bands", "requested")))
+
+
+def _idle_lines(rubric: Rubric) -> Iterator[tuple[str, int | None]]:
+    """A band's total line that can never bind: the category minimums a result must reach for that band
+    (its shares, and the verdict's own minimums) already add up to at least the line."""
+    if rubric.bands is None:
+        return
+    for b in rubric.bands.levels:
+        shares = dict(b.category_min)
+        floors = [max(c.max * shares.get(c.id, ZERO) / 100, c.min or ZERO) for c in rubric.categories]
+        floor = sum(floors, ZERO)
+        if b.category_min and floor >= b.min_total:
+            yield (f"“{b.name}” 的总分线 {fmt(b.min_total)} 分不起作用：各一级指标达到最低得分率时合计已有 "
+                   f"{fmt(floor)} 分；请核对标准原文的总分线或得分率"), b.line
 
 
 def _lint_condition(rubric: Rubric, c: Condition) -> Iterator[str]:
@@ -270,8 +291,21 @@ def _lint_indicator(ind: Indicator) -> Iterator[tuple[str, bool]]:
             yield f"输入 “{inp.name}” 的下限大于上限", False
     for node in rules.walk(ind.rule):
         yield from ((p, False) for p in rules.check_node(node, ind))
+        yield from ((p, True) for p in _short_branches(node, ind))
     reach = rules.reach(ind.rule)
     if reach < ind.max:
         yield f"规则最高只能得 {fmt(reach)} 分，低于指标分值 {fmt(ind.max)} 分", False
     elif reach > ind.max:
         yield f"规则最高可得 {fmt(reach)} 分，超过指标分值 {fmt(ind.max)} 分，超出部分将被截去", True
+
+
+def _short_branches(node: rules.Rule, ind: Indicator) -> Iterator[str]:
+    """A choice's own-rule branch whose best is below what the choice gives at best: the standard's
+    clause for that value usually meant it to reach full marks (a base or a cap written wrong)."""
+    if node["kind"] not in ("choice", "tier"):
+        return
+    best = min(rules.reach(node), ind.max)
+    for code, branch in node["points"].items():
+        if isinstance(branch, Mapping) and rules.reach(branch) < best:
+            yield (f"分档 “{code}” 的细则最高只能得 {fmt(rules.reach(branch))} 分，达不到本项最高的 "
+                   f"{fmt(best)} 分；若标准如此，可把该分档写成固定分值，否则请核对其 base、cap 或 max")
