@@ -134,6 +134,12 @@ def test_a_prerequisite_for_the_band_applied_for(tmp_path: Path, points: int, as
      "写了 requested: true（只就所申请的星级评定），但 bands 未声明 requested"),
     ([("  none: 未达到星级\n", "  none: 未达到星级\n  veto:\n    - {fact: requisites_met, requested: true, label: 必备}\n")],
      "否决条件 “必备” 不能写 requested"),
+    ([("label: 评定周期内的事故\n", "label: 评定周期内的事故\n            unit: 次\n")],
+     "输入 “accident” 是 choice 类型，unit 只用于数值、分数、多选和列表；请删去"),
+    ([("type: multi\n            unit: 项\n", "type: multi\n            unit: 项\n            max: 4\n")],
+     "输入 “failed_items” 是 multi 类型，min 和 max 只用于 number、integer、score；计数请用 threshold 的 target"),
+    ([("type: bool}", "type: bool, max: 1}")],
+     "共用事实 requisites_met：输入 “requisites_met” 是 bool 类型，min 和 max 只用于 number、integer、score；请删去"),
 ])
 def test_unused_or_misfitting_keys_are_refused(runner: CliRunner, tmp_path: Path, changes: list[tuple[str, str]],
                                                message: str) -> None:

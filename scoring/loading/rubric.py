@@ -253,6 +253,8 @@ def _lint_condition(rubric: Rubric, c: Condition) -> Iterator[str]:
         yield f"条件 “{c.label}”：at_least/at_most 只能用于数值、列表或多选事实，“{c.fact}” 是 {fact.type}"
     if c.one_of and (fact.type != "choice" or not set(c.one_of) <= {v for v, _ in fact.values}):
         yield f"条件 “{c.label}”：one_of 应列出单选事实 “{c.fact}” 的选项代码"
+    if c.all and (compares or c.one_of):
+        yield f"条件 “{c.label}”：all 表示全部选项，不能再写 at_least、at_most 或 one_of；要求至少几项请只用 at_least"
     if c.all and fact.type != "multi":
         yield f"条件 “{c.label}”：all 只能用于多选事实，“{c.fact}” 是 {fact.type}"
     if fact.type == "bool" and (compares or c.one_of or c.all):
@@ -261,11 +263,22 @@ def _lint_condition(rubric: Rubric, c: Condition) -> Iterator[str]:
         yield f"条件 “{c.label}”：事实 “{c.fact}” 不是是否类，请用 at_least、at_most、one_of 或 all 写明条件"
 
 
+def _idle_keys(inp: Input) -> Iterator[str]:
+    """Keys an input type does not use: a range only bounds numbers and scores, a unit only what is counted
+    or measured."""
+    if (inp.min is not None or inp.max is not None) and inp.type not in ("number", "integer", "score"):
+        yield (f"输入 “{inp.name}” 是 {inp.type} 类型，min 和 max 只用于 number、integer、score；"
+               f"{'计数请用 threshold 的 target 或 per_item 的 cap' if inp.type in ('multi', 'list') else '请删去'}")
+    if inp.unit is not None and inp.type in ("bool", "choice"):
+        yield f"输入 “{inp.name}” 是 {inp.type} 类型，unit 只用于数值、分数、多选和列表；请删去"
+
+
 def _lint_facts(rubric: Rubric) -> Iterator[tuple[str, int]]:
-    """Shared facts declared twice or read by no indicator and no band."""
+    """Shared facts declared twice or read by no indicator and no band, and keys their type does not use."""
     names = [f.name for f in rubric.facts]
     read = {name for ind in rubric.indicators for name in ind.facts} | (rubric.bands.facts if rubric.bands else set())
     for index, name in enumerate(names):
+        yield from ((p, index) for p in _idle_keys(rubric.facts[index]))
         if name in names[:index]:
             yield f"共用事实 “{name}” 重复声明", index
         elif name not in read:
@@ -289,6 +302,8 @@ def _lint_indicator(ind: Indicator) -> Iterator[tuple[str, bool]]:
     for inp in ind.inputs:
         if inp.min is not None and inp.max is not None and inp.min > inp.max:
             yield f"输入 “{inp.name}” 的下限大于上限", False
+        if not inp.fact:
+            yield from ((p, False) for p in _idle_keys(inp))
     for node in rules.walk(ind.rule):
         yield from ((p, False) for p in rules.check_node(node, ind))
         yield from ((p, True) for p in _short_branches(node, ind))
