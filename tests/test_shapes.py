@@ -185,3 +185,21 @@ def test_a_choice_branch_that_cannot_reach_the_maximum_warns(runner: CliRunner, 
 def test_shipped_rubrics_pass_strict(runner: CliRunner, rubric: str) -> None:
     result = runner.invoke(main, ["rubric", "check", rubric, "--strict"])
     assert result.exit_code == 0, result.output
+
+
+# ---------------------------------------------------------------- authoring messages
+
+
+def test_a_rule_misfit_is_one_message_at_the_rule_line_with_the_way_round(runner: CliRunner, tmp_path: Path) -> None:
+    out = check(runner, tmp_path, ("rule: {kind: fixed, points: 20, label: 安全责任}",
+                                   "rule: {kind: flag, input: accident, points: 20}"))
+    line = next(k for k, text in enumerate(STATION.read_text("utf-8").splitlines(), 1) if "kind: fixed" in text)
+    assert out.count("错误：文件") == 1, out
+    assert (f"第 {line} 行，指标 1.1：规则 flag 不能使用 choice 类型的输入 “accident”：flag 可用的输入类型为 bool；"
+            "choice 类型的输入通常用 choice、veto、gate") in out
+
+
+def test_a_percent_written_as_text_is_one_message_with_the_way_round(runner: CliRunner, tmp_path: Path) -> None:
+    out = check(runner, tmp_path, ("      min_total: 60\n", "      min_total: 60\n      category_min: \"40%\"\n"))
+    assert out.count("错误：文件") == 1, out
+    assert "category_min：类型错误：应为数字或映射（键: 值），实际为 '40%'（百分比只写数字，不带 %：如 40）" in out

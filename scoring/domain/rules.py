@@ -340,7 +340,7 @@ def check_node(rule: Rule, ind: Indicator) -> Iterator[str]:
             yield f"规则引用了未声明的输入 “{rule['input']}”"
             return
         if inp.type not in kind.input_types:
-            yield f"规则 {rule['kind']} 不能使用 {inp.type} 类型的输入 “{inp.name}”"
+            yield _misfit(rule["kind"], inp.type, inp.name)
             return
     amounts: list[Any] = [lv["points"] for lv in rule.get("levels", ())]
     for key in ("points", "max", "cap", "base"):
@@ -350,6 +350,14 @@ def check_node(rule: Rule, ind: Indicator) -> Iterator[str]:
             yield f"{rule['kind']} 规则的分值 {fmt(dec(v))} 超过指标分值 {fmt(ind.max)}"
     if kind.lint:
         yield from kind.lint(rule, ind)
+
+
+def _misfit(kind: str, type_: str, name: str) -> str:
+    """A kind given an input of a type it cannot take: what it takes, and the kinds that take this type."""
+    takes = "、".join(KINDS[kind].input_types)
+    others = "、".join(k for k, v in KINDS.items() if type_ in v.input_types and k not in (kind, "tier", "document_date"))
+    return (f"规则 {kind} 不能使用 {type_} 类型的输入 “{name}”：{kind} 可用的输入类型为 {takes}；"
+            f"{type_} 类型的输入通常用 {others or '（无）'}")
 
 
 def _amounts(rule: Rule) -> list[Decimal]:

@@ -178,13 +178,17 @@ def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[Scoring
                 doc.line(("categories", ci, "max")), where)
     ids: set[str] = set()
     facts = {f.name for f in rubric.facts}
-    for ind in rubric.indicators:
+    placed = [(ind, ("categories", ci, "indicators", ii)) for ci, cat in enumerate(rubric.categories)
+              for ii, ind in enumerate(cat.indicators)]
+    for ind, at in placed:
         where = f"指标 {ind.id}"
         if ind.id in ids:
             err(f"指标编号 “{ind.id}” 重复", ind.line, where)
         ids.add(ind.id)
         for problem, warn in (*_lint_facts_read(ind, facts), *_lint_indicator(ind)):
             err(problem, ind.line, where, warn)
+        for (problem, warn), rel in _lint_rule(ind):  # at the rule's own line
+            err(problem, doc.line((*at, *rel)) or ind.line, where, warn)
     for problem, index in _lint_facts(rubric):
         err(problem, doc.line(("facts", index)), f"共用事实 {rubric.facts[index].name}")
     for problem, line in _lint_bands(rubric, doc):
@@ -304,14 +308,31 @@ def _lint_indicator(ind: Indicator) -> Iterator[tuple[str, bool]]:
             yield f"输入 “{inp.name}” 的下限大于上限", False
         if not inp.fact:
             yield from ((p, False) for p in _idle_keys(inp))
-    for node in rules.walk(ind.rule):
-        yield from ((p, False) for p in rules.check_node(node, ind))
-        yield from ((p, True) for p in _short_branches(node, ind))
     reach = rules.reach(ind.rule)
     if reach < ind.max:
         yield f"规则最高只能得 {fmt(reach)} 分，低于指标分值 {fmt(ind.max)} 分", False
     elif reach > ind.max:
         yield f"规则最高可得 {fmt(reach)} 分，超过指标分值 {fmt(ind.max)} 分，超出部分将被截去", True
+
+
+def _lint_rule(ind: Indicator) -> Iterator[tuple[tuple[str, bool], tuple[str | int, ...]]]:
+    """Each rule node's problems, with the node's path within the indicator."""
+    for node, rel in _placed(ind.rule, ("rule",)):
+        yield from (((p, False), rel) for p in rules.check_node(node, ind))
+        yield from (((p, True), rel) for p in _short_branches(node, ind))
+
+
+def _placed(rule: rules.Rule, path: tuple[str | int, ...]) -> Iterator[tuple[rules.Rule, tuple[str | int, ...]]]:
+    """A rule's nodes with their paths in the file, in rules.walk's order."""
+    yield rule, path
+    for k, part in enumerate(rule.get("parts", ())):
+        yield from _placed(part, (*path, "parts", k))
+    if "rule" in rule:
+        yield from _placed(rule["rule"], (*path, "rule"))
+    if isinstance(rule.get("points"), Mapping):
+        for code, branch in rule["points"].items():
+            if isinstance(branch, Mapping):
+                yield from _placed(branch, (*path, "points", code))
 
 
 def _short_branches(node: rules.Rule, ind: Indicator) -> Iterator[str]:
