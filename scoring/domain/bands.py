@@ -10,7 +10,7 @@ from typing import Any
 
 from scoring.base.numbers import dec, fmt
 from scoring.domain.model import Band, Bands, Condition, Rubric, say
-from scoring.domain.results import Totals, Verdict
+from scoring.domain.results import BandHeld, Totals, Verdict
 
 
 def rate(rubric: Rubric, bands: Bands, totals: Totals, facts: Mapping[str, Any], barred: list[str]) -> Verdict:
@@ -26,12 +26,21 @@ def rate(rubric: Rubric, bands: Bands, totals: Totals, facts: Mapping[str, Any],
     above = names[k - 1] if k else None  # the band above, or the lowest when none is reached
     target = requested if requested and requested != reached else above
     held = tuple(missing[target]) if target else ()
+    top = names.index(requested) if requested in names[:k] else 0  # up to the band applied for, or the top
+    explained = tuple(BandHeld(n, tuple(missing[n])) for n in reversed(names[top:k]))
+    by_total = next((b.name for b in bands.levels if totals.total >= b.min_total), None)
+    text = _text(bands, reached, requested, not missing[requested] if requested else False)
+    passed = not missing[requested] if requested else reached is not None
+    return Verdict(passed, held, text, reached, target, held, requested, explained, by_total)
+
+
+def _text(bands: Bands, reached: str | None, requested: str, met: bool) -> str:
+    """The verdict in words: the band (or the words for none) and the band applied for."""
     text = reached or bands.none
     if requested:
-        text = (f"申请{requested}，符合{requested}条件" if not missing[requested]
-                else f"申请{requested}，未达到{requested}条件；评定为{text}")
-    passed = not missing[requested] if requested else reached is not None
-    return Verdict(passed, held, text, reached, target, held, requested)
+        text = (f"申请{requested}，符合{requested}条件" if met
+                else f"申请{requested}，未达到{requested}条件；" + (f"评定为{reached}" if reached else bands.none))
+    return text
 
 
 def _short(rubric: Rubric, band: Band, totals: Totals, facts: Mapping[str, Any], requested: str
