@@ -142,16 +142,20 @@ def rubric_show(file: Path, fmt_: str) -> None:
 
 @rubric.command("test")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="列出没有任何用例覆盖的分档、档位、前提、否决和星级，以及覆盖率。")
 @_friendly
-def rubric_test(file: Path) -> None:
+def rubric_test(file: Path, show_coverage: bool) -> None:
     """运行评分细则自带的测试用例（同名 .tests 目录），报告每处不符。"""
+    from scoring.jobs.coverage import coverage, lines
     from scoring.jobs.rubrictest import run_cases
     from scoring.loading.rubric import load, resolve
 
     path = resolve(str(file))
     built = load(path)
     passed = failed = 0
-    for case in run_cases(built, path):
+    cases = list(run_cases(built, path))
+    for case in cases:
         if case.problems:
             failed += 1
             click.echo(f"✗ {case.name}  {case.description}")
@@ -160,6 +164,9 @@ def rubric_test(file: Path) -> None:
         else:
             passed += 1
     click.echo(f"{passed} passed, {failed} failed")
+    if show_coverage:
+        for line in lines(coverage(built, (c.result for c in cases if c.result is not None))):
+            click.echo(line)
     if failed or not passed:
         sys.exit(1)
 

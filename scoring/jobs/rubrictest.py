@@ -20,6 +20,7 @@ class CaseResult:
     name: str
     description: str
     problems: tuple[str, ...]
+    result: Result | None = None  # what the case scored (None when it could not be scored)
 
 
 def cases_dir(rubric_path: Path) -> Path:
@@ -84,7 +85,7 @@ def _compare(rubric: Rubric, case: Path) -> CaseResult:
     if "verdict" in expected:
         problems += _verdict(result, expected["verdict"])
     problems += _band(result, expected)
-    return CaseResult(case.name, str(expected.get("description", "")), tuple(problems))
+    return CaseResult(case.name, str(expected.get("description", "")), tuple(problems), result)
 
 
 def _categories(result: Result, expected: dict[str, Any]) -> list[str]:
