@@ -14,7 +14,7 @@ from typing import Any
 
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import ZERO, dec, fmt, is_multiple
-from scoring.domain import inputs, rules
+from scoring.domain import crosscheck, inputs, rules
 from scoring.domain.bands import rate
 from scoring.domain.model import (
     FLAGS,
@@ -50,6 +50,8 @@ def score(rubric: Rubric, bundle: Bundle, chain: Sequence[Stage] = ()) -> Result
             check_override(rubric, bundle, o)
     stages = (Stage(SELF), *chain)
     results = tuple(_indicator_result(bundle, ind, stages) for ind in rubric.indicators)
+    for k in range(len(stages)):  # answers of different indicators the rubric ties together, at each stage
+        crosscheck.refuse(rubric, bundle, {r.id: r.scores[k].values for r in results})
     staged = []
     facts = _fact_values(rubric, bundle)
     for k, stage in enumerate(stages):

@@ -223,6 +223,30 @@ class Bands:
 
 
 @dataclass(frozen=True)
+class Side:
+    """One side of a check across indicators: an indicator's input, and for `implies` what it must be."""
+
+    indicator: str
+    input: str
+    one_of: tuple[str, ...] = ()  # choice codes
+    at_least: Decimal | None = None  # a number, or the count of a list or multi-select
+    at_most: Decimal | None = None
+    value: bool | None = None  # a yes/no input's value
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check between answers of two indicators (equal, implies, at_most, excludes); a failed one is
+    refused like a bad answer, naming both."""
+
+    kind: str
+    label: str  # what the standard says, in its words
+    left: Side
+    right: Side
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class Rubric:
     id: str
     title: str
@@ -239,6 +263,7 @@ class Rubric:
     report_title: str = ""  # the report's title after the assessee's name
     facts: tuple[Input, ...] = ()  # asked once, read by every indicator that names them
     bands: Bands | None = None  # star levels instead of a pass/fail verdict
+    checks: tuple[Check, ...] = ()  # checks between answers of different indicators
 
     def fact(self, name: str) -> Input | None:
         return next((f for f in self.facts if f.name == name), None)

@@ -13,16 +13,18 @@ from typing import Any
 from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.numbers import ZERO, dec, fmt
 from scoring.base.resources import rubrics_dir
-from scoring.domain import rules
+from scoring.domain import crosscheck, rules
 from scoring.domain.model import (
     Band,
     Bands,
     Category,
+    Check,
     Condition,
     Indicator,
     Input,
     Natures,
     Rubric,
+    Side,
     VerdictRule,
 )
 from scoring.loading import validate
@@ -87,7 +89,17 @@ def build(doc: YamlDoc, sha256: str) -> Rubric:
                             verdict.get("passed", defaults.passed), verdict.get("failed", defaults.failed)),
         natures=Natures(**(data.get("natures") or {})),
         notes=tuple(data.get("notes", ())), categories=tuple(cats), path=doc.name, sha256=sha256,
-        report_title=data.get("report_title", ""), facts=facts, bands=_bands(data, doc))
+        report_title=data.get("report_title", ""), facts=facts, bands=_bands(data, doc),
+        checks=tuple(_check(c, doc.line(("checks", k))) for k, c in enumerate(data.get("checks", ()))))
+
+
+def _check(c: Mapping[str, Any], line: int | None) -> Check:
+    def side(s: Mapping[str, Any]) -> Side:
+        def num(key: str) -> Decimal | None:
+            return None if s.get(key) is None else dec(s[key])
+        return Side(s["indicator"], s["input"], tuple(s.get("one_of", ())), num("at_least"), num("at_most"),
+                    s.get("value"))
+    return Check(c["kind"], c["label"], side(c["left"]), side(c["right"]), line)
 
 
 def _bands(data: Mapping[str, Any], doc: YamlDoc) -> Bands | None:
@@ -193,6 +205,9 @@ def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[Scoring
         err(problem, doc.line(("facts", index)), f"共用事实 {rubric.facts[index].name}")
     for problem, line in _lint_bands(rubric, doc):
         err(problem, line, "星级（bands）")
+    for k, c in enumerate(rubric.checks):
+        for problem in crosscheck.lint(rubric, c):
+            err(problem, c.line, f"检查 checks[{k}]")
     for problem, line in _idle_lines(rubric):
         err(problem, line, "星级（bands）", warn=True)
     return errors, warnings
