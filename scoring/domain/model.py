@@ -106,6 +106,7 @@ class Indicator:
     line: int | None
     facts: tuple[str, ...] = ()  # the shared facts it reads, as written (declared ones are also in inputs)
     nodes: tuple[Mapping[str, Any], ...] = ()  # every node of its rule, the rule first (rules.walk)
+    own: str = ""  # in a tailored rubric: 新增 or 修改 when the city added or changed it, else ""
     step: Decimal | None = None  # what a score set by a reviewer keeps to (None: any amount), from its rule
 
     def input(self, name: str) -> Input | None:
@@ -264,6 +265,8 @@ class Rubric:
     facts: tuple[Input, ...] = ()  # asked once, read by every indicator that names them
     bands: Bands | None = None  # star levels instead of a pass/fail verdict
     checks: tuple[Check, ...] = ()  # checks between answers of different indicators
+    extends: str = ""  # the rubric it tailors, or ""
+    tailoring: tuple[str, ...] = ()  # what it changed of that rubric, in words
 
     def fact(self, name: str) -> Input | None:
         return next((f for f in self.facts if f.name == name), None)

@@ -126,6 +126,10 @@ def rubric_check(file: Path, strict: bool) -> None:
     summary = f"；{built.natures.must} {len(mandatory)} 项，共 {fmt(sum((i.max for i in mandatory), ZERO))} 分" if mandatory else ""
     click.echo(f"评分细则 {built.id} 检查通过：{len(built.categories)} 个一级指标，{len(built.indicators)} 个二级指标，"
                f"总分 {fmt(built.total)} 分{summary}。")
+    if built.extends:
+        click.echo(f"继承自 {built.extends}，改动 {len(built.tailoring)} 处：")
+        for change in built.tailoring:
+            click.echo(f"  - {change}")
 
 
 @rubric.command("show")

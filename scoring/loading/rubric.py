@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from scoring.base import limits
 from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.numbers import ZERO, dec, fmt
 from scoring.base.resources import rubrics_dir
@@ -27,8 +28,8 @@ from scoring.domain.model import (
     Side,
     VerdictRule,
 )
-from scoring.loading import validate
-from scoring.loading.yamlio import YamlDoc
+from scoring.loading import readers, tailoring, validate
+from scoring.loading.yamlio import YamlDoc, load_yaml
 
 RUBRICS_DIR = rubrics_dir()
 
@@ -50,16 +51,38 @@ def shipped(rubric_id: str) -> Path:
     raise ScoringError(f"找不到评分细则 “{rubric_id[:60]}”", hint="请用 --rubric 指定评分细则文件")
 
 
-def read(path: Path) -> tuple[bytes, YamlDoc]:
-    return validate.load_checked(path, "rubric", "评分细则", "无法读取评分细则文件",
-                                 "请检查文件路径是否正确、文件是否可读")
+def read(path: Path, depth: int = 0) -> tuple[bytes, YamlDoc, tailoring.Tailored | None]:
+    """A rubric file checked against the schema; one that `extends:` another, merged over it (which is
+    loaded and checked on its own first)."""
+    raw = readers.read_regular(path, limits.MANIFEST_BYTES, "评分细则文件", "请检查文件路径是否正确、文件是否可读",
+                               "无法读取评分细则文件")
+    doc, tailored = load_yaml(raw, str(path)), None
+    if isinstance(doc.data, dict) and "extends" in doc.data:
+        if depth >= 5:
+            raise ScoringError("评分细则的继承（extends）超过 5 层，或互相继承", str(path), doc.line(("extends",)))
+        base = tailoring.base_of(doc, shipped)
+        base_raw, base_doc, _ = read(base, depth + 1)
+        load(base)  # the base passes its own checks first
+        tailored = tailoring.merge(doc, base_doc)
+        doc, raw = tailored.doc, hashlib.sha256(base_raw).hexdigest().encode() + raw
+    validate.check(doc, "rubric", "评分细则")
+    return raw, doc, tailored
 
 
 def check(path: Path) -> tuple[Rubric, list[ScoringError], list[ScoringError]]:
     """A rubric that passed its schema, with the lint's errors and warnings."""
-    raw, doc = read(path)
+    raw, doc, tailored = read(path)
     rubric = build(doc, hashlib.sha256(raw).hexdigest())
+    if tailored is not None:
+        rubric = _tailored(rubric, tailored)
     return (rubric, *lint(rubric, doc))
+
+
+def _tailored(rubric: Rubric, t: tailoring.Tailored) -> Rubric:
+    """The merged rubric saying what it extends, what it changed, and which indicators are the city's own."""
+    cats = tuple(replace(c, indicators=tuple(replace(i, own=t.own.get(i.id, "")) for i in c.indicators))
+                 for c in rubric.categories)
+    return replace(rubric, categories=cats, extends=t.base, tailoring=t.notes)
 
 
 def load(path: Path) -> Rubric:

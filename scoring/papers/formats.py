@@ -63,6 +63,7 @@ def _indicator(i: IndicatorResult) -> dict[str, Any]:
     return {
         "id": i.id, "title": i.indicator.title, "category": i.indicator.category,
         "max": i.indicator.max, "mandatory": i.indicator.mandatory,
+        **({"own": i.indicator.own} if i.indicator.own else {}),
         "answers": [{"input": inp.name, "value": ans.value, "documents": list(ans.documents),
                      "reason": ans.reason, "note": ans.note}
                     for inp, ans in i.answers if ans is not None],
