@@ -9,7 +9,7 @@ lines of the city's file, so an error in what the city wrote names its own line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,7 +125,3 @@ def base_of(doc: YamlDoc, shipped: Callable[[str], Path]) -> Path:
         raise ScoringError("extends 应写所继承评分细则的编号（如 gaoqing_2022）或同目录下的文件名",
                            doc.name, doc.line(("extends",)))
     return Path(doc.name).parent / name if name.endswith((".yaml", ".yml")) else shipped(name)
-
-
-def own_of(own: Mapping[str, str], ident: str) -> str:
-    return own.get(ident, "")
