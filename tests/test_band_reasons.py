@@ -107,3 +107,16 @@ def test_the_committee_record_explains_every_band(tmp_path: Path) -> None:
                          "1 / 1", c.next or "", c.held, (), "", "", "", "", "", (), c.further, c.by_total)
     html = sheets_html([sheet])
     assert "未达到四星的原因：" in html and "未达到五星的原因：" in html and "仅按总分 75 分可评三星。" in html
+
+
+def test_a_rubric_case_may_expect_every_band_explained(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copy(BANDS, tmp_path / "bands.yaml")
+    case = tmp_path / "bands.tests" / "c"
+    shutil.copytree(FIXTURES / "bands.tests" / "held_to_none_by_a_part", case)
+    (case / "expected.yaml").write_text("total: 75\nby_total: 四星\nabove:\n  三星: [差 1 分]\n", "utf-8")
+    result = CliRunner().invoke(main, ["rubric", "test", str(tmp_path / "bands.yaml")])
+    assert result.exit_code == 1, result.output
+    assert "仅按总分的星级：应为 四星，实际为 三星" in result.output
+    assert "未达到三星的原因中应有“差 1 分”，实际为 “一级指标“服务”得分 15 分，低于三星要求的 40%（16 分）”" in result.output
