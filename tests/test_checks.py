@@ -85,3 +85,17 @@ def test_lint_refuses_bad_checks(runner: CliRunner, tmp_path: Path, old: str, ne
     (tmp_path / "r.yaml").write_text(text.replace(old, new, 1), "utf-8")
     result = runner.invoke(main, ["rubric", "check", str(tmp_path / "r.yaml")])
     assert result.exit_code == 1 and message in result.output and "r.yaml" in result.output, result.output
+
+
+def test_a_check_declared_to_zero_changes_the_score_instead(tmp_path: Path) -> None:
+    text = CHECKS.read_text("utf-8").replace("    right: {indicator: \"1.2\", input: meal_clients}\n",
+                                             "    right: {indicator: \"1.2\", input: meal_clients}\n    effect: zero\n", 1)
+    assert "effect: zero" in text
+    (tmp_path / "z.yaml").write_text(text, "utf-8")
+    rubric = load(tmp_path / "z.yaml")
+    bundle = make_bundle(tmp_path / "b", {**KEPT, "1.2": {"meal_clients": ["王某", "张某"]}}, rubric="checks_demo")
+    result = engine.score(rubric, open_bundle(bundle))
+    meals = next(i for i in result.indicators if i.id == "1.2")
+    # 1.2 would give 2 × 0.5 = 1; 张某 is counted in 1.1 too, so 1.2 scores 0: 2 + 0 + 5 + 5 + 5 = 17.
+    assert meals.score == 0 and result.total == 17
+    assert meals.trace[-1].text.startswith("长期入住的老人不再计入助餐服务绩效：") and "本项不得分" in meals.trace[-1].text

@@ -9,12 +9,14 @@ another). A check whose answers are not both given is not applied (the missing a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from scoring.base.errors import ScoringError
-from scoring.base.numbers import dec, fmt
+from scoring.base.numbers import ZERO, dec, fmt
 from scoring.domain.model import Bundle, Check, Indicator, Input, Rubric, Side
+from scoring.domain.results import IndicatorResult, Step
 
 KINDS = ("equal", "implies", "at_most", "excludes")
 COUNTED = ("number", "integer", "list", "multi")
@@ -107,11 +109,30 @@ def _lint_side(check: Check, side: Side, inp: Input) -> Iterator[str]:
         yield f"检查 “{check.label}”：“{inp.name}” 不是是否类，请用 one_of、at_least 或 at_most 写明条件"
 
 
-def refuse(rubric: Rubric, bundle: Bundle, values: Mapping[str, Mapping[str, Any]]) -> None:
+def apply(rubric: Rubric, bundle: Bundle, results: tuple[IndicatorResult, ...], stages: int
+          ) -> tuple[IndicatorResult, ...]:
+    """Each stage's answers in force held to the checks: a broken check is refused, or, when the standard says
+    so (`effect: zero`), its right-hand indicator scores nothing at that stage, the trace saying why."""
+    for k in range(stages):
+        for check, message in broken(rubric, {r.id: r.scores[k].values for r in results}):
+            if check.effect != "zero":
+                refuse(bundle, check, message)
+            results = tuple(_zeroed(r, k, message) if r.id == check.right.indicator else r for r in results)
+    return results
+
+
+def _zeroed(r: IndicatorResult, k: int, message: str) -> IndicatorResult:
+    s = r.scores[k]
+    step = Step("check", f"{message}，按评分细则本项不得分", ZERO, s.points, "核对两处填报，使其符合两项关系的要求")
+    scores = list(r.scores)
+    scores[k] = replace(s, points=ZERO, supported=ZERO, trace=(*s.trace, step))
+    return replace(r, scores=tuple(scores))
+
+
+def refuse(bundle: Bundle, check: Check, message: str) -> None:
     """Refuse answers that break a check, like a bad answer: the bundle's line of the left answer, both
     indicators named."""
-    for check, message in broken(rubric, values):
-        ans = bundle.answers.get(check.left.indicator, {}).get(check.left.input) or bundle.facts.get(check.left.input)
-        raise ScoringError(message, bundle.name, ans.line if ans else None,
-                           f"指标 {check.left.indicator} 与指标 {check.right.indicator}",
-                           "请核对两处填报，使其符合评分细则对两项关系的要求")
+    ans = bundle.answers.get(check.left.indicator, {}).get(check.left.input) or bundle.facts.get(check.left.input)
+    raise ScoringError(message, bundle.name, ans.line if ans else None,
+                       f"指标 {check.left.indicator} 与指标 {check.right.indicator}",
+                       "请核对两处填报，使其符合评分细则对两项关系的要求")

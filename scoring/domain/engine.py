@@ -50,8 +50,7 @@ def score(rubric: Rubric, bundle: Bundle, chain: Sequence[Stage] = ()) -> Result
             check_override(rubric, bundle, o)
     stages = (Stage(SELF), *chain)
     results = tuple(_indicator_result(bundle, ind, stages) for ind in rubric.indicators)
-    for k in range(len(stages)):  # answers of different indicators the rubric ties together, at each stage
-        crosscheck.refuse(rubric, bundle, {r.id: r.scores[k].values for r in results})
+    results = crosscheck.apply(rubric, bundle, results, len(stages))  # answers the rubric ties together
     staged = []
     facts = _fact_values(rubric, bundle)
     for k, stage in enumerate(stages):

@@ -245,6 +245,7 @@ class Check:
     left: Side
     right: Side
     line: int | None = None
+    effect: str = "refuse"  # or "zero": the right-hand indicator scores nothing, where the standard says so
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ def _check(c: Mapping[str, Any], line: int | None) -> Check:
             return None if s.get(key) is None else dec(s[key])
         return Side(s["indicator"], s["input"], tuple(s.get("one_of", ())), num("at_least"), num("at_most"),
                     s.get("value"))
-    return Check(c["kind"], c["label"], side(c["left"]), side(c["right"]), line)
+    return Check(c["kind"], c["label"], side(c["left"]), side(c["right"]), line, c.get("effect", "refuse"))
 
 
 def _bands(data: Mapping[str, Any], doc: YamlDoc) -> Bands | None:
