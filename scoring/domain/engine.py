@@ -7,28 +7,25 @@ judge (the verdict the rubric declares). score() runs them for the self-assessme
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import ZERO, dec, fmt, is_multiple
-from scoring.domain import inputs, rules
+from scoring.domain import crosscheck, inputs, rules
+from scoring.domain.bands import rate
 from scoring.domain.model import (
     FLAGS,
     SELF,
     Answer,
-    Band,
-    Bands,
     Bundle,
-    Condition,
     Indicator,
     Input,
     Override,
     Rubric,
     Stage,
-    say,
 )
 from scoring.domain.results import (
     CategoryScore,
@@ -53,6 +50,7 @@ def score(rubric: Rubric, bundle: Bundle, chain: Sequence[Stage] = ()) -> Result
             check_override(rubric, bundle, o)
     stages = (Stage(SELF), *chain)
     results = tuple(_indicator_result(bundle, ind, stages) for ind in rubric.indicators)
+    results = crosscheck.apply(rubric, bundle, results, len(stages))  # answers the rubric ties together
     staged = []
     facts = _fact_values(rubric, bundle)
     for k, stage in enumerate(stages):
@@ -247,63 +245,9 @@ def judge(rubric: Rubric, totals: Totals, facts: Mapping[str, Any] | None = None
     if rule.min_total is not None and totals.total < rule.min_total:
         reasons.append(f"总分 {fmt(totals.total)} 分，低于 {fmt(rule.min_total)} 分")
     if rubric.bands is not None:
-        return _rate(rubric, rubric.bands, totals, facts or {}, reasons)
+        return rate(rubric, rubric.bands, totals, facts or {}, reasons)
     text = rule.passed if not reasons else f"{rule.failed}：{'；'.join(reasons)}"
     return Verdict(not reasons, tuple(reasons), text)
-
-
-def _rate(rubric: Rubric, bands: Bands, totals: Totals, facts: Mapping[str, Any], barred: list[str]) -> Verdict:
-    """The highest band all of whose requirements hold. The verdict's own conditions and any veto that
-    holds bar every band."""
-    vetoed = [f"{c.label}（一票否决）" for c in bands.veto if holds(rubric, c, facts.get(c.fact))]
-    missing = {b.name: [*barred, *vetoed, *_short(rubric, b, totals, facts)] for b in bands.levels}
-    reached = next((b.name for b in bands.levels if not missing[b.name]), None)
-    names = [b.name for b in bands.levels]
-    k = names.index(reached) if reached else len(names)
-    above = names[k - 1] if k else None  # the band above, or the lowest when none is reached
-    asked, fact = facts.get(bands.requested), rubric.fact(bands.requested)
-    requested = fact.choice_label(asked) if fact and asked is not None else ""  # the label names the band
-    target = requested if requested and requested != reached else above
-    held = tuple(missing[target]) if target else ()
-    text = reached or bands.none
-    if requested:
-        text = (f"申请{requested}，符合{requested}条件" if not missing[requested]
-                else f"申请{requested}，未达到{requested}条件；评定为{text}")
-    passed = not missing[requested] if requested else reached is not None
-    return Verdict(passed, held, text, reached, target, held, requested)
-
-
-def _short(rubric: Rubric, band: Band, totals: Totals, facts: Mapping[str, Any]) -> Iterator[str]:
-    """Everything the result lacks for one band: points, each category's share, each prerequisite."""
-    if totals.total < band.min_total:
-        yield (f"总分 {fmt(totals.total)} 分，低于{band.name}要求的 {fmt(band.min_total)} 分"
-               f"（差 {fmt(band.min_total - totals.total)} 分）")
-    scores = {c.id: c for c in totals.categories}
-    for cid, share in band.category_min:
-        cat = scores[cid]
-        need = cat.max * share / 100
-        if cat.score < need:
-            yield (f"一级指标“{cat.title}”得分 {fmt(cat.score)} 分，低于{band.name}要求的 {fmt(share)}%"
-                   f"（{fmt(need)} 分）")
-    for c in band.prerequisites:
-        value = facts.get(c.fact)
-        if not holds(rubric, c, value):
-            yield f"{band.name}前提条件“{c.label}”未满足（{say(rubric.fact(c.fact), value)}）"
-
-
-def holds(rubric: Rubric, c: Condition, value: Any) -> bool:
-    """Whether a fact's value meets a condition; an unanswered fact meets none."""
-    if value is None:
-        return False
-    fact = rubric.fact(c.fact)
-    if c.all:
-        return fact is not None and {v for v, _ in fact.values} <= set(value)
-    if c.one_of:
-        return value in c.one_of
-    if c.at_least is None and c.at_most is None:
-        return value is True
-    amount = Decimal(len(value)) if isinstance(value, list) else dec(value)
-    return ((c.at_least is None or amount >= c.at_least) and (c.at_most is None or amount <= c.at_most))
 
 
 def _where(ind: Indicator, name: str) -> str:

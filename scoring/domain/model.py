@@ -106,6 +106,7 @@ class Indicator:
     line: int | None
     facts: tuple[str, ...] = ()  # the shared facts it reads, as written (declared ones are also in inputs)
     nodes: tuple[Mapping[str, Any], ...] = ()  # every node of its rule, the rule first (rules.walk)
+    own: str = ""  # in a tailored rubric: 新增 or 修改 when the city added or changed it, else ""
     step: Decimal | None = None  # what a score set by a reviewer keeps to (None: any amount), from its rule
 
     def input(self, name: str) -> Input | None:
@@ -194,6 +195,7 @@ class Condition:
     one_of: tuple[str, ...] = ()  # choice codes
     all: bool = False  # every option of a multi-select
     line: int | None = None
+    requested: bool = False  # binds only the band applied for (every band when none is applied for)
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,31 @@ class Bands:
 
 
 @dataclass(frozen=True)
+class Side:
+    """One side of a check across indicators: an indicator's input, and for `implies` what it must be."""
+
+    indicator: str
+    input: str
+    one_of: tuple[str, ...] = ()  # choice codes
+    at_least: Decimal | None = None  # a number, or the count of a list or multi-select
+    at_most: Decimal | None = None
+    value: bool | None = None  # a yes/no input's value
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check between answers of two indicators (equal, implies, at_most, excludes); a failed one is
+    refused like a bad answer, naming both."""
+
+    kind: str
+    label: str  # what the standard says, in its words
+    left: Side
+    right: Side
+    line: int | None = None
+    effect: str = "refuse"  # or "zero": the right-hand indicator scores nothing, where the standard says so
+
+
+@dataclass(frozen=True)
 class Rubric:
     id: str
     title: str
@@ -238,6 +265,9 @@ class Rubric:
     report_title: str = ""  # the report's title after the assessee's name
     facts: tuple[Input, ...] = ()  # asked once, read by every indicator that names them
     bands: Bands | None = None  # star levels instead of a pass/fail verdict
+    checks: tuple[Check, ...] = ()  # checks between answers of different indicators
+    extends: str = ""  # the rubric it tailors, or ""
+    tailoring: tuple[str, ...] = ()  # what it changed of that rubric, in words
 
     def fact(self, name: str) -> Input | None:
         return next((f for f in self.facts if f.name == name), None)

@@ -138,6 +138,8 @@ class CenterRating:
     counted: tuple[tuple[str, Decimal], ...] = ()  # the facts a per-unit reward counts, at the last stage
     categories: tuple[tuple[str, Decimal, Decimal], ...] = ()  # (title, score, max) at the last stage
     period_end: str = ""  # the bundle's assessment period's last day
+    further: tuple[tuple[str, tuple[str, ...]], ...] = ()  # each band beyond `next` and what held it
+    by_total: str = ""  # the band the total alone would have given, in words, when above `band`
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from scoring.base.numbers import ZERO
+from scoring.base.numbers import ZERO, fmt
 from scoring.domain.model import (
     Answer,
     Bundle,
@@ -131,6 +131,14 @@ class Mandatory:
 
 
 @dataclass(frozen=True)
+class BandHeld:
+    """One band not reached and everything that held the result from it."""
+
+    band: str
+    held: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Verdict:
     passed: bool
     reasons: tuple[str, ...]
@@ -139,6 +147,26 @@ class Verdict:
     next: str | None = None  # the band above it (or the lowest band, when none is reached)
     held: tuple[str, ...] = ()  # what kept the result from `next` (or from the band applied for)
     requested: str = ""  # the band applied for, when the rubric asks
+    # Every band above the one reached, nearest first, up to the band applied for (when higher) or the top,
+    # each with what held it; and the band the total alone would have given (None below every line).
+    above: tuple[BandHeld, ...] = ()
+    by_total: str | None = None
+
+    @property
+    def further(self) -> tuple[BandHeld, ...]:
+        """The bands explained beyond `next` (whose reasons are `held`)."""
+        return tuple(b for b in self.above if b.band != self.next)
+
+    @property
+    def total_alone(self) -> str | None:
+        """The band the total alone would have given, when it is above the band reached."""
+        return self.by_total if self.by_total != self.band else None
+
+    def by_total_text(self, total: Decimal) -> str:
+        """The band the total alone would have given, in words, when it is above the band reached; else ""."""
+        if not self.total_alone:
+            return ""
+        return f"仅按总分 {fmt(total)} 分可评{self.total_alone}"
 
 
 @dataclass(frozen=True)

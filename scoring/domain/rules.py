@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from scoring.base.numbers import ZERO, dec, fmt, is_multiple
+from scoring.base.numbers import ZERO, dec, fmt
 from scoring.base.text import cn_date
+from scoring.domain import rulechecks as checks
 from scoring.domain.model import Indicator
 from scoring.domain.results import Flag, Read, Step
 
@@ -150,12 +150,15 @@ def per_item(rule: Rule, ctx: Context) -> Outcome:
 
 
 def deduction(rule: Rule, ctx: Context) -> Outcome:
-    """Base less `each` per case (a count or a list of named cases) or less a judged amount."""
+    """Base less `each` per case (a count or a list of named cases) or less a judged amount; with
+    `weights`, each failed item of a multi-select costs its own weight."""
     base, each, label = dec(rule["base"]), dec(rule.get("each", 1)), ctx.label(rule)
     floor = dec(rule.get("floor", 0))
     value = ctx.value(rule["input"])
     if value is None:
         return _earned(rule, ctx, ZERO, f"{label}：未填报，不得分", base, f"如实填报{label}")
+    if "weights" in rule:
+        return _weighted(rule, ctx, value)
     count = _count(value)
     points = max(base - each * count, floor)
     return _earned(rule, ctx, points,
@@ -163,11 +166,32 @@ def deduction(rule: Rule, ctx: Context) -> Outcome:
                    f"得 {fmt(points)} 分（不低于 {fmt(floor)} 分）", base, f"逐项整改{label}，可挽回被扣的分数")
 
 
+def _weighted(rule: Rule, ctx: Context, failed: list[str]) -> Outcome:
+    """每有一项不符合要求扣 n 分: the base less each failed item's own weight (`each` when it has none)."""
+    base, label, floor = dec(rule["base"]), ctx.label(rule), dec(rule.get("floor", 0))
+    inp = ctx.indicator.input(rule["input"])
+    costs = [(dec(rule["weights"].get(code, rule.get("each", 1))), inp.choice_label(code) if inp else code)
+             for code in failed]
+    points = max(base - sum((c for c, _ in costs), ZERO), floor)
+    terms = "".join(f" − {fmt(c)}（{name}）" for c, name in costs)
+    kept = f"（不低于 {fmt(floor)} 分）" if points == floor and costs else ""
+    text = (f"{label}：{fmt(base)}{terms}，得 {fmt(points)} 分{kept}" if costs
+            else f"{label}：无不符合项，得 {fmt(points)} 分")
+    return _earned(rule, ctx, points, text, base, f"逐项整改{label}，可挽回被扣的分数")
+
+
+def fixed(rule: Rule, ctx: Context) -> Outcome:
+    """Fixed points that need no answer: the part of a clause a veto may take away (20 分，发生责任事故不得分)."""
+    points = dec(rule["points"])
+    return Outcome(points, (Step("fixed", f"{rule.get('label', '本项分值')}：得 {fmt(points)} 分", points),))
+
+
 def veto(rule: Rule, ctx: Context) -> Outcome:
+    """The inner rule's points unless the input has the vetoing value (`equals`, true by default)."""
     label = ctx.label(rule)
     value = ctx.value(rule["input"])
     inner = score(rule["rule"], ctx)
-    if value is False:
+    if value is not None and value != rule.get("equals", True):
         return inner
     reach_ = reach(rule["rule"])
     read = (ctx.read(rule["input"]),)
@@ -175,7 +199,8 @@ def veto(rule: Rule, ctx: Context) -> Outcome:
         text = f"{label}：未填报，无法排除否决情形，本项不得分"
         step = Step("veto", text, ZERO, reach_, f"如实填报{label}", read)
     else:
-        step = Step("veto", f"{label}：是，一票否决，本项不得分", ZERO, reach_, f"评估期内杜绝{label}", read)
+        text = f"{label}：{_shown(ctx, rule, value)}，一票否决，本项不得分"
+        step = Step("veto", text, ZERO, reach_, f"评估期内杜绝{label}", read)
     return Outcome(ZERO, (*inner.steps, step), inner.flags)
 
 
@@ -225,87 +250,6 @@ def document_date(rule: Rule, ctx: Context) -> Outcome:
     return Outcome(ZERO, (*inner.steps, step), flags)
 
 
-# ---------------------------------------------------------------- per-kind checks
-
-
-def _lint_choice(rule: Rule, ind: Indicator) -> Iterator[str]:
-    inp = ind.input(rule["input"])
-    codes = {v for v, _ in inp.values} if inp else set()
-    for code in rule["points"]:
-        if code not in codes:
-            yield f"分档 “{code}” 不是输入 “{rule['input']}” 的可选值"
-
-
-def _lint_threshold(rule: Rule, ind: Indicator) -> Iterator[str]:
-    inp = ind.input(rule["input"])
-    if inp is None or inp.type != "multi" or rule.get("op", ">=") != ">=":
-        return
-    for lv in rule.get("levels") or [{"at": rule["target"]}]:
-        if dec(lv["at"]) > len(inp.values):
-            yield f"目标 {fmt(dec(lv['at']))} 项多于输入 “{inp.name}” 的可选项数 {len(inp.values)}，无法达到"
-
-
-def _lint_per_item(rule: Rule, ind: Indicator) -> Iterator[str]:
-    inp = ind.input(rule["input"])
-    if inp is None or inp.type != "multi":
-        return
-    each, cap = dec(rule["each"]), dec(rule["cap"])
-    if each * len(inp.values) < cap:
-        yield (f"输入 “{inp.name}” 共 {len(inp.values)} 个可选项，每项 {fmt(each)} 分，"
-               f"最多 {fmt(each * len(inp.values))} 分，达不到封顶 {fmt(cap)} 分")
-
-
-def _lint_gate(rule: Rule, ind: Indicator) -> Iterator[str]:
-    inp = ind.input(rule["input"])
-    if inp and inp.type == "choice" and "equals" in rule and rule["equals"] not in {v for v, _ in inp.values}:
-        yield f"前提值 “{rule['equals']}” 不是输入 “{inp.name}” 的可选值"
-
-
-def _lint_judged(rule: Rule, ind: Indicator) -> Iterator[str]:
-    if not is_multiple(dec(rule["max"]), dec(rule["step"])):
-        yield f"酌情打分的上限 {fmt(dec(rule['max']))} 不是步长 {fmt(dec(rule['step']))} 的整数倍"
-
-
-def _lint_deduction(rule: Rule, ind: Indicator) -> Iterator[str]:
-    if dec(rule.get("floor", 0)) > dec(rule["base"]):
-        yield f"扣分规则的下限 {fmt(dec(rule['floor']))} 高于基础分 {fmt(dec(rule['base']))}"
-    inp = ind.input(rule["input"])
-    if ("max" in rule or "step" in rule) and inp and inp.type != "score":
-        yield f"扣分的 max 和 step 只用于酌情扣分（score 类型的输入），“{inp.name}” 是 {inp.type} 类型"
-    elif "max" in rule and "step" in rule and not is_multiple(dec(rule["max"]), dec(rule["step"])):
-        yield f"扣分上限 {fmt(dec(rule['max']))} 不是步长 {fmt(dec(rule['step']))} 的整数倍"
-
-
-def _lint_dates(rule: Rule, ind: Indicator) -> Iterator[str]:
-    ends: list[str] = [rule.get(k, "") for k in ("from", "to")]
-    for end in filter(None, ends):
-        try:
-            date.fromisoformat(end)
-        except ValueError:
-            yield f"日期 “{end}” 不存在"
-    if all(ends) and ends[0] > ends[1]:
-        yield f"日期范围的起点 {ends[0]} 晚于终点 {ends[1]}"
-
-
-def _check_deduction(rule: Rule, value: Any) -> str | None:
-    """A judged deduction keeps to its declared range and step (扣1–3分: max 3, step 1)."""
-    if isinstance(value, list) or not ("max" in rule or "step" in rule):
-        return None
-    amount, step = dec(value), dec(rule.get("step", 0))
-    top = dec(rule["max"]) if "max" in rule else None
-    if (top is None or amount <= top) and (not step or is_multiple(amount, step)):
-        return None
-    within = f"应在 0 至 {fmt(top)} 分之间" if top is not None else "应不低于 0 分"
-    return f"扣分 {fmt(amount)} 无效：{within}{f'，且为 {fmt(step)} 分的整数倍' if step else ''}"
-
-
-def _check_judged(rule: Rule, value: Any) -> str | None:
-    points, top, step = dec(value), dec(rule["max"]), dec(rule["step"])
-    if ZERO <= points <= top and is_multiple(points, step):
-        return None
-    return f"酌情打分 {fmt(points)} 无效：应在 0 至 {fmt(top)} 分之间，且为 {fmt(step)} 分的整数倍"
-
-
 # ---------------------------------------------------------------- the registry
 
 
@@ -330,19 +274,21 @@ def _top(rule: Rule) -> Decimal:
 KINDS: dict[str, Kind] = {
     "flag": Kind(flag, lambda r: dec(r["points"]), ("bool",)),
     "threshold": Kind(threshold, lambda r: max(dec(lv["points"]) for lv in r.get("levels") or [r]),
-                      ("number", "integer", "list", "multi"), _lint_threshold),
-    "choice": Kind(choice, _top, ("choice",), _lint_choice),
-    "tier": Kind(choice, _top, ("choice",), _lint_choice),
-    "judged": Kind(judged, lambda r: dec(r["max"]), ("score",), _lint_judged, _check_judged),
-    "per_item": Kind(per_item, lambda r: dec(r["cap"]), ("integer", "list", "multi"), _lint_per_item),
-    "deduction": Kind(deduction, lambda r: dec(r["base"]), ("integer", "list", "score"), _lint_deduction,
-                      _check_deduction),
-    "veto": Kind(veto, _inner, ("bool",)),
-    "gate": Kind(gate, _inner, ("bool", "choice"), _lint_gate),
+                      ("number", "integer", "list", "multi"), checks.lint_threshold),
+    "choice": Kind(choice, _top, ("choice",), checks.lint_choice),
+    "tier": Kind(choice, _top, ("choice",), checks.lint_choice),
+    "judged": Kind(judged, lambda r: dec(r["max"]), ("score",), checks.lint_judged, checks.check_judged),
+    "per_item": Kind(per_item, lambda r: dec(r["cap"]), ("integer", "list", "multi"), checks.lint_per_item),
+    "fixed": Kind(fixed, lambda r: dec(r["points"]), ()),
+    "deduction": Kind(deduction, lambda r: dec(r["base"]), ("integer", "list", "multi", "score"),
+                      checks.lint_deduction,
+                      checks.check_deduction),
+    "veto": Kind(veto, _inner, ("bool", "choice"), checks.lint_gate),
+    "gate": Kind(gate, _inner, ("bool", "choice"), checks.lint_gate),
     "sum": Kind(total, lambda r: min([sum((reach(p) for p in r["parts"]), ZERO),
                                       *([dec(r["cap"])] if "cap" in r else [])]), ()),
     "document_date": Kind(document_date, _inner, ("bool", "number", "integer", "choice", "multi", "list", "score"),
-                          _lint_dates),
+                          checks.lint_dates),
 }
 
 
@@ -394,7 +340,7 @@ def check_node(rule: Rule, ind: Indicator) -> Iterator[str]:
             yield f"规则引用了未声明的输入 “{rule['input']}”"
             return
         if inp.type not in kind.input_types:
-            yield f"规则 {rule['kind']} 不能使用 {inp.type} 类型的输入 “{inp.name}”"
+            yield _misfit(rule["kind"], inp.type, inp.name)
             return
     amounts: list[Any] = [lv["points"] for lv in rule.get("levels", ())]
     for key in ("points", "max", "cap", "base"):
@@ -406,11 +352,19 @@ def check_node(rule: Rule, ind: Indicator) -> Iterator[str]:
         yield from kind.lint(rule, ind)
 
 
+def _misfit(kind: str, type_: str, name: str) -> str:
+    """A kind given an input of a type it cannot take: what it takes, and the kinds that take this type."""
+    takes = "、".join(KINDS[kind].input_types)
+    others = "、".join(k for k, v in KINDS.items() if type_ in v.input_types and k not in (kind, "tier", "document_date"))
+    return (f"规则 {kind} 不能使用 {type_} 类型的输入 “{name}”：{kind} 可用的输入类型为 {takes}；"
+            f"{type_} 类型的输入通常用 {others or '（无）'}")
+
+
 def _amounts(rule: Rule) -> list[Decimal]:
     out: list[Any] = [lv["points"] for lv in rule.get("levels", ())]
     if rule["kind"] == "deduction" and "each" not in rule:
         out.append(1)
-    for key in ("points", "max", "cap", "base", "each", "step"):
+    for key in ("points", "max", "cap", "base", "each", "step", "weights"):
         out += _numbers(rule.get(key))
     return [dec(v) for v in out]
 

@@ -126,6 +126,10 @@ def rubric_check(file: Path, strict: bool) -> None:
     summary = f"；{built.natures.must} {len(mandatory)} 项，共 {fmt(sum((i.max for i in mandatory), ZERO))} 分" if mandatory else ""
     click.echo(f"评分细则 {built.id} 检查通过：{len(built.categories)} 个一级指标，{len(built.indicators)} 个二级指标，"
                f"总分 {fmt(built.total)} 分{summary}。")
+    if built.extends:
+        click.echo(f"继承自 {built.extends}，改动 {len(built.tailoring)} 处：")
+        for change in built.tailoring:
+            click.echo(f"  - {change}")
 
 
 @rubric.command("show")
@@ -142,16 +146,20 @@ def rubric_show(file: Path, fmt_: str) -> None:
 
 @rubric.command("test")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="列出没有任何用例覆盖的分档、档位、前提、否决和星级，以及覆盖率。")
 @_friendly
-def rubric_test(file: Path) -> None:
+def rubric_test(file: Path, show_coverage: bool) -> None:
     """运行评分细则自带的测试用例（同名 .tests 目录），报告每处不符。"""
+    from scoring.jobs.coverage import coverage, lines
     from scoring.jobs.rubrictest import run_cases
     from scoring.loading.rubric import load, resolve
 
     path = resolve(str(file))
     built = load(path)
     passed = failed = 0
-    for case in run_cases(built, path):
+    cases = list(run_cases(built, path))
+    for case in cases:
         if case.problems:
             failed += 1
             click.echo(f"✗ {case.name}  {case.description}")
@@ -160,6 +168,9 @@ def rubric_test(file: Path) -> None:
         else:
             passed += 1
     click.echo(f"{passed} passed, {failed} failed")
+    if show_coverage:
+        for line in lines(coverage(built, (c.result for c in cases if c.result is not None))):
+            click.echo(line)
     if failed or not passed:
         sys.exit(1)
 

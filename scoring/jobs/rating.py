@@ -75,7 +75,9 @@ def _center(path: Path, scored: Scored | ScoringError, counted: tuple[str, ...])
                         last.verdict.next, last.verdict.held, last.stage, flags, sha256=b.sha256,
                         counted=tuple((n, ZERO if v is None else dec(v)) for n, v in counts),
                         categories=tuple((c.title, c.score, c.max) for c in last.categories),
-                        period_end=b.period["end"])
+                        period_end=b.period["end"],
+                        further=tuple((f.band, f.held) for f in last.verdict.further),
+                        by_total=last.verdict.by_total_text(last.total))
 
 
 # ---------------------------------------------------------------- the programme

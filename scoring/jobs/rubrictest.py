@@ -20,6 +20,7 @@ class CaseResult:
     name: str
     description: str
     problems: tuple[str, ...]
+    result: Result | None = None  # what the case scored (None when it could not be scored)
 
 
 def cases_dir(rubric_path: Path) -> Path:
@@ -84,7 +85,7 @@ def _compare(rubric: Rubric, case: Path) -> CaseResult:
     if "verdict" in expected:
         problems += _verdict(result, expected["verdict"])
     problems += _band(result, expected)
-    return CaseResult(case.name, str(expected.get("description", "")), tuple(problems))
+    return CaseResult(case.name, str(expected.get("description", "")), tuple(problems), result)
 
 
 def _categories(result: Result, expected: dict[str, Any]) -> list[str]:
@@ -124,6 +125,13 @@ def _band(result: Result, expected: dict[str, Any]) -> list[str]:
             problems.append(f"未达到{got.next or '上一级'}的原因中应有“{phrase}”，实际为 {_quoted(got.held)}")
     if "held" in expected and not expected["held"] and got.held:
         problems.append(f"不应有未达到的原因，实际为 {_quoted(got.held)}")
+    above = {b.band: b.held for b in got.above}
+    for band, phrases in (expected.get("above") or {}).items():
+        for phrase in phrases:
+            if not any(phrase in reason for reason in above.get(band, ())):
+                problems.append(f"未达到{band}的原因中应有“{phrase}”，实际为 {_quoted(above.get(band, ()))}")
+    if "by_total" in expected and expected["by_total"] != got.by_total:
+        problems.append(f"仅按总分的星级：应为 {expected['by_total'] or '无'}，实际为 {got.by_total or '无'}")
     return problems
 
 

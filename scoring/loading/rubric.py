@@ -10,23 +10,26 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from scoring.base import limits
 from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.numbers import ZERO, dec, fmt
 from scoring.base.resources import rubrics_dir
-from scoring.domain import rules
+from scoring.domain import crosscheck, rules
 from scoring.domain.model import (
     Band,
     Bands,
     Category,
+    Check,
     Condition,
     Indicator,
     Input,
     Natures,
     Rubric,
+    Side,
     VerdictRule,
 )
-from scoring.loading import validate
-from scoring.loading.yamlio import YamlDoc
+from scoring.loading import readers, tailoring, validate
+from scoring.loading.yamlio import YamlDoc, load_yaml
 
 RUBRICS_DIR = rubrics_dir()
 
@@ -48,16 +51,38 @@ def shipped(rubric_id: str) -> Path:
     raise ScoringError(f"找不到评分细则 “{rubric_id[:60]}”", hint="请用 --rubric 指定评分细则文件")
 
 
-def read(path: Path) -> tuple[bytes, YamlDoc]:
-    return validate.load_checked(path, "rubric", "评分细则", "无法读取评分细则文件",
-                                 "请检查文件路径是否正确、文件是否可读")
+def read(path: Path, depth: int = 0) -> tuple[bytes, YamlDoc, tailoring.Tailored | None]:
+    """A rubric file checked against the schema; one that `extends:` another, merged over it (which is
+    loaded and checked on its own first)."""
+    raw = readers.read_regular(path, limits.MANIFEST_BYTES, "评分细则文件", "请检查文件路径是否正确、文件是否可读",
+                               "无法读取评分细则文件")
+    doc, tailored = load_yaml(raw, str(path)), None
+    if isinstance(doc.data, dict) and "extends" in doc.data:
+        if depth >= 5:
+            raise ScoringError("评分细则的继承（extends）超过 5 层，或互相继承", str(path), doc.line(("extends",)))
+        base = tailoring.base_of(doc, shipped)
+        base_raw, base_doc, _ = read(base, depth + 1)
+        load(base)  # the base passes its own checks first
+        tailored = tailoring.merge(doc, base_doc)
+        doc, raw = tailored.doc, hashlib.sha256(base_raw).hexdigest().encode() + raw
+    validate.check(doc, "rubric", "评分细则")
+    return raw, doc, tailored
 
 
 def check(path: Path) -> tuple[Rubric, list[ScoringError], list[ScoringError]]:
     """A rubric that passed its schema, with the lint's errors and warnings."""
-    raw, doc = read(path)
+    raw, doc, tailored = read(path)
     rubric = build(doc, hashlib.sha256(raw).hexdigest())
+    if tailored is not None:
+        rubric = _tailored(rubric, tailored)
     return (rubric, *lint(rubric, doc))
+
+
+def _tailored(rubric: Rubric, t: tailoring.Tailored) -> Rubric:
+    """The merged rubric saying what it extends, what it changed, and which indicators are the city's own."""
+    cats = tuple(replace(c, indicators=tuple(replace(i, own=t.own.get(i.id, "")) for i in c.indicators))
+                 for c in rubric.categories)
+    return replace(rubric, categories=cats, extends=t.base, tailoring=t.notes)
 
 
 def load(path: Path) -> Rubric:
@@ -87,7 +112,17 @@ def build(doc: YamlDoc, sha256: str) -> Rubric:
                             verdict.get("passed", defaults.passed), verdict.get("failed", defaults.failed)),
         natures=Natures(**(data.get("natures") or {})),
         notes=tuple(data.get("notes", ())), categories=tuple(cats), path=doc.name, sha256=sha256,
-        report_title=data.get("report_title", ""), facts=facts, bands=_bands(data, doc))
+        report_title=data.get("report_title", ""), facts=facts, bands=_bands(data, doc),
+        checks=tuple(_check(c, doc.line(("checks", k))) for k, c in enumerate(data.get("checks", ()))))
+
+
+def _check(c: Mapping[str, Any], line: int | None) -> Check:
+    def side(s: Mapping[str, Any]) -> Side:
+        def num(key: str) -> Decimal | None:
+            return None if s.get(key) is None else dec(s[key])
+        return Side(s["indicator"], s["input"], tuple(s.get("one_of", ())), num("at_least"), num("at_most"),
+                    s.get("value"))
+    return Check(c["kind"], c["label"], side(c["left"]), side(c["right"]), line, c.get("effect", "refuse"))
 
 
 def _bands(data: Mapping[str, Any], doc: YamlDoc) -> Bands | None:
@@ -100,7 +135,7 @@ def _bands(data: Mapping[str, Any], doc: YamlDoc) -> Bands | None:
         def num(key: str) -> Decimal | None:
             return None if c.get(key) is None else dec(c[key])
         return Condition(c["fact"], c["label"], num("at_least"), num("at_most"), tuple(c.get("one_of", ())),
-                         c.get("all", False), doc.line(path))
+                         c.get("all", False), doc.line(path), c.get("requested", False))
 
     def band(k: int, b: Mapping[str, Any]) -> Band:
         share = b.get("category_min")
@@ -178,17 +213,26 @@ def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[Scoring
                 doc.line(("categories", ci, "max")), where)
     ids: set[str] = set()
     facts = {f.name for f in rubric.facts}
-    for ind in rubric.indicators:
+    placed = [(ind, ("categories", ci, "indicators", ii)) for ci, cat in enumerate(rubric.categories)
+              for ii, ind in enumerate(cat.indicators)]
+    for ind, at in placed:
         where = f"指标 {ind.id}"
         if ind.id in ids:
             err(f"指标编号 “{ind.id}” 重复", ind.line, where)
         ids.add(ind.id)
         for problem, warn in (*_lint_facts_read(ind, facts), *_lint_indicator(ind)):
             err(problem, ind.line, where, warn)
+        for (problem, warn), rel in _lint_rule(ind):  # at the rule's own line
+            err(problem, doc.line((*at, *rel)) or ind.line, where, warn)
     for problem, index in _lint_facts(rubric):
         err(problem, doc.line(("facts", index)), f"共用事实 {rubric.facts[index].name}")
     for problem, line in _lint_bands(rubric, doc):
         err(problem, line, "星级（bands）")
+    for k, c in enumerate(rubric.checks):
+        for problem in crosscheck.lint(rubric, c):
+            err(problem, c.line, f"检查 checks[{k}]")
+    for problem, line in _idle_lines(rubric):
+        err(problem, line, "星级（bands）", warn=True)
     return errors, warnings
 
 
@@ -213,12 +257,31 @@ def _lint_bands(rubric: Rubric, doc: YamlDoc) -> Iterator[tuple[str, int | None]
             yield from ((p, c.line) for p in _lint_condition(rubric, c))
     for c in bands.veto:
         yield from ((p, c.line) for p in _lint_condition(rubric, c))
+        if c.requested:
+            yield f"否决条件 “{c.label}” 不能写 requested：它对每个星级都成立；requested 只用于各星级的 prerequisites", c.line
+    for c in (c for b in bands.levels for c in b.prerequisites if c.requested and not bands.requested):
+        yield (f"条件 “{c.label}” 写了 requested: true（只就所申请的星级评定），但 bands 未声明 requested；"
+               f"请在 bands 下写 requested: 申请星级的共用事实"), c.line
     if bands.requested:
         fact = rubric.fact(bands.requested)
         names = {b.name for b in bands.levels}
         if fact is None or fact.type != "choice" or not {label for _, label in fact.values} <= names:
             yield (f"申请星级 requested 应为一个单选（choice）共用事实，其选项的 label 为星级名称（{'、'.join(sorted(names))}）",
                    doc.line(("bands", "requested")))
+
+
+def _idle_lines(rubric: Rubric) -> Iterator[tuple[str, int | None]]:
+    """A band's total line that can never bind: the category minimums a result must reach for that band
+    (its shares, and the verdict's own minimums) already add up to at least the line."""
+    if rubric.bands is None:
+        return
+    for b in rubric.bands.levels:
+        shares = dict(b.category_min)
+        floors = [max(c.max * shares.get(c.id, ZERO) / 100, c.min or ZERO) for c in rubric.categories]
+        floor = sum(floors, ZERO)
+        if b.category_min and floor >= b.min_total:
+            yield (f"“{b.name}” 的总分线 {fmt(b.min_total)} 分不起作用：各一级指标达到最低得分率时合计已有 "
+                   f"{fmt(floor)} 分；请核对标准原文的总分线或得分率"), b.line
 
 
 def _lint_condition(rubric: Rubric, c: Condition) -> Iterator[str]:
@@ -232,6 +295,8 @@ def _lint_condition(rubric: Rubric, c: Condition) -> Iterator[str]:
         yield f"条件 “{c.label}”：at_least/at_most 只能用于数值、列表或多选事实，“{c.fact}” 是 {fact.type}"
     if c.one_of and (fact.type != "choice" or not set(c.one_of) <= {v for v, _ in fact.values}):
         yield f"条件 “{c.label}”：one_of 应列出单选事实 “{c.fact}” 的选项代码"
+    if c.all and (compares or c.one_of):
+        yield f"条件 “{c.label}”：all 表示全部选项，不能再写 at_least、at_most 或 one_of；要求至少几项请只用 at_least"
     if c.all and fact.type != "multi":
         yield f"条件 “{c.label}”：all 只能用于多选事实，“{c.fact}” 是 {fact.type}"
     if fact.type == "bool" and (compares or c.one_of or c.all):
@@ -240,11 +305,22 @@ def _lint_condition(rubric: Rubric, c: Condition) -> Iterator[str]:
         yield f"条件 “{c.label}”：事实 “{c.fact}” 不是是否类，请用 at_least、at_most、one_of 或 all 写明条件"
 
 
+def _idle_keys(inp: Input) -> Iterator[str]:
+    """Keys an input type does not use: a range only bounds numbers and scores, a unit only what is counted
+    or measured."""
+    if (inp.min is not None or inp.max is not None) and inp.type not in ("number", "integer", "score"):
+        yield (f"输入 “{inp.name}” 是 {inp.type} 类型，min 和 max 只用于 number、integer、score；"
+               f"{'计数请用 threshold 的 target 或 per_item 的 cap' if inp.type in ('multi', 'list') else '请删去'}")
+    if inp.unit is not None and inp.type in ("bool", "choice"):
+        yield f"输入 “{inp.name}” 是 {inp.type} 类型，unit 只用于数值、分数、多选和列表；请删去"
+
+
 def _lint_facts(rubric: Rubric) -> Iterator[tuple[str, int]]:
-    """Shared facts declared twice or read by no indicator and no band."""
+    """Shared facts declared twice or read by no indicator and no band, and keys their type does not use."""
     names = [f.name for f in rubric.facts]
     read = {name for ind in rubric.indicators for name in ind.facts} | (rubric.bands.facts if rubric.bands else set())
     for index, name in enumerate(names):
+        yield from ((p, index) for p in _idle_keys(rubric.facts[index]))
         if name in names[:index]:
             yield f"共用事实 “{name}” 重复声明", index
         elif name not in read:
@@ -268,10 +344,42 @@ def _lint_indicator(ind: Indicator) -> Iterator[tuple[str, bool]]:
     for inp in ind.inputs:
         if inp.min is not None and inp.max is not None and inp.min > inp.max:
             yield f"输入 “{inp.name}” 的下限大于上限", False
-    for node in rules.walk(ind.rule):
-        yield from ((p, False) for p in rules.check_node(node, ind))
+        if not inp.fact:
+            yield from ((p, False) for p in _idle_keys(inp))
     reach = rules.reach(ind.rule)
     if reach < ind.max:
         yield f"规则最高只能得 {fmt(reach)} 分，低于指标分值 {fmt(ind.max)} 分", False
     elif reach > ind.max:
         yield f"规则最高可得 {fmt(reach)} 分，超过指标分值 {fmt(ind.max)} 分，超出部分将被截去", True
+
+
+def _lint_rule(ind: Indicator) -> Iterator[tuple[tuple[str, bool], tuple[str | int, ...]]]:
+    """Each rule node's problems, with the node's path within the indicator."""
+    for node, rel in _placed(ind.rule, ("rule",)):
+        yield from (((p, False), rel) for p in rules.check_node(node, ind))
+        yield from (((p, True), rel) for p in _short_branches(node, ind))
+
+
+def _placed(rule: rules.Rule, path: tuple[str | int, ...]) -> Iterator[tuple[rules.Rule, tuple[str | int, ...]]]:
+    """A rule's nodes with their paths in the file, in rules.walk's order."""
+    yield rule, path
+    for k, part in enumerate(rule.get("parts", ())):
+        yield from _placed(part, (*path, "parts", k))
+    if "rule" in rule:
+        yield from _placed(rule["rule"], (*path, "rule"))
+    if isinstance(rule.get("points"), Mapping):
+        for code, branch in rule["points"].items():
+            if isinstance(branch, Mapping):
+                yield from _placed(branch, (*path, "points", code))
+
+
+def _short_branches(node: rules.Rule, ind: Indicator) -> Iterator[str]:
+    """A choice's own-rule branch whose best is below what the choice gives at best: the standard's
+    clause for that value usually meant it to reach full marks (a base or a cap written wrong)."""
+    if node["kind"] not in ("choice", "tier"):
+        return
+    best = min(rules.reach(node), ind.max)
+    for code, branch in node["points"].items():
+        if isinstance(branch, Mapping) and rules.reach(branch) < best:
+            yield (f"分档 “{code}” 的细则最高只能得 {fmt(rules.reach(branch))} 分，达不到本项最高的 "
+                   f"{fmt(best)} 分；若标准如此，可把该分档写成固定分值，否则请核对其 base、cap 或 max")

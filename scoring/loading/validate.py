@@ -150,12 +150,47 @@ def check(doc: Manifest, schema_name: str, label: str) -> None:
     if not errors:
         return
     found: dict[str, ScoringError] = {}
-    for error in _leaves(errors):
+    leaves = _leaves(errors)
+    types, typed = _types_by_place(leaves), set()
+    for error in leaves:
         path = tuple(error.absolute_path)
-        item = ScoringError(_message(error), doc.name, doc.line(path), f"{label} {path_text(path)}")
+        if error.validator == "type" and len(types.get(path, ())) > 1:
+            if path in typed:
+                continue  # one message for the place, naming every type it takes
+            typed.add(path)
+            error = _Typed(types[path], error.instance)
+        item = ScoringError(_message(error), doc.name, doc.line(path), f"{label} {path_text(path)}",
+                            _usual_way(error.instance))
         found.setdefault(str(item), item)
     # A YAML file's errors in line order; a workbook's as the schema found them (sheet by sheet).
     raise ScoringErrors(sorted(found.values(), key=lambda e: e.line if isinstance(e.line, int) else 0))
+
+
+class _Typed:
+    """The alternatives of an anyOf refused for their types at one place, as one type error."""
+
+    validator = "type"
+
+    def __init__(self, expected: list[Any], instance: Any) -> None:
+        names = [n for e in expected for n in (e if isinstance(e, list) else [e])]
+        self.validator_value = list(dict.fromkeys(names))
+        self.instance = instance
+
+
+def _types_by_place(leaves: list[Any]) -> dict[tuple[Any, ...], list[Any]]:
+    """Each place's expected types over every type error there: one mistake, however many alternatives."""
+    out: dict[tuple[Any, ...], list[Any]] = {}
+    for error in leaves:
+        if error.validator == "type":
+            out.setdefault(tuple(error.absolute_path), []).append(error.validator_value)
+    return out
+
+
+def _usual_way(value: Any) -> str | None:
+    """The usual way round a value written as people write it but not as the file takes it."""
+    if isinstance(value, str) and value.strip().endswith(("%", "％")):
+        return f"百分比只写数字，不带 %：如 {value.strip().rstrip('%％')}"
+    return None
 
 
 def _leaves(errors: list[Any]) -> list[Any]:

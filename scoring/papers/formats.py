@@ -12,7 +12,7 @@ from scoring.base.numbers import dumps, fmt
 from scoring.base.text import terminal
 from scoring.domain.model import FLAGS
 from scoring.domain.records import CenterRating, Rating, Summary
-from scoring.domain.results import IndicatorResult, IndicatorScore, Result, StageResult, Step
+from scoring.domain.results import IndicatorResult, IndicatorScore, Result, StageResult, Step, Verdict
 from scoring.papers.changes import Changes, Entry
 
 SCHEMA_VERSION = 2
@@ -48,14 +48,22 @@ def _stage(s: StageResult, bands: bool) -> dict[str, Any]:
                       "unsupported": list(m.unsupported)},
         "verdict": {"passed": s.verdict.passed, "reasons": list(s.verdict.reasons), "text": s.verdict.text,
                     **({"band": s.verdict.band, "next": s.verdict.next, "held": list(s.verdict.held),
-                        "requested": s.verdict.requested} if bands else {})},
+                        "requested": s.verdict.requested, **_further(s.verdict)} if bands else {})},
     }
+
+
+def _further(v: Verdict) -> dict[str, Any]:
+    """What `held` does not already say: the bands beyond `next` and what held each, and the band the total
+    alone would have given when it is above the band reached."""
+    return {**({"further": [{"band": b.band, "held": list(b.held)} for b in v.further]} if v.further else {}),
+            **({"by_total": v.total_alone} if v.total_alone else {})}
 
 
 def _indicator(i: IndicatorResult) -> dict[str, Any]:
     return {
         "id": i.id, "title": i.indicator.title, "category": i.indicator.category,
         "max": i.indicator.max, "mandatory": i.indicator.mandatory,
+        **({"own": i.indicator.own} if i.indicator.own else {}),
         "answers": [{"input": inp.name, "value": ans.value, "documents": list(ans.documents),
                      "reason": ans.reason, "note": ans.note}
                     for inp, ans in i.answers if ans is not None],
@@ -167,6 +175,10 @@ def _stage_lines(result: Result, stage: StageResult) -> list[str]:
     if v.held:
         lines.append(f"{'未达到' + v.next if v.next else ''}的原因：" if v.next else "原因：")
         lines += [f"  - {reason}" for reason in v.held]
+    for b in v.further:
+        lines += [f"未达到{b.band}的原因：", *(f"  - {reason}" for reason in b.held)]
+    if v.total_alone:
+        lines.append(v.by_total_text(stage.total))
     return lines
 
 

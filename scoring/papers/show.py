@@ -26,10 +26,12 @@ def rubric_json(rubric: Rubric) -> dict[str, Any]:
     return {
         "id": rubric.id, "title": rubric.title, "version": rubric.version, "total": (rubric.total),
         "sha256": rubric.sha256,
+        **({"extends": rubric.extends, "tailoring": list(rubric.tailoring)} if rubric.extends else {}),
         "categories": [{
             "id": c.id, "title": c.title, "max": (c.max),
             "indicators": [{"id": i.id, "title": i.title, "mandatory": i.mandatory, "max": (i.max),
-                            "lead": list(i.lead), "inputs": [_input(x) for x in i.inputs]}
+                            "lead": list(i.lead), "inputs": [_input(x) for x in i.inputs],
+                            **({"own": i.own} if i.own else {})}
                            for i in c.indicators],
         } for c in rubric.categories],
         "facts": [_input(f) for f in rubric.facts],
@@ -42,12 +44,14 @@ def rubric_json(rubric: Rubric) -> dict[str, Any]:
 
 
 def rubric_table(rubric: Rubric) -> str:
-    lines = [f"{rubric.title}（{rubric.version}）  总分 {fmt(rubric.total)}", ""]
+    lines = [f"{rubric.title}（{rubric.version}）  总分 {fmt(rubric.total)}",
+             *([f"继承自 {rubric.extends}：标“新增”“修改”的指标为本细则自定"] if rubric.extends else []), ""]
     for c in rubric.categories:
         lines.append(f"{c.id}、{c.title}（{fmt(c.max)} 分）")
         for i in c.indicators:
             kind = rubric.natures.short(i.mandatory)
-            lines.append(f"  {i.id:<5} {kind + '  ' if kind else ''}{fmt(i.max):>3} 分  {i.title}")
+            own = f"（{i.own}）" if i.own else ""
+            lines.append(f"  {i.id:<5} {kind + '  ' if kind else ''}{fmt(i.max):>3} 分  {i.title}{own}")
             lines.extend(f"          · {x.label}（{x.name}，{x.type}{'，需佐证' if x.document else ''}）"
                          for x in i.inputs)
     if rubric.bands is not None:

@@ -186,6 +186,8 @@ class ReportContext:
     band: str  # the band reached, "" for none
     next_band: str  # the band the result fell short of, "" at the top
     held: tuple[str, ...]  # what kept it from next_band
+    further: tuple[tuple[str, tuple[str, ...]], ...]  # each band beyond next_band, with what held it
+    by_total: str  # the band the total alone would have given, when above the band reached; else ""
     chain: tuple[Standing, ...]  # the self-assessment and each reviewing stage; () without reviews
     narrative: tuple[Section, ...]
     losses: tuple[Loss, ...]
@@ -216,7 +218,8 @@ def build(result: Result) -> ReportContext:
         shortfalls=tuple(views[i] for i in own.mandatory.failures),
         unsupported=tuple(views[i] for i in own.mandatory.unsupported),
         passed=verdict.passed, verdict=verdict.text, banded=rubric.bands is not None, band=verdict.band or "",
-        next_band=verdict.next or "", held=verdict.held,
+        next_band=verdict.next or "", held=verdict.held, further=tuple((b.band, b.held) for b in verdict.further),
+        by_total=verdict.by_total_text(own.total),
         chain=tuple(standings(result)) if result.chain else (),
         narrative=tuple(Section(k, h, blocks(bundle.narrative.get(k, ""))) for k, h, _ in NARRATIVE),
         losses=_losses(result.indicators, rubric.natures), evidence=_evidence(bundle, result.indicators))

@@ -323,6 +323,8 @@ class SheetContext:
     tie: str
     exit: str
     flags: tuple[str, ...]
+    further: tuple[tuple[str, tuple[str, ...]], ...] = ()  # each band beyond `next` and what held it
+    by_total: str = ""
 
 
 def sheet_contexts(r: Rating) -> list[SheetContext]:
@@ -338,7 +340,8 @@ def sheet_contexts(r: Rating) -> list[SheetContext]:
             reward=fmt(c.reward) if c.rewarded else "", payer=f"{p.payer or '兑现方'}承担 {fmt(c.payer_share)} 元",
             refund=f"{p.refund_by}返还 {fmt(c.refund)} 元" if p.refund_by else "",
             tie=f"得分与奖励名额线上的其他中心并列，按方案{'不予' if p.ties == 'exclude' else '均予'}奖励" if c.tie else "",
-            exit=f"连续 {c.years_below} 年未达到{p.exit_below}，取消运营资格" if c.exit else "", flags=c.flags))
+            exit=f"连续 {c.years_below} 年未达到{p.exit_below}，取消运营资格" if c.exit else "", flags=c.flags,
+            further=c.further, by_total=c.by_total))
     return out
 
 
