@@ -226,13 +226,96 @@ def test_an_entry_is_checked_as_score_review_checks_it(client: TestClient, folde
     assert file.read_bytes() == kept
 
 
-def test_an_entry_needs_a_reason_and_a_reviewer(client: TestClient, folder: Path) -> None:
-    r = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由"})
-    assert r.status_code == 400 and "没有填写评审人" in card(r.text, "7.1")
+YAML_WORDS = re.compile(r"第 ?\d+ ?行|\b(reviewer|reason|date|score|input|reject|entries|unit)\b")
+LONG_REASON = "实地抽查12处农村幸福院，5处未正常运营；" * 20
+
+
+def form_of(html: str, ident: str, do: str) -> str:
+    """The form of a card that posts `do`."""
+    return next(f for f in card(html, ident).split("<form")[1:] if f'name="do" value="{do}"' in f).split("</form>")[0]
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"do": "score", "value": "2.5"}, "应在 0 至 6 分之间，且为 2 分的整数倍"),
+    ({"do": "score", "value": "9"}, "应在 0 至 6 分之间"),
+    ({"do": "score", "value": "abc"}, "本项得分应为数字，如 2 或 1.5，你填写的是 “abc”"),
+    ({"do": "score", "value": "4"}, "本阶段已有一条定分的意见"),  # the second 定分 of one indicator
+])
+def test_a_refused_save_keeps_what_was_typed(client: TestClient, folder: Path, fields: dict[str, str],
+                                            expected: str) -> None:
+    """The score and a long reason come back in the form, the message beside it in a reviewer's words."""
+    sign(client)
+    first = "7.1" if "已有" in expected else "6.2"  # the file exists in every case; 7.1 has an entry in the last
+    assert post(client, {"do": "score", "indicator": first, "value": "2", "reason": "第一条"}).status_code == 200
+    kept = (folder / "高青县_初评.yaml").read_bytes()
+    r = post(client, {**fields, "indicator": "7.1", "reason": LONG_REASON})
+    assert r.status_code == 400
+    form = form_of(r.text, "7.1", "score")
+    assert f'value="{fields["value"]}"' in form and f">{LONG_REASON}</textarea>" in form
+    said = re.search(r'<p class="error" role="alert">([^<]*)</p>', form)
+    assert said and expected in said.group(1), form
+    assert not YAML_WORDS.search(said.group(1)), said.group(1)
+    assert 'class="adjust" open' in card(r.text, "7.1")
+    assert (folder / "高青县_初评.yaml").read_bytes() == kept
+
+
+def test_a_refused_correction_keeps_its_choice(client: TestClient) -> None:
+    sign(client)
+    r = post(client, {"do": "input", "indicator": "4.4", "target": "community_facility_level", "widget": "choice",
+                      "value": "low", "reason": " "})
+    assert r.status_code == 400
+    form = form_of(r.text, "4.4", "input")
+    assert '<option value="low" selected>' in form and "请填写理由" in form
+
+
+def test_an_entry_needs_a_reviewer_and_a_date_said_at_the_header_form(client: TestClient, folder: Path) -> None:
+    r = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": LONG_REASON})
+    assert r.status_code == 400
+    header = r.text.split('class="header-form"')[1].split("</form>")[0]
+    assert "请先在页面上方填写评审人和评审日期" in header
+    assert f">{LONG_REASON}</textarea>" in form_of(r.text, "7.1", "score")  # nothing typed is lost
+    assert not (folder / "高青县_初评.yaml").exists()
+    r = post(client, {"do": "header", "reviewer": "李明", "unit": "淄博市民政局", "date": ""})
+    assert r.status_code == 400  # the date is the reviewer's: never filled in for them
+    header = r.text.split('class="header-form"')[1].split("</form>")[0]
+    assert "请填写评审日期" in header and 'value="李明"' in header and 'value="淄博市民政局"' in header
+    r = post(client, {"do": "header", "reviewer": "李明", "date": "2022-02-30"})
+    assert r.status_code == 400 and "不是有效的日期" in r.text
     assert not (folder / "高青县_初评.yaml").exists()
     sign(client)
-    r = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "  "})
-    assert r.status_code == 400 and "理由" in card(r.text, "7.1")
+    post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由"})
+    assert review.read(folder / "高青县_初评.yaml").stage.date == "2022-12-05"
+
+
+def test_the_reject_form_offers_only_documents_not_yet_rejected(client: TestClient) -> None:
+    sign(client)
+    form = form_of(client.get(COUNTY).text, "2.2", "reject")
+    assert '<option value="">（请选择文件）</option>' in form and "selected" not in form  # nothing chosen for them
+    assert '<option value="D12">' in form
+    r = post(client, {"do": "reject", "indicator": "2.2", "target": "", "reason": "理由"})
+    assert r.status_code == 400 and "请选择不采信的文件" in form_of(r.text, "2.2", "reject")
+    post(client, {"do": "reject", "indicator": "2.2", "target": "D12", "reason": "理由"})
+    html = client.get(COUNTY).text
+    assert 'value="D12"' not in (form_of(html, "2.2", "reject") if 'value="reject"' in card(html, "2.2") else "")
+
+
+def test_deleting_asks_first(client: TestClient) -> None:
+    """No delete button sits bare on the page: each is the second step, behind 删除 (no script needed)."""
+    sign(client)
+    html = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由"}).text
+    entry = card(html, "7.1").split('class="entries"')[1]
+    confirm = entry.split('<details class="inline confirm"><summary>删除</summary>')[1].split("</details>")[0]
+    assert 'value="delete"' in confirm and "确定删除" in confirm
+    assert entry.count('value="delete"') == 1
+
+
+@pytest.mark.parametrize("fields", [{"do": "delete", "indicator": "7.1", "index": "²"},
+                                    {"do": "drop", "indicator": "7.1"}, {"do": "score", "value": "1"},
+                                    {"do": "input", "indicator": "2.3", "widget": "x", "value": "1"}])
+def test_a_malformed_form_is_a_400_in_chinese(client: TestClient, fields: dict[str, str]) -> None:
+    sign(client)
+    r = post(client, fields)
+    assert r.status_code == 400 and "表单内容不完整或有误" in r.text and "Traceback" not in r.text
 
 
 def test_a_save_over_a_newer_file_is_refused_and_shows_both(client: TestClient, folder: Path) -> None:
@@ -262,9 +345,9 @@ def test_acceptance_needs_the_preliminary_review_first(client: TestClient, folde
     html = client.get(url).text
     assert "还没有初评意见" in html and 'name="reason"' not in html
     csrf = client.cookies.get("desk_csrf")
-    r = client.post(url, data={"csrf": csrf, "version": "", "do": "header", "reviewer": "王芳"})
+    r = client.post(url, data={"csrf": csrf, "version": "", "do": "header", "reviewer": "王芳", "date": "2022-12-05"})
     assert r.status_code == 400 and "还没有初评意见" in r.text
-    assert not list(folder.glob("*验收*"))
+    assert not list(folder.glob("*验收*.yaml"))
 
 
 def test_downloads(client: TestClient, folder: Path) -> None:
@@ -397,7 +480,7 @@ def test_a_token_is_required_off_the_loopback_address(folder: Path) -> None:
 
 def test_forms_need_the_csrf_token(client: TestClient, folder: Path) -> None:
     html = client.get(COUNTY).text
-    base = {"version": hidden(html, "version"), "do": "header", "reviewer": "李明"}
+    base = {"version": hidden(html, "version"), "do": "header", "reviewer": "李明", "date": "2022-12-05"}
     assert client.post(COUNTY, data=base).status_code == 403
     assert client.post(COUNTY, data={**base, "csrf": "x" * 43}).status_code == 403
     fresh = TestClient(create_app(Folder(folder)), base_url=ADDRESS)  # another browser: another cookie
@@ -432,7 +515,8 @@ def test_an_upload_is_refused(client: TestClient, folder: Path) -> None:
     upload) is refused before it is parsed, with a valid CSRF token too (415); a large one by its size
     first (413)."""
     html = client.get(COUNTY).text
-    fields = {"csrf": hidden(html, "csrf"), "version": hidden(html, "version"), "do": "header", "reviewer": "李明"}
+    fields = {"csrf": hidden(html, "csrf"), "version": hidden(html, "version"), "do": "header", "reviewer": "李明",
+              "date": "2022-12-05"}
     r = client.post(COUNTY, data=fields, files={"file": ("证明.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")})
     assert r.status_code == 415 and "不接受上传文件" in r.text
     r = client.post(COUNTY, data=fields, files={"file": ("大.pdf", b"a" * limits.FORM_BYTES, "application/pdf")})
@@ -678,7 +762,8 @@ def test_two_hundred_concurrent_requests_lose_and_mix_up_nothing(live: int, fold
     token = "c" * 43
     for name in counties:  # each county's 初评 signed first, as a reviewer starts
         page = call(live, "GET", f"/county/{name}", csrf=token)[1]
-        fields = {"version": hidden(page, "version"), "do": "header", "reviewer": "李明", "unit": "淄博市民政局"}
+        fields = {"version": hidden(page, "version"), "do": "header", "reviewer": "李明", "unit": "淄博市民政局",
+                  "date": "2022-12-05"}
         assert call(live, "POST", f"/county/{name}", fields, token)[0] == 303
     indicators = ["1.1", "1.3", "1.5", "2.1", "2.5", "3.1", "3.3", "4.2", "4.3", "5.1", "5.5", "5.7", "6.2", "6.3",
                   "7.1"]
@@ -722,3 +807,96 @@ def test_two_hundred_concurrent_requests_lose_and_mix_up_nothing(live: int, fold
         assert sorted(made) == sorted((ind, reason) for county, ind, reason in entries if county == name)
         html = call(live, "GET", f"/county/{name}")[1]
         assert all((reason in html) == (county == name) for county, _, reason in entries)
+
+
+# ---------------------------------------------------------------- two desks on one folder
+
+
+class Visitor:
+    """One browser of a desk on a real server: keeps the cookies it is given, sends the page's hidden fields."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.cookies = port, {}
+
+    def go(self, method: str, path: str, fields: dict[str, str] | None = None) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+            body = None
+            if fields is not None:
+                body, headers["Content-Type"] = urlencode(fields), FORM
+            conn.request(method, quote(path, safe="/?=&"), body=body, headers=headers)
+            answer = conn.getresponse()
+            for value in answer.headers.get_all("set-cookie") or []:
+                key, _, rest = value.partition("=")
+                self.cookies[key] = rest.split(";")[0]
+            return answer.status, answer.read().decode()
+        finally:
+            conn.close()
+
+    def form(self, page: str, fields: dict[str, str]) -> dict[str, str]:
+        return {"csrf": hidden(page, "csrf"), "version": hidden(page, "version"), **fields}
+
+
+@pytest.fixture
+def two_desks(folder: Path) -> Iterator[tuple[int, int]]:
+    """Two `scoring serve` processes on one folder, as two reviewers' machines on a shared drive."""
+    ports, procs = [], []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(int(s.getsockname()[1]))
+        procs.append(subprocess.Popen([sys.executable, "-m", "scoring", "serve", str(folder), "--port", str(ports[-1])],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    try:
+        for proc in procs:
+            assert proc.stdout and "评审工作台已启动" in proc.stdout.readline()
+        for port in ports:
+            for _ in range(100):
+                try:
+                    Visitor(port).go("GET", "/desk.css")
+                    break
+                except OSError:
+                    time.sleep(0.05)
+        yield ports[0], ports[1]
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.communicate(timeout=10)
+
+
+def test_two_desks_on_one_folder_never_lose_an_entry(two_desks: tuple[int, int], folder: Path) -> None:
+    """Two reviewers save at the same instant, each from the page they opened, on two desk processes: one
+    is saved, the other refused as stale with what changed and their own input kept; round after round, no
+    entry is ever lost, the first save of a new file included."""
+    one, two = Visitor(two_desks[0]), Visitor(two_desks[1])
+    first = one.go("GET", COUNTY)[1]
+    header = {"do": "header", "reviewer": "李明", "unit": "淄博市民政局", "date": "2022-12-05"}
+    pages = [first, two.go("GET", COUNTY)[1]]
+    fields = [one.form(pages[0], header), two.form(pages[1], {**header, "reviewer": "王芳"})]
+    indicators = ["1.1", "1.3", "1.5", "2.1", "2.5", "3.1", "3.3", "4.2"]
+    saved: list[str] = []
+    for n in range(len(indicators) // 2 + 1):
+        barrier = threading.Barrier(2)
+
+        def send(who: int, barrier: threading.Barrier = barrier, sent: list[dict[str, str]] = fields) -> tuple[int, str]:
+            barrier.wait()
+            return (one, two)[who].go("POST", COUNTY, sent[who])
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(send, (0, 1)))
+        assert sorted(a[0] for a in answers) == [303, 409], n
+        won, lost = (0, 1) if answers[0][0] == 303 else (1, 0)
+        if fields[won]["do"] == "score":
+            saved.append(fields[won]["reason"])
+        stale = answers[lost][1]
+        if fields[lost]["do"] == "score":  # the stale page keeps what they typed, and says what changed
+            assert f'>{fields[lost]["reason"]}</textarea>' in stale
+            if fields[won]["do"] == "score":
+                assert "文件中的变化" in stale and f'指标 {fields[won]["indicator"]}' in stale.split("文件中的变化")[1]
+        pages = [one.go("GET", COUNTY)[1], two.go("GET", COUNTY)[1]]
+        if n < len(indicators) // 2:
+            fields = [v.form(p, {"do": "score", "indicator": indicators[2 * n + k], "value": "0",
+                                 "reason": f"第{n}轮评审人{k}"}) for k, (v, p) in enumerate(zip((one, two), pages, strict=True))]
+    made = [o.reason for o in review.read(folder / "高青县_初评.yaml").stage.overrides]
+    assert sorted(made) == sorted(saved) and len(made) == len(indicators) // 2
+    assert [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == []

@@ -13,8 +13,6 @@ import secrets
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -29,9 +27,9 @@ from starlette.routing import Route
 
 from scoring.base import limits
 from scoring.base.errors import ScoringError
-from scoring.domain.model import Override, Stage
+from scoring.faces.desk import forms
 from scoring.faces.desk.folder import REVIEWING, Case, Conflict, Folder, Unknown
-from scoring.faces.desk.pages import Conflicted, counties_page, county_page, entry_lines
+from scoring.faces.desk.pages import Conflicted, changed_lines, counties_page, county_page, entry_lines
 from scoring.faces.desk.safety import (
     LOOPBACK,
     Bounded,
@@ -50,7 +48,6 @@ from scoring.pipeline.folder import find
 DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 PDF_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'none'"  # the browser's own PDF viewer
 INLINE = {".pdf": "application/pdf", ".txt": "text/plain"}  # what a browser may show; the rest downloads
-NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 FORM_TYPE = "application/x-www-form-urlencoded"  # what the desk's own forms send
 
 
@@ -96,34 +93,48 @@ async def county(request: Request) -> Response:
 
 async def save(request: Request) -> Response:
     name, stage, folder = request.path_params["name"], _stage(request), _folder(request)
-    form = await _form(request)
-    what, ind = str(form.get("do", "")), str(form.get("indicator", ""))
-    change, key = _change(form, what, ind)
+    form = forms.FormData((await _form(request)).multi_items())
+    kept = forms.typed(form)
     try:
+        change = forms.change(form)
         await run_in_threadpool(folder.save, name, stage, str(form.get("version", "")), change)
+    except forms.Malformed:
+        return message(400, "表单有误", "提交的表单内容不完整或有误，未保存。请回到评审工作台的页面，刷新后重新填写。")
     except Conflict as exc:
-        return _conflicted(request, exc, _sent(form, what), ind)
+        return _conflicted(request, exc, forms.sent(form), kept)
     except ScoringError as exc:
         case = await run_in_threadpool(folder.case, name, stage)
-        return _refused(request, case, exc, ind, key)
-    anchor = f"#i-{quote(ind)}" if ind else ""
+        return _refused(request, case, exc, kept)
+    anchor = f"#i-{quote(kept.indicator)}" if kept.indicator else ""
     return RedirectResponse(f"/county/{quote(name)}?stage={quote(stage)}&saved=1{anchor}", 303)
 
 
-def _conflicted(request: Request, exc: Conflict, sent: tuple[str, ...], ind: str) -> Response:
-    """The 409 page: nothing is merged for the reviewer, who sees what they sent beside the file's newest."""
-    conflicted = Conflicted(ind, sent, entry_lines(exc.case, ind) if ind else ())
-    text = "保存未完成：这份评审意见文件在你打开页面之后已被修改（可能是另一位评审人）。下面是你提交的内容和文件中的最新内容，请核对后重新填写。"
-    return page("desk/county.html", 409, page=county_page(exc.case, request.state.csrf, text, None, "", conflicted))
+def _conflicted(request: Request, exc: Conflict, sent: tuple[str, ...], kept: forms.Typed) -> Response:
+    """The 409 page: nothing is merged for the reviewer, who sees what they sent beside the file's newest,
+    and the form filled in again as they sent it, over the newest version."""
+    ind = kept.indicator
+    conflicted = Conflicted(ind, sent, entry_lines(exc.case, ind) if ind else (), changed_lines(exc.case, exc.shown))
+    text = ("保存未完成：这份评审意见文件在你打开页面之后已被修改（可能是另一位评审人）。下面是你提交的内容和文件中的"
+            "最新内容；你填写的内容已保留在表单中，核对后可再次保存。")
+    return page("desk/county.html", 409, page=county_page(exc.case, request.state.csrf, text, conflict=conflicted,
+                                                          typed=kept))
 
 
-def _refused(request: Request, case: Case, exc: ScoringError, ind: str, key: str) -> Response:
-    """The 400 page: the checks' words under the field they refuse, or at the top when no indicator was sent."""
-    said = exc.message + (f"（{exc.hint}）" if exc.hint else "")
+def _refused(request: Request, case: Case, exc: ScoringError, kept: forms.Typed) -> Response:
+    """The 400 page: the message beside the form it is about (the header's at the header form), the form
+    filled in again as the reviewer sent it."""
+    said = exc.message if isinstance(exc, forms.Refused) else forms.worded(exc)
+    key = exc.key if isinstance(exc, forms.Refused) else kept.key
+    ind = kept.indicator
+    if key == "header":
+        errors = {ind: {kept.key: "未保存：" + said}} if ind else None
+        alert = "未保存：请先填写评审人信息，见页面上方。" if ind else ""
+        return page("desk/county.html", 400, page=county_page(case, request.state.csrf, "", errors, said, None,
+                                                              alert, "", kept))
     errors = {ind: {key: said}} if ind else None
-    alert = f"未保存：指标 {ind} 的评审意见没有通过检查，见该指标下的说明。" if ind else ""
+    alert = f"未保存：指标 {ind} 的评审意见没有通过检查，见该指标下的说明（你填写的内容已保留）。" if ind else ""
     return page("desk/county.html", 400, page=county_page(case, request.state.csrf, "", errors,
-                                                          "" if ind else said, None, alert, ind))
+                                                          "" if ind else said, None, alert, ind, kept))
 
 
 async def document(request: Request) -> Response:
@@ -271,78 +282,3 @@ def _charset(data: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         return "gb18030"
-
-
-# ---------------------------------------------------------------- what a form asks for
-
-
-def _change(form: FormData, what: str, ind: str) -> tuple[Callable[[Stage], Stage], str]:
-    """The change a form asks for, as a function of the stage, and the form's key for its message."""
-    reason = str(form.get("reason", "")).strip()
-    if what == "header":
-        head = {k: str(form.get(k, "")).strip() for k in ("reviewer", "unit", "date")}
-        return (lambda s: replace(s, author=head["reviewer"], unit=head["unit"], date=head["date"])), "header"
-    if what == "delete" or what == "confirm":
-        raw = str(form.get("index", ""))
-        index = int(raw) if raw.isdigit() else -1
-        return (lambda s: _edit(s, ind, index, what)), "entry"
-    target = str(form.get("target", ""))
-    if what == "score":
-        value: Any = _number(str(form.get("value", "")))
-        key = "score"
-    elif what == "input":
-        value, key = _value(form), f"input:{target}"
-    elif what == "reject":
-        value, key = None, "reject"
-    else:
-        raise ScoringError("不认识的操作")
-
-    def add(s: Stage) -> Stage:
-        made = Override(ind, what, "" if what == "score" else target, value, reason, s.author)
-        return replace(s, overrides=(*s.overrides, made))
-    return add, key
-
-
-def _edit(s: Stage, ind: str, index: int, what: str) -> Stage:
-    from scoring.loading import review
-
-    mine = review.entries(s).get(ind, [])
-    if not 0 <= index < len(mine):
-        raise ScoringError("这条评审意见已不存在", hint="请刷新页面")
-    o, waiting = mine[index]
-    overrides = tuple(x for x in s.overrides if x is not o)
-    pending = tuple(x for x in s.pending if x is not o)
-    if what == "confirm" and waiting:
-        overrides = (*overrides, o)
-    return replace(s, overrides=overrides, pending=pending)
-
-
-def _number(text: str) -> Any:
-    """A number typed in a form as an exact Decimal; anything else as typed, for the checks to refuse."""
-    text = text.strip()
-    return Decimal(text) if NUMBER.match(text) else text
-
-
-def _value(form: FormData) -> Any:
-    widget = str(form.get("widget", ""))
-    if widget == "checks":
-        return [str(v) for v in form.getlist("value")]
-    raw = str(form.get("value", ""))
-    if widget == "lines":
-        return [line.strip() for line in raw.splitlines() if line.strip()]
-    if widget == "bool":
-        return {"true": True, "false": False}.get(raw, raw)
-    if widget == "number":
-        return _number(raw)
-    return raw
-
-
-def _sent(form: FormData, what: str) -> tuple[str, ...]:
-    words = {"score": "定分", "input": "更正输入", "reject": "不采信文件", "delete": "删除一条意见",
-             "confirm": "确认一条待复核意见", "header": "修改评审人信息"}
-    value = form.getlist("value")
-    shown = "、".join(str(v) for v in value)
-    target = str(form.get("target", ""))
-    head = " ".join(x for x in (words.get(what, what), target) if x)
-    return (head + (f"：{shown}" if shown else ""),
-            f"理由：{form.get('reason', '')}" if form.get("reason") else "")

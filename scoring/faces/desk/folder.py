@@ -15,13 +15,14 @@ a bundle replaced, a save through the desk, a file added to a bundle or removed 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date as Date
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -75,11 +76,12 @@ class Unknown(LookupError):
 
 
 class Conflict(Exception):
-    """The review file changed after the reviewer's page was made."""
+    """The review file changed after the reviewer's page was made: the file now (`case`) and, when this
+    desk made a page from it, the stage the reviewer's page showed (`shown`)."""
 
-    def __init__(self, case: Case) -> None:
+    def __init__(self, case: Case, shown: Stage | None) -> None:
         super().__init__("review file changed")
-        self.case = case
+        self.case, self.shown = case, shown
 
 
 class Folder:
@@ -88,8 +90,9 @@ class Folder:
             raise ScoringError("评审目录不存在或不是文件夹", str(root), hint="请给出存放各县材料包和评审意见的文件夹")
         self.root = root.resolve()
         self.rubric = RubricChoice.of(rubric)
-        self.lock = threading.Lock()  # one save at a time: the version check and the write are one step
+        self.lock = threading.Lock()  # one save at a time in this process; the file lock is for all of them
         self.kept = _Kept()
+        self.shown: OrderedDict[str, Stage] = OrderedDict()  # stages by version, as pages showed them
 
     def names(self) -> list[str]:
         return [p.name for p in find(self.root, empty=True).bundles]
@@ -141,8 +144,14 @@ class Folder:
             raise Unknown(stage)
         rubric, bundle, mine, signature, settled = self._mine(name)
         new = self._new_file(name, stage)
-        return self.kept.get(("case", name, stage), (signature, new), settled,
+        made = self.kept.get(("case", name, stage), (signature, new), settled,
                              partial(_case, name, stage, rubric, bundle, mine, new))
+        if made.current is not None:
+            with self.kept.lock:
+                self.shown[made.version] = made.current.stage
+                while len(self.shown) > KEPT:
+                    self.shown.popitem(last=False)
+        return made
 
     def _new_file(self, name: str, stage: str) -> Path:
         """A name for a county's first review file at a stage that no other file has."""
@@ -162,16 +171,17 @@ class Folder:
 
     def save(self, name: str, stage: str, version: str, change: Callable[[Stage], Stage]) -> Case:
         """Apply `change` to the stage and write the file, if it is still the version the page showed and
-        the new file passes every check of `scoring score --review`; else Conflict or ScoringError."""
-        with self.lock:
+        the new file passes every check of `scoring score --review`; else Conflict or ScoringError. The
+        check and the write are one step for every desk and command on the folder: they hold an OS lock on
+        a file beside the review file (`.高青县_初评.lock`) for it."""
+        with self.lock, _locked(self.root / f".{Path(name).stem}_{stage}.lock"):
             case = self.case(name, stage)
             if case.version != version:
-                raise Conflict(case)
+                with self.kept.lock:
+                    raise Conflict(case, self.shown.get(version))
             if case.problem:
                 raise ScoringError(case.problem)
             made = change(case.stage_made)
-            if (made.overrides or made.pending) and not made.date:
-                made = replace(made, date=Date.today().isoformat())
             text = review.write(made, case.result)
             written = review.parse(text.encode(), str(case.file))
             score(case.rubric, case.bundle, [*case.before, written])  # the checks of `score --review`
@@ -198,6 +208,19 @@ def _case(name: str, stage: str, rubric: Rubric, bundle: Bundle, mine: list[File
         return Case(name, stage, rubric, bundle, score(rubric, bundle, before), path, version, None,
                     f"评审意见文件 {path.name} 无法使用：{exc}。请先在文件中改正，或移走该文件", before)
     return Case(name, stage, rubric, bundle, result, path, version, filed.review if filed else None, "", before)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive OS lock on `path` (made if missing, never removed: a removed lock file would let two
+    processes each lock a file of their own), held until the block ends, however it ends; the OS drops
+    it when the process dies."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 class _Kept:

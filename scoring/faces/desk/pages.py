@@ -13,9 +13,10 @@ from urllib.parse import quote
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import dec, fmt
 from scoring.domain.inputs import TYPES
-from scoring.domain.model import DOCUMENT_STATUS, Indicator, Input, Override
+from scoring.domain.model import DOCUMENT_STATUS, Indicator, Input, Override, Stage
 from scoring.domain.results import IndicatorResult, Result
 from scoring.faces.desk.folder import REVIEWING, Case, Folder
+from scoring.faces.desk.forms import Typed
 from scoring.loading import review
 from scoring.papers.changes import changes
 from scoring.papers.report.context import Block, Standing, blocks, standings
@@ -154,8 +155,9 @@ class Card:
     answers: tuple[AnswerRow, ...]
     entries: tuple[EntryRow, ...]
     fields: tuple[Field, ...]
-    rejectable: tuple[Choice, ...]  # the documents the indicator cites
+    rejectable: tuple[Choice, ...]  # the documents the indicator cites that no stage has rejected yet
     errors: Mapping[str, str]  # form ("score", "input:<name>", "reject", "entry", "other") -> message beside it
+    typed: Typed | None = None  # what the reviewer sent in one of this card's forms, refused: shown again
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,7 @@ class Conflicted:
     indicator: str
     sent: tuple[str, ...]
     theirs: tuple[str, ...]
+    changed: tuple[str, ...] = ()  # what the file gained and lost since the reviewer's page, in words
 
 
 @dataclass(frozen=True)
@@ -218,15 +221,17 @@ class CountyPage:
 
 def county_page(case: Case, csrf: str, notice: str = "", errors: Mapping[str, Mapping[str, str]] | None = None,
                 header_error: str = "", conflict: Conflicted | None = None, alert: str = "",
-                alert_about: str = "") -> CountyPage:
+                alert_about: str = "", typed: Typed | None = None) -> CountyPage:
     result, stage = case.result, case.stage_made
     k = len(result.chain) if case.current else len(result.chain) + 1  # this stage's place in the scores
     worded = _worded(result)
     own_entries = review.entries(stage)
     pending = {o.indicator for o in stage.pending}
-    groups = tuple(Group(title, tuple(_card(case, i, k, own_entries.get(i.id, []), worded, (errors or {}).get(i.id, {}))
+    groups = tuple(Group(title, tuple(_card(case, i, k, own_entries.get(i.id, []), worded, (errors or {}).get(i.id, {}),
+                                            typed if typed and typed.indicator == i.id else None)
                                       for i in items))
                    for title, items in review.groups(result, pending))
+    head = typed.head if typed and typed.key == "header" else (stage.author, stage.unit, stage.date)
     url = county_url(case.name, case.stage)
     base = f"/county/{quote(case.name)}"
     q = f"?stage={quote(case.stage)}"
@@ -238,7 +243,7 @@ def county_page(case: Case, csrf: str, notice: str = "", errors: Mapping[str, Ma
         f"{assessee}：{case.stage}", case.name, url, assessee, f"{result.rubric.title}（{result.rubric.version}）",
         result.bundle.sha256, case.stage,
         tuple(StageLink(s, county_url(case.name, s), s == case.stage) for s in REVIEWING),
-        tuple(standings(result)), case.file.name, case.version, stage.author, stage.unit, stage.date,
+        tuple(standings(result)), case.file.name, case.version, *head,
         case.editable, case.problem, notice, alert, f"#i-{alert_about}" if alert_about else "", header_error,
         conflict, groups, downloads, csrf)
 
@@ -250,13 +255,14 @@ def _worded(result: Result) -> dict[tuple[str, str, str, str], str]:
 
 
 def _card(case: Case, i: IndicatorResult, k: int, made: list[tuple[Override, bool]],
-          worded: Mapping[tuple[str, str, str, str], str], errors: Mapping[str, str]) -> Card:
+          worded: Mapping[tuple[str, str, str, str], str], errors: Mapping[str, str], typed: Typed | None) -> Card:
     ind, bundle = i.indicator, case.bundle
     natures = case.rubric.natures
     at = i.scores[k] if k < len(i.scores) else i.scores[-1]
     before = i.scores[k - 1] if k - 1 < len(i.scores) else i.scores[-1]
     rejected = {o.target for o in at.overrides if o.action == "reject"} | {
-        o.target for s in case.result.chain for o in s.overrides if o.action == "reject" and o.indicator == ind.id}
+        o.target for s in case.result.chain for o in s.overrides if o.action == "reject" and o.indicator == ind.id} | {
+        o.target for o, _ in made if o.action == "reject"}
     step = ind.step
     answers = tuple(AnswerRow(inp.label, ind.say(inp.name, ans.value),
                               tuple(_doc(case, d, d in rejected) for d in ans.documents),
@@ -274,8 +280,24 @@ def _card(case: Case, i: IndicatorResult, k: int, made: list[tuple[Override, boo
         f"定分须为 {fmt(step)} 分的整数倍" if step is not None else "定分可为 0 至分值间任意数",
         tuple(f.message for f in at.flags), tuple(s.text for s in at.trace),
         blocks(bundle.statements.get(ind.id, "")), answers, entries,
-        tuple(_field(inp, values.get(inp.name), ind) for inp in ind.inputs),
-        tuple(Choice(d, f"{d} {bundle.documents[d].title}", False) for d in i.cited()), errors)
+        tuple(_field(inp, values.get(inp.name), ind, _again(typed, inp, values.get(inp.name))) for inp in ind.inputs),
+        tuple(Choice(d, f"{d} {bundle.documents[d].title}", bool(typed and typed.key == "reject" and typed.target == d))
+              for d in i.cited() if d not in rejected), errors, typed)
+
+
+def _again(typed: Typed | None, inp: Input, value: Any) -> Any:
+    """The value a correction form shows: what the reviewer sent in it when refused, else the one in force."""
+    if typed is None or typed.key != f"input:{inp.name}":
+        return value
+    widget = TYPES[inp.type].widget
+    if widget == "checks":
+        return list(typed.values)
+    sent = typed.values[0] if typed.values else ""
+    if widget == "lines":
+        return [line for line in sent.splitlines() if line.strip()]
+    if widget == "bool":
+        return {"true": True, "false": False}.get(sent, sent)
+    return sent
 
 
 def _doc(case: Case, ident: str, rejected: bool) -> DocLink:
@@ -291,8 +313,9 @@ def _plain(o: Override) -> str:
     return f"{ACTION_WORDS.get(o.action, o.action)}{target}{value}"
 
 
-def _field(inp: Input, value: Any, ind: Indicator) -> Field:
-    shown = ind.say(inp.name, value)
+def _field(inp: Input, in_force: Any, ind: Indicator, value: Any) -> Field:
+    """The correction form of an input: `in_force` said as 当前, the widget set to `value`."""
+    shown = ind.say(inp.name, in_force)
     widget = TYPES[inp.type].widget
     if widget == "bool":
         opts = (("true", "是"), ("false", "否"))
@@ -308,8 +331,30 @@ def _field(inp: Input, value: Any, ind: Indicator) -> Field:
     if widget == "lines":
         text = "\n".join(map(str, value)) if isinstance(value, list) else ""
         return Field(inp.name, inp.label, "lines", (), text, shown, "")
-    text = fmt(dec(value)) if isinstance(value, int | Decimal) and not isinstance(value, bool) else ""
+    text = fmt(dec(value)) if isinstance(value, int | Decimal) and not isinstance(value, bool) else (
+        value if isinstance(value, str) else "")
     return Field(inp.name, inp.label, "number", (), text, shown, inp.unit or "")
+
+
+def changed_lines(case: Case, shown: Stage | None) -> tuple[str, ...]:
+    """What the stage's file changed since the reviewer's page showed `shown` (None: a page this desk did
+    not make, or the file was new then), in words, each entry with its reviewer."""
+    now = case.stage_made
+    if shown is None:
+        shown = Stage(now.name)
+    worded = _worded(case.result)
+
+    def said(o: Override) -> str:
+        return f"指标 {o.indicator}：{worded.get((case.stage, o.indicator, o.action, o.target), _plain(o))}（{o.author}）"
+
+    def keys(s: Stage) -> dict[tuple[Any, ...], Override]:
+        return {(o.indicator, o.action, o.target, str(o.value), o.reason): o for o in (*s.overrides, *s.pending)}
+    old, new = keys(shown), keys(now)
+    lines = [f"新增 {said(o)}" for k, o in new.items() if k not in old]
+    lines += [f"删除 {said(o)}" for k, o in old.items() if k not in new]
+    if (shown.author, shown.unit, shown.date) != (now.author, now.unit, now.date):
+        lines.append(f"评审人信息改为：{' '.join(x for x in (now.unit, now.author, now.date) if x)}")
+    return tuple(lines)
 
 
 def entry_lines(case: Case, indicator: str) -> tuple[str, ...]:
