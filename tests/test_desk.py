@@ -344,7 +344,7 @@ def test_acceptance_needs_the_preliminary_review_first(client: TestClient, folde
     url = COUNTY + "?stage=验收"
     html = client.get(url).text
     assert "还没有初评意见" in html and 'name="reason"' not in html
-    csrf = client.cookies.get("desk_csrf")
+    csrf = hidden(client.get(COUNTY).text, "csrf")  # the session's token, as the 初评 page's forms carry it
     r = client.post(url, data={"csrf": csrf, "version": "", "do": "header", "reviewer": "王芳", "date": "2022-12-05"})
     assert r.status_code == 400 and "还没有初评意见" in r.text
     assert not list(folder.glob("*验收*.yaml"))
@@ -366,6 +366,7 @@ def test_downloads(client: TestClient, folder: Path) -> None:
 
 
 def test_the_report_download(client: TestClient) -> None:
+    client.get(COUNTY)  # a session of the desk's pages
     r = client.get(COUNTY + "/report.pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     assert "filename*=UTF-8''" in r.headers["content-disposition"]
@@ -485,6 +486,12 @@ def test_forms_need_the_csrf_token(client: TestClient, folder: Path) -> None:
     assert client.post(COUNTY, data={**base, "csrf": "x" * 43}).status_code == 403
     fresh = TestClient(create_app(Folder(folder)), base_url=ADDRESS)  # another browser: another cookie
     assert fresh.post(COUNTY, data={**base, "csrf": hidden(html, "csrf")}).status_code == 403
+    # A cookie planted by someone else (another site on this machine can set cookies for 127.0.0.1) is not
+    # adopted: a session is one the desk made, and its token is the desk's, with or without an Origin.
+    planted = TestClient(create_app(Folder(folder)), base_url=ADDRESS, cookies={"desk_session_8000": "p" * 43})
+    for token in ("p" * 43, hidden(html, "csrf")):
+        assert planted.post(COUNTY, data={**base, "csrf": token}).status_code == 403
+    assert planted.cookies.get("desk_session_8000", domain="127.0.0.1") not in (None, "p" * 43)  # replaced
     other_site = client.post(COUNTY, data={**base, "csrf": hidden(html, "csrf")},
                              headers={"origin": "http://evil.example"})
     assert other_site.status_code == 403
@@ -549,6 +556,32 @@ def test_a_symlink_out_of_the_folder_is_not_a_county(client: TestClient, folder:
     assert "链接县 是指向目录之外" in page  # but said, as the summary says it
     assert client.get("/county/链接县").status_code == 404
 
+
+
+def test_stale_temporary_files_of_ours_are_removed_at_start(folder: Path) -> None:
+    """A save killed mid-write leaves its temporary file; the next desk on the folder removes it, and only
+    ours (by their name) and only old ones (another desk may be writing one now)."""
+    old = time.time_ns() - 3600 * 10**9
+    stale, recent, other = (folder / ".高青县_初评.yaml.ab12cd_9.tmp", folder / ".高青县_初评.yaml.zz12cd34.tmp",
+                            folder / ".notes.tmp")
+    for p in (stale, recent, other):
+        p.write_text("x")
+    for p in (stale, other):
+        os.utime(p, ns=(old, old))
+    Folder(folder)
+    assert not stale.exists() and recent.exists() and other.exists()
+
+
+def test_pages_and_messages_name_no_machine_path(client: TestClient, folder: Path) -> None:
+    (folder / "坏文件_初评.yaml").write_text("stage: 初评\nrubric: [\n", "utf-8")  # a review file that cannot be read
+    home = client.get("/").text
+    assert "坏文件_初评.yaml，第 3 行" in home and "评审目录：各县材料" in home
+    sign(client)
+    refused = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由"},
+                   url=COUNTY + "?stage=验收")  # 验收 not signed yet
+    assert refused.status_code == 400 and "请先在页面上方填写评审人" in refused.text
+    for html in (home, client.get(COUNTY).text, refused.text, client.get("/county/none").text):
+        assert str(folder.parent) not in html and "/tmp" not in html
 
 @pytest.fixture
 def hostile(tmp_path: Path) -> TestClient:
@@ -659,20 +692,9 @@ def live(folder: Path) -> Iterator[int]:
         thread.join(10)
 
 
-def call(port: int, method: str, path: str, fields: dict[str, str] | None = None, csrf: str = "") -> tuple[int, str]:
-    """One request on its own connection, as a browser makes it (the CSRF token in a cookie and in the form):
-    the status and the page, redirects not followed."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        headers = {"Cookie": f"desk_csrf={csrf}"} if csrf else {}
-        body = None
-        if fields is not None:
-            body, headers["Content-Type"] = urlencode({"csrf": csrf, **fields}), FORM
-        conn.request(method, quote(path, safe="/?=&"), body=body, headers=headers)
-        answer = conn.getresponse()
-        return answer.status, answer.read().decode()
-    finally:
-        conn.close()
+def call(port: int, method: str, path: str) -> tuple[int, str]:
+    """One request on its own connection, with no cookie: the status and the page, redirects not followed."""
+    return Visitor(port).go(method, path)
 
 
 def test_downloads_are_made_a_few_at_a_time(live: int, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -692,10 +714,33 @@ def test_downloads_are_made_a_few_at_a_time(live: int, monkeypatch: pytest.Monke
         return b"%PDF-1.7"
 
     monkeypatch.setattr(outputs, "render", render)
+    reviewers = [Visitor(live) for _ in range(4)]
+    for reviewer in reviewers:
+        reviewer.go("GET", COUNTY)
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(lambda _: call(live, "GET", COUNTY + "/report.pdf")[0], range(8)))
+        answers = list(pool.map(lambda n: reviewers[n % 4].go("GET", COUNTY + "/report.pdf")[0], range(8)))
     assert answers == [200] * 8
     assert most == limits.RENDERS == 2
+
+
+def test_downloads_that_render_need_the_desks_own_page(live: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page of another site cannot make the desk render (a plain GET from it is refused by the browser's
+    Sec-Fetch-Site, and it has no session), and one session's queue of downloads is bounded."""
+    from scoring.papers import outputs
+
+    monkeypatch.setattr(outputs, "render", lambda *args: time.sleep(0.5) or b"%PDF-1.7")
+    assert call(live, "GET", COUNTY + "/report.pdf")[0] == 403  # no session: not from the desk's page
+    reviewer = Visitor(live)
+    reviewer.go("GET", COUNTY)
+    for site in ("cross-site", "same-site"):
+        status, page = reviewer.go("GET", COUNTY + "/report.pdf", headers={"Sec-Fetch-Site": site})
+        assert status == 403 and "拒绝跨站下载" in page
+    assert reviewer.go("GET", COUNTY + "/report.pdf", headers={"Sec-Fetch-Site": "same-origin"})[0] == 200
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: reviewer.go("GET", COUNTY + "/report.pdf"), range(8)))
+    statuses = sorted(a[0] for a in answers)
+    assert statuses.count(200) >= limits.RENDERS_QUEUED and 429 in statuses, statuses
+    assert all("下载过多" in page for status, page in answers if status == 429)
 
 
 def test_slow_clients_cannot_hold_the_server(live: int, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -742,7 +787,9 @@ def test_a_real_server_refuses_oversized_requests_at_once(live: int) -> None:
             (f"{head}Transfer-Encoding: chunked\r\n\r\n{limits.FORM_BYTES + 1:x}\r\n".encode()
              + b"a" * (limits.FORM_BYTES + 1), 413, "提交的内容过大"),
             (f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nX-Long: {'a' * 2 * limits.HEADER_BYTES}".encode(),
-             400, "请求无法识别")):  # headers still coming past the limit
+             400, "请求无法识别"),  # headers still coming past the limit
+            (f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nX-Long: {'a' * (limits.HEADER_BYTES + 100)}\r\n\r\n"
+             .encode(), 431, "请求头过长")):  # a whole one, sent in one piece, just past the limit
         with socket.create_connection(("127.0.0.1", live), timeout=5) as s:
             s.sendall(request)
             answer = b""
@@ -759,12 +806,11 @@ def test_two_hundred_concurrent_requests_lose_and_mix_up_nothing(live: int, fold
     other county's. A save over a file another client changed meanwhile is refused (409), as it must be,
     and the client makes it again from a fresh page, as a reviewer would."""
     counties = ["高青县", "示例县", "问题县"]
-    token = "c" * 43
+    reviewer = Visitor(live)
     for name in counties:  # each county's 初评 signed first, as a reviewer starts
-        page = call(live, "GET", f"/county/{name}", csrf=token)[1]
-        fields = {"version": hidden(page, "version"), "do": "header", "reviewer": "李明", "unit": "淄博市民政局",
-                  "date": "2022-12-05"}
-        assert call(live, "POST", f"/county/{name}", fields, token)[0] == 303
+        page = reviewer.go("GET", f"/county/{name}")[1]
+        fields = reviewer.form(page, {"do": "header", "reviewer": "李明", "unit": "淄博市民政局", "date": "2022-12-05"})
+        assert reviewer.go("POST", f"/county/{name}", fields)[0] == 303
     indicators = ["1.1", "1.3", "1.5", "2.1", "2.5", "3.1", "3.3", "4.2", "4.3", "5.1", "5.5", "5.7", "6.2", "6.3",
                   "7.1"]
     entries = [(name, ind, f"{name}第{ind}项理由{n}") for n, (name, ind) in
@@ -783,11 +829,10 @@ def test_two_hundred_concurrent_requests_lose_and_mix_up_nothing(live: int, fold
             name, ind, reason = job
             got = []
             for _ in range(50):
-                status, page = call(live, "GET", f"/county/{name}", csrf=token)
+                status, page = reviewer.go("GET", f"/county/{name}")
                 got.append(status)
-                fields = {"version": hidden(page, "version"), "do": "score", "indicator": ind, "value": "0",
-                          "reason": reason}
-                got.append(call(live, "POST", f"/county/{name}", fields, token)[0])
+                fields = reviewer.form(page, {"do": "score", "indicator": ind, "value": "0", "reason": reason})
+                got.append(reviewer.go("POST", f"/county/{name}", fields)[0])
                 if got[-1] != 409:
                     break
         with lock:
@@ -816,12 +861,16 @@ class Visitor:
     """One browser of a desk on a real server: keeps the cookies it is given, sends the page's hidden fields."""
 
     def __init__(self, port: int) -> None:
-        self.port, self.cookies = port, {}
+        self.port, self.cookies = port, dict[str, str]()
 
-    def go(self, method: str, path: str, fields: dict[str, str] | None = None) -> tuple[int, str]:
+    def go(self, method: str, path: str, fields: dict[str, str] | None = None,
+           headers: dict[str, str] | None = None) -> tuple[int, str]:
+        """One request on its own connection: the status and the page, redirects not followed."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+            headers = dict(headers or {})
+            if self.cookies:
+                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
             body = None
             if fields is not None:
                 body, headers["Content-Type"] = urlencode(fields), FORM

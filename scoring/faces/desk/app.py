@@ -12,9 +12,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path, PurePosixPath
-from typing import Any
 from urllib.parse import quote
 
 from starlette.applications import Starlette
@@ -67,10 +65,11 @@ def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: 
     app = Starlette(routes=routes, middleware=[Middleware(Guard, hosts=hosts, token=token), Middleware(Bounded)],
                     exception_handlers={Unknown: missing, 404: missing, PermissionError: forged,
                                         ScoringError: failed, TooLarge: oversized, Unsupported: unsupported,
-                                        ClientDisconnect: gone})
+                                        ClientDisconnect: gone, forms.Malformed: malformed, 500: crashed})
     # per app, not per module: two desks in one process share neither their folder nor their turns to render
     app.state.folder = folder
     app.state.renders = threading.BoundedSemaphore(limits.RENDERS)  # downloads made at once; the others wait
+    app.state.queue = threading.Lock()  # guards each session's count of downloads asked for
     return app
 
 
@@ -123,7 +122,7 @@ def _conflicted(request: Request, exc: Conflict, sent: tuple[str, ...], kept: fo
 def _refused(request: Request, case: Case, exc: ScoringError, kept: forms.Typed) -> Response:
     """The 400 page: the message beside the form it is about (the header's at the header form), the form
     filled in again as the reviewer sent it."""
-    said = exc.message if isinstance(exc, forms.Refused) else forms.worded(exc)
+    said = _folder(request).local(exc.message if isinstance(exc, forms.Refused) else forms.worded(exc))
     key = exc.key if isinstance(exc, forms.Refused) else kept.key
     ind = kept.indicator
     if key == "header":
@@ -178,13 +177,37 @@ async def summary(request: Request) -> Response:
 async def _download(request: Request, make: Callable[[], bytes], media_type: str, filename: str, *,
                     renders: bool = True) -> Response:
     """A file made off the event loop, as an attachment. A render takes its turn under the app's semaphore,
-    so a burst of downloads cannot hold more than limits.RENDERS renders' memory and CPU at once."""
-    turn: AbstractContextManager[Any] = request.app.state.renders if renders else nullcontext()
+    so a burst of downloads cannot hold more than limits.RENDERS renders' memory and CPU at once; it is
+    made only for a session of the desk's own pages, asked from them (never from another site: a page
+    elsewhere could otherwise make the desk render for it), and at most limits.RENDERS_QUEUED at a time
+    per session."""
+    if not renders:
+        return _attachment(await run_in_threadpool(make), media_type, filename)
+    refused = _render_refused(request)
+    if refused is not None:
+        return refused
+    session, lock = request.state.session, request.app.state.queue
+    with lock:
+        if session.renders >= limits.RENDERS_QUEUED:
+            return message(429, "下载过多", f"同时只能准备 {limits.RENDERS_QUEUED} 个下载，请等前面的下载完成后再试。")
+        session.renders += 1
 
     def made() -> bytes:
-        with turn:
+        with request.app.state.renders:
             return make()
-    return _attachment(await run_in_threadpool(made), media_type, filename)
+    try:
+        return _attachment(await run_in_threadpool(made), media_type, filename)
+    finally:
+        with lock:
+            session.renders -= 1
+
+
+def _render_refused(request: Request) -> Response | None:
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return message(403, "拒绝跨站下载", "报告和意见表只能从评审工作台自己的页面下载。")
+    if request.state.fresh:
+        return message(403, "请从页面下载", "请先打开评审工作台的页面，再点击其中的下载链接。")
+    return None
 
 
 async def stylesheet(request: Request) -> Response:
@@ -213,7 +236,16 @@ async def gone(request: Request, exc: Exception) -> Response:
 
 async def failed(request: Request, exc: Exception) -> Response:
     text = str(exc) if isinstance(exc, ScoringError) else "处理请求时出错。"
-    return message(422, "无法处理", text)
+    return message(422, "无法处理", _folder(request).local(text))
+
+
+async def crashed(request: Request, exc: Exception) -> Response:
+    """Whatever else went wrong: said in Chinese, with no trace of the code or the machine."""
+    return message(500, "工作台出错", "处理这个请求时出错，未保存任何内容。请回到各县列表重试；如再次出现，请把操作步骤告诉管理员。")
+
+
+async def malformed(request: Request, exc: Exception) -> Response:
+    return message(400, "地址或表单有误", "请求中的参数不完整或有误。请回到评审工作台的页面，刷新后重试。")
 
 
 def _stage(request: Request) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -42,6 +43,8 @@ KEPT = 1024  # values kept between requests: a bundle, a rubric, a review file, 
 SETTLED_NS = 2_000_000_000  # a file written less than 2 s ago is not kept: a second write within the
 # same tick of the file system's clock could leave its signature unchanged
 
+TEMP = re.compile(r"^\..+\.ya?ml\.[a-z0-9_]{8}\.tmp$")  # what write_atomic leaves of a review file when killed
+TEMP_AGE_NS = 60 * 10**9  # older than any save in progress: another desk on the folder may be writing one now
 T = TypeVar("T")
 Stat = tuple[int, int, int, int]  # inode, size, mtime and ctime in nanoseconds; zeros for no file
 
@@ -93,6 +96,11 @@ class Folder:
         self.lock = threading.Lock()  # one save at a time in this process; the file lock is for all of them
         self.kept = _Kept()
         self.shown: OrderedDict[str, Stage] = OrderedDict()  # stages by version, as pages showed them
+        _clean(self.root)
+
+    def local(self, text: str) -> str:
+        """A message without the machine's paths: files named as they are in the folder."""
+        return local(text, self.root)
 
     def names(self) -> list[str]:
         return [p.name for p in find(self.root, empty=True).bundles]
@@ -193,7 +201,7 @@ def _case(name: str, stage: str, rubric: Rubric, bundle: Bundle, mine: list[File
     try:
         by_stage = matched(mine, bundle)
     except ScoringError as exc:
-        return Case(name, stage, rubric, bundle, score(rubric, bundle), new, "", None, str(exc))
+        return Case(name, stage, rubric, bundle, score(rubric, bundle), new, "", None, local(str(exc), new.parent))
     earlier = REVIEWING[: REVIEWING.index(stage)]
     before = tuple(by_stage[s].review for s in earlier if s in by_stage)
     missing = next((s for s in earlier if s not in by_stage), None)
@@ -206,8 +214,24 @@ def _case(name: str, stage: str, rubric: Rubric, bundle: Bundle, mine: list[File
         result = score(rubric, bundle, [*before, *([filed.review] if filed else [])])
     except ScoringError as exc:
         return Case(name, stage, rubric, bundle, score(rubric, bundle, before), path, version, None,
-                    f"评审意见文件 {path.name} 无法使用：{exc}。请先在文件中改正，或移走该文件", before)
+                    local(f"评审意见文件 {path.name} 无法使用：{exc}。请先在文件中改正，或移走该文件", new.parent), before)
     return Case(name, stage, rubric, bundle, result, path, version, filed.review if filed else None, "", before)
+
+
+def local(text: str, root: Path) -> str:
+    """`text` with the served folder's path left out of every file it names (the folder itself by its name)."""
+    return text.replace(f"{root}{os.sep}", "").replace(str(root), root.name)
+
+
+def _clean(root: Path) -> None:
+    """Remove the temporary files a save killed mid-write left (ours only, by their name, and only old ones)."""
+    now = time.time_ns()
+    for p in root.iterdir():
+        try:
+            if TEMP.match(p.name) and p.is_file() and not p.is_symlink() and now - p.lstat().st_mtime_ns > TEMP_AGE_NS:
+                p.unlink()
+        except OSError:
+            continue  # another desk removed it first, or it cannot be: harmless either way
 
 
 @contextmanager

@@ -54,7 +54,7 @@ class CountiesPage:
 def counties_page(folder: Folder) -> CountiesPage:
     filed, problems = folder.reviews()
     rows = tuple(_row(folder, name, filed) for name in folder.names())
-    return CountiesPage("评审工作台：各县材料包", str(folder.root), rows, tuple(problems), REVIEWING)
+    return CountiesPage("评审工作台：各县材料包", folder.root.name, rows, tuple(map(folder.local, problems)), REVIEWING)
 
 
 def county_url(name: str, stage: str = "") -> str:
@@ -66,7 +66,7 @@ def _row(folder: Folder, name: str, filed: list[Filed]) -> CountyRow:
     try:
         result = folder.scored(name, filed)
     except ScoringError as exc:
-        return CountyRow(name, url, "", "", "", "", "", 0, "", "", str(exc))
+        return CountyRow(name, url, "", "", "", "", "", 0, "", "", folder.local(str(exc)))
     own, final = result.own, result.final
     short = [i for i in result.indicators if i.own.supported < i.own.points]
     touched = {o.indicator for s in result.chain for o in (*s.overrides, *s.pending)}
