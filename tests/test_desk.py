@@ -184,6 +184,8 @@ def test_a_review_made_in_the_desk_is_the_one_the_cli_applies(client: TestClient
                       "value": "low", "reason": "实地抽查12处农村幸福院，5处未正常运营。"})
     standing = r.text.split("<tbody>")[1].split("</tbody>")[0]
     assert "<b>82.9</b>" in standing and ">81.9<" in standing  # as worked by hand in the shipped 初评
+    assert "已保存。本阶段总分 82.9 分（有据 81.9 分）" in card(r.text, "4.4")  # said where the reviewer is
+    assert "已保存。" not in card(r.text, "2.3")
     file = folder / "高青县_初评.yaml"
     city = review.read(ROOT / "evidence" / "gaoqing_2022_review_city.yaml").stage
     made = review.read(file).stage
@@ -403,14 +405,17 @@ def test_a_review_file_edited_on_disk_is_seen_on_the_next_request(client: TestCl
     edit_in_place(file, "甲乙丙丁".encode(), "戊己庚辛".encode())
     edit_in_place(file, b"- score: 2\n", b"- score: 4\n")
     html = client.get(COUNTY).text
-    assert "戊己庚辛" in card(html, "7.1") and "甲乙丙丁" not in html
+    unlogged = re.sub(r'<details class="log">.*?</details>', "", html, flags=re.S)  # the log keeps history
+    assert "戊己庚辛" in card(html, "7.1") and "甲乙丙丁" not in unlogged
+    assert "文件在最后一次保存之后被修改过" in html  # and says the file changed outside the desk
     assert ">84.2<" in row(client.get("/").text, "高青县")
     # The version a form carries is the file's as it is now: a page made before the edit cannot save over it.
     r = post(client, {"do": "delete", "indicator": "7.1", "index": "0"}, page=html.replace(hidden(html, "version"), "0" * 64))
     assert r.status_code == 409
     r = post(client, {"do": "delete", "indicator": "7.1", "index": "0"})
     assert r.status_code == 200 and review.read(file).stage.overrides == ()
-    assert "戊己庚辛" not in r.text
+    assert "戊己庚辛" not in re.sub(r'<details class="log">.*?</details>', "", r.text, flags=re.S)
+    assert "删除 指标 7.1 定分为 4（理由：戊己庚辛）" in r.text  # the 修改记录 says what was deleted
 
 
 def test_a_bundle_replaced_or_a_document_changed_is_seen_on_the_next_request(client: TestClient,
@@ -631,11 +636,17 @@ def test_serve_starts_prints_the_address_and_stops_on_ctrl_c(folder: Path) -> No
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "scoring", "serve", str(folder), "--port", str(port)],
+    (folder / "评审人.txt").write_text("# 初评\n王芳@淄博市民政局\n", "utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "scoring", "serve", str(folder), "--port", str(port),
+                             "--reviewer", "李明@淄博市民政局", "--reviewers", str(folder / "评审人.txt")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         assert f"http://127.0.0.1:{port}/" in line
+        printed = [proc.stdout.readline() for _ in range(3)] if proc.stdout else []
+        assert "个人登录链接" in printed[0]  # on the loopback address too
+        links = [re.search(r"(http://\S+/signin/\S+)", x) for x in printed[1:]]
+        assert "李明（淄博市民政局）" in printed[1] and "王芳（淄博市民政局）" in printed[2] and all(links)
         for _ in range(100):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
@@ -949,3 +960,65 @@ def test_two_desks_on_one_folder_never_lose_an_entry(two_desks: tuple[int, int],
     made = [o.reason for o in review.read(folder / "高青县_初评.yaml").stage.overrides]
     assert sorted(made) == sorted(saved) and len(made) == len(indicators) // 2
     assert [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == []
+
+
+# ---------------------------------------------------------------- reviewers by name
+
+
+@pytest.fixture
+def named(folder: Path) -> Any:
+    """A desk that knows two reviewers, each with a sign-in key, and a browser for each."""
+    from scoring.faces.desk.reviewers import Reviewer
+
+    app = create_app(Folder(folder), named={"key-li": Reviewer("李明", "淄博市民政局"),
+                                            "key-wang": Reviewer("王芳", "淄博市民政局")})
+    return TestClient(app, base_url=ADDRESS), TestClient(app, base_url=ADDRESS)
+
+
+def test_only_a_signed_in_reviewer_saves_and_entries_carry_them(named: Any, folder: Path, runner: CliRunner) -> None:
+    li, wang = named
+    r = post(li, {"do": "header", "reviewer": "张局长（已签批）", "date": "2022-12-05"})
+    assert r.status_code == 403 and "个人登录链接" in r.text
+    assert li.get("/signin/no-such-key").status_code == 403
+    before = li.cookies.get("desk_session_8000")
+    assert li.get("/signin/key-li", follow_redirects=False).status_code == 303
+    assert li.cookies.get("desk_session_8000", domain="127.0.0.1") != before  # a new session, never the old
+    assert "李明（淄博市民政局）" in li.get(COUNTY).text.split('class="header-form"')[1]
+    r = post(li, {"do": "header", "reviewer": "张局长（已签批）", "unit": "某单位", "date": "2022-12-05"})
+    assert r.status_code == 200  # the typed name is not an identity: the signed-in reviewer's is written
+    post(li, {"do": "reject", "indicator": "2.2", "target": "D12", "reason": "核查报告由县民政局自行出具。"})
+    wang.get("/signin/key-wang")
+    post(wang, {"do": "score", "indicator": "7.1", "value": "2", "reason": "不作为特色创新计分"})
+    file = folder / "高青县_初评.yaml"
+    stage = review.read(file).stage
+    assert (stage.author, stage.unit) == ("李明", "淄博市民政局")
+    assert [(o.indicator, o.author) for o in stage.overrides] == [("2.2", "李明"), ("7.1", "王芳")]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", o.at) for o in stage.overrides)
+    log = wang.get(COUNTY).text.split('class="log"')[1].split("</details>")[0]
+    assert "修改记录（3 次保存）" in log and "王芳（淄博市民政局）" in log and "新增 指标 7.1 定分为 2" in log
+    assert "张局长" not in file.read_text("utf-8") and "张局长" not in log
+    csv = wang.get(COUNTY + "/diff.csv").content.decode("utf-8-sig")
+    assert "王芳" in csv and "李明" in csv  # the 意见表 names who made each entry
+    audit = runner.invoke(main, ["review", "audit", str(file)])
+    assert audit.exit_code == 0 and "修改记录完整：3 次保存" in audit.output and "王芳（淄博市民政局）" in audit.output
+    file.write_text(file.read_text("utf-8").replace("不作为特色创新计分", "改过的理由"), "utf-8")
+    audit = runner.invoke(main, ["review", "audit", str(file)])
+    assert audit.exit_code == 1 and "不是经评审工作台" in audit.output and "Traceback" not in audit.output
+    assert "不是经评审工作台" in wang.get(COUNTY).text
+
+
+def test_without_named_reviewers_the_log_says_the_name_was_typed(client: TestClient, folder: Path,
+                                                                runner: CliRunner) -> None:
+    sign(client)
+    records = (folder / "高青县_初评.log").read_text("utf-8").splitlines()
+    assert len(records) == 1 and json.loads(records[0])["signed_in"] is False
+    assert "李明（淄博市民政局）（页面填写）" in client.get(COUNTY).text
+    missing = runner.invoke(main, ["review", "audit", str(folder / "没有的_初评.yaml")])
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
+
+
+@pytest.mark.parametrize(("args", "said"), [(["--reviewer", "@淄博市民政局"], "写法不对"),
+                                            (["--reviewer", "李明@甲", "--reviewer", "李明@乙"], "写了两次")])
+def test_serve_refuses_bad_reviewers(runner: CliRunner, folder: Path, args: list[str], said: str) -> None:
+    result = runner.invoke(main, ["serve", str(folder), *args])
+    assert result.exit_code == 1 and said in result.output and "Traceback" not in result.output

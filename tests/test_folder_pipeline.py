@@ -98,6 +98,7 @@ def test_the_desks_summary_uses_the_rubric_it_was_started_with(tmp_path: Path) -
     root = tmp_path / "各县"
     make_bundle(root / "甲县", {"1.1": {"meeting": True}})
     client = TestClient(create_app(Folder(root, MINI)), base_url=ADDRESS)  # mini is not a shipped rubric
+    client.get("/")  # a download is made for a session of the desk's own pages
     data = client.get("/summary.json").json()
     assert [c["error"] for c in data["counties"]] == [""]
     assert data["rubric"] == "测试用评分细则（测试版）"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
@@ -25,16 +25,26 @@ from starlette.routing import Route
 
 from scoring.base import limits
 from scoring.base.errors import ScoringError
-from scoring.faces.desk import forms
+from scoring.faces.desk import forms, reviewers
 from scoring.faces.desk.folder import REVIEWING, Case, Conflict, Folder, Unknown
-from scoring.faces.desk.pages import Conflicted, changed_lines, counties_page, county_page, entry_lines
+from scoring.faces.desk.pages import (
+    Conflicted,
+    Viewer,
+    changed_lines,
+    counties_page,
+    county_page,
+    entry_lines,
+)
+from scoring.faces.desk.reviewers import Reviewer
 from scoring.faces.desk.safety import (
     LOOPBACK,
     Bounded,
     Guard,
+    Sessions,
     TooLarge,
     message,
     page,
+    session_cookie,
     too_large,
 )
 from scoring.jobs.summary import summarize
@@ -49,10 +59,13 @@ INLINE = {".pdf": "application/pdf", ".txt": "text/plain"}  # what a browser may
 FORM_TYPE = "application/x-www-form-urlencoded"  # what the desk's own forms send
 
 
-def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: str | None = None) -> Starlette:
-    """The desk over `folder`. `hosts`: the Host names served (None: any); `token`: required when given."""
+def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: str | None = None,
+               named: Mapping[str, Reviewer] | None = None) -> Starlette:
+    """The desk over `folder`. `hosts`: the Host names served (None: any); `token`: required when given;
+    `named`: the reviewers by their sign-in key (then only a signed-in reviewer saves)."""
     routes = [
         Route("/", counties),
+        Route("/signin/{key:str}", signin),
         Route("/desk.css", stylesheet),
         Route("/summary.{ext:str}", summary),
         Route("/county/{name:str}", county),
@@ -62,12 +75,14 @@ def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: 
         Route("/county/{name:str}/diff.{ext:str}", diff),
         Route("/county/{name:str}/report.pdf", report),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(Guard, hosts=hosts, token=token), Middleware(Bounded)],
+    sessions = Sessions()
+    app = Starlette(routes=routes, middleware=[Middleware(Guard, hosts=hosts, token=token, sessions=sessions),
+                                               Middleware(Bounded)],
                     exception_handlers={Unknown: missing, 404: missing, PermissionError: forged,
                                         ScoringError: failed, TooLarge: oversized, Unsupported: unsupported,
                                         ClientDisconnect: gone, forms.Malformed: malformed, 500: crashed})
     # per app, not per module: two desks in one process share neither their folder nor their turns to render
-    app.state.folder = folder
+    app.state.folder, app.state.sessions, app.state.named = folder, sessions, dict(named or {})
     app.state.renders = threading.BoundedSemaphore(limits.RENDERS)  # downloads made at once; the others wait
     app.state.queue = threading.Lock()  # guards each session's count of downloads asked for
     return app
@@ -82,21 +97,41 @@ async def counties(request: Request) -> Response:
     return page("desk/counties.html", page=await run_in_threadpool(counties_page, _folder(request)))
 
 
+async def signin(request: Request) -> Response:
+    """A reviewer's personal link: a new session (never one the browser brought) signed in as them."""
+    reviewer = request.app.state.named.get(request.path_params["key"])
+    if reviewer is None:
+        return message(403, "登录链接无效", "这不是本次启动评审工作台时生成的登录链接（重新启动后链接会变）。请使用启动时为你显示的个人登录链接。")
+    sid, session = request.app.state.sessions.new()
+    session.reviewer, request.state.signed_in = reviewer, True
+    back = RedirectResponse("/", 303)
+    back.set_cookie(session_cookie(request), sid, httponly=True, samesite="strict")
+    return back
+
+
 async def county(request: Request) -> Response:
     name, stage, folder = request.path_params["name"], _stage(request), _folder(request)
     case = await run_in_threadpool(folder.case, name, stage)
     saved = request.query_params.get("saved", "")
     notice = f"已保存到 {case.file.name}，总分已按最新评审意见重新计算。" if saved else ""
-    return page("desk/county.html", page=county_page(case, request.state.csrf, notice))
+    return page("desk/county.html", page=county_page(case, request.state.csrf, notice, viewer=_viewer(request),
+                                                      saved=saved))
+
+
+def _viewer(request: Request) -> Viewer:
+    by = request.state.session.reviewer
+    return Viewer(bool(request.app.state.named), by.label if by else "")
 
 
 async def save(request: Request) -> Response:
     name, stage, folder = request.path_params["name"], _stage(request), _folder(request)
     form = forms.FormData((await _form(request)).multi_items())
-    kept = forms.typed(form)
+    kept, by = forms.typed(form), request.state.session.reviewer
+    if request.app.state.named and by is None:
+        return message(403, "请先登录", "评审意见须由登录的评审人填写。请用启动评审工作台时为你显示的个人登录链接打开工作台，再填写。")
     try:
-        change = forms.change(form)
-        await run_in_threadpool(folder.save, name, stage, str(form.get("version", "")), change)
+        change = forms.change(form, by, reviewers.now())
+        await run_in_threadpool(folder.save, name, stage, str(form.get("version", "")), change, by)
     except forms.Malformed:
         return message(400, "表单有误", "提交的表单内容不完整或有误，未保存。请回到评审工作台的页面，刷新后重新填写。")
     except Conflict as exc:
@@ -105,7 +140,8 @@ async def save(request: Request) -> Response:
         case = await run_in_threadpool(folder.case, name, stage)
         return _refused(request, case, exc, kept)
     anchor = f"#i-{quote(kept.indicator)}" if kept.indicator else ""
-    return RedirectResponse(f"/county/{quote(name)}?stage={quote(stage)}&saved=1{anchor}", 303)
+    return RedirectResponse(f"/county/{quote(name)}?stage={quote(stage)}&saved={quote(kept.indicator or '1')}{anchor}",
+                            303)
 
 
 def _conflicted(request: Request, exc: Conflict, sent: tuple[str, ...], kept: forms.Typed) -> Response:
@@ -116,7 +152,7 @@ def _conflicted(request: Request, exc: Conflict, sent: tuple[str, ...], kept: fo
     text = ("保存未完成：这份评审意见文件在你打开页面之后已被修改（可能是另一位评审人）。下面是你提交的内容和文件中的"
             "最新内容；你填写的内容已保留在表单中，核对后可再次保存。")
     return page("desk/county.html", 409, page=county_page(exc.case, request.state.csrf, text, conflict=conflicted,
-                                                          typed=kept))
+                                                          typed=kept, viewer=_viewer(request)))
 
 
 def _refused(request: Request, case: Case, exc: ScoringError, kept: forms.Typed) -> Response:
@@ -129,11 +165,11 @@ def _refused(request: Request, case: Case, exc: ScoringError, kept: forms.Typed)
         errors = {ind: {kept.key: "未保存：" + said}} if ind else None
         alert = "未保存：请先填写评审人信息，见页面上方。" if ind else ""
         return page("desk/county.html", 400, page=county_page(case, request.state.csrf, "", errors, said, None,
-                                                              alert, "", kept))
+                                                              alert, "", kept, _viewer(request)))
     errors = {ind: {key: said}} if ind else None
     alert = f"未保存：指标 {ind} 的评审意见没有通过检查，见该指标下的说明（你填写的内容已保留）。" if ind else ""
     return page("desk/county.html", 400, page=county_page(case, request.state.csrf, "", errors,
-                                                          "" if ind else said, None, alert, ind, kept))
+                                                          "" if ind else said, None, alert, ind, kept, _viewer(request)))
 
 
 async def document(request: Request) -> Response:

@@ -16,6 +16,7 @@ a bundle replaced, a save through the desk, a file added to a bundle or removed 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import threading
@@ -32,6 +33,8 @@ from scoring.base.errors import ScoringError
 from scoring.base.files import write_atomic
 from scoring.domain.model import Bundle, Rubric, Stage
 from scoring.domain.results import Result
+from scoring.faces.desk import reviewers
+from scoring.faces.desk.reviewers import Reviewer
 from scoring.loading import review
 from scoring.loading.bundle import open_bundle
 from scoring.loading.rubric import load
@@ -177,11 +180,13 @@ class Folder:
             return score(rubric, bundle, [f.review for f in matched(mine, bundle).values()])
         return self.kept.get(("scored", name), signature, settled, made)
 
-    def save(self, name: str, stage: str, version: str, change: Callable[[Stage], Stage]) -> Case:
+    def save(self, name: str, stage: str, version: str, change: Callable[[Stage], Stage],
+             by: Reviewer | None = None) -> Case:
         """Apply `change` to the stage and write the file, if it is still the version the page showed and
         the new file passes every check of `scoring score --review`; else Conflict or ScoringError. The
         check and the write are one step for every desk and command on the folder: they hold an OS lock on
-        a file beside the review file (`.高青县_初评.lock`) for it."""
+        a file beside the review file (`.高青县_初评.lock`) for it. Each save is appended to the file's audit
+        log, by `by` (the signed-in reviewer) or, when the desk knows no reviewers, by the typed name."""
         with self.lock, _locked(self.root / f".{Path(name).stem}_{stage}.lock"):
             case = self.case(name, stage)
             if case.version != version:
@@ -194,6 +199,9 @@ class Folder:
             written = review.parse(text.encode(), str(case.file))
             score(case.rubric, case.bundle, [*case.before, written])  # the checks of `score --review`
             write_atomic(case.file, text.encode())
+            who = by or Reviewer(made.author, made.unit)
+            reviewers.record(case.file, who.name, who.unit, by is not None, reviewers.changes(case.stage_made, made),
+                             case.version, hashlib.sha256(text.encode()).hexdigest(), reviewers.now())
             return self.case(name, stage)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from scoring.base.errors import ScoringError
 from scoring.domain.model import Override, Stage
+from scoring.faces.desk.reviewers import Reviewer
 
 NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 INDEX = re.compile(r"^[0-9]{1,6}$")  # ASCII digits only: "²" is a digit to str.isdigit, not to int()
@@ -79,14 +80,16 @@ def typed(form: FormData) -> Typed:
                  (str(form.get("reviewer", "")), str(form.get("unit", "")), str(form.get("date", ""))))
 
 
-def change(form: FormData) -> Callable[[Stage], Stage]:
-    """The change the form asks for, as a function of the stage; Malformed for fields no page sends,
-    Refused (when called on the stage) for what a reviewer must put right."""
+def change(form: FormData, by: Reviewer | None = None, at: str = "") -> Callable[[Stage], Stage]:
+    """The change the form asks for, as a function of the stage, made by `by` (the signed-in reviewer;
+    None when the desk knows no reviewers and the header's typed name stands) at `at`; Malformed for fields
+    no page sends, Refused (when called on the stage) for what a reviewer must put right."""
     what, ind = str(form.get("do", "")), str(form.get("indicator", ""))
     if what not in DOINGS:
         raise Malformed("do")
     if what == "header":
-        return _header(*(str(form.get(k, "")).strip() for k in ("reviewer", "unit", "date")))
+        reviewer, unit, when = (str(form.get(k, "")).strip() for k in ("reviewer", "unit", "date"))
+        return _header(by.name, by.unit, when) if by else _header(reviewer, unit, when)
     if not ind:
         raise Malformed("indicator")
     if what in ("delete", "confirm"):
@@ -100,8 +103,9 @@ def change(form: FormData) -> Callable[[Stage], Stage]:
 
     def add(s: Stage) -> Stage:
         _ready(s, ind, what, target, key, reason)
-        return replace(s, overrides=(*s.overrides, Override(ind, what, target if what != "score" else "", value,
-                                                            reason, s.author)))
+        made = Override(ind, what, target if what != "score" else "", value, reason, by.name if by else s.author,
+                        at=at)
+        return replace(s, overrides=(*s.overrides, made))
     return add
 
 

@@ -5,7 +5,7 @@ contexts in report/context.py, whose pieces they reuse)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +15,7 @@ from scoring.base.numbers import dec, fmt
 from scoring.domain.inputs import TYPES
 from scoring.domain.model import DOCUMENT_STATUS, Indicator, Input, Override, Stage
 from scoring.domain.results import IndicatorResult, Result
+from scoring.faces.desk import reviewers
 from scoring.faces.desk.folder import REVIEWING, Case, Folder
 from scoring.faces.desk.forms import Typed
 from scoring.loading import review
@@ -158,6 +159,7 @@ class Card:
     rejectable: tuple[Choice, ...]  # the documents the indicator cites that no stage has rejected yet
     errors: Mapping[str, str]  # form ("score", "input:<name>", "reject", "entry", "other") -> message beside it
     typed: Typed | None = None  # what the reviewer sent in one of this card's forms, refused: shown again
+    saved: str = ""  # the confirmation of a save just made on this card, with the stage's new standing
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,23 @@ class Conflicted:
 
 
 @dataclass(frozen=True)
+class Viewer:
+    """Who looks at the page: whether the desk knows its reviewers by name, and who signed in (their label)."""
+
+    named: bool = False
+    signed: str = ""
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One save in the review file's audit log (修改记录)."""
+
+    at: str
+    who: str  # 李明（淄博市民政局）, with （页面填写） for a name typed where the desk knows no reviewers
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CountyPage:
     """One county at one stage, as `page` in desk/county.html."""
 
@@ -216,12 +235,16 @@ class CountyPage:
     conflict: Conflicted | None
     groups: tuple[Group, ...]
     downloads: tuple[Download, ...]
+    viewer: Viewer
+    log: tuple[LogRow, ...]  # newest first, at most reviewers.SHOWN
+    log_problem: str  # the audit log cannot be read, or the review file changed outside the desk
     csrf: str = field(default="", repr=False)
 
 
 def county_page(case: Case, csrf: str, notice: str = "", errors: Mapping[str, Mapping[str, str]] | None = None,
                 header_error: str = "", conflict: Conflicted | None = None, alert: str = "",
-                alert_about: str = "", typed: Typed | None = None) -> CountyPage:
+                alert_about: str = "", typed: Typed | None = None, viewer: Viewer | None = None,
+                saved: str = "") -> CountyPage:
     result, stage = case.result, case.stage_made
     k = len(result.chain) if case.current else len(result.chain) + 1  # this stage's place in the scores
     worded = _worded(result)
@@ -232,6 +255,7 @@ def county_page(case: Case, csrf: str, notice: str = "", errors: Mapping[str, Ma
                                       for i in items))
                    for title, items in review.groups(result, pending))
     head = typed.head if typed and typed.key == "header" else (stage.author, stage.unit, stage.date)
+    groups = _confirmed(groups, saved, standings(result)[-1])
     url = county_url(case.name, case.stage)
     base = f"/county/{quote(case.name)}"
     q = f"?stage={quote(case.stage)}"
@@ -245,7 +269,28 @@ def county_page(case: Case, csrf: str, notice: str = "", errors: Mapping[str, Ma
         tuple(StageLink(s, county_url(case.name, s), s == case.stage) for s in REVIEWING),
         tuple(standings(result)), case.file.name, case.version, *head,
         case.editable, case.problem, notice, alert, f"#i-{alert_about}" if alert_about else "", header_error,
-        conflict, groups, downloads, csrf)
+        conflict, groups, downloads, viewer or Viewer(), *_log(case), csrf)
+
+
+def _confirmed(groups: tuple[Group, ...], saved: str, now: Standing) -> tuple[Group, ...]:
+    """The card a save was just made on, with the confirmation where the reviewer is (not only at the top)."""
+    said = f"已保存。本阶段总分 {now.total} 分（有据 {now.supported} 分），结论：{now.verdict}。"
+    return tuple(Group(g.title, tuple(replace(c, saved=said) if c.id == saved else c for c in g.cards))
+                 for g in groups)
+
+
+def _log(case: Case) -> tuple[tuple[LogRow, ...], str]:
+    """The stage's audit log, newest first, and what is wrong with it ("" when the chain holds)."""
+    try:
+        records, problems = reviewers.check(case.file)
+    except ScoringError as exc:
+        return (), str(exc)
+    rows = tuple(LogRow(str(r["at"]).replace("T", " ")[:19],
+                        (f"{r['reviewer']}（{r['unit']}）" if r.get("unit") else str(r["reviewer"]))
+                        + ("" if r.get("signed_in") else "（页面填写）"),
+                        tuple(map(str, r["changes"])) or ("（内容未变）",))
+                 for r in reversed(records[-reviewers.SHOWN:]))
+    return rows, "；".join(problems)
 
 
 def _worded(result: Result) -> dict[tuple[str, str, str, str], str]:

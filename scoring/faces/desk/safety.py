@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from scoring.base import limits
+from scoring.faces.desk.reviewers import Reviewer
 from scoring.papers.report import render, template_dirs
 
 PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -44,6 +45,7 @@ class Session:
 
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     renders: int = 0
+    reviewer: Reviewer | None = None  # who signed in with their link; None before (or when none are named)
 
 
 class Sessions:
@@ -72,10 +74,9 @@ class Sessions:
 class Guard(BaseHTTPMiddleware):
     """Host names, the access token, the CSRF cookie and the headers every response carries."""
 
-    def __init__(self, app: Any, hosts: tuple[str, ...] | None, token: str | None) -> None:
+    def __init__(self, app: Any, hosts: tuple[str, ...] | None, token: str | None, sessions: Sessions) -> None:
         super().__init__(app)
-        self.hosts, self.token = hosts, token
-        self.sessions = Sessions()
+        self.hosts, self.token, self.sessions = hosts, token, sessions
 
     async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await self._checked(request, call_next)
@@ -105,7 +106,7 @@ class Guard(BaseHTTPMiddleware):
         if request.method == "POST" and not _same_origin(request):
             return message(403, "拒绝跨站提交", "请在评审工作台的页面上提交表单。")
         response = await call_next(request)
-        if fresh:
+        if fresh and not getattr(request.state, "signed_in", False):  # a sign-in sets its own session
             response.set_cookie(cookie, sid, httponly=True, samesite="strict")
         return response
 
