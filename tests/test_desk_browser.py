@@ -2,8 +2,10 @@
 chromium-driver, against `scoring serve` running as a command. A reviewer opens the counties, opens the
 sample county's 初评, rejects a document and lowers a tier, each with a reason; the page's totals follow
 each save, the diff downloaded from the page lists both changes, and `scoring diff` reads the saved
-review file to the same table. Screenshots of every page, at a 1366×768 office screen, are kept in the
-test's folder (its path is printed) for a person to look at.
+review file to the same table. Then two signed-in reviewers on two desks over one folder: a refused save
+keeps its input, a stale save says what changed and keeps it too, and the page is looked at on a phone.
+Screenshots of every page, at a 1366×768 office screen and at 390×844, are kept in the test's folder (its
+path is printed; `--basetemp` keeps it in a place of your choosing) for a person to look at.
 
 `scripts/setup.sh --test` installs chromium and chromium-driver; on a machine without chromium the test
 is skipped. The browser and its driver are the system's, named by path, so nothing is downloaded.
@@ -315,13 +317,16 @@ def test_two_reviewers_a_refused_save_and_a_stale_one(two_desks: tuple[list[str]
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", log)
     screens.take("log_1366")
 
-    browser.set_window_size(390, 844)
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # a phone's viewport, exactly
+                            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
     browser.execute_script("window.scrollTo(0, 0)")
     screens.take("county_390")
     adjust(browser, "7.1", "score")
     screens.take("card_forms_390")
+    assert not overflowing(browser)  # the page itself never scrolls sideways; wide tables scroll inside themselves
     browser.get(li.split("/signin/")[0] + "/")
     screens.take("counties_390")
+    assert not overflowing(browser)
 
 
 def adjust_open(driver: webdriver.Chrome, indicator: str, action: str) -> WebElement:
@@ -336,3 +341,13 @@ def read_stage(path: Path) -> tuple[Any, ...]:
     from scoring.loading import review
 
     return review.read(path).stage.overrides
+
+
+def overflowing(driver: webdriver.Chrome) -> list[str]:
+    """The elements that reach past the viewport's right edge (none when the page does not scroll sideways)."""
+    found: list[str] = driver.execute_script(
+        "if (document.documentElement.scrollWidth <= window.innerWidth) return [];"
+        "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
+        "window.innerWidth + 1 && !e.closest('table.grid')).slice(0, 8).map(e => e.tagName + '.' + e.className + "
+        "' ' + Math.round(e.getBoundingClientRect().right));")
+    return found
