@@ -156,6 +156,9 @@ def test_the_counties_page(client: TestClient) -> None:
     assert "高青县" in rows and "示例县" in rows
     assert ">84.2<" in rows and ">16/16<" in rows and "未评审" in rows
     assert '/county/%E9%AB%98%E9%9D%92%E5%8E%BF' in rows  # each county links to its page
+    failing = row(r.text, "示例县")  # a county failing mandatory indicators says so in words
+    assert '自评：<span class="bad">未达到创建标准：强制性指标未达标 6 项' in failing
+    assert '自评：<span class="ok">达到创建标准' in row(r.text, "高青县")
 
 
 def test_the_county_page_shows_claims_evidence_and_the_trace(client: TestClient) -> None:
@@ -1029,3 +1032,20 @@ def test_without_named_reviewers_the_log_says_the_name_was_typed(client: TestCli
 def test_serve_refuses_bad_reviewers(runner: CliRunner, folder: Path, args: list[str], said: str) -> None:
     result = runner.invoke(main, ["serve", str(folder), *args])
     assert result.exit_code == 1 and said in result.output and "Traceback" not in result.output
+
+
+def test_the_index_and_the_next_indicator_to_review(client: TestClient, folder: Path) -> None:
+    copy_tree(ROOT / "evidence" / "gaoqing_2022_evidence_problems", folder / "问题县")  # claims with flags
+    url = "/county/问题县"
+    html = client.get(url).text
+    index = html.split('aria-label="指标索引"')[1].split("</nav>")[0]
+    assert len(re.findall(r'href="#i-[^"]+"', index)) == html.count('<article class="card')  # every indicator
+    first = re.search(r'下一项待审：(\S+) ', html)
+    assert first and f'href="#i-{first.group(1)}"' in html.split('class="sticky"')[1].split("</div>")[0]
+    assert f'class="chip flagged">{first.group(1)} 有标记<' in index
+    post(client, {"do": "header", "reviewer": "李明", "date": "2022-12-05"}, url=url)
+    html = post(client, {"do": "score", "indicator": first.group(1), "value": "0", "reason": "理由"}, url=url).text
+    assert f'class="chip done">{first.group(1)} 已调整<' in html
+    after = re.search(r'下一项待审：(\S+) ', html)
+    assert after is None or after.group(1) != first.group(1)  # on to the next one
+    assert "有标记和待复核的指标都已处理" in client.get(COUNTY).text  # the sample county has nothing flagged

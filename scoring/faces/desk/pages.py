@@ -39,6 +39,7 @@ class CountyRow:
     stage: str  # the last stage filed: 初评（淄博市民政局 李明）, or 未评审
     progress: str  # 佐证不足 3 项，已处理 2 项；1 条意见待复核
     error: str
+    verdicts: tuple[tuple[str, str, bool], ...] = ()  # each stage's verdict: (自评, 达到创建标准, True) …
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ def _row(folder: Folder, name: str, filed: list[Filed]) -> CountyRow:
     return CountyRow(name, county_url(name, last.name if last else ""), result.bundle.assessee.get("name", ""),
                      fmt(own.total), fmt(own.supported_total), f"{m.met}/{m.total}" if m.total else "",
                      fmt(final.total) if last else "",
-                     sum(len(i.final.flags) for i in result.indicators), stage, progress, "")
+                     sum(len(i.final.flags) for i in result.indicators), stage, progress, "",
+                     tuple((s.stage, s.verdict, s.passed) for s in standings(result)))
 
 
 # ---------------------------------------------------------------- one county
@@ -160,6 +162,13 @@ class Card:
     errors: Mapping[str, str]  # form ("score", "input:<name>", "reject", "entry", "other") -> message beside it
     typed: Typed | None = None  # what the reviewer sent in one of this card's forms, refused: shown again
     saved: str = ""  # the confirmation of a save just made on this card, with the stage's new standing
+
+    @property
+    def state(self) -> str:
+        """Where the indicator stands at this stage, for the page's index: 待复核, 已调整, 有标记 or ""."""
+        if any(e.pending for e in self.entries):
+            return "待复核"
+        return "已调整" if self.entries else "有标记" if self.flags else ""
 
 
 @dataclass(frozen=True)
@@ -239,6 +248,12 @@ class CountyPage:
     log: tuple[LogRow, ...]  # newest first, at most reviewers.SHOWN
     log_problem: str  # the audit log cannot be read, or the review file changed outside the desk
     csrf: str = field(default="", repr=False)
+
+    @property
+    def next(self) -> Card | None:
+        """The next indicator to review: the first, in the page's order, with a flag or an entry waiting to be
+        re-checked (None when every one is handled)."""
+        return next((c for g in self.groups for c in g.cards if c.state in ("有标记", "待复核")), None)
 
 
 def county_page(case: Case, csrf: str, notice: str = "", errors: Mapping[str, Mapping[str, str]] | None = None,
