@@ -596,12 +596,13 @@ def hostile(tmp_path: Path) -> TestClient:
     """A county whose bundle carries markup in its text and documents that a browser would run."""
     root = tmp_path / "各县"
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
-    make_bundle(root / "坏县", {"1.1": {"meeting": {"value": True, "documents": ["D1", "D2", "D3", "D4", "D5"]}}},
+    make_bundle(root / "坏县", {"1.1": {"meeting": {"value": True, "documents": ["D1", "D2", "D3", "D4", "D5", "D6"]}}},
                 documents={"D1": ("a.html", b"<script>alert(1)</script>", "2022-01-01"),
                            "D2": ("b.svg", svg, "2022-01-01"),
                            "D3": ("c.txt", "纯文本<b>".encode(), "2022-01-01"),
                            "D4": ("d.pdf", b"%PDF-1.4\n%%EOF\n", "2022-01-01"),
-                           "D5": ("e.txt", "中文".encode("gbk"), "2022-01-01")},
+                           "D5": ("e.txt", "中文".encode("gbk"), "2022-01-01"),
+                           "D6": ("f.png", b"\x89PNG\r\n\x1a\n", "2022-01-01")},
                 assessee={"name": "<script>alert('县')</script>"})
     manifest = root / "坏县" / "bundle.yaml"
     manifest.write_text(manifest.read_text("utf-8").replace("title: 文件D1", "title: <img src=x onerror=alert(1)>"),
@@ -618,8 +619,7 @@ def test_bundle_text_is_escaped(hostile: TestClient) -> None:
 
 @pytest.mark.parametrize(("doc", "kind", "inline"), [
     ("D1", "application/octet-stream", False), ("D2", "application/octet-stream", False),
-    ("D3", "text/plain; charset=utf-8", True), ("D4", "application/pdf", True),
-    ("D5", "text/plain; charset=gb18030", True),
+    ("D4", "application/pdf", True), ("D6", "image/png", True),
 ])
 def test_documents_are_served_inert(hostile: TestClient, doc: str, kind: str, inline: bool) -> None:
     r = hostile.get(f"/county/坏县/doc/{doc}")
@@ -630,6 +630,15 @@ def test_documents_are_served_inert(hostile: TestClient, doc: str, kind: str, in
     assert r.headers["content-security-policy"].startswith("default-src 'none'")
     if doc != "D4":
         assert "sandbox" in r.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(("doc", "text"), [("D3", "纯文本&lt;b&gt;"), ("D5", "中文")])
+def test_text_documents_are_shown_with_the_county_and_the_title(hostile: TestClient, doc: str, text: str) -> None:
+    r = hostile.get(f"/county/坏县/doc/{doc}")
+    assert r.status_code == 200 and r.headers["content-type"] == "text/html; charset=utf-8"
+    assert f"&lt;script&gt;alert(&#39;县&#39;)&lt;/script&gt;：{doc} 文件{doc}" in r.text  # county, id and title
+    assert f'<pre class="document">{text}</pre>' in r.text  # as text, escaped (GBK read as such)
+    assert "default-src 'none'" in r.headers["content-security-policy"]
 
 
 # ---------------------------------------------------------------- the command

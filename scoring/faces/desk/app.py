@@ -33,6 +33,7 @@ from scoring.faces.desk.pages import (
     changed_lines,
     counties_page,
     county_page,
+    county_url,
     entry_lines,
 )
 from scoring.faces.desk.reviewers import Reviewer
@@ -55,7 +56,8 @@ from scoring.pipeline.folder import find
 
 DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 PDF_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'none'"  # the browser's own PDF viewer
-INLINE = {".pdf": "application/pdf", ".txt": "text/plain"}  # what a browser may show; the rest downloads
+INLINE = {".pdf": "application/pdf", ".txt": "text/plain", ".png": "image/png", ".jpg": "image/jpeg",
+          ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}  # shown; the rest (SVG too) downloads
 FORM_TYPE = "application/x-www-form-urlencoded"  # what the desk's own forms send
 
 
@@ -336,8 +338,10 @@ def _document(folder: Folder, name: str, ident: str) -> Response:
     kind = INLINE.get(PurePosixPath(doc.file).suffix.lower())
     if kind is None:
         return _attachment(data, "application/octet-stream", filename)
-    if kind == "text/plain":
-        kind += "; charset=" + _charset(data)
+    if kind == "text/plain":  # shown in a page of the desk, under the county's and the document's names
+        text = data.decode(_charset(data), "replace")
+        return page("desk/document.html", title=f"{bundle.assessee.get('name', '') or name}：{doc.id} {doc.title}",
+                    county=county_url(name), text=text, filename=filename)
     disposition = f"inline; filename*=UTF-8''{quote(filename)}"
     csp = PDF_CSP if kind == "application/pdf" else DOCUMENT_CSP
     return Response(data, media_type=kind, headers={"Content-Disposition": disposition, "Content-Security-Policy": csp})
