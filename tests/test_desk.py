@@ -180,6 +180,8 @@ def test_a_review_made_in_the_desk_is_the_one_the_cli_applies(client: TestClient
     sign(client)
     r = post(client, {"do": "reject", "indicator": "2.2", "target": "D12", "reason": "核查报告由县民政局自行出具。"})
     assert r.status_code == 200 and "已保存到 高青县_初评.yaml" in r.text
+    unresolved = row(client.get("/").text, "高青县").split('<td class="num">')[5].split("<")[0]
+    assert unresolved == "0"  # the reviewer's own 不采信 is decided, not an open flag
     r = post(client, {"do": "input", "indicator": "2.3", "target": "cases_not_implemented", "widget": "number",
                       "value": "2", "reason": "另有1家民办养老机构用水未执行居民价格。"})
     assert "1.7 → " in card(r.text, "2.3") and "<b>1.4</b>" in card(r.text, "2.3")

@@ -35,7 +35,7 @@ class CountyRow:
     supported: str
     mandatory: str  # 16/16, or ""
     reviewed: str  # the last stage's total, "" before any review
-    flags: int  # flags still standing after every stage filed
+    flags: int  # flags still standing after every stage filed, but a reviewer's own 不采信 (decided, not open)
     stage: str  # the last stage filed: 初评（淄博市民政局 李明）, or 未评审
     progress: str  # 佐证不足 3 项，已处理 2 项；1 条意见待复核
     error: str
@@ -83,7 +83,7 @@ def _row(folder: Folder, name: str, filed: list[Filed]) -> CountyRow:
     return CountyRow(name, county_url(name, last.name if last else ""), result.bundle.assessee.get("name", ""),
                      fmt(own.total), fmt(own.supported_total), f"{m.met}/{m.total}" if m.total else "",
                      fmt(final.total) if last else "",
-                     sum(len(i.final.flags) for i in result.indicators), stage, progress, "",
+                     sum(1 for i in result.indicators for f in i.final.flags if f.code != "rejected"), stage, progress, "",
                      tuple((s.stage, s.verdict, s.passed) for s in standings(result)))
 
 
