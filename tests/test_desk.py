@@ -159,6 +159,9 @@ def test_the_counties_page(client: TestClient) -> None:
     assert "高青县" in rows and "示例县" in rows
     assert ">84.2<" in rows and ">16/16<" in rows and "未评审" in rows
     assert '/county/%E9%AB%98%E9%9D%92%E5%8E%BF' in rows  # each county links to its page
+    failing = row(r.text, "示例县")  # a county failing mandatory indicators says so in words
+    assert '自评：<span class="bad">未达到创建标准：强制性指标未达标 6 项' in failing
+    assert '自评：<span class="ok">达到创建标准' in row(r.text, "高青县")
 
 
 def test_the_county_page_shows_claims_evidence_and_the_trace(client: TestClient) -> None:
@@ -180,6 +183,8 @@ def test_a_review_made_in_the_desk_is_the_one_the_cli_applies(client: TestClient
     sign(client)
     r = post(client, {"do": "reject", "indicator": "2.2", "target": "D12", "reason": "核查报告由县民政局自行出具。"})
     assert r.status_code == 200 and "已保存到 高青县_初评.yaml" in r.text
+    unresolved = row(client.get("/").text, "高青县").split('<td class="num">')[5].split("<")[0]
+    assert unresolved == "0"  # the reviewer's own 不采信 is decided, not an open flag
     r = post(client, {"do": "input", "indicator": "2.3", "target": "cases_not_implemented", "widget": "number",
                       "value": "2", "reason": "另有1家民办养老机构用水未执行居民价格。"})
     assert "1.7 → " in card(r.text, "2.3") and "<b>1.4</b>" in card(r.text, "2.3")
@@ -187,6 +192,8 @@ def test_a_review_made_in_the_desk_is_the_one_the_cli_applies(client: TestClient
                       "value": "low", "reason": "实地抽查12处农村幸福院，5处未正常运营。"})
     standing = r.text.split("<tbody>")[1].split("</tbody>")[0]
     assert "<b>82.9</b>" in standing and ">81.9<" in standing  # as worked by hand in the shipped 初评
+    assert "已保存。本阶段总分 82.9 分（有据 81.9 分）" in card(r.text, "4.4")  # said where the reviewer is
+    assert "已保存。" not in card(r.text, "2.3")
     file = folder / "高青县_初评.yaml"
     city = review.read(ROOT / "evidence" / "gaoqing_2022_review_city.yaml").stage
     made = review.read(file).stage
@@ -229,13 +236,96 @@ def test_an_entry_is_checked_as_score_review_checks_it(client: TestClient, folde
     assert file.read_bytes() == kept
 
 
-def test_an_entry_needs_a_reason_and_a_reviewer(client: TestClient, folder: Path) -> None:
-    r = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由"})
-    assert r.status_code == 400 and "没有填写评审人" in card(r.text, "7.1")
+YAML_WORDS = re.compile(r"第 ?\d+ ?行|\b(reviewer|reason|date|score|input|reject|entries|unit)\b")
+LONG_REASON = "实地抽查12处农村幸福院，5处未正常运营；" * 20
+
+
+def form_of(html: str, ident: str, do: str) -> str:
+    """The form of a card that posts `do`."""
+    return next(f for f in card(html, ident).split("<form")[1:] if f'name="do" value="{do}"' in f).split("</form>")[0]
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"do": "score", "value": "2.5"}, "应在 0 至 6 分之间，且为 2 分的整数倍"),
+    ({"do": "score", "value": "9"}, "应在 0 至 6 分之间"),
+    ({"do": "score", "value": "abc"}, "本项得分应为数字，如 2 或 1.5，你填写的是 “abc”"),
+    ({"do": "score", "value": "4"}, "本阶段已有一条定分的意见"),  # the second 定分 of one indicator
+])
+def test_a_refused_save_keeps_what_was_typed(client: TestClient, folder: Path, fields: dict[str, str],
+                                            expected: str) -> None:
+    """The score and a long reason come back in the form, the message beside it in a reviewer's words."""
+    sign(client)
+    first = "7.1" if "已有" in expected else "6.2"  # the file exists in every case; 7.1 has an entry in the last
+    assert post(client, {"do": "score", "indicator": first, "value": "2", "reason": "第一条"}).status_code == 200
+    kept = (folder / "高青县_初评.yaml").read_bytes()
+    r = post(client, {**fields, "indicator": "7.1", "reason": LONG_REASON})
+    assert r.status_code == 400
+    form = form_of(r.text, "7.1", "score")
+    assert f'value="{fields["value"]}"' in form and f">{LONG_REASON}</textarea>" in form
+    said = re.search(r'<p class="error" role="alert">([^<]*)</p>', form)
+    assert said and expected in said.group(1), form
+    assert not YAML_WORDS.search(said.group(1)), said.group(1)
+    assert 'class="adjust" open' in card(r.text, "7.1")
+    assert (folder / "高青县_初评.yaml").read_bytes() == kept
+
+
+def test_a_refused_correction_keeps_its_choice(client: TestClient) -> None:
+    sign(client)
+    r = post(client, {"do": "input", "indicator": "4.4", "target": "community_facility_level", "widget": "choice",
+                      "value": "low", "reason": " "})
+    assert r.status_code == 400
+    form = form_of(r.text, "4.4", "input")
+    assert '<option value="low" selected>' in form and "请填写理由" in form
+
+
+def test_an_entry_needs_a_reviewer_and_a_date_said_at_the_header_form(client: TestClient, folder: Path) -> None:
+    r = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": LONG_REASON})
+    assert r.status_code == 400
+    header = r.text.split('class="header-form"')[1].split("</form>")[0]
+    assert "请先在页面上方填写评审人和评审日期" in header
+    assert f">{LONG_REASON}</textarea>" in form_of(r.text, "7.1", "score")  # nothing typed is lost
+    assert not (folder / "高青县_初评.yaml").exists()
+    r = post(client, {"do": "header", "reviewer": "李明", "unit": "淄博市民政局", "date": ""})
+    assert r.status_code == 400  # the date is the reviewer's: never filled in for them
+    header = r.text.split('class="header-form"')[1].split("</form>")[0]
+    assert "请填写评审日期" in header and 'value="李明"' in header and 'value="淄博市民政局"' in header
+    r = post(client, {"do": "header", "reviewer": "李明", "date": "2022-02-30"})
+    assert r.status_code == 400 and "不是有效的日期" in r.text
     assert not (folder / "高青县_初评.yaml").exists()
     sign(client)
-    r = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "  "})
-    assert r.status_code == 400 and "理由" in card(r.text, "7.1")
+    post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由"})
+    assert review.read(folder / "高青县_初评.yaml").stage.date == "2022-12-05"
+
+
+def test_the_reject_form_offers_only_documents_not_yet_rejected(client: TestClient) -> None:
+    sign(client)
+    form = form_of(client.get(COUNTY).text, "2.2", "reject")
+    assert '<option value="">（请选择文件）</option>' in form and "selected" not in form  # nothing chosen for them
+    assert '<option value="D12">' in form
+    r = post(client, {"do": "reject", "indicator": "2.2", "target": "", "reason": "理由"})
+    assert r.status_code == 400 and "请选择不采信的文件" in form_of(r.text, "2.2", "reject")
+    post(client, {"do": "reject", "indicator": "2.2", "target": "D12", "reason": "理由"})
+    html = client.get(COUNTY).text
+    assert 'value="D12"' not in (form_of(html, "2.2", "reject") if 'value="reject"' in card(html, "2.2") else "")
+
+
+def test_deleting_asks_first(client: TestClient) -> None:
+    """No delete button sits bare on the page: each is the second step, behind 删除 (no script needed)."""
+    sign(client)
+    html = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由"}).text
+    entry = card(html, "7.1").split('class="entries"')[1]
+    confirm = entry.split('<details class="inline confirm"><summary>删除</summary>')[1].split("</details>")[0]
+    assert 'value="delete"' in confirm and "确定删除" in confirm
+    assert entry.count('value="delete"') == 1
+
+
+@pytest.mark.parametrize("fields", [{"do": "delete", "indicator": "7.1", "index": "²"},
+                                    {"do": "drop", "indicator": "7.1"}, {"do": "score", "value": "1"},
+                                    {"do": "input", "indicator": "2.3", "widget": "x", "value": "1"}])
+def test_a_malformed_form_is_a_400_in_chinese(client: TestClient, fields: dict[str, str]) -> None:
+    sign(client)
+    r = post(client, fields)
+    assert r.status_code == 400 and "表单内容不完整或有误" in r.text and "Traceback" not in r.text
 
 
 def test_a_save_over_a_newer_file_is_refused_and_shows_both(client: TestClient, folder: Path) -> None:
@@ -264,10 +354,10 @@ def test_acceptance_needs_the_preliminary_review_first(client: TestClient, folde
     url = COUNTY + "?stage=验收"
     html = client.get(url).text
     assert "还没有初评意见" in html and 'name="reason"' not in html
-    csrf = client.cookies.get("desk_csrf")
-    r = client.post(url, data={"csrf": csrf, "version": "", "do": "header", "reviewer": "王芳"})
+    csrf = hidden(client.get(COUNTY).text, "csrf")  # the session's token, as the 初评 page's forms carry it
+    r = client.post(url, data={"csrf": csrf, "version": "", "do": "header", "reviewer": "王芳", "date": "2022-12-05"})
     assert r.status_code == 400 and "还没有初评意见" in r.text
-    assert not list(folder.glob("*验收*"))
+    assert not list(folder.glob("*验收*.yaml"))
 
 
 def test_downloads(client: TestClient, folder: Path) -> None:
@@ -289,7 +379,9 @@ def test_the_report_download(tmp_path: Path) -> None:
     # The report fixture's county: the same download as the sample's, a third of its pages to render.
     root = tmp_path / "各县"
     copy_tree(REPORT / "bundle", root / "测试县")
-    r = TestClient(create_app(Folder(root, REPORT / "rubric.yaml")), base_url=ADDRESS).get("/county/测试县/report.pdf")
+    client = TestClient(create_app(Folder(root, REPORT / "rubric.yaml")), base_url=ADDRESS)
+    client.get("/county/测试县")  # a session of the desk's pages
+    r = client.get("/county/测试县/report.pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     assert "filename*=UTF-8''" in r.headers["content-disposition"]
     assert PdfReader(io.BytesIO(r.content)).metadata["/Title"] == "测试县示范县创建自评报告"
@@ -326,14 +418,17 @@ def test_a_review_file_edited_on_disk_is_seen_on_the_next_request(client: TestCl
     edit_in_place(file, "甲乙丙丁".encode(), "戊己庚辛".encode())
     edit_in_place(file, b"- score: 2\n", b"- score: 4\n")
     html = client.get(COUNTY).text
-    assert "戊己庚辛" in card(html, "7.1") and "甲乙丙丁" not in html
+    unlogged = re.sub(r'<details class="log">.*?</details>', "", html, flags=re.S)  # the log keeps history
+    assert "戊己庚辛" in card(html, "7.1") and "甲乙丙丁" not in unlogged
+    assert "文件在最后一次保存之后被修改过" in html  # and says the file changed outside the desk
     assert ">84.2<" in row(client.get("/").text, "高青县")
     # The version a form carries is the file's as it is now: a page made before the edit cannot save over it.
     r = post(client, {"do": "delete", "indicator": "7.1", "index": "0"}, page=html.replace(hidden(html, "version"), "0" * 64))
     assert r.status_code == 409
     r = post(client, {"do": "delete", "indicator": "7.1", "index": "0"})
     assert r.status_code == 200 and review.read(file).stage.overrides == ()
-    assert "戊己庚辛" not in r.text
+    assert "戊己庚辛" not in re.sub(r'<details class="log">.*?</details>', "", r.text, flags=re.S)
+    assert "删除 指标 7.1 定分为 4（理由：戊己庚辛）" in r.text  # the 修改记录 says what was deleted
 
 
 def test_a_bundle_replaced_or_a_document_changed_is_seen_on_the_next_request(client: TestClient,
@@ -404,11 +499,17 @@ def test_a_token_is_required_off_the_loopback_address(folder: Path) -> None:
 
 def test_forms_need_the_csrf_token(client: TestClient, folder: Path) -> None:
     html = client.get(COUNTY).text
-    base = {"version": hidden(html, "version"), "do": "header", "reviewer": "李明"}
+    base = {"version": hidden(html, "version"), "do": "header", "reviewer": "李明", "date": "2022-12-05"}
     assert client.post(COUNTY, data=base).status_code == 403
     assert client.post(COUNTY, data={**base, "csrf": "x" * 43}).status_code == 403
     fresh = TestClient(create_app(Folder(folder)), base_url=ADDRESS)  # another browser: another cookie
     assert fresh.post(COUNTY, data={**base, "csrf": hidden(html, "csrf")}).status_code == 403
+    # A cookie planted by someone else (another site on this machine can set cookies for 127.0.0.1) is not
+    # adopted: a session is one the desk made, and its token is the desk's, with or without an Origin.
+    planted = TestClient(create_app(Folder(folder)), base_url=ADDRESS, cookies={"desk_session_8000": "p" * 43})
+    for token in ("p" * 43, hidden(html, "csrf")):
+        assert planted.post(COUNTY, data={**base, "csrf": token}).status_code == 403
+    assert planted.cookies.get("desk_session_8000", domain="127.0.0.1") not in (None, "p" * 43)  # replaced
     other_site = client.post(COUNTY, data={**base, "csrf": hidden(html, "csrf")},
                              headers={"origin": "http://evil.example"})
     assert other_site.status_code == 403
@@ -439,7 +540,8 @@ def test_an_upload_is_refused(client: TestClient, folder: Path) -> None:
     upload) is refused before it is parsed, with a valid CSRF token too (415); a large one by its size
     first (413)."""
     html = client.get(COUNTY).text
-    fields = {"csrf": hidden(html, "csrf"), "version": hidden(html, "version"), "do": "header", "reviewer": "李明"}
+    fields = {"csrf": hidden(html, "csrf"), "version": hidden(html, "version"), "do": "header", "reviewer": "李明",
+              "date": "2022-12-05"}
     r = client.post(COUNTY, data=fields, files={"file": ("证明.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")})
     assert r.status_code == 415 and "不接受上传文件" in r.text
     r = client.post(COUNTY, data=fields, files={"file": ("大.pdf", b"a" * limits.FORM_BYTES, "application/pdf")})
@@ -473,17 +575,44 @@ def test_a_symlink_out_of_the_folder_is_not_a_county(client: TestClient, folder:
     assert client.get("/county/链接县").status_code == 404
 
 
+
+def test_stale_temporary_files_of_ours_are_removed_at_start(folder: Path) -> None:
+    """A save killed mid-write leaves its temporary file; the next desk on the folder removes it, and only
+    ours (by their name) and only old ones (another desk may be writing one now)."""
+    old = time.time_ns() - 3600 * 10**9
+    stale, recent, other = (folder / ".高青县_初评.yaml.ab12cd_9.tmp", folder / ".高青县_初评.yaml.zz12cd34.tmp",
+                            folder / ".notes.tmp")
+    for p in (stale, recent, other):
+        p.write_text("x")
+    for p in (stale, other):
+        os.utime(p, ns=(old, old))
+    Folder(folder)
+    assert not stale.exists() and recent.exists() and other.exists()
+
+
+def test_pages_and_messages_name_no_machine_path(client: TestClient, folder: Path) -> None:
+    (folder / "坏文件_初评.yaml").write_text("stage: 初评\nrubric: [\n", "utf-8")  # a review file that cannot be read
+    home = client.get("/").text
+    assert "坏文件_初评.yaml，第 3 行" in home and "评审目录：各县材料" in home
+    sign(client)
+    refused = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由"},
+                   url=COUNTY + "?stage=验收")  # 验收 not signed yet
+    assert refused.status_code == 400 and "请先在页面上方填写评审人" in refused.text
+    for html in (home, client.get(COUNTY).text, refused.text, client.get("/county/none").text):
+        assert str(folder.parent) not in html and "/tmp" not in html
+
 @pytest.fixture
 def hostile(tmp_path: Path) -> TestClient:
     """A county whose bundle carries markup in its text and documents that a browser would run."""
     root = tmp_path / "各县"
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
-    make_bundle(root / "坏县", {"1.1": {"meeting": {"value": True, "documents": ["D1", "D2", "D3", "D4", "D5"]}}},
+    make_bundle(root / "坏县", {"1.1": {"meeting": {"value": True, "documents": ["D1", "D2", "D3", "D4", "D5", "D6"]}}},
                 documents={"D1": ("a.html", b"<script>alert(1)</script>", "2022-01-01"),
                            "D2": ("b.svg", svg, "2022-01-01"),
                            "D3": ("c.txt", "纯文本<b>".encode(), "2022-01-01"),
                            "D4": ("d.pdf", b"%PDF-1.4\n%%EOF\n", "2022-01-01"),
-                           "D5": ("e.txt", "中文".encode("gbk"), "2022-01-01")},
+                           "D5": ("e.txt", "中文".encode("gbk"), "2022-01-01"),
+                           "D6": ("f.png", b"\x89PNG\r\n\x1a\n", "2022-01-01")},
                 assessee={"name": "<script>alert('县')</script>"})
     manifest = root / "坏县" / "bundle.yaml"
     manifest.write_text(manifest.read_text("utf-8").replace("title: 文件D1", "title: <img src=x onerror=alert(1)>"),
@@ -500,8 +629,7 @@ def test_bundle_text_is_escaped(hostile: TestClient) -> None:
 
 @pytest.mark.parametrize(("doc", "kind", "inline"), [
     ("D1", "application/octet-stream", False), ("D2", "application/octet-stream", False),
-    ("D3", "text/plain; charset=utf-8", True), ("D4", "application/pdf", True),
-    ("D5", "text/plain; charset=gb18030", True),
+    ("D4", "application/pdf", True), ("D6", "image/png", True),
 ])
 def test_documents_are_served_inert(hostile: TestClient, doc: str, kind: str, inline: bool) -> None:
     r = hostile.get(f"/county/坏县/doc/{doc}")
@@ -514,6 +642,15 @@ def test_documents_are_served_inert(hostile: TestClient, doc: str, kind: str, in
         assert "sandbox" in r.headers["content-security-policy"]
 
 
+@pytest.mark.parametrize(("doc", "text"), [("D3", "纯文本&lt;b&gt;"), ("D5", "中文")])
+def test_text_documents_are_shown_with_the_county_and_the_title(hostile: TestClient, doc: str, text: str) -> None:
+    r = hostile.get(f"/county/坏县/doc/{doc}")
+    assert r.status_code == 200 and r.headers["content-type"] == "text/html; charset=utf-8"
+    assert f"&lt;script&gt;alert(&#39;县&#39;)&lt;/script&gt;：{doc} 文件{doc}" in r.text  # county, id and title
+    assert f'<pre class="document">{text}</pre>' in r.text  # as text, escaped (GBK read as such)
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+
+
 # ---------------------------------------------------------------- the command
 
 
@@ -521,11 +658,17 @@ def test_serve_starts_prints_the_address_and_stops_on_ctrl_c(folder: Path) -> No
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "scoring", "serve", str(folder), "--port", str(port)],
+    (folder / "评审人.txt").write_text("# 初评\n王芳@淄博市民政局\n", "utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "scoring", "serve", str(folder), "--port", str(port),
+                             "--reviewer", "李明@淄博市民政局", "--reviewers", str(folder / "评审人.txt")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         assert f"http://127.0.0.1:{port}/" in line
+        printed = [proc.stdout.readline() for _ in range(3)] if proc.stdout else []
+        assert "个人登录链接" in printed[0]  # on the loopback address too
+        links = [re.search(r"(http://\S+/signin/\S+)", x) for x in printed[1:]]
+        assert "李明（淄博市民政局）" in printed[1] and "王芳（淄博市民政局）" in printed[2] and all(links)
         for _ in range(100):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
@@ -582,20 +725,9 @@ def live(folder: Path) -> Iterator[int]:
         thread.join(10)
 
 
-def call(port: int, method: str, path: str, fields: dict[str, str] | None = None, csrf: str = "") -> tuple[int, str]:
-    """One request on its own connection, as a browser makes it (the CSRF token in a cookie and in the form):
-    the status and the page, redirects not followed."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        headers = {"Cookie": f"desk_csrf={csrf}"} if csrf else {}
-        body = None
-        if fields is not None:
-            body, headers["Content-Type"] = urlencode({"csrf": csrf, **fields}), FORM
-        conn.request(method, quote(path, safe="/?=&"), body=body, headers=headers)
-        answer = conn.getresponse()
-        return answer.status, answer.read().decode()
-    finally:
-        conn.close()
+def call(port: int, method: str, path: str) -> tuple[int, str]:
+    """One request on its own connection, with no cookie: the status and the page, redirects not followed."""
+    return Visitor(port).go(method, path)
 
 
 def test_downloads_are_made_a_few_at_a_time(live: int, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -615,10 +747,33 @@ def test_downloads_are_made_a_few_at_a_time(live: int, monkeypatch: pytest.Monke
         return b"%PDF-1.7"
 
     monkeypatch.setattr(outputs, "render", render)
+    reviewers = [Visitor(live) for _ in range(4)]
+    for reviewer in reviewers:
+        reviewer.go("GET", COUNTY)
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(lambda _: call(live, "GET", COUNTY + "/report.pdf")[0], range(8)))
+        answers = list(pool.map(lambda n: reviewers[n % 4].go("GET", COUNTY + "/report.pdf")[0], range(8)))
     assert answers == [200] * 8
     assert most == limits.RENDERS == 2
+
+
+def test_downloads_that_render_need_the_desks_own_page(live: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page of another site cannot make the desk render (a plain GET from it is refused by the browser's
+    Sec-Fetch-Site, and it has no session), and one session's queue of downloads is bounded."""
+    from scoring.papers import outputs
+
+    monkeypatch.setattr(outputs, "render", lambda *args: time.sleep(0.5) or b"%PDF-1.7")
+    assert call(live, "GET", COUNTY + "/report.pdf")[0] == 403  # no session: not from the desk's page
+    reviewer = Visitor(live)
+    reviewer.go("GET", COUNTY)
+    for site in ("cross-site", "same-site"):
+        status, page = reviewer.go("GET", COUNTY + "/report.pdf", headers={"Sec-Fetch-Site": site})
+        assert status == 403 and "拒绝跨站下载" in page
+    assert reviewer.go("GET", COUNTY + "/report.pdf", headers={"Sec-Fetch-Site": "same-origin"})[0] == 200
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: reviewer.go("GET", COUNTY + "/report.pdf"), range(8)))
+    statuses = sorted(a[0] for a in answers)
+    assert statuses.count(200) >= limits.RENDERS_QUEUED and 429 in statuses, statuses
+    assert all("下载过多" in page for status, page in answers if status == 429)
 
 
 def test_slow_clients_cannot_hold_the_server(live: int, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -665,7 +820,9 @@ def test_a_real_server_refuses_oversized_requests_at_once(live: int) -> None:
             (f"{head}Transfer-Encoding: chunked\r\n\r\n{limits.FORM_BYTES + 1:x}\r\n".encode()
              + b"a" * (limits.FORM_BYTES + 1), 413, "提交的内容过大"),
             (f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nX-Long: {'a' * 2 * limits.HEADER_BYTES}".encode(),
-             400, "请求无法识别")):  # headers still coming past the limit
+             400, "请求无法识别"),  # headers still coming past the limit
+            (f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{live}\r\nX-Long: {'a' * (limits.HEADER_BYTES + 100)}\r\n\r\n"
+             .encode(), 431, "请求头过长")):  # a whole one, sent in one piece, just past the limit
         with socket.create_connection(("127.0.0.1", live), timeout=5) as s:
             s.sendall(request)
             answer = b""
@@ -685,11 +842,11 @@ def test_two_hundred_concurrent_requests_lose_and_mix_up_nothing(live: int, fold
     and every other is refused (409), as it must be; each refused client makes it again from a fresh
     page, as a reviewer would."""
     counties = ["高青县", "示例县", "问题县"]
-    token = "c" * 43
+    reviewer = Visitor(live)
     for name in counties:  # each county's 初评 signed first, as a reviewer starts
-        page = call(live, "GET", f"/county/{name}", csrf=token)[1]
-        fields = {"version": hidden(page, "version"), "do": "header", "reviewer": "李明", "unit": "淄博市民政局"}
-        assert call(live, "POST", f"/county/{name}", fields, token)[0] == 303
+        page = reviewer.go("GET", f"/county/{name}")[1]
+        fields = reviewer.form(page, {"do": "header", "reviewer": "李明", "unit": "淄博市民政局", "date": "2022-12-05"})
+        assert reviewer.go("POST", f"/county/{name}", fields)[0] == 303
     indicators = ["1.1", "2.1", "3.3", "5.1", "6.2"]
     entries = [(name, ind, f"{name}第{ind}项理由{n}") for n, (name, ind) in
                enumerate((c, i) for c in counties for i in indicators)]  # 15 entries, 5 racing per county
@@ -702,20 +859,24 @@ def test_two_hundred_concurrent_requests_lose_and_mix_up_nothing(live: int, fold
     lock = threading.Lock()
     fetched = threading.Barrier(len(entries))  # fewer than the clients: the others keep serving the reads
 
+    took: list[float] = []  # each read of a page, in seconds
+
     def run(job: Any) -> None:
         if isinstance(job, str):
+            begun = time.monotonic()
             got = [call(live, "GET", job)[0]]
+            with lock:
+                took.append(time.monotonic() - begun)
         else:
             name, ind, reason = job
             got = []
             for attempt in range(50):
-                status, page = call(live, "GET", f"/county/{name}", csrf=token)
+                status, page = reviewer.go("GET", f"/county/{name}")
                 got.append(status)
                 if attempt == 0:
                     fetched.wait(timeout=60)
-                fields = {"version": hidden(page, "version"), "do": "score", "indicator": ind, "value": "0",
-                          "reason": reason}
-                got.append(call(live, "POST", f"/county/{name}", fields, token)[0])
+                fields = reviewer.form(page, {"do": "score", "indicator": ind, "value": "0", "reason": reason})
+                got.append(reviewer.go("POST", f"/county/{name}", fields)[0])
                 if attempt == 0:
                     with lock:
                         first_saves[name].append(got[-1])
@@ -728,6 +889,8 @@ def test_two_hundred_concurrent_requests_lose_and_mix_up_nothing(live: int, fold
     with concurrent.futures.ThreadPoolExecutor(20) as pool:
         list(pool.map(run, jobs))
     assert time.monotonic() - started < 40
+    took.sort()
+    print(f"\npage reads: {len(took)}, median {took[len(took) // 2]:.3f} s, p99 {took[-max(1, len(took) // 100)]:.3f} s")
     assert len(statuses) >= 200
     assert set(statuses) <= {200, 303, 409}, sorted(set(statuses))
     assert statuses.count(303) == len(entries)
@@ -741,3 +904,179 @@ def test_two_hundred_concurrent_requests_lose_and_mix_up_nothing(live: int, fold
         assert sorted(made) == sorted((ind, reason) for county, ind, reason in entries if county == name)
         html = call(live, "GET", f"/county/{name}")[1]
         assert all((reason in html) == (county == name) for county, _, reason in entries)
+
+
+# ---------------------------------------------------------------- two desks on one folder
+
+
+class Visitor:
+    """One browser of a desk on a real server: keeps the cookies it is given, sends the page's hidden fields."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.cookies = port, dict[str, str]()
+
+    def go(self, method: str, path: str, fields: dict[str, str] | None = None,
+           headers: dict[str, str] | None = None) -> tuple[int, str]:
+        """One request on its own connection: the status and the page, redirects not followed."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            headers = dict(headers or {})
+            if self.cookies:
+                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            body = None
+            if fields is not None:
+                body, headers["Content-Type"] = urlencode(fields), FORM
+            conn.request(method, quote(path, safe="/?=&"), body=body, headers=headers)
+            answer = conn.getresponse()
+            for value in answer.headers.get_all("set-cookie") or []:
+                key, _, rest = value.partition("=")
+                self.cookies[key] = rest.split(";")[0]
+            return answer.status, answer.read().decode()
+        finally:
+            conn.close()
+
+    def form(self, page: str, fields: dict[str, str]) -> dict[str, str]:
+        return {"csrf": hidden(page, "csrf"), "version": hidden(page, "version"), **fields}
+
+
+@pytest.fixture
+def two_desks(folder: Path) -> Iterator[tuple[int, int]]:
+    """Two `scoring serve` processes on one folder, as two reviewers' machines on a shared drive."""
+    ports, procs = [], []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(int(s.getsockname()[1]))
+        procs.append(subprocess.Popen([sys.executable, "-m", "scoring", "serve", str(folder), "--port", str(ports[-1])],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    try:
+        for proc in procs:
+            assert proc.stdout and "评审工作台已启动" in proc.stdout.readline()
+        for port in ports:
+            for _ in range(100):
+                try:
+                    Visitor(port).go("GET", "/desk.css")
+                    break
+                except OSError:
+                    time.sleep(0.05)
+        yield ports[0], ports[1]
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.communicate(timeout=10)
+
+
+def test_two_desks_on_one_folder_never_lose_an_entry(two_desks: tuple[int, int], folder: Path) -> None:
+    """Two reviewers save at the same instant, each from the page they opened, on two desk processes: one
+    is saved, the other refused as stale with what changed and their own input kept; round after round, no
+    entry is ever lost, the first save of a new file included."""
+    one, two = Visitor(two_desks[0]), Visitor(two_desks[1])
+    first = one.go("GET", COUNTY)[1]
+    header = {"do": "header", "reviewer": "李明", "unit": "淄博市民政局", "date": "2022-12-05"}
+    pages = [first, two.go("GET", COUNTY)[1]]
+    fields = [one.form(pages[0], header), two.form(pages[1], {**header, "reviewer": "王芳"})]
+    indicators = ["1.1", "1.3", "1.5", "2.1", "2.5", "3.1", "3.3", "4.2"]
+    saved: list[str] = []
+    for n in range(len(indicators) // 2 + 1):
+        barrier = threading.Barrier(2)
+
+        def send(who: int, barrier: threading.Barrier = barrier, sent: list[dict[str, str]] = fields) -> tuple[int, str]:
+            barrier.wait()
+            return (one, two)[who].go("POST", COUNTY, sent[who])
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(send, (0, 1)))
+        assert sorted(a[0] for a in answers) == [303, 409], n
+        won, lost = (0, 1) if answers[0][0] == 303 else (1, 0)
+        if fields[won]["do"] == "score":
+            saved.append(fields[won]["reason"])
+        stale = answers[lost][1]
+        if fields[lost]["do"] == "score":  # the stale page keeps what they typed, and says what changed
+            assert f'>{fields[lost]["reason"]}</textarea>' in stale
+            if fields[won]["do"] == "score":
+                assert "文件中的变化" in stale and f'指标 {fields[won]["indicator"]}' in stale.split("文件中的变化")[1]
+        pages = [one.go("GET", COUNTY)[1], two.go("GET", COUNTY)[1]]
+        if n < len(indicators) // 2:
+            fields = [v.form(p, {"do": "score", "indicator": indicators[2 * n + k], "value": "0",
+                                 "reason": f"第{n}轮评审人{k}"}) for k, (v, p) in enumerate(zip((one, two), pages, strict=True))]
+    made = [o.reason for o in review.read(folder / "高青县_初评.yaml").stage.overrides]
+    assert sorted(made) == sorted(saved) and len(made) == len(indicators) // 2
+    assert [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == []
+
+
+# ---------------------------------------------------------------- reviewers by name
+
+
+@pytest.fixture
+def named(folder: Path) -> Any:
+    """A desk that knows two reviewers, each with a sign-in key, and a browser for each."""
+    from scoring.faces.desk.reviewers import Reviewer
+
+    app = create_app(Folder(folder), named={"key-li": Reviewer("李明", "淄博市民政局"),
+                                            "key-wang": Reviewer("王芳", "淄博市民政局")})
+    return TestClient(app, base_url=ADDRESS), TestClient(app, base_url=ADDRESS)
+
+
+def test_only_a_signed_in_reviewer_saves_and_entries_carry_them(named: Any, folder: Path, runner: CliRunner) -> None:
+    li, wang = named
+    r = post(li, {"do": "header", "reviewer": "张局长（已签批）", "date": "2022-12-05"})
+    assert r.status_code == 403 and "个人登录链接" in r.text
+    assert li.get("/signin/no-such-key").status_code == 403
+    before = li.cookies.get("desk_session_8000")
+    assert li.get("/signin/key-li", follow_redirects=False).status_code == 303
+    assert li.cookies.get("desk_session_8000", domain="127.0.0.1") != before  # a new session, never the old
+    assert "李明（淄博市民政局）" in li.get(COUNTY).text.split('class="header-form"')[1]
+    r = post(li, {"do": "header", "reviewer": "张局长（已签批）", "unit": "某单位", "date": "2022-12-05"})
+    assert r.status_code == 200  # the typed name is not an identity: the signed-in reviewer's is written
+    post(li, {"do": "reject", "indicator": "2.2", "target": "D12", "reason": "核查报告由县民政局自行出具。"})
+    wang.get("/signin/key-wang")
+    post(wang, {"do": "score", "indicator": "7.1", "value": "2", "reason": "不作为特色创新计分"})
+    file = folder / "高青县_初评.yaml"
+    stage = review.read(file).stage
+    assert (stage.author, stage.unit) == ("李明", "淄博市民政局")
+    assert [(o.indicator, o.author) for o in stage.overrides] == [("2.2", "李明"), ("7.1", "王芳")]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", o.at) for o in stage.overrides)
+    log = wang.get(COUNTY).text.split('class="log"')[1].split("</details>")[0]
+    assert "修改记录（3 次保存）" in log and "王芳（淄博市民政局）" in log and "新增 指标 7.1 定分为 2" in log
+    assert "张局长" not in file.read_text("utf-8") and "张局长" not in log
+    csv = wang.get(COUNTY + "/diff.csv").content.decode("utf-8-sig")
+    assert "王芳" in csv and "李明" in csv  # the 意见表 names who made each entry
+    audit = runner.invoke(main, ["review", "audit", str(file)])
+    assert audit.exit_code == 0 and "修改记录完整：3 次保存" in audit.output and "王芳（淄博市民政局）" in audit.output
+    file.write_text(file.read_text("utf-8").replace("不作为特色创新计分", "改过的理由"), "utf-8")
+    audit = runner.invoke(main, ["review", "audit", str(file)])
+    assert audit.exit_code == 1 and "不是经评审工作台" in audit.output and "Traceback" not in audit.output
+    assert "不是经评审工作台" in wang.get(COUNTY).text
+
+
+def test_without_named_reviewers_the_log_says_the_name_was_typed(client: TestClient, folder: Path,
+                                                                runner: CliRunner) -> None:
+    sign(client)
+    records = (folder / "高青县_初评.log").read_text("utf-8").splitlines()
+    assert len(records) == 1 and json.loads(records[0])["signed_in"] is False
+    assert "李明（淄博市民政局）（页面填写）" in client.get(COUNTY).text
+    missing = runner.invoke(main, ["review", "audit", str(folder / "没有的_初评.yaml")])
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
+
+
+@pytest.mark.parametrize(("args", "said"), [(["--reviewer", "@淄博市民政局"], "写法不对"),
+                                            (["--reviewer", "李明@甲", "--reviewer", "李明@乙"], "写了两次")])
+def test_serve_refuses_bad_reviewers(runner: CliRunner, folder: Path, args: list[str], said: str) -> None:
+    result = runner.invoke(main, ["serve", str(folder), *args])
+    assert result.exit_code == 1 and said in result.output and "Traceback" not in result.output
+
+
+def test_the_index_and_the_next_indicator_to_review(client: TestClient, folder: Path) -> None:
+    copy_tree(ROOT / "evidence" / "gaoqing_2022_evidence_problems", folder / "问题县")  # claims with flags
+    url = "/county/问题县"
+    html = client.get(url).text
+    index = html.split('aria-label="指标索引"')[1].split("</nav>")[0]
+    assert len(re.findall(r'href="#i-[^"]+"', index)) == html.count('<article class="card')  # every indicator
+    first = re.search(r'下一项待审：(\S+) ', html)
+    assert first and f'href="#i-{first.group(1)}"' in html.split('class="sticky"')[1].split("</div>")[0]
+    assert f'class="chip flagged">{first.group(1)} 有标记<' in index
+    post(client, {"do": "header", "reviewer": "李明", "date": "2022-12-05"}, url=url)
+    html = post(client, {"do": "score", "indicator": first.group(1), "value": "0", "reason": "理由"}, url=url).text
+    assert f'class="chip done">{first.group(1)} 已调整<' in html
+    after = re.search(r'下一项待审：(\S+) ', html)
+    assert after is None or after.group(1) != first.group(1)  # on to the next one
+    assert "有标记和待复核的指标都已处理" in client.get(COUNTY).text  # the sample county has nothing flagged

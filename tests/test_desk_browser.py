@@ -2,8 +2,10 @@
 chromium-driver, against `scoring serve` running as a command. A reviewer opens the counties, opens the
 sample county's 初评, rejects a document and lowers a tier, each with a reason; the page's totals follow
 each save, the diff downloaded from the page lists both changes, and `scoring diff` reads the saved
-review file to the same table. Screenshots of every page, at a 1366×768 office screen, are kept in the
-test's folder (its path is printed) for a person to look at.
+review file to the same table. Then two signed-in reviewers on two desks over one folder: a refused save
+keeps its input, a stale save says what changed and keeps it too, and the page is looked at on a phone.
+Screenshots of every page, at a 1366×768 office screen and at 390×844, are kept in the test's folder (its
+path is printed; `--basetemp` keeps it in a place of your choosing) for a person to look at.
 
 `scripts/setup.sh --test` installs chromium and chromium-driver; on a machine without chromium the test
 is skipped. The browser and its driver are the system's, named by path, so nothing is downloaded.
@@ -21,6 +23,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -173,6 +176,8 @@ def test_a_review_in_the_browser(desk: tuple[str, Path], browser: webdriver.Chro
     header = browser.find_element(By.CSS_SELECTOR, "form.header-form")
     header.find_element(By.NAME, "reviewer").send_keys("李明")
     header.find_element(By.NAME, "unit").send_keys("淄博市民政局")
+    # the date picker's typed format follows the browser's locale: the date is set as the picker sets it
+    browser.execute_script("arguments[0].value = '2022-12-05'", header.find_element(By.NAME, "date"))
     submit(browser, header)
     screens.take("reviewer_saved")
 
@@ -224,3 +229,128 @@ def test_a_review_in_the_browser(desk: tuple[str, Path], browser: webdriver.Chro
                                      "-o", str(out)])
     assert done.exit_code == 0, done.output
     assert out.read_text("utf-8") == from_page
+
+
+@pytest.fixture
+def two_desks(tmp_path: Path) -> Iterator[tuple[list[str], Path]]:
+    """Two `scoring serve` processes on one folder that know two reviewers: each reviewer's sign-in link,
+    李明's on the first desk and 王芳's on the second, and the folder."""
+    root = tmp_path / "各县材料"
+    copy_tree(SAMPLE, root / "高青县")
+    procs, links = [], []
+    try:
+        for who in ("李明", "王芳"):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            proc = subprocess.Popen([sys.executable, "-m", "scoring", "serve", str(root), "--port", str(port),
+                                     "--reviewer", "李明@淄博市民政局", "--reviewer", "王芳@淄博市民政局"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            procs.append(proc)
+            assert proc.stdout is not None
+            printed = [proc.stdout.readline() for _ in range(4)]
+            links.append(next(line.split("：", 1)[1].strip() for line in printed if line.strip().startswith(who)))
+        yield links, root
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.communicate(timeout=10)
+
+
+def test_two_reviewers_a_refused_save_and_a_stale_one(two_desks: tuple[list[str], Path], browser: webdriver.Chrome,
+                                                     tmp_path: Path) -> None:
+    """李明 on one desk and 王芳 on another, one folder: a refused save keeps what 李明 typed; 王芳 saves
+    meanwhile, so 李明's next save is stale, says what changed and keeps his input; saved again, both entries
+    stand, each under its reviewer, in the 修改记录 too. Screenshots at 1366×768 and at a phone's 390×844."""
+    (li, wang), root = two_desks
+    screens = Screens(browser, tmp_path / "screens")
+    print(f"\nscreenshots: {screens.folder}")
+    browser.get(li)
+    browser.find_element(By.LINK_TEXT, "高青县").click()
+    WebDriverWait(browser, WAIT).until(expected_conditions.title_contains("初评"))
+    header = browser.find_element(By.CSS_SELECTOR, "form.header-form")
+    assert "李明（淄博市民政局）" in header.text
+    browser.execute_script("arguments[0].value = '2022-12-05'", header.find_element(By.NAME, "date"))
+    submit(browser, header)
+
+    reason = "助餐模式在全省普遍推行，不作为特色创新计分。" * 3
+    form = adjust(browser, "7.1", "score")
+    form.find_element(By.NAME, "value").send_keys("2.5")
+    form.find_element(By.NAME, "reason").send_keys(reason)
+    page = browser.find_element(By.TAG_NAME, "html")
+    form.find_element(By.TAG_NAME, "button").click()
+    WebDriverWait(browser, WAIT).until(expected_conditions.staleness_of(page))
+    card = browser.find_element(By.ID, "i-7.1")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", card)
+    screens.take("refused_kept")
+    form = adjust_open(browser, "7.1", "score")
+    assert form.find_element(By.NAME, "value").get_attribute("value") == "2.5"
+    assert form.find_element(By.NAME, "reason").get_attribute("value") == reason
+    assert "且为 2 分的整数倍" in form.find_element(By.CSS_SELECTOR, "p.error").text
+
+    first = browser.current_window_handle
+    browser.switch_to.new_window("tab")  # 王芳, on the other desk, saves first
+    browser.get(wang)
+    browser.find_element(By.LINK_TEXT, "高青县").click()
+    WebDriverWait(browser, WAIT).until(expected_conditions.title_contains("初评"))
+    form = adjust(browser, "2.2", "reject")
+    Select(form.find_element(By.NAME, "target")).select_by_value("D12")
+    form.find_element(By.NAME, "reason").send_keys("核查报告由县民政局自行出具。")
+    submit(browser, form)
+
+    browser.switch_to.window(first)  # 李明's page is now stale
+    form = adjust_open(browser, "7.1", "score")
+    form.find_element(By.NAME, "value").clear()
+    form.find_element(By.NAME, "value").send_keys("2")
+    page = browser.find_element(By.TAG_NAME, "html")
+    form.find_element(By.TAG_NAME, "button").click()
+    WebDriverWait(browser, WAIT).until(expected_conditions.staleness_of(page))
+    changed = browser.find_element(By.CSS_SELECTOR, ".changed-since").text
+    assert "新增 指标 2.2" in changed and "王芳" in changed
+    screens.take("stale_says_what_changed")
+    form = adjust_open(browser, "7.1", "score")
+    assert form.find_element(By.NAME, "reason").get_attribute("value") == reason
+    submit(browser, form)  # saved again, over the newest file
+
+    stage = [(o.indicator, o.author) for o in read_stage(root / "高青县_初评.yaml")]
+    assert stage == [("2.2", "王芳"), ("7.1", "李明")]
+    log = browser.find_element(By.CSS_SELECTOR, "details.log")
+    log.find_element(By.TAG_NAME, "summary").click()
+    assert "王芳（淄博市民政局）" in log.text and "李明（淄博市民政局）" in log.text
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", log)
+    screens.take("log_1366")
+
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # a phone's viewport, exactly
+                            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    browser.execute_script("window.scrollTo(0, 0)")
+    screens.take("county_390")
+    adjust(browser, "7.1", "score")
+    screens.take("card_forms_390")
+    assert not overflowing(browser)  # the page itself never scrolls sideways; wide tables scroll inside themselves
+    browser.get(li.split("/signin/")[0] + "/")
+    screens.take("counties_390")
+    assert not overflowing(browser)
+
+
+def adjust_open(driver: webdriver.Chrome, indicator: str, action: str) -> WebElement:
+    """An indicator's form for `action` on a page where its 调整本项 is already open (a refused save)."""
+    details = driver.find_element(By.ID, f"i-{indicator}").find_element(By.CSS_SELECTOR, "details.adjust")
+    assert details.get_attribute("open") is not None
+    return next(f for f in details.find_elements(By.TAG_NAME, "form")
+                if f.find_element(By.CSS_SELECTOR, "input[name=do]").get_attribute("value") == action)
+
+
+def read_stage(path: Path) -> tuple[Any, ...]:
+    from scoring.loading import review
+
+    return review.read(path).stage.overrides
+
+
+def overflowing(driver: webdriver.Chrome) -> list[str]:
+    """The elements that reach past the viewport's right edge (none when the page does not scroll sideways)."""
+    found: list[str] = driver.execute_script(
+        "if (document.documentElement.scrollWidth <= window.innerWidth) return [];"
+        "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
+        "window.innerWidth + 1 && !e.closest('table.grid')).slice(0, 8).map(e => e.tagName + '.' + e.className + "
+        "' ' + Math.round(e.getBoundingClientRect().right));")
+    return found

@@ -45,3 +45,4 @@ FORM_BYTES = 1 * MIB  # one form's body (a list correction at the limits above, 
 REQUEST_SECONDS = 10  # a connection's whole request, headers and form, from its opening or its last answer
 HEADER_BYTES = 16 * 1024  # a request's line and headers, held while they arrive
 RENDERS = 2  # downloads (reports, 意见表, 汇总表) the desk makes at once: each can take a core and a GB
+RENDERS_QUEUED = 4  # downloads one browser's session may have waiting or being made; more are refused (429)

@@ -367,6 +367,7 @@ class Override:
     stage: str = ""
     file: str = ""
     line: int | None = None
+    at: str = ""  # when it was made (ISO 8601, to the second), as the desk records it; "" when not recorded
 
 
 @dataclass(frozen=True)

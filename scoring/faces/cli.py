@@ -437,10 +437,36 @@ def review_summary(directory: Path, output: Path, fmt_: str | None, rubric_file:
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--host", default=None, help="监听地址（默认 127.0.0.1，只有本机能打开）；给出其他地址时须凭启动时显示的令牌访问。")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="端口。")
+@click.option("--reviewer", "named", multiple=True, metavar="姓名@单位",
+              help="评审人，如 李明@淄博市民政局（可给多次）；启动时为每人显示个人登录链接，评审意见记在登录者名下。")
+@click.option("--reviewers", "roster_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="评审人名单文件：每行一位，姓名@单位。")
 @_rubric_option
 @_friendly
-def serve(directory: Path, host: str | None, port: int, rubric_file: str | None) -> None:
+def serve(directory: Path, host: str | None, port: int, named: tuple[str, ...], roster_file: Path | None,
+          rubric_file: str | None) -> None:
     """评审工作台：在浏览器中逐县查看材料、填写评审意见（与 review init 相同的评审意见文件），按 Ctrl-C 停止。"""
     from scoring.faces.desk import serve as run
 
-    run(directory, host, port, rubric_file, click.echo)
+    run(directory, host, port, rubric_file, click.echo, named, roster_file)
+
+
+@review.command("audit")
+@click.argument("review_file", type=click.Path(path_type=Path, dir_okay=False))
+@_friendly
+def review_audit(review_file: Path) -> None:
+    """核对评审意见文件的修改记录（评审工作台每次保存时追加）：列出每次保存，检查文件是否都经工作台修改。"""
+    from scoring.faces.desk.reviewers import check, log_path
+
+    if not review_file.is_file():
+        raise ScoringError("评审意见文件不存在", str(review_file))
+    records, problems = check(review_file)
+    if not records:
+        raise ScoringError(f"没有修改记录 {log_path(review_file).name}", str(review_file),
+                           hint="修改记录由评审工作台在每次保存时写在评审意见文件旁")
+    for r in records:
+        who = r["reviewer"] + (f"（{r['unit']}）" if r.get("unit") else "") + ("" if r.get("signed_in") else "（页面填写）")
+        click.echo(f"{r['at']}  {who}：" + ("；".join(r["changes"]) or "内容未变"))
+    if problems:
+        raise ScoringError("修改记录与文件不符：" + "；".join(problems), str(review_file))
+    click.echo(f"修改记录完整：{len(records)} 次保存，文件与最后一次保存一致。")

@@ -98,7 +98,8 @@ def _entries(data: dict[str, Any], doc: YamlDoc, name: str, reviewer: str) -> tu
             value = entry.get("value") if action == "input" else entry.get("score")
             target = "" if action == "score" else str(entry[action])
             made = Override(indicator=ind, action=action, target=target, value=value,
-                            reason=entry["reason"].strip(), author=reviewer, stage=stage_name, file=name, line=line)
+                            reason=entry["reason"].strip(), author=(entry.get("reviewer") or "").strip() or reviewer,
+                            stage=stage_name, file=name, line=line, at=entry.get("at") or "")
             (pending if entry.get("recheck") else overrides).append(made)
     return overrides, pending
 
@@ -265,6 +266,8 @@ def _entry(o: Override, recheck: bool) -> list[str]:
     if o.action == "input":
         lines.append(f"      value: {_yaml_value(o.value)}")
     lines.append(f"      reason: {_quoted(o.reason)}")
+    if o.at:  # made in the review desk: by whom and when
+        lines += [f"      reviewer: {_quoted(o.author)}", f"      at: {_quoted(o.at)}"]
     if recheck:
         lines.append("      recheck: true          # 待复核：材料已变化，复核后删去此行")
     return lines

@@ -11,7 +11,7 @@ import contextlib
 import ipaddress
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,26 +33,34 @@ def loopback(host: str) -> bool:
 
 
 def serve(directory: Path, host: str | None, port: int, rubric_file: str | None,
-          say: Callable[[str], None]) -> None:
+          say: Callable[[str], None], named: Sequence[str] = (), roster_file: Path | None = None) -> None:
     """Serve the desk until Ctrl-C. Off the loopback address a token is required: it is in the address
-    printed here, and the browser keeps it in a cookie after the first visit."""
+    printed here, and the browser keeps it in a cookie after the first visit. Reviewers named (options
+    `姓名@单位`, or a file of such lines) each get a personal sign-in link, printed here; then only a
+    signed-in reviewer saves, and entries carry their name."""
     from scoring.faces.desk.app import create_app
     from scoring.faces.desk.folder import Folder
+    from scoring.faces.desk.reviewers import keys, roster
     from scoring.faces.desk.safety import LOOPBACK
 
+    people = keys(roster(named, roster_file))
     folder = Folder(directory, rubric_file)
     bind = host or DEFAULT_HOST
     local = loopback(bind)
     token = None if local else secrets.token_urlsafe(24)
     _check_free(bind, port)
-    app = create_app(folder, LOOPBACK if local else None, token)
+    app = create_app(folder, LOOPBACK if local else None, token, people)
     shown = f"[{bind}]" if ":" in bind else bind
+    where = f"http://{'127.0.0.1' if bind in ('0.0.0.0', '::') else shown}:{port}"
     if local:
-        say(f"评审工作台已启动：http://{shown}:{port}/")
+        say(f"评审工作台已启动：{where}/")
     else:
-        where = "127.0.0.1" if bind in ("0.0.0.0", "::") else shown
-        say(f"评审工作台已启动：http://{where}:{port}/?token={token}")
+        say(f"评审工作台已启动：{where}/?token={token}")
         say("其他电脑访问时，把地址中的主机换成本机的 IP 地址，并保留 token=… 部分；首次打开后浏览器会记住它。")
+    if people:
+        say("各评审人的个人登录链接（只发给本人；重新启动后链接会变）：")
+        for key, who in people.items():
+            say(f"  {who.label}：{where}/signin/{key}" + (f"?token={token}" if token else ""))
     say(f"评审目录：{folder.root}（按 Ctrl-C 停止）")
     server = make_server(app, bind, port)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops gracefully on Ctrl-C, then raises it again

@@ -11,12 +11,8 @@ from __future__ import annotations
 import re
 import secrets
 import threading
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import replace
-from decimal import Decimal
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
 from urllib.parse import quote
 
 from starlette.applications import Starlette
@@ -29,16 +25,27 @@ from starlette.routing import Route
 
 from scoring.base import limits
 from scoring.base.errors import ScoringError
-from scoring.domain.model import Override, Stage
+from scoring.faces.desk import forms, reviewers
 from scoring.faces.desk.folder import REVIEWING, Case, Conflict, Folder, Unknown
-from scoring.faces.desk.pages import Conflicted, counties_page, county_page, entry_lines
+from scoring.faces.desk.pages import (
+    Conflicted,
+    Viewer,
+    changed_lines,
+    counties_page,
+    county_page,
+    county_url,
+    entry_lines,
+)
+from scoring.faces.desk.reviewers import Reviewer
 from scoring.faces.desk.safety import (
     LOOPBACK,
     Bounded,
     Guard,
+    Sessions,
     TooLarge,
     message,
     page,
+    session_cookie,
     too_large,
 )
 from scoring.jobs.summary import summarize
@@ -49,15 +56,18 @@ from scoring.pipeline.folder import find
 
 DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 PDF_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'none'"  # the browser's own PDF viewer
-INLINE = {".pdf": "application/pdf", ".txt": "text/plain"}  # what a browser may show; the rest downloads
-NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+INLINE = {".pdf": "application/pdf", ".txt": "text/plain", ".png": "image/png", ".jpg": "image/jpeg",
+          ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}  # shown; the rest (SVG too) downloads
 FORM_TYPE = "application/x-www-form-urlencoded"  # what the desk's own forms send
 
 
-def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: str | None = None) -> Starlette:
-    """The desk over `folder`. `hosts`: the Host names served (None: any); `token`: required when given."""
+def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: str | None = None,
+               named: Mapping[str, Reviewer] | None = None) -> Starlette:
+    """The desk over `folder`. `hosts`: the Host names served (None: any); `token`: required when given;
+    `named`: the reviewers by their sign-in key (then only a signed-in reviewer saves)."""
     routes = [
         Route("/", counties),
+        Route("/signin/{key:str}", signin),
         Route("/desk.css", stylesheet),
         Route("/summary.{ext:str}", summary),
         Route("/county/{name:str}", county),
@@ -67,13 +77,16 @@ def create_app(folder: Folder, hosts: tuple[str, ...] | None = LOOPBACK, token: 
         Route("/county/{name:str}/diff.{ext:str}", diff),
         Route("/county/{name:str}/report.pdf", report),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(Guard, hosts=hosts, token=token), Middleware(Bounded)],
+    sessions = Sessions()
+    app = Starlette(routes=routes, middleware=[Middleware(Guard, hosts=hosts, token=token, sessions=sessions),
+                                               Middleware(Bounded)],
                     exception_handlers={Unknown: missing, 404: missing, PermissionError: forged,
                                         ScoringError: failed, TooLarge: oversized, Unsupported: unsupported,
-                                        ClientDisconnect: gone})
+                                        ClientDisconnect: gone, forms.Malformed: malformed, 500: crashed})
     # per app, not per module: two desks in one process share neither their folder nor their turns to render
-    app.state.folder = folder
+    app.state.folder, app.state.sessions, app.state.named = folder, sessions, dict(named or {})
     app.state.renders = threading.BoundedSemaphore(limits.RENDERS)  # downloads made at once; the others wait
+    app.state.queue = threading.Lock()  # guards each session's count of downloads asked for
     return app
 
 
@@ -86,44 +99,79 @@ async def counties(request: Request) -> Response:
     return page("desk/counties.html", page=await run_in_threadpool(counties_page, _folder(request)))
 
 
+async def signin(request: Request) -> Response:
+    """A reviewer's personal link: a new session (never one the browser brought) signed in as them."""
+    reviewer = request.app.state.named.get(request.path_params["key"])
+    if reviewer is None:
+        return message(403, "登录链接无效", "这不是本次启动评审工作台时生成的登录链接（重新启动后链接会变）。请使用启动时为你显示的个人登录链接。")
+    sid, session = request.app.state.sessions.new()
+    session.reviewer, request.state.signed_in = reviewer, True
+    back = RedirectResponse("/", 303)
+    back.set_cookie(session_cookie(request), sid, httponly=True, samesite="strict")
+    return back
+
+
 async def county(request: Request) -> Response:
     name, stage, folder = request.path_params["name"], _stage(request), _folder(request)
     case = await run_in_threadpool(folder.case, name, stage)
     saved = request.query_params.get("saved", "")
     notice = f"已保存到 {case.file.name}，总分已按最新评审意见重新计算。" if saved else ""
-    return page("desk/county.html", page=county_page(case, request.state.csrf, notice))
+    return page("desk/county.html", page=county_page(case, request.state.csrf, notice, viewer=_viewer(request),
+                                                      saved=saved))
+
+
+def _viewer(request: Request) -> Viewer:
+    by = request.state.session.reviewer
+    return Viewer(bool(request.app.state.named), by.label if by else "")
 
 
 async def save(request: Request) -> Response:
     name, stage, folder = request.path_params["name"], _stage(request), _folder(request)
-    form = await _form(request)
-    what, ind = str(form.get("do", "")), str(form.get("indicator", ""))
-    change, key = _change(form, what, ind)
+    form = forms.FormData((await _form(request)).multi_items())
+    kept, by = forms.typed(form), request.state.session.reviewer
+    if request.app.state.named and by is None:
+        return message(403, "请先登录", "评审意见须由登录的评审人填写。请用启动评审工作台时为你显示的个人登录链接打开工作台，再填写。")
     try:
-        await run_in_threadpool(folder.save, name, stage, str(form.get("version", "")), change)
+        change = forms.change(form, by, reviewers.now())
+        await run_in_threadpool(folder.save, name, stage, str(form.get("version", "")), change, by)
+    except forms.Malformed:
+        return message(400, "表单有误", "提交的表单内容不完整或有误，未保存。请回到评审工作台的页面，刷新后重新填写。")
     except Conflict as exc:
-        return _conflicted(request, exc, _sent(form, what), ind)
+        return _conflicted(request, exc, forms.sent(form), kept)
     except ScoringError as exc:
         case = await run_in_threadpool(folder.case, name, stage)
-        return _refused(request, case, exc, ind, key)
-    anchor = f"#i-{quote(ind)}" if ind else ""
-    return RedirectResponse(f"/county/{quote(name)}?stage={quote(stage)}&saved=1{anchor}", 303)
+        return _refused(request, case, exc, kept)
+    anchor = f"#i-{quote(kept.indicator)}" if kept.indicator else ""
+    return RedirectResponse(f"/county/{quote(name)}?stage={quote(stage)}&saved={quote(kept.indicator or '1')}{anchor}",
+                            303)
 
 
-def _conflicted(request: Request, exc: Conflict, sent: tuple[str, ...], ind: str) -> Response:
-    """The 409 page: nothing is merged for the reviewer, who sees what they sent beside the file's newest."""
-    conflicted = Conflicted(ind, sent, entry_lines(exc.case, ind) if ind else ())
-    text = "保存未完成：这份评审意见文件在你打开页面之后已被修改（可能是另一位评审人）。下面是你提交的内容和文件中的最新内容，请核对后重新填写。"
-    return page("desk/county.html", 409, page=county_page(exc.case, request.state.csrf, text, None, "", conflicted))
+def _conflicted(request: Request, exc: Conflict, sent: tuple[str, ...], kept: forms.Typed) -> Response:
+    """The 409 page: nothing is merged for the reviewer, who sees what they sent beside the file's newest,
+    and the form filled in again as they sent it, over the newest version."""
+    ind = kept.indicator
+    conflicted = Conflicted(ind, sent, entry_lines(exc.case, ind) if ind else (), changed_lines(exc.case, exc.shown))
+    text = ("保存未完成：这份评审意见文件在你打开页面之后已被修改（可能是另一位评审人）。下面是你提交的内容和文件中的"
+            "最新内容；你填写的内容已保留在表单中，核对后可再次保存。")
+    return page("desk/county.html", 409, page=county_page(exc.case, request.state.csrf, text, conflict=conflicted,
+                                                          typed=kept, viewer=_viewer(request)))
 
 
-def _refused(request: Request, case: Case, exc: ScoringError, ind: str, key: str) -> Response:
-    """The 400 page: the checks' words under the field they refuse, or at the top when no indicator was sent."""
-    said = exc.message + (f"（{exc.hint}）" if exc.hint else "")
+def _refused(request: Request, case: Case, exc: ScoringError, kept: forms.Typed) -> Response:
+    """The 400 page: the message beside the form it is about (the header's at the header form), the form
+    filled in again as the reviewer sent it."""
+    said = _folder(request).local(exc.message if isinstance(exc, forms.Refused) else forms.worded(exc))
+    key = exc.key if isinstance(exc, forms.Refused) else kept.key
+    ind = kept.indicator
+    if key == "header":
+        errors = {ind: {kept.key: "未保存：" + said}} if ind else None
+        alert = "未保存：请先填写评审人信息，见页面上方。" if ind else ""
+        return page("desk/county.html", 400, page=county_page(case, request.state.csrf, "", errors, said, None,
+                                                              alert, "", kept, _viewer(request)))
     errors = {ind: {key: said}} if ind else None
-    alert = f"未保存：指标 {ind} 的评审意见没有通过检查，见该指标下的说明。" if ind else ""
+    alert = f"未保存：指标 {ind} 的评审意见没有通过检查，见该指标下的说明（你填写的内容已保留）。" if ind else ""
     return page("desk/county.html", 400, page=county_page(case, request.state.csrf, "", errors,
-                                                          "" if ind else said, None, alert, ind))
+                                                          "" if ind else said, None, alert, ind, kept, _viewer(request)))
 
 
 async def document(request: Request) -> Response:
@@ -167,13 +215,37 @@ async def summary(request: Request) -> Response:
 async def _download(request: Request, make: Callable[[], bytes], media_type: str, filename: str, *,
                     renders: bool = True) -> Response:
     """A file made off the event loop, as an attachment. A render takes its turn under the app's semaphore,
-    so a burst of downloads cannot hold more than limits.RENDERS renders' memory and CPU at once."""
-    turn: AbstractContextManager[Any] = request.app.state.renders if renders else nullcontext()
+    so a burst of downloads cannot hold more than limits.RENDERS renders' memory and CPU at once; it is
+    made only for a session of the desk's own pages, asked from them (never from another site: a page
+    elsewhere could otherwise make the desk render for it), and at most limits.RENDERS_QUEUED at a time
+    per session."""
+    if not renders:
+        return _attachment(await run_in_threadpool(make), media_type, filename)
+    refused = _render_refused(request)
+    if refused is not None:
+        return refused
+    session, lock = request.state.session, request.app.state.queue
+    with lock:
+        if session.renders >= limits.RENDERS_QUEUED:
+            return message(429, "下载过多", f"同时只能准备 {limits.RENDERS_QUEUED} 个下载，请等前面的下载完成后再试。")
+        session.renders += 1
 
     def made() -> bytes:
-        with turn:
+        with request.app.state.renders:
             return make()
-    return _attachment(await run_in_threadpool(made), media_type, filename)
+    try:
+        return _attachment(await run_in_threadpool(made), media_type, filename)
+    finally:
+        with lock:
+            session.renders -= 1
+
+
+def _render_refused(request: Request) -> Response | None:
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return message(403, "拒绝跨站下载", "报告和意见表只能从评审工作台自己的页面下载。")
+    if request.state.fresh:
+        return message(403, "请从页面下载", "请先打开评审工作台的页面，再点击其中的下载链接。")
+    return None
 
 
 async def stylesheet(request: Request) -> Response:
@@ -202,7 +274,16 @@ async def gone(request: Request, exc: Exception) -> Response:
 
 async def failed(request: Request, exc: Exception) -> Response:
     text = str(exc) if isinstance(exc, ScoringError) else "处理请求时出错。"
-    return message(422, "无法处理", text)
+    return message(422, "无法处理", _folder(request).local(text))
+
+
+async def crashed(request: Request, exc: Exception) -> Response:
+    """Whatever else went wrong: said in Chinese, with no trace of the code or the machine."""
+    return message(500, "工作台出错", "处理这个请求时出错，未保存任何内容。请回到各县列表重试；如再次出现，请把操作步骤告诉管理员。")
+
+
+async def malformed(request: Request, exc: Exception) -> Response:
+    return message(400, "地址或表单有误", "请求中的参数不完整或有误。请回到评审工作台的页面，刷新后重试。")
 
 
 def _stage(request: Request) -> str:
@@ -257,8 +338,10 @@ def _document(folder: Folder, name: str, ident: str) -> Response:
     kind = INLINE.get(PurePosixPath(doc.file).suffix.lower())
     if kind is None:
         return _attachment(data, "application/octet-stream", filename)
-    if kind == "text/plain":
-        kind += "; charset=" + _charset(data)
+    if kind == "text/plain":  # shown in a page of the desk, under the county's and the document's names
+        text = data.decode(_charset(data), "replace")
+        return page("desk/document.html", title=f"{bundle.assessee.get('name', '') or name}：{doc.id} {doc.title}",
+                    county=county_url(name), text=text, filename=filename)
     disposition = f"inline; filename*=UTF-8''{quote(filename)}"
     csp = PDF_CSP if kind == "application/pdf" else DOCUMENT_CSP
     return Response(data, media_type=kind, headers={"Content-Disposition": disposition, "Content-Security-Policy": csp})
@@ -271,78 +354,3 @@ def _charset(data: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         return "gb18030"
-
-
-# ---------------------------------------------------------------- what a form asks for
-
-
-def _change(form: FormData, what: str, ind: str) -> tuple[Callable[[Stage], Stage], str]:
-    """The change a form asks for, as a function of the stage, and the form's key for its message."""
-    reason = str(form.get("reason", "")).strip()
-    if what == "header":
-        head = {k: str(form.get(k, "")).strip() for k in ("reviewer", "unit", "date")}
-        return (lambda s: replace(s, author=head["reviewer"], unit=head["unit"], date=head["date"])), "header"
-    if what == "delete" or what == "confirm":
-        raw = str(form.get("index", ""))
-        index = int(raw) if raw.isdigit() else -1
-        return (lambda s: _edit(s, ind, index, what)), "entry"
-    target = str(form.get("target", ""))
-    if what == "score":
-        value: Any = _number(str(form.get("value", "")))
-        key = "score"
-    elif what == "input":
-        value, key = _value(form), f"input:{target}"
-    elif what == "reject":
-        value, key = None, "reject"
-    else:
-        raise ScoringError("不认识的操作")
-
-    def add(s: Stage) -> Stage:
-        made = Override(ind, what, "" if what == "score" else target, value, reason, s.author)
-        return replace(s, overrides=(*s.overrides, made))
-    return add, key
-
-
-def _edit(s: Stage, ind: str, index: int, what: str) -> Stage:
-    from scoring.loading import review
-
-    mine = review.entries(s).get(ind, [])
-    if not 0 <= index < len(mine):
-        raise ScoringError("这条评审意见已不存在", hint="请刷新页面")
-    o, waiting = mine[index]
-    overrides = tuple(x for x in s.overrides if x is not o)
-    pending = tuple(x for x in s.pending if x is not o)
-    if what == "confirm" and waiting:
-        overrides = (*overrides, o)
-    return replace(s, overrides=overrides, pending=pending)
-
-
-def _number(text: str) -> Any:
-    """A number typed in a form as an exact Decimal; anything else as typed, for the checks to refuse."""
-    text = text.strip()
-    return Decimal(text) if NUMBER.match(text) else text
-
-
-def _value(form: FormData) -> Any:
-    widget = str(form.get("widget", ""))
-    if widget == "checks":
-        return [str(v) for v in form.getlist("value")]
-    raw = str(form.get("value", ""))
-    if widget == "lines":
-        return [line.strip() for line in raw.splitlines() if line.strip()]
-    if widget == "bool":
-        return {"true": True, "false": False}.get(raw, raw)
-    if widget == "number":
-        return _number(raw)
-    return raw
-
-
-def _sent(form: FormData, what: str) -> tuple[str, ...]:
-    words = {"score": "定分", "input": "更正输入", "reject": "不采信文件", "delete": "删除一条意见",
-             "confirm": "确认一条待复核意见", "header": "修改评审人信息"}
-    value = form.getlist("value")
-    shown = "、".join(str(v) for v in value)
-    target = str(form.get("target", ""))
-    head = " ".join(x for x in (words.get(what, what), target) if x)
-    return (head + (f"：{shown}" if shown else ""),
-            f"理由：{form.get('reason', '')}" if form.get("reason") else "")

@@ -15,13 +15,16 @@ a bundle replaced, a save through the desk, a file added to a bundle or removed 
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date as Date
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -30,6 +33,8 @@ from scoring.base.errors import ScoringError
 from scoring.base.files import write_atomic
 from scoring.domain.model import Bundle, Rubric, Stage
 from scoring.domain.results import Result
+from scoring.faces.desk import reviewers
+from scoring.faces.desk.reviewers import Reviewer
 from scoring.loading import review
 from scoring.loading.bundle import open_bundle
 from scoring.loading.rubric import load
@@ -41,6 +46,8 @@ KEPT = 1024  # values kept between requests: a bundle, a rubric, a review file, 
 SETTLED_NS = 2_000_000_000  # a file written less than 2 s ago is not kept: a second write within the
 # same tick of the file system's clock could leave its signature unchanged
 
+TEMP = re.compile(r"^\..+\.ya?ml\.[a-z0-9_]{8}\.tmp$")  # what write_atomic leaves of a review file when killed
+TEMP_AGE_NS = 60 * 10**9  # older than any save in progress: another desk on the folder may be writing one now
 T = TypeVar("T")
 Stat = tuple[int, int, int, int]  # inode, size, mtime and ctime in nanoseconds; zeros for no file
 
@@ -75,11 +82,12 @@ class Unknown(LookupError):
 
 
 class Conflict(Exception):
-    """The review file changed after the reviewer's page was made."""
+    """The review file changed after the reviewer's page was made: the file now (`case`) and, when this
+    desk made a page from it, the stage the reviewer's page showed (`shown`)."""
 
-    def __init__(self, case: Case) -> None:
+    def __init__(self, case: Case, shown: Stage | None) -> None:
         super().__init__("review file changed")
-        self.case = case
+        self.case, self.shown = case, shown
 
 
 class Folder:
@@ -88,8 +96,14 @@ class Folder:
             raise ScoringError("评审目录不存在或不是文件夹", str(root), hint="请给出存放各县材料包和评审意见的文件夹")
         self.root = root.resolve()
         self.rubric = RubricChoice.of(rubric)
-        self.lock = threading.Lock()  # one save at a time: the version check and the write are one step
+        self.lock = threading.Lock()  # one save at a time in this process; the file lock is for all of them
         self.kept = _Kept()
+        self.shown: OrderedDict[str, Stage] = OrderedDict()  # stages by version, as pages showed them
+        _clean(self.root)
+
+    def local(self, text: str) -> str:
+        """A message without the machine's paths: files named as they are in the folder."""
+        return local(text, self.root)
 
     def names(self) -> list[str]:
         return [p.name for p in find(self.root, empty=True).bundles]
@@ -141,8 +155,14 @@ class Folder:
             raise Unknown(stage)
         rubric, bundle, mine, signature, settled = self._mine(name)
         new = self._new_file(name, stage)
-        return self.kept.get(("case", name, stage), (signature, new), settled,
+        made = self.kept.get(("case", name, stage), (signature, new), settled,
                              partial(_case, name, stage, rubric, bundle, mine, new))
+        if made.current is not None:
+            with self.kept.lock:
+                self.shown[made.version] = made.current.stage
+                while len(self.shown) > KEPT:
+                    self.shown.popitem(last=False)
+        return made
 
     def _new_file(self, name: str, stage: str) -> Path:
         """A name for a county's first review file at a stage that no other file has."""
@@ -160,22 +180,28 @@ class Folder:
             return score(rubric, bundle, [f.review for f in matched(mine, bundle).values()])
         return self.kept.get(("scored", name), signature, settled, made)
 
-    def save(self, name: str, stage: str, version: str, change: Callable[[Stage], Stage]) -> Case:
+    def save(self, name: str, stage: str, version: str, change: Callable[[Stage], Stage],
+             by: Reviewer | None = None) -> Case:
         """Apply `change` to the stage and write the file, if it is still the version the page showed and
-        the new file passes every check of `scoring score --review`; else Conflict or ScoringError."""
-        with self.lock:
+        the new file passes every check of `scoring score --review`; else Conflict or ScoringError. The
+        check and the write are one step for every desk and command on the folder: they hold an OS lock on
+        a file beside the review file (`.高青县_初评.lock`) for it. Each save is appended to the file's audit
+        log, by `by` (the signed-in reviewer) or, when the desk knows no reviewers, by the typed name."""
+        with self.lock, _locked(self.root / f".{Path(name).stem}_{stage}.lock"):
             case = self.case(name, stage)
             if case.version != version:
-                raise Conflict(case)
+                with self.kept.lock:
+                    raise Conflict(case, self.shown.get(version))
             if case.problem:
                 raise ScoringError(case.problem)
             made = change(case.stage_made)
-            if (made.overrides or made.pending) and not made.date:
-                made = replace(made, date=Date.today().isoformat())
             text = review.write(made, case.result)
             written = review.parse(text.encode(), str(case.file))
             score(case.rubric, case.bundle, [*case.before, written])  # the checks of `score --review`
             write_atomic(case.file, text.encode())
+            who = by or Reviewer(made.author, made.unit)
+            reviewers.record(case.file, who.name, who.unit, by is not None, reviewers.changes(case.stage_made, made),
+                             case.version, hashlib.sha256(text.encode()).hexdigest(), reviewers.now())
             return self.case(name, stage)
 
 
@@ -183,7 +209,7 @@ def _case(name: str, stage: str, rubric: Rubric, bundle: Bundle, mine: list[File
     try:
         by_stage = matched(mine, bundle)
     except ScoringError as exc:
-        return Case(name, stage, rubric, bundle, score(rubric, bundle), new, "", None, str(exc))
+        return Case(name, stage, rubric, bundle, score(rubric, bundle), new, "", None, local(str(exc), new.parent))
     earlier = REVIEWING[: REVIEWING.index(stage)]
     before = tuple(by_stage[s].review for s in earlier if s in by_stage)
     missing = next((s for s in earlier if s not in by_stage), None)
@@ -196,8 +222,37 @@ def _case(name: str, stage: str, rubric: Rubric, bundle: Bundle, mine: list[File
         result = score(rubric, bundle, [*before, *([filed.review] if filed else [])])
     except ScoringError as exc:
         return Case(name, stage, rubric, bundle, score(rubric, bundle, before), path, version, None,
-                    f"评审意见文件 {path.name} 无法使用：{exc}。请先在文件中改正，或移走该文件", before)
+                    local(f"评审意见文件 {path.name} 无法使用：{exc}。请先在文件中改正，或移走该文件", new.parent), before)
     return Case(name, stage, rubric, bundle, result, path, version, filed.review if filed else None, "", before)
+
+
+def local(text: str, root: Path) -> str:
+    """`text` with the served folder's path left out of every file it names (the folder itself by its name)."""
+    return text.replace(f"{root}{os.sep}", "").replace(str(root), root.name)
+
+
+def _clean(root: Path) -> None:
+    """Remove the temporary files a save killed mid-write left (ours only, by their name, and only old ones)."""
+    now = time.time_ns()
+    for p in root.iterdir():
+        try:
+            if TEMP.match(p.name) and p.is_file() and not p.is_symlink() and now - p.lstat().st_mtime_ns > TEMP_AGE_NS:
+                p.unlink()
+        except OSError:
+            continue  # another desk removed it first, or it cannot be: harmless either way
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive OS lock on `path` (made if missing, never removed: a removed lock file would let two
+    processes each lock a file of their own), held until the block ends, however it ends; the OS drops
+    it when the process dies."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 class _Kept:

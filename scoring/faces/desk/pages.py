@@ -5,7 +5,7 @@ contexts in report/context.py, whose pieces they reuse)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -13,9 +13,11 @@ from urllib.parse import quote
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import dec, fmt
 from scoring.domain.inputs import TYPES
-from scoring.domain.model import DOCUMENT_STATUS, Indicator, Input, Override
+from scoring.domain.model import DOCUMENT_STATUS, Indicator, Input, Override, Stage
 from scoring.domain.results import IndicatorResult, Result
+from scoring.faces.desk import reviewers
 from scoring.faces.desk.folder import REVIEWING, Case, Folder
+from scoring.faces.desk.forms import Typed
 from scoring.loading import review
 from scoring.papers.changes import changes
 from scoring.papers.report.context import Block, Standing, blocks, standings
@@ -33,10 +35,11 @@ class CountyRow:
     supported: str
     mandatory: str  # 16/16, or ""
     reviewed: str  # the last stage's total, "" before any review
-    flags: int  # flags still standing after every stage filed
+    flags: int  # flags still standing after every stage filed, but a reviewer's own 不采信 (decided, not open)
     stage: str  # the last stage filed: 初评（淄博市民政局 李明）, or 未评审
     progress: str  # 佐证不足 3 项，已处理 2 项；1 条意见待复核
     error: str
+    verdicts: tuple[tuple[str, str, bool], ...] = ()  # each stage's verdict: (自评, 达到创建标准, True) …
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class CountiesPage:
 def counties_page(folder: Folder) -> CountiesPage:
     filed, problems = folder.reviews()
     rows = tuple(_row(folder, name, filed) for name in folder.names())
-    return CountiesPage("评审工作台：各县材料包", str(folder.root), rows, tuple(problems), REVIEWING)
+    return CountiesPage("评审工作台：各县材料包", folder.root.name, rows, tuple(map(folder.local, problems)), REVIEWING)
 
 
 def county_url(name: str, stage: str = "") -> str:
@@ -65,7 +68,7 @@ def _row(folder: Folder, name: str, filed: list[Filed]) -> CountyRow:
     try:
         result = folder.scored(name, filed)
     except ScoringError as exc:
-        return CountyRow(name, url, "", "", "", "", "", 0, "", "", str(exc))
+        return CountyRow(name, url, "", "", "", "", "", 0, "", "", folder.local(str(exc)))
     own, final = result.own, result.final
     short = [i for i in result.indicators if i.own.supported < i.own.points]
     touched = {o.indicator for s in result.chain for o in (*s.overrides, *s.pending)}
@@ -80,7 +83,8 @@ def _row(folder: Folder, name: str, filed: list[Filed]) -> CountyRow:
     return CountyRow(name, county_url(name, last.name if last else ""), result.bundle.assessee.get("name", ""),
                      fmt(own.total), fmt(own.supported_total), f"{m.met}/{m.total}" if m.total else "",
                      fmt(final.total) if last else "",
-                     sum(len(i.final.flags) for i in result.indicators), stage, progress, "")
+                     sum(1 for i in result.indicators for f in i.final.flags if f.code != "rejected"), stage, progress, "",
+                     tuple((s.stage, s.verdict, s.passed) for s in standings(result)))
 
 
 # ---------------------------------------------------------------- one county
@@ -154,8 +158,17 @@ class Card:
     answers: tuple[AnswerRow, ...]
     entries: tuple[EntryRow, ...]
     fields: tuple[Field, ...]
-    rejectable: tuple[Choice, ...]  # the documents the indicator cites
+    rejectable: tuple[Choice, ...]  # the documents the indicator cites that no stage has rejected yet
     errors: Mapping[str, str]  # form ("score", "input:<name>", "reject", "entry", "other") -> message beside it
+    typed: Typed | None = None  # what the reviewer sent in one of this card's forms, refused: shown again
+    saved: str = ""  # the confirmation of a save just made on this card, with the stage's new standing
+
+    @property
+    def state(self) -> str:
+        """Where the indicator stands at this stage, for the page's index: 待复核, 已调整, 有标记 or ""."""
+        if any(e.pending for e in self.entries):
+            return "待复核"
+        return "已调整" if self.entries else "有标记" if self.flags else ""
 
 
 @dataclass(frozen=True)
@@ -184,6 +197,24 @@ class Conflicted:
     indicator: str
     sent: tuple[str, ...]
     theirs: tuple[str, ...]
+    changed: tuple[str, ...] = ()  # what the file gained and lost since the reviewer's page, in words
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks at the page: whether the desk knows its reviewers by name, and who signed in (their label)."""
+
+    named: bool = False
+    signed: str = ""
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One save in the review file's audit log (修改记录)."""
+
+    at: str
+    who: str  # 李明（淄博市民政局）, with （页面填写） for a name typed where the desk knows no reviewers
+    changes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -213,20 +244,33 @@ class CountyPage:
     conflict: Conflicted | None
     groups: tuple[Group, ...]
     downloads: tuple[Download, ...]
+    viewer: Viewer
+    log: tuple[LogRow, ...]  # newest first, at most reviewers.SHOWN
+    log_problem: str  # the audit log cannot be read, or the review file changed outside the desk
     csrf: str = field(default="", repr=False)
+
+    @property
+    def next(self) -> Card | None:
+        """The next indicator to review: the first, in the page's order, with a flag or an entry waiting to be
+        re-checked (None when every one is handled)."""
+        return next((c for g in self.groups for c in g.cards if c.state in ("有标记", "待复核")), None)
 
 
 def county_page(case: Case, csrf: str, notice: str = "", errors: Mapping[str, Mapping[str, str]] | None = None,
                 header_error: str = "", conflict: Conflicted | None = None, alert: str = "",
-                alert_about: str = "") -> CountyPage:
+                alert_about: str = "", typed: Typed | None = None, viewer: Viewer | None = None,
+                saved: str = "") -> CountyPage:
     result, stage = case.result, case.stage_made
     k = len(result.chain) if case.current else len(result.chain) + 1  # this stage's place in the scores
     worded = _worded(result)
     own_entries = review.entries(stage)
     pending = {o.indicator for o in stage.pending}
-    groups = tuple(Group(title, tuple(_card(case, i, k, own_entries.get(i.id, []), worded, (errors or {}).get(i.id, {}))
+    groups = tuple(Group(title, tuple(_card(case, i, k, own_entries.get(i.id, []), worded, (errors or {}).get(i.id, {}),
+                                            typed if typed and typed.indicator == i.id else None)
                                       for i in items))
                    for title, items in review.groups(result, pending))
+    head = typed.head if typed and typed.key == "header" else (stage.author, stage.unit, stage.date)
+    groups = _confirmed(groups, saved, standings(result)[-1])
     url = county_url(case.name, case.stage)
     base = f"/county/{quote(case.name)}"
     q = f"?stage={quote(case.stage)}"
@@ -238,9 +282,30 @@ def county_page(case: Case, csrf: str, notice: str = "", errors: Mapping[str, Ma
         f"{assessee}：{case.stage}", case.name, url, assessee, f"{result.rubric.title}（{result.rubric.version}）",
         result.bundle.sha256, case.stage,
         tuple(StageLink(s, county_url(case.name, s), s == case.stage) for s in REVIEWING),
-        tuple(standings(result)), case.file.name, case.version, stage.author, stage.unit, stage.date,
+        tuple(standings(result)), case.file.name, case.version, *head,
         case.editable, case.problem, notice, alert, f"#i-{alert_about}" if alert_about else "", header_error,
-        conflict, groups, downloads, csrf)
+        conflict, groups, downloads, viewer or Viewer(), *_log(case), csrf)
+
+
+def _confirmed(groups: tuple[Group, ...], saved: str, now: Standing) -> tuple[Group, ...]:
+    """The card a save was just made on, with the confirmation where the reviewer is (not only at the top)."""
+    said = f"已保存。本阶段总分 {now.total} 分（有据 {now.supported} 分），结论：{now.verdict}。"
+    return tuple(Group(g.title, tuple(replace(c, saved=said) if c.id == saved else c for c in g.cards))
+                 for g in groups)
+
+
+def _log(case: Case) -> tuple[tuple[LogRow, ...], str]:
+    """The stage's audit log, newest first, and what is wrong with it ("" when the chain holds)."""
+    try:
+        records, problems = reviewers.check(case.file)
+    except ScoringError as exc:
+        return (), str(exc)
+    rows = tuple(LogRow(str(r["at"]).replace("T", " ")[:19],
+                        (f"{r['reviewer']}（{r['unit']}）" if r.get("unit") else str(r["reviewer"]))
+                        + ("" if r.get("signed_in") else "（页面填写）"),
+                        tuple(map(str, r["changes"])) or ("（内容未变）",))
+                 for r in reversed(records[-reviewers.SHOWN:]))
+    return rows, "；".join(problems)
 
 
 def _worded(result: Result) -> dict[tuple[str, str, str, str], str]:
@@ -250,13 +315,14 @@ def _worded(result: Result) -> dict[tuple[str, str, str, str], str]:
 
 
 def _card(case: Case, i: IndicatorResult, k: int, made: list[tuple[Override, bool]],
-          worded: Mapping[tuple[str, str, str, str], str], errors: Mapping[str, str]) -> Card:
+          worded: Mapping[tuple[str, str, str, str], str], errors: Mapping[str, str], typed: Typed | None) -> Card:
     ind, bundle = i.indicator, case.bundle
     natures = case.rubric.natures
     at = i.scores[k] if k < len(i.scores) else i.scores[-1]
     before = i.scores[k - 1] if k - 1 < len(i.scores) else i.scores[-1]
     rejected = {o.target for o in at.overrides if o.action == "reject"} | {
-        o.target for s in case.result.chain for o in s.overrides if o.action == "reject" and o.indicator == ind.id}
+        o.target for s in case.result.chain for o in s.overrides if o.action == "reject" and o.indicator == ind.id} | {
+        o.target for o, _ in made if o.action == "reject"}
     step = ind.step
     answers = tuple(AnswerRow(inp.label, ind.say(inp.name, ans.value),
                               tuple(_doc(case, d, d in rejected) for d in ans.documents),
@@ -274,8 +340,24 @@ def _card(case: Case, i: IndicatorResult, k: int, made: list[tuple[Override, boo
         f"定分须为 {fmt(step)} 分的整数倍" if step is not None else "定分可为 0 至分值间任意数",
         tuple(f.message for f in at.flags), tuple(s.text for s in at.trace),
         blocks(bundle.statements.get(ind.id, "")), answers, entries,
-        tuple(_field(inp, values.get(inp.name), ind) for inp in ind.inputs),
-        tuple(Choice(d, f"{d} {bundle.documents[d].title}", False) for d in i.cited()), errors)
+        tuple(_field(inp, values.get(inp.name), ind, _again(typed, inp, values.get(inp.name))) for inp in ind.inputs),
+        tuple(Choice(d, f"{d} {bundle.documents[d].title}", bool(typed and typed.key == "reject" and typed.target == d))
+              for d in i.cited() if d not in rejected), errors, typed)
+
+
+def _again(typed: Typed | None, inp: Input, value: Any) -> Any:
+    """The value a correction form shows: what the reviewer sent in it when refused, else the one in force."""
+    if typed is None or typed.key != f"input:{inp.name}":
+        return value
+    widget = TYPES[inp.type].widget
+    if widget == "checks":
+        return list(typed.values)
+    sent = typed.values[0] if typed.values else ""
+    if widget == "lines":
+        return [line for line in sent.splitlines() if line.strip()]
+    if widget == "bool":
+        return {"true": True, "false": False}.get(sent, sent)
+    return sent
 
 
 def _doc(case: Case, ident: str, rejected: bool) -> DocLink:
@@ -291,8 +373,9 @@ def _plain(o: Override) -> str:
     return f"{ACTION_WORDS.get(o.action, o.action)}{target}{value}"
 
 
-def _field(inp: Input, value: Any, ind: Indicator) -> Field:
-    shown = ind.say(inp.name, value)
+def _field(inp: Input, in_force: Any, ind: Indicator, value: Any) -> Field:
+    """The correction form of an input: `in_force` said as 当前, the widget set to `value`."""
+    shown = ind.say(inp.name, in_force)
     widget = TYPES[inp.type].widget
     if widget == "bool":
         opts = (("true", "是"), ("false", "否"))
@@ -308,8 +391,30 @@ def _field(inp: Input, value: Any, ind: Indicator) -> Field:
     if widget == "lines":
         text = "\n".join(map(str, value)) if isinstance(value, list) else ""
         return Field(inp.name, inp.label, "lines", (), text, shown, "")
-    text = fmt(dec(value)) if isinstance(value, int | Decimal) and not isinstance(value, bool) else ""
+    text = fmt(dec(value)) if isinstance(value, int | Decimal) and not isinstance(value, bool) else (
+        value if isinstance(value, str) else "")
     return Field(inp.name, inp.label, "number", (), text, shown, inp.unit or "")
+
+
+def changed_lines(case: Case, shown: Stage | None) -> tuple[str, ...]:
+    """What the stage's file changed since the reviewer's page showed `shown` (None: a page this desk did
+    not make, or the file was new then), in words, each entry with its reviewer."""
+    now = case.stage_made
+    if shown is None:
+        shown = Stage(now.name)
+    worded = _worded(case.result)
+
+    def said(o: Override) -> str:
+        return f"指标 {o.indicator}：{worded.get((case.stage, o.indicator, o.action, o.target), _plain(o))}（{o.author}）"
+
+    def keys(s: Stage) -> dict[tuple[Any, ...], Override]:
+        return {(o.indicator, o.action, o.target, str(o.value), o.reason): o for o in (*s.overrides, *s.pending)}
+    old, new = keys(shown), keys(now)
+    lines = [f"新增 {said(o)}" for k, o in new.items() if k not in old]
+    lines += [f"删除 {said(o)}" for k, o in old.items() if k not in new]
+    if (shown.author, shown.unit, shown.date) != (now.author, now.unit, now.date):
+        lines.append(f"评审人信息改为：{' '.join(x for x in (now.unit, now.author, now.date) if x)}")
+    return tuple(lines)
 
 
 def entry_lines(case: Case, indicator: str) -> tuple[str, ...]:

@@ -1,19 +1,23 @@
-"""The review desk's safety: Host names, the access token, the CSRF cookie, the headers every response
-carries, request bodies within limits.FORM_BYTES, and a deadline for a connection's whole request; and the
+"""The review desk's safety: Host names, the access token, sessions and their CSRF tokens, the headers every
+response carries, request bodies within limits.FORM_BYTES, and a deadline for a connection's whole request; and the
 plain message pages these refusals answer with.
 
 Safe by default: only the Host names of the address it binds are served (no DNS rebinding); off the
-loopback address a token printed at start is required, then kept in a cookie; every form carries a CSRF
-token bound to a cookie; every response says nosniff and a strict Content-Security-Policy. A connection
-that is slow to send its request is closed (`Deadline`).
+loopback address a token printed at start is required, then kept in a cookie; a browser's session is one
+the desk made (a cookie it did not issue is replaced, never adopted), and every form carries the session's
+own CSRF token; every response says nosniff and a strict Content-Security-Policy. Headers past
+limits.HEADER_BYTES are refused however they arrive, and a connection that is slow to send its request is
+closed (`Deadline`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import h11
@@ -25,20 +29,54 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from scoring.base import limits
+from scoring.faces.desk.reviewers import Reviewer
 from scoring.papers.report import render, template_dirs
 
 PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
             "base-uri 'none'")
-TOKEN_COOKIE, CSRF_COOKIE = "desk_token", "desk_csrf"
+TOKEN_COOKIE, SESSION_COOKIE = "desk_token", "desk_session"
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+SESSIONS = 4096  # sessions a desk remembers, the least recently used forgotten first
+
+
+@dataclass
+class Session:
+    """A browser's session, made by the desk: its CSRF token, and its downloads waiting or being made."""
+
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    renders: int = 0
+    reviewer: Reviewer | None = None  # who signed in with their link; None before (or when none are named)
+
+
+class Sessions:
+    """The sessions this desk made, by the id in their cookie; an id it did not make is no session."""
+
+    def __init__(self) -> None:
+        self.known: OrderedDict[str, Session] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, sid: str) -> Session | None:
+        with self.lock:
+            found = self.known.get(sid)
+            if found is not None:
+                self.known.move_to_end(sid)
+            return found
+
+    def new(self) -> tuple[str, Session]:
+        sid, made = secrets.token_urlsafe(32), Session()
+        with self.lock:
+            self.known[sid] = made
+            while len(self.known) > SESSIONS:
+                self.known.popitem(last=False)
+        return sid, made
 
 
 class Guard(BaseHTTPMiddleware):
     """Host names, the access token, the CSRF cookie and the headers every response carries."""
 
-    def __init__(self, app: Any, hosts: tuple[str, ...] | None, token: str | None) -> None:
+    def __init__(self, app: Any, hosts: tuple[str, ...] | None, token: str | None, sessions: Sessions) -> None:
         super().__init__(app)
-        self.hosts, self.token = hosts, token
+        self.hosts, self.token, self.sessions = hosts, token, sessions
 
     async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await self._checked(request, call_next)
@@ -60,15 +98,24 @@ class Guard(BaseHTTPMiddleware):
             back = RedirectResponse(request.url.path, 303)
             back.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
             return back
-        csrf = request.cookies.get(CSRF_COOKIE, "")
-        fresh = not re.fullmatch(r"[A-Za-z0-9_-]{32,64}", csrf)
-        request.state.csrf = secrets.token_urlsafe(32) if fresh else csrf
+        cookie = session_cookie(request)
+        session = self.sessions.get(request.cookies.get(cookie, ""))
+        fresh = session is None
+        sid, session = self.sessions.new() if session is None else ("", session)
+        request.state.session, request.state.fresh, request.state.csrf = session, fresh, session.csrf
         if request.method == "POST" and not _same_origin(request):
             return message(403, "拒绝跨站提交", "请在评审工作台的页面上提交表单。")
         response = await call_next(request)
-        if fresh:
-            response.set_cookie(CSRF_COOKIE, request.state.csrf, httponly=True, samesite="strict")
+        if fresh and not getattr(request.state, "signed_in", False):  # a sign-in sets its own session
+            response.set_cookie(cookie, sid, httponly=True, samesite="strict")
         return response
+
+
+def session_cookie(request: Request) -> str:
+    """The session cookie's name, with the desk's port: a browser sends one host's cookies to every port,
+    and two desks on one machine must not take each other's session for a stranger's."""
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    return f"{SESSION_COOKIE}_{port}"
 
 
 class TooLarge(Exception):
@@ -84,6 +131,12 @@ class Bounded:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _head_bytes(scope) > limits.HEADER_BYTES:
+            refused = message(431, "请求头过长", f"一次请求的请求头不能超过 {limits.HEADER_BYTES // 1024} KB。"
+                                                "请用浏览器打开评审工作台的地址。")
+            refused.headers["Connection"] = "close"
+            await refused(scope, receive, send)
+            return
         length = Headers(scope=scope).get("content-length", "") if scope["type"] == "http" else ""
         if length.isdigit() and int(length) > limits.FORM_BYTES:
             await too_large()(scope, receive, send)
@@ -98,6 +151,13 @@ class Bounded:
                 raise TooLarge
             return message
         await self.app(scope, counted, send)
+
+
+def _head_bytes(scope: Scope) -> int:
+    """A request's line and headers as sent, near enough: uvicorn holds no more than HEADER_BYTES of them
+    while they arrive, but takes a whole one that came in one piece."""
+    line = len(scope.get("raw_path", b"")) + len(scope.get("query_string", b"")) + 16
+    return line + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ()))
 
 
 def too_large() -> HTMLResponse:

@@ -13,7 +13,7 @@ from typing import Any
 
 from scoring.base.numbers import ZERO, fmt
 from scoring.base.text import cn_date
-from scoring.domain.model import OUTCOME, STAGES
+from scoring.domain.model import OUTCOME, STAGES, Stage
 from scoring.domain.records import DistrictTotals, Rating, Summary
 from scoring.papers.changes import Changes, Entry, StageChanges
 from scoring.papers.report import render, template_dirs
@@ -94,7 +94,7 @@ def changes_context(ch: Changes) -> ChangesContext:
         standings=tuple(standings(ch.result)), stages=tuple(_stage(ch, s) for s in ch.stages),
         unaddressed=tuple(OpenClaim(i.id, i.indicator.title, fmt(i.own.points), fmt(i.own.supported),
                                     tuple(f.message for f in i.own.flags)) for i in ch.unaddressed),
-        unit=last.stage.unit, reviewer=last.stage.author, date=cn_date(last.stage.date),
+        unit=last.stage.unit, reviewer=_reviewers(last.stage), date=cn_date(last.stage.date),
         verdict=last.after.verdict.text, outcome=last.outcome)
 
 
@@ -110,7 +110,13 @@ def _stage(ch: Changes, s: StageChanges) -> StageView:
     titles = {i.id: i.indicator.title for i in ch.result.indicators}
     pending = tuple(PendingRow(e.override.indicator, titles.get(e.override.indicator, ""), _entry(e))
                     for e in s.pending)
-    return StageView(s.stage.name, s.stage.unit, s.stage.author, cn_date(s.stage.date), rows, pending)
+    return StageView(s.stage.name, s.stage.unit, _reviewers(s.stage), cn_date(s.stage.date), rows, pending)
+
+
+def _reviewers(stage: Stage) -> str:
+    """Everyone who made the stage's entries (the review desk records each entry's signed-in reviewer), the
+    file's reviewer first."""
+    return "、".join(dict.fromkeys(x for x in (stage.author, *(o.author for o in (*stage.overrides, *stage.pending))) if x))
 
 
 PAPERS: dict[str, tuple[str, Callable[[Any], Any]]] = {}  # subject -> (template, context builder)
