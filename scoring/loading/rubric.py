@@ -189,6 +189,24 @@ def with_step(rule: rules.Rule, step: Decimal) -> rules.Rule:
     return out
 
 
+def _lint_sums(rubric: Rubric, doc: YamlDoc) -> Iterator[tuple[str, int | None, str | None]]:
+    """Points that do not add up, and category ids given twice."""
+    cat_sum = sum((c.max for c in rubric.categories), ZERO)
+    if cat_sum != rubric.total:
+        yield (f"各一级指标分值合计 {fmt(cat_sum)} 分，与声明的总分 {fmt(rubric.total)} 分不符",
+               doc.line(("total",)), None)
+    seen: set[str] = set()
+    for ci, cat in enumerate(rubric.categories):
+        where = f"一级指标 {cat.id}"
+        if cat.id in seen:
+            yield f"一级指标编号 “{cat.id}” 重复", doc.line(("categories", ci, "id")), where
+        seen.add(cat.id)
+        ind_sum = sum((i.max for i in cat.indicators), ZERO)
+        if ind_sum != cat.max:
+            yield (f"二级指标分值合计 {fmt(ind_sum)} 分，与一级指标分值 {fmt(cat.max)} 分不符",
+                   doc.line(("categories", ci, "max")), where)
+
+
 def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[ScoringError]]:
     """Errors and warnings a rubric author must see before anyone scores with it."""
     errors: list[ScoringError] = []
@@ -197,20 +215,8 @@ def lint(rubric: Rubric, doc: YamlDoc) -> tuple[list[ScoringError], list[Scoring
     def err(msg: str, line: int | None, where: str | None = None, warn: bool = False) -> None:
         (warnings if warn else errors).append(ScoringError(msg, rubric.path, line, where))
 
-    cat_sum = sum((c.max for c in rubric.categories), ZERO)
-    if cat_sum != rubric.total:
-        err(f"各一级指标分值合计 {fmt(cat_sum)} 分，与声明的总分 {fmt(rubric.total)} 分不符",
-            doc.line(("total",)))
-    seen: dict[str, int | None] = {}
-    for ci, cat in enumerate(rubric.categories):
-        where = f"一级指标 {cat.id}"
-        if cat.id in seen:
-            err(f"一级指标编号 “{cat.id}” 重复", doc.line(("categories", ci, "id")), where)
-        seen[cat.id] = None
-        ind_sum = sum((i.max for i in cat.indicators), ZERO)
-        if ind_sum != cat.max:
-            err(f"二级指标分值合计 {fmt(ind_sum)} 分，与一级指标分值 {fmt(cat.max)} 分不符",
-                doc.line(("categories", ci, "max")), where)
+    for problem, line, where in _lint_sums(rubric, doc):
+        err(problem, line, where)
     ids: set[str] = set()
     facts = {f.name for f in rubric.facts}
     placed = [(ind, ("categories", ci, "indicators", ii)) for ci, cat in enumerate(rubric.categories)
