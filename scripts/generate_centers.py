@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import random
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -196,7 +197,11 @@ def committed(rubric_id: str, programme_path: Path, evidence: Path, seed: int = 
             number = int(ident[2:])
             street = name.removesuffix("综合养老服务中心").removesuffix("街道")
             center(rubric, number, district, street, quality(number, 2022, seed), seed, 2022, before)
-        last = rating.rate(find(before), rubric, RubricChoice(rubric_path), plan, rating.read_registry(registry))
+        # Last year's programme: the same measures, under that year's id and title (no file of its own).
+        this, last_year = str(plan.year or 2023), str((plan.year or 2023) - 1)
+        earlier = replace(plan, id=plan.id.replace(this, last_year), title=plan.title.replace(this, last_year),
+                          year=int(last_year), series=plan.family, path="", sha256="")
+        last = rating.rate(find(before), rubric, RubricChoice(rubric_path), earlier, rating.read_registry(registry))
         (evidence / "qingdao_centers_2022_ratings.json").write_bytes(render("rating", "json", last))
 
 

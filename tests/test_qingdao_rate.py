@@ -88,3 +88,12 @@ def test_the_committed_set_is_what_the_generator_makes(tmp_path: Path) -> None:
     assert made == committed
     for rel in made:
         assert (out / rel).read_bytes() == (EVIDENCE / rel).read_bytes(), rel
+
+
+def test_last_years_file_is_2022s_of_the_same_programme(run: dict[str, Any]) -> None:
+    last = json.loads(PREVIOUS.read_text("utf-8"))
+    assert (last["year"], last["programme"]["id"], last["programme"]["series"]) == (
+        2022, "qingdao_center_rewards_2022", "qingdao_center_rewards")
+    assert (run["year"], run["programme"]["id"], run["rubric_id"]) == (2023, "qingdao_center_rewards_2023",
+                                                                       "qingdao_center_stars")
+    assert run["previous"] == {"file": PREVIOUS.name, "programme": "qingdao_center_rewards_2022", "year": 2022}

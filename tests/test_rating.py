@@ -63,6 +63,12 @@ def by_id(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["id"] or c["source"]: c for c in data["centers"]}
 
 
+def next_year(folder: Path, year: int) -> None:
+    """Every bundle of `folder` moved to the assessment period of `year`."""
+    for manifest in folder.glob("*/bundle.yaml"):
+        manifest.write_text(manifest.read_text("utf-8").replace("2023-", f"{year}-"), "utf-8")
+
+
 def test_quota_of_all_centers_with_a_tie_at_the_line(city: Path, tmp_path: Path) -> None:
     data = rate(city, tmp_path / "out", "--centers-total", "8")
     # 8 centers in the city × 50% = 4 rewards. Ranked: 95, 88, 85, 82, 82, 72 (C7 earns nothing): the 4th
@@ -122,6 +128,7 @@ def test_exit_after_two_years_below(city: Path, tmp_path: Path) -> None:
     # Next year: C7 is still below 三星 and loses its qualification; C6 drops below for its first year.
     (city / "C6" / "bundle.yaml").write_text((city / "C6" / "bundle.yaml").read_text("utf-8")
                                              .replace("value: 28", "value: 15"), "utf-8")
+    next_year(city, 2024)
     second = rate(city, tmp_path / "2024", "--centers-total", "8", "--previous",
                   str(tmp_path / "2023" / "ratings.json"))
     got = by_id(second)
@@ -286,3 +293,53 @@ def test_a_broken_programme_or_last_year_is_refused_with_its_line(city: Path, tm
                                        "--centers-total", "8", "--previous", str(last), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1 and "ratings.json" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_ratings_json_says_whose_and_which_year_it_is(city: Path, tmp_path: Path) -> None:
+    # bands_demo_rewards declares no year and no series: the year is the bundles' period's (ends 2023-12-31),
+    # the series is the programme's own id.
+    data = rate(city, tmp_path / "out", "--centers-total", "8")
+    assert data["programme"]["id"] == data["programme"]["series"] == "bands_demo_rewards"
+    assert (data["year"], data["rubric_id"], data["previous"]) == (2023, "bands_demo", None)
+
+
+def _last_year(tmp_path: Path, name: str, **changes: Any) -> Path:
+    """The 2023 run's ratings.json with some top-level fields or the programme's series changed."""
+    data = json.loads((tmp_path / "2023" / "ratings.json").read_text("utf-8"))
+    if "series" in changes:
+        data["programme"]["series"] = changes.pop("series")
+    data.update(changes)
+    path = tmp_path / name
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, "是 2023 年度的，不早于本次评定的 2023 年度"),
+    ({"year": 2024}, "是 2024 年度的，不早于本次评定的 2023 年度"),
+    ({"series": "other_rewards"}, "不是同一方案"),
+    ({"schema_version": 2}, "schema_version 应为 3"),
+    ({"year": None}, "没有记录评定年度"),
+])
+def test_last_year_must_be_an_earlier_year_of_the_same_programme(city: Path, tmp_path: Path,
+                                                                 changes: dict[str, Any], expected: str) -> None:
+    rate(city, tmp_path / "2023", "--centers-total", "8")
+    last = _last_year(tmp_path, "去年结果.json", **changes)
+    result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme", str(PROGRAMME),
+                                       "--centers-total", "8", "--previous", str(last), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "去年结果.json" in result.output and expected in result.output, result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_gap_year_is_stated(city: Path, tmp_path: Path) -> None:
+    # A 2021 file for the 2023 run: accepted, and the missing 2022 is said on the paper and in the problems.
+    rate(city, tmp_path / "2023", "--centers-total", "8")
+    last = _last_year(tmp_path, "2021.json", year=2021)
+    data = rate(city, tmp_path / "out", "--centers-total", "8", "--previous", str(last))
+    assert data["previous"] == {"file": "2021.json", "programme": "bands_demo_rewards", "year": 2021}
+    gap = "上一年的评定结果 2021.json 是 2021 年度的，与本次 2023 年度之间缺 1 个年度的评定"
+    assert any(p.startswith(gap) for p in data["problems"])
+    from .test_report import pdf_text, squeeze
+
+    assert squeeze(gap) in pdf_text(tmp_path / "out" / "committee.pdf")

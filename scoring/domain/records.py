@@ -82,6 +82,8 @@ class Summary:
 
 # ---------------------------------------------------------------- a rating programme and a committee's run
 
+RATING_SCHEMA_VERSION = 3  # ratings.json: 3 records the programme's series, the rating year, the rubric's id
+
 
 @dataclass(frozen=True)
 class Programme:
@@ -108,6 +110,25 @@ class Programme:
     target_share: Decimal | None
     path: str = ""
     sha256: str = ""
+    year: int | None = None  # the rating year, when the programme declares it
+    series: str = ""  # the programme's id without its year: last year's file must be of the same series
+    exit_unreadable: str = "below"  # an unreadable or missing submission: "below" the exit band, or "keep" the count
+
+    @property
+    def family(self) -> str:
+        return self.series or self.id
+
+
+@dataclass(frozen=True)
+class LastYear:
+    """Last year's ratings.json as --previous gives it: whose it is, which year, each center's years below."""
+
+    file: str  # the file as --previous named it (the papers show its name)
+    programme: str  # its programme's id
+    series: str
+    year: int
+    rubric: str  # its rubric's id
+    years_below: tuple[tuple[str, int], ...]  # (center id, consecutive years below the exit band)
 
 
 @dataclass(frozen=True)
@@ -163,6 +184,9 @@ class Rating:
     districts: tuple[DistrictTotals, ...]
     unrated: tuple[tuple[str, str, str], ...]  # registry centers (id, name, district) with no result
     problems: tuple[str, ...]
+    year: int | None = None  # the rating year (the programme's, else the bundles' period)
+    rubric_id: str = ""
+    previous: LastYear | None = None
 
     @property
     def city(self) -> DistrictTotals:

@@ -22,7 +22,14 @@ from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import ZERO, dec
 from scoring.domain.model import Rubric
-from scoring.domain.records import CenterRating, DistrictTotals, Programme, Rating
+from scoring.domain.records import (
+    RATING_SCHEMA_VERSION,
+    CenterRating,
+    DistrictTotals,
+    LastYear,
+    Programme,
+    Rating,
+)
 from scoring.loading import readers, validate
 from scoring.loading.yamlio import load_yaml
 from scoring.pipeline import batch
@@ -38,9 +45,12 @@ class Registry:
 
 
 def rate(found: Found, rubric: Rubric, choice: RubricChoice, programme: Programme, registry: Registry,
-         previous: Mapping[str, int] | None = None) -> Rating:
+         previous: LastYear | None = None) -> Rating:
     """The committee's run over the centers `found` (pipeline.folder.find), each scored against `rubric`,
-    the one file `choice` names (loaded again once in each worker)."""
+    the one file `choice` names (loaded again once in each worker). Last year's file must be of the same
+    programme series and an earlier year."""
+    if previous is not None and programme.year is not None:
+        check_previous(previous, programme, programme.year)  # refused before any work when the year is known
     filed, problems = read_reviews(found.review_files)
     problems = [*found.outside, *problems]
     job = functools.partial(_center, counted=tuple(f for f, _ in programme.base_per_fact))
@@ -52,12 +62,17 @@ def rate(found: Found, rubric: Rubric, choice: RubricChoice, programme: Programm
     if registry.total < len(centers):
         raise ScoringError(f"全市养老服务中心总数 {registry.total} 个，少于参评的 {len(centers)} 个",
                            hint="请核对 --centers-total 或名册文件")
+    year = programme.year or max((int(c.period_end[:4]) for c in centers if c.period_end[:4].isdigit()), default=None)
+    if previous is not None:
+        gap = check_previous(previous, programme, year)
+        problems += [gap] if gap else []
     ranked, quota, cut, ties = _quota(programme, centers, registry.total)
-    ranked = [_pay(programme, _exit(programme, bands, c, previous or {})) for c in ranked]
+    before = dict(previous.years_below) if previous else {}
+    ranked = [_pay(programme, _exit(programme, bands, c, before)) for c in ranked]
     listed = {c.id for c in ranked}
     unrated = tuple(r for r in registry.centers if r[0] not in listed)
     return Rating(programme, f"{rubric.title}（{rubric.version}）", bands, tuple(ranked), registry.total, quota, cut,
-                  ties, _districts(ranked), unrated, tuple(problems))
+                  ties, _districts(ranked), unrated, tuple(problems), year, rubric.id, previous)
 
 
 # ---------------------------------------------------------------- one center, in a worker
@@ -215,13 +230,40 @@ def _column(head: list[str], names: Sequence[str], file: str) -> int:
     raise ScoringError(f"名册缺少“{names[0]}”列", file, 1, hint="第一行应为列名：编号,名称,区（市）")
 
 
-def read_previous(path: Path) -> dict[str, int]:
-    """Last year's ratings.json: each center's consecutive years below the exit band, by id."""
-    raw = readers.read_regular(path, limits.MANIFEST_BYTES, "上一年的评定结果", "应为上一年 scoring rate 写出的 ratings.json")
+def read_previous(path: Path) -> LastYear:
+    """Last year's ratings.json: whose and which year it is, each center's consecutive years below the exit
+    band by id. A file of an older format records neither programme series nor year and is refused."""
+    hint = "应为上一年度用同一奖补方案运行 scoring rate 写出的 ratings.json"
+    raw = readers.read_regular(path, limits.MANIFEST_BYTES, "上一年的评定结果", hint)
     doc = load_yaml(raw, str(path))  # JSON is YAML: the same safe reader, with lines for errors
+    version = doc.data.get("schema_version") if isinstance(doc.data, dict) else None
+    if version != RATING_SCHEMA_VERSION:
+        raise ScoringError(f"上一年的评定结果不是本版本写出的 ratings.json（schema_version 应为 {RATING_SCHEMA_VERSION}，"
+                           f"此文件为 {version}），没有记录奖补方案和评定年度", str(path), doc.line(("schema_version",)),
+                           hint="请用上一年度的材料包和奖补方案重新运行 scoring rate")
     validate.check(doc, "rating", "上一年的评定结果")
-    centers = validate.clean(doc.data, doc)["centers"]  # every string: control characters refused, shown safely
-    return {c["id"]: c["years_below"] for c in centers if c["id"]}
+    d = validate.clean(doc.data, doc)  # every string: control characters refused, shown safely
+    if d["year"] is None:
+        raise ScoringError("上一年的评定结果没有记录评定年度，无法确认是上一年的", str(path), doc.line(("year",)), hint=hint)
+    return LastYear(str(path), d["programme"]["id"], d["programme"]["series"], d["year"], d["rubric_id"],
+                    tuple((c["id"], c["years_below"]) for c in d["centers"] if c["id"]))
+
+
+def check_previous(last: LastYear, p: Programme, year: int | None) -> str:
+    """Refuse last year's file of another programme series, or of this year or a later one; word a gap."""
+    if last.series != p.family:
+        raise ScoringError(f"上一年的评定结果属于奖补方案 “{last.programme}”，与本次的 “{p.id}” 不是同一方案"
+                           f"（方案系列 {last.series} ≠ {p.family}）", last.file,
+                           hint="请给出同一奖补方案上一年度的 ratings.json；方案逐年更名时，在方案中写明相同的 series")
+    if year is None:
+        raise ScoringError("无法确定本次评定的年度，不能与上一年的结果对照", p.path, hint="请在奖补方案中写明 year")
+    if last.year >= year:
+        raise ScoringError(f"上一年的评定结果是 {last.year} 年度的，不早于本次评定的 {year} 年度", last.file,
+                           hint=f"请给出 {year - 1} 年度的 ratings.json")
+    if last.year < year - 1:
+        return (f"上一年的评定结果 {Path(last.file).name} 是 {last.year} 年度的，与本次 {year} 年度之间缺 "
+                f"{year - last.year - 1} 个年度的评定；连续未达标年数按这两次评定相连计算，请评定委员会确认")
+    return ""
 
 
 

@@ -49,7 +49,8 @@ def build(doc: YamlDoc, sha256: str) -> Programme:
         payer=funding.get("payer", ""), refund_by=refund.get("by", ""), refund_percent=dec(refund.get("percent", 0)),
         exit_below=leave.get("below", ""), exit_years=leave.get("years", 0),
         target_band=target.get("band", ""), target_share=None if not target else dec(target["share"]),
-        path=doc.name, sha256=sha256)
+        path=doc.name, sha256=sha256, year=d.get("year"), series=d.get("series", ""),
+        exit_unreadable=leave.get("unreadable", "below"))
 
 
 def _pairs(given: Mapping[str, Any] | None) -> tuple[tuple[str, Decimal], ...]:

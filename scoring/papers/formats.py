@@ -6,12 +6,13 @@ import csv
 import io
 import unicodedata
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from scoring.base.numbers import dumps, fmt
 from scoring.base.text import terminal
 from scoring.domain.model import FLAGS
-from scoring.domain.records import CenterRating, Rating, Summary
+from scoring.domain.records import RATING_SCHEMA_VERSION, CenterRating, Rating, Summary
 from scoring.domain.results import IndicatorResult, IndicatorScore, Result, StageResult, Step
 from scoring.papers.changes import Changes, Entry
 
@@ -284,10 +285,13 @@ def render_summary_csv(s: Summary) -> str:
 
 def rating_data(r: Rating) -> dict[str, Any]:
     """ratings.json (scoring/schemas/rating.schema.json); next year's run reads it with --previous."""
-    p = r.programme
+    p, last = r.programme, r.previous
     return {
-        "schema_version": SCHEMA_VERSION,
-        "programme": {"id": p.id, "title": p.title, "sha256": p.sha256, "payer": p.payer, "refund_by": p.refund_by},
+        "schema_version": RATING_SCHEMA_VERSION,
+        "programme": {"id": p.id, "series": p.family, "title": p.title, "sha256": p.sha256, "payer": p.payer,
+                      "refund_by": p.refund_by},
+        "year": r.year, "rubric_id": r.rubric_id,
+        "previous": None if last is None else {"file": Path(last.file).name, "programme": last.programme, "year": last.year},
         "rubric": r.rubric_title, "bands": list(r.bands), "city_total": r.city_total,
         "quota": {"share": p.quota_share, "centers": r.quota, "cut": r.cut, "ties": list(r.ties), "rule": p.ties},
         "target": {"band": p.target_band, "share": p.target_share, "reached": r.at_target},
