@@ -151,6 +151,8 @@ def test_a_broken_bundle_changes_no_one_else(city: Path, tmp_path: Path) -> None
     assert broken["source"] == "C0" and "YAML 格式错误" in broken["error"] and broken["rank"] is None
     assert not broken["rewarded"] and broken["band"] is None
     assert after["centers"][:-1] == before["centers"] and after["quota"] == before["quota"]
+    # Known by its folder name; an unreadable submission counts as below 三星 for the exit rule.
+    assert (broken["id"], broken["years_below"], broken["submitted"]) == ("C0", 1, True)
 
 
 def test_a_registry_counts_all_centers(city: Path, tmp_path: Path) -> None:
@@ -160,7 +162,13 @@ def test_a_registry_counts_all_centers(city: Path, tmp_path: Path) -> None:
     data = rate(city, tmp_path / "out", "--registry", str(registry))
     assert data["city_total"] == 8 and data["quota"]["centers"] == 4
     assert data["unrated"] == [{"id": "C8", "name": "C8中心", "district": "乙区"}]
-    assert data["centers"] == rate(city, tmp_path / "out2", "--centers-total", "8")["centers"]
+    # The seven bundles are rated as without a registry (their districts agree with it); C8 is added as
+    # not submitted, and is listed as a problem.
+    missing = data["centers"][-1]
+    assert (missing["id"], missing["submitted"], missing["error"], missing["years_below"]) == ("C8", False,
+                                                                                              "未报送材料包", 1)
+    assert data["centers"][:-1] == rate(city, tmp_path / "out2", "--centers-total", "8")["centers"]
+    assert data["problems"] == ["名册中的C8中心（C8）没有报送材料包：未评定，不予奖励"]
     registry.write_text("编号,名称,区（市）\nC1,C1中心,甲区\n", "utf-8")
     result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme", str(PROGRAMME),
                                        "--registry", str(registry), "-o", str(tmp_path / "out3")])
@@ -343,3 +351,59 @@ def test_a_gap_year_is_stated(city: Path, tmp_path: Path) -> None:
     from .test_report import pdf_text, squeeze
 
     assert squeeze(gap) in pdf_text(tmp_path / "out" / "committee.pdf")
+
+
+def _registry(tmp_path: Path, rows: str) -> Path:
+    path = tmp_path / "名册.csv"
+    path.write_text("\ufeff编号,名称,区（市）\n" + rows, "utf-8")
+    return path
+
+
+def test_a_broken_bundle_keeps_its_center_and_its_years(city: Path, tmp_path: Path) -> None:
+    registry = _registry(tmp_path, "".join(f"C{k},C{k}中心,{'甲区' if k % 2 else '乙区'}\n" for k in range(1, 9)))
+    rate(city, tmp_path / "2023", "--registry", str(registry))  # C7 below 三星: 1; C8 sent nothing: 1
+    (city / "C3").rename(city / "C3_某街道中心")
+    (city / "C3_某街道中心" / "bundle.yaml").write_text("rubric: [\n", "utf-8")
+    next_year(city, 2024)
+    last = str(tmp_path / "2023" / "ratings.json")
+    got = by_id(rate(city, tmp_path / "2024", "--registry", str(registry), "--previous", last))
+    # C3 was 四星 in 2023 (0 years below); unreadable in 2024 it counts as below: 1, no exit yet. C7 and C8
+    # reach two years and exit.
+    assert (got["C3"]["source"], got["C3"]["name"], got["C3"]["district"]) == ("C3_某街道中心", "C3中心", "甲区")
+    assert (got["C3"]["years_below"], got["C3"]["exit"]) == (1, False)
+    assert (got["C7"]["years_below"], got["C7"]["exit"]) == (2, True)
+    assert (got["C8"]["years_below"], got["C8"]["exit"]) == (2, True)
+    from .test_report import pdf_text
+
+    text = pdf_text(tmp_path / "2024" / "committee.pdf")
+    assert "按方案，材料包无法评定或未报送的中心本年度计为未达到三星（连续未达标年数加1）。" in text
+    assert "全市共8个养老服务中心，报送材料包7个，评定6个，1个材料包无法评定，1个未报送" in text
+    # A programme that keeps last year's count: C3 stays at 0, C8 at 1.
+    keep = tmp_path / "keep.yaml"
+    keep.write_text(PROGRAMME.read_text("utf-8").replace("exit: {below: 三星, years: 2}",
+                                                         "exit: {below: 三星, years: 2, unreadable: keep}"), "utf-8")
+    got = by_id(rate(city, tmp_path / "kept", "--registry", str(registry), "--previous", last, programme=keep))
+    assert (got["C3"]["years_below"], got["C8"]["years_below"], got["C8"]["exit"]) == (0, 1, False)
+    assert "本年度不计入连续未达到三星的年数（保留上一年的年数）" in pdf_text(tmp_path / "kept" / "committee.pdf")
+
+
+def test_the_registry_decides_who_pays(city: Path, tmp_path: Path) -> None:
+    # C2's bundle says 乙区, the registry 甲区; C4's registry cell is blank; C5 is not in the registry; C8 has
+    # no bundle. Registry order: 甲区 (C1, C2, C3, C7), then 乙区 (C6); C4 and C5 are left to settle.
+    registry = _registry(tmp_path, "C1,C1中心,甲区\nC2,C2中心,甲区\nC3,C3中心,甲区\nC4,C4中心,\n"
+                                   "C6,C6中心,乙区\nC7,C7中心,甲区\nC8,C8中心,乙区\n")
+    data = rate(city, tmp_path / "out", "--registry", str(registry))
+    got = by_id(data)
+    assert (got["C2"]["district"], got["C2"]["bundle_district"]) == ("甲区", "乙区")
+    assert (got["C4"]["district"], got["C5"]["district"]) == ("", "")
+    assert data["problems"] == [
+        "C5中心（C5）不在名册中：奖励暂不计入任何区（市），请核实名册",
+        "C2中心（C2）：材料包填写的区（市）为“乙区”，名册为“甲区”；按名册由甲区兑现，请核实",
+        "名册中C4中心（C4）的区（市）为空：奖励暂不计入任何区（市），请补全名册",
+        "名册中的C8中心（C8）没有报送材料包：未评定，不予奖励"]
+    assert [(d["district"], d["centers"]) for d in data["districts"]] == [("甲区", 4), ("乙区", 1), ("", 2)]
+    assert data["totals"]["centers"] == 7 and data["totals"]["reward"] == sum(d["reward"] for d in data["districts"])
+    from .test_report import pdf_text
+
+    text = pdf_text(tmp_path / "out" / "committee.pdf")
+    assert "区（市）待核实" in text and "按名册由甲区兑现，请核实" in text

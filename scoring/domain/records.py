@@ -159,6 +159,8 @@ class CenterRating:
     counted: tuple[tuple[str, Decimal], ...] = ()  # the facts a per-unit reward counts, at the last stage
     categories: tuple[tuple[str, Decimal, Decimal], ...] = ()  # (title, score, max) at the last stage
     period_end: str = ""  # the bundle's assessment period's last day
+    bundle_district: str = ""  # the district the bundle names (the payer is the registry's `district`)
+    submitted: bool = True  # False: a registry center with no bundle in the folder
 
 
 @dataclass(frozen=True)
@@ -191,10 +193,21 @@ class Rating:
     @property
     def city(self) -> DistrictTotals:
         """The districts added up, over every center that took part (a broken bundle included)."""
-        return DistrictTotals("全市合计", len(self.centers), sum(d.rewarded for d in self.districts),
+        return DistrictTotals("全市合计", sum(d.centers for d in self.districts),
+                              sum(d.rewarded for d in self.districts),
                               sum((d.reward for d in self.districts), ZERO),
                               sum((d.payer_share for d in self.districts), ZERO),
                               sum((d.refund for d in self.districts), ZERO))
+
+    @property
+    def submitted(self) -> tuple[CenterRating, ...]:
+        """The centers with a bundle in the folder, read or not."""
+        return tuple(c for c in self.centers if c.submitted)
+
+    @property
+    def rated(self) -> tuple[CenterRating, ...]:
+        """The centers scored and ranked."""
+        return tuple(c for c in self.centers if not c.error)
 
     @property
     def distribution(self) -> tuple[tuple[str, int], ...]:

@@ -343,10 +343,12 @@ def rate(directory: Path, rubric_file: str, programme_file: Path, centers_total:
     before = rating.read_previous(previous) if previous else None
     made = rating.rate(find(directory), rubric, choice, plan, listed, before)
     rating.write(made, output, pdfs)
-    scored = [c for c in made.centers if not c.error]
+    scored, sent = made.rated, made.submitted
     bands = "，".join(f"{b} {n} 个" for b, n in made.distribution)
-    click.echo(f"已写入 {output}：参评 {len(made.centers)} 个（{bands}；无法评定 {len(made.centers) - len(scored)} 个），"
-               f"奖励 {sum(1 for c in scored if c.rewarded)} 个，取消资格 {sum(1 for c in made.centers if c.exit)} 个。")
+    missing = f"，名册中未报送 {len(made.centers) - len(sent)} 个" if len(sent) < len(made.centers) else ""
+    click.echo(f"已写入 {output}：报送 {len(sent)} 个（{bands}；无法评定 {len(sent) - len(scored)} 个）{missing}，"
+               f"奖励 {sum(1 for c in scored if c.rewarded)} 个，取消资格 {sum(1 for c in made.centers if c.exit)} 个，"
+               f"需核实的问题 {len(made.problems)} 个。")
 
 
 @main.group()

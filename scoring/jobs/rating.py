@@ -58,10 +58,10 @@ def rate(found: Found, rubric: Rubric, choice: RubricChoice, programme: Programm
     bands = tuple(b.name for b in rubric.bands.levels) if rubric.bands else ()
     centers = [replace(c, reward=amount(programme, rubric.total, bands, c)) for c in scored]
     problems += unmatched(filed, {c.sha256 for c in centers})
-    problems += _registry_problems(centers, registry)
     if registry.total < len(centers):
         raise ScoringError(f"全市养老服务中心总数 {registry.total} 个，少于参评的 {len(centers)} 个",
                            hint="请核对 --centers-total 或名册文件")
+    centers, unrated = _registered(centers, registry, problems)
     year = programme.year or max((int(c.period_end[:4]) for c in centers if c.period_end[:4].isdigit()), default=None)
     if previous is not None:
         gap = check_previous(previous, programme, year)
@@ -69,10 +69,9 @@ def rate(found: Found, rubric: Rubric, choice: RubricChoice, programme: Programm
     ranked, quota, cut, ties = _quota(programme, centers, registry.total)
     before = dict(previous.years_below) if previous else {}
     ranked = [_pay(programme, _exit(programme, bands, c, before)) for c in ranked]
-    listed = {c.id for c in ranked}
-    unrated = tuple(r for r in registry.centers if r[0] not in listed)
+    order = tuple(r[2] for r in registry.centers)
     return Rating(programme, f"{rubric.title}（{rubric.version}）", bands, tuple(ranked), registry.total, quota, cut,
-                  ties, _districts(ranked), unrated, tuple(problems), year, rubric.id, previous)
+                  ties, _districts(ranked, order), unrated, tuple(problems), year, rubric.id, previous)
 
 
 # ---------------------------------------------------------------- one center, in a worker
@@ -121,7 +120,7 @@ def _quota(p: Programme, centers: list[CenterRating], city_total: int
     """Rank by score (then id, for the listing only); reward the eligible in order up to the quota. A tie on
     the score at the line is rewarded whole or not at all, as the programme declares, and always listed."""
     ok = sorted((c for c in centers if not c.error), key=lambda c: (-(c.score or ZERO), c.id, c.source))
-    broken = sorted((c for c in centers if c.error), key=lambda c: c.source)
+    broken = sorted((c for c in centers if c.error), key=lambda c: (not c.submitted, c.source, c.id))
     eligible = [c for c in ok if c.reward > 0]
     quota = None if p.quota_share is None else int((city_total * p.quota_share / 100).to_integral_value(ROUND_DOWN))
     cut: Decimal | None = None
@@ -147,28 +146,81 @@ def _pay(p: Programme, c: CenterRating) -> CenterRating:
 
 
 def _exit(p: Programme, bands: Sequence[str], c: CenterRating, previous: Mapping[str, int]) -> CenterRating:
-    """Consecutive years below the exit band; a center whose bundle could not be scored keeps last
-    year's count (it was not rated, so neither below nor above)."""
+    """Consecutive years below the exit band. A submission that is missing or cannot be read counts as
+    below unless the programme keeps last year's count (exit.unreadable: keep)."""
     if not p.exit_below:
         return c
     before = previous.get(c.id, 0) if c.id else 0
-    if c.error:
+    if c.error and p.exit_unreadable == "keep":
         return replace(c, years_below=before)
     good = set(bands[: bands.index(p.exit_below) + 1])
-    years = before + 1 if c.band not in good else 0
+    years = before + 1 if c.error or c.band not in good else 0
     return replace(c, years_below=years, exit=years >= p.exit_years)
 
 
-def _districts(centers: Sequence[CenterRating]) -> tuple[DistrictTotals, ...]:
-    """Per district, the centers rated (a bundle that could not be scored names no district we can trust)."""
+def _districts(centers: Sequence[CenterRating], order: Sequence[str]) -> tuple[DistrictTotals, ...]:
+    """Per payer district, every center with a bundle (an unreadable one included, rewarded nothing), in
+    the registry's order, then districts the registry does not name, then "" (to be settled)."""
     out = []
-    rated = [c for c in centers if not c.error]
-    for d in sorted({c.district for c in rated}):
-        mine = [c for c in rated if c.district == d]
+    present = [c for c in centers if c.submitted]
+    names = {c.district for c in present}
+    ordered = [d for d in dict.fromkeys(order) if d in names and d]
+    ordered += sorted(names - set(ordered) - {""}) + ([""] if "" in names else [])
+    for d in ordered:
+        mine = [c for c in present if c.district == d]
         out.append(DistrictTotals(d, len(mine), sum(1 for c in mine if c.rewarded),
                                   sum((c.reward for c in mine), ZERO), sum((c.payer_share for c in mine), ZERO),
                                   sum((c.refund for c in mine), ZERO)))
     return tuple(out)
+
+
+# ---------------------------------------------------------------- the registry decides who a center is and who pays
+
+
+def _registered(centers: Sequence[CenterRating], registry: Registry, problems: list[str]
+                ) -> tuple[list[CenterRating], tuple[tuple[str, str, str], ...]]:
+    """Each center known by the registry (an unreadable bundle by its folder name), its payer district the
+    registry's; every disagreement appended to `problems`; a registry center without a bundle added as
+    not submitted. Returns the centers and the registry rows without a bundle."""
+    problems += _registry_problems(centers, registry)
+    rows = {r[0]: r for r in registry.centers}
+    out = [_payer(_known(c, registry) if c.error else c, rows, problems, bool(rows)) for c in centers]
+    seen = {c.id for c in out}
+    unrated = tuple(r for r in registry.centers if r[0] not in seen)
+    out += [CenterRating("", i, n, d, None, None, None, None, (), "", (), error="未报送材料包", submitted=False)
+            for i, n, d in unrated]
+    problems += [f"名册中的{n}（{i}）没有报送材料包：未评定，不予奖励" for i, n, _ in unrated]
+    return out, unrated
+
+
+def _known(c: CenterRating, registry: Registry) -> CenterRating:
+    """An unreadable bundle's center: the registry's whose id its folder or zip name is, or starts with
+    (编号_名称); without one, the name's part before the first "_"."""
+    stem = Path(c.source).stem if c.source.endswith(".zip") else c.source
+    row = next((r for r in registry.centers if stem == r[0] or stem.startswith(f"{r[0]}_")), None)
+    if row is None:
+        return replace(c, id=stem.split("_", 1)[0])
+    return replace(c, id=row[0], name=row[1], district=row[2])
+
+
+def _payer(c: CenterRating, rows: Mapping[str, tuple[str, str, str]], problems: list[str],
+           registered: bool) -> CenterRating:
+    """The district that pays: the registry's when there is one (a blank cell or a center it does not list
+    pays nowhere until settled); without a registry, the bundle's."""
+    label, bundle = f"{c.name or c.source}（{c.id or c.source}）", c.district if not c.error else ""
+    if not registered:
+        if not bundle and not c.error:
+            problems.append(f"{label}：材料包没有填写区（市），奖励暂不计入任何区（市），请核实")
+        return replace(c, bundle_district=bundle)
+    row = rows.get(c.id)
+    district = row[2] if row else ""
+    if row is not None and not district:
+        problems.append(f"名册中{label}的区（市）为空：奖励暂不计入任何区（市），请补全名册")
+    elif row is not None and bundle and bundle != district:
+        problems.append(f"{label}：材料包填写的区（市）为“{bundle}”，名册为“{district}”；按名册由{district}兑现，请核实")
+    elif row is not None and not bundle and not c.error:
+        problems.append(f"{label}：材料包没有填写区（市），按名册由{district}兑现")
+    return replace(c, district=district, bundle_district=bundle)
 
 
 def _registry_problems(centers: Sequence[CenterRating], registry: Registry) -> list[str]:
@@ -178,7 +230,8 @@ def _registry_problems(centers: Sequence[CenterRating], registry: Registry) -> l
     out += [f"编号 {i} 出现在多个材料包中" for i in sorted(i for i, n in Counter(ids).items() if n > 1)]
     if registry.centers:
         known = {r[0] for r in registry.centers}
-        out += [f"{c.name or c.source}（{c.id}）不在名册中" for c in centers if c.id and c.id not in known]
+        out += [f"{c.name or c.source}（{c.id}）不在名册中：奖励暂不计入任何区（市），请核实名册"
+                for c in centers if c.id and c.id not in known]
     return out
 
 

@@ -310,7 +310,8 @@ def _center(c: CenterRating) -> dict[str, Any]:
             "supported_score": c.supported, "stage": c.stage, "band": c.band, "next": c.next, "held": list(c.held),
             "rank": c.rank, "rewarded": c.rewarded, "reward": c.reward, "payer_share": c.payer_share,
             "refund": c.refund, "tie": c.tie, "years_below": c.years_below, "exit": c.exit, "error": c.error,
-            "flags": list(c.flags), "bundle_sha256": c.sha256}
+            "flags": list(c.flags), "bundle_sha256": c.sha256, "bundle_district": c.bundle_district,
+            "submitted": c.submitted}
 
 
 def rating_head(r: Rating) -> list[str]:

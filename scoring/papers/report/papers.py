@@ -241,6 +241,7 @@ class CommitteeContext:
     flagged: tuple[CenterNote, ...]
     unrated: tuple[str, ...]
     problems: tuple[str, ...]
+    unreadable: str = ""  # how the exit rule counts a submission missing or unreadable
 
 
 def committee_context(r: Rating) -> CommitteeContext:
@@ -252,8 +253,7 @@ def committee_context(r: Rating) -> CommitteeContext:
     money, total = tuple(_money(d) for d in r.districts), _money(r.city)
     return CommitteeContext(
         title=f"{p.title}评定结果", rubric=r.rubric_title, programme=p.source or p.title,
-        counted=(f"全市共 {r.city_total} 个养老服务中心，参评 {len(r.centers)} 个，评定 {len(scored)} 个"
-                 + (f"，{len(r.centers) - len(scored)} 个材料包无法评定" if len(scored) < len(r.centers) else "")),
+        counted=_counted(r),
         distribution=tuple(BandCount(b, n, n / top) for b, n in counts),
         target=_target(r), quota=_quota_text(r), payer=p.payer or "兑现方", refund_by=p.refund_by,
         ranking=tuple(RankRow(str(c.rank or ""), c.id, c.name, c.district, fmt(c.score or ZERO), c.band or "未达到",
@@ -264,13 +264,33 @@ def committee_context(r: Rating) -> CommitteeContext:
         money=money, total=total,
         exits=tuple(CenterNote(f"{c.name}（{c.id}）", (f"连续 {c.years_below} 年未达到{p.exit_below}",))
                     for c in r.centers if c.exit),
-        broken=tuple(CenterNote(c.source, (c.error,)) for c in r.centers if c.error),
+        broken=tuple(CenterNote(f"{c.name}（{c.id}），材料包 {c.source}" if c.name else c.source, (c.error,))
+                     for c in r.submitted if c.error),
         flagged=tuple(CenterNote(f"{c.name}（{c.id}）", c.flags) for c in scored if c.flags),
-        unrated=tuple(f"{n}（{i}，{d}）" for i, n, d in r.unrated), problems=r.problems)
+        unrated=tuple(f"{n}（{i}，{d or '区（市）未填'}）" for i, n, d in r.unrated), problems=r.problems,
+        unreadable=_unreadable(r))
+
+
+def _counted(r: Rating) -> str:
+    sent, rated = len(r.submitted), len(r.rated)
+    text = f"全市共 {r.city_total} 个养老服务中心，报送材料包 {sent} 个，评定 {rated} 个"
+    text += f"，{sent - rated} 个材料包无法评定" if rated < sent else ""
+    missing = r.city_total - sent
+    return text + (f"，{missing} 个未报送" if missing > 0 else "")
+
+
+def _unreadable(r: Rating) -> str:
+    p = r.programme
+    if not p.exit_below or not any(c.error for c in r.centers):
+        return ""
+    if p.exit_unreadable == "keep":
+        return f"按方案，材料包无法评定或未报送的中心本年度不计入连续未达到{p.exit_below}的年数（保留上一年的年数）。"
+    return f"按方案，材料包无法评定或未报送的中心本年度计为未达到{p.exit_below}（连续未达标年数加 1）。"
 
 
 def _money(d: DistrictTotals) -> MoneyRow:
-    return MoneyRow(d.district or "（未填）", d.centers, d.rewarded, fmt(d.reward), fmt(d.payer_share), fmt(d.refund))
+    return MoneyRow(d.district or "区（市）待核实", d.centers, d.rewarded, fmt(d.reward), fmt(d.payer_share),
+                    fmt(d.refund))
 
 
 def _target(r: Rating) -> str:
@@ -333,7 +353,7 @@ def sheet_contexts(r: Rating) -> list[SheetContext]:
         out.append(SheetContext(
             anchor=f"c{k}", title=f"{c.name}星级评定结果", name=c.name, id=c.id, district=c.district,
             rubric=r.rubric_title, programme=p.title, stage=c.stage, score=fmt(c.score or ZERO),
-            supported=fmt(c.supported or ZERO), band=c.band or "未达到星级", rank=f"{c.rank} / {len(r.centers)}",
+            supported=fmt(c.supported or ZERO), band=c.band or "未达到星级", rank=f"{c.rank} / {len(r.rated)}",
             next=c.next or "", held=c.held, parts=parts,
             reward=fmt(c.reward) if c.rewarded else "", payer=f"{p.payer or '兑现方'}承担 {fmt(c.payer_share)} 元",
             refund=f"{p.refund_by}返还 {fmt(c.refund)} 元" if p.refund_by else "",
