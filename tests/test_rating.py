@@ -248,7 +248,7 @@ def test_outputs_and_center_reports(city: Path, tmp_path: Path) -> None:
     assert "全市合计731089000544500544500" in text
     sheet = pdf_text(out / "评定报告" / "C2_C2中心.pdf")
     # C2: 55 + 33 = 88, 四星, 2nd of 7; 600000 is 五星's: 300000 × 0.88 = 264000, half refunded.
-    assert "C2中心星级评定结果" in sheet and "得分88分（有据得分88分，按自评计），评定为四星；全市排名2/7" in sheet
+    assert "C2中心星级评定结果" in sheet and "有据得分88分（评定阶段：仅有中心自评，未经评审），评定为四星；全市排名2/7" in sheet
     assert "奖励264000元：区（市）承担132000元，市级财政返还132000元" in sheet
     assert "总分88分，低于五星要求的90分（差2分）" in sheet
     from pypdf import PdfReader

@@ -113,6 +113,15 @@ class Programme:
     year: int | None = None  # the rating year, when the programme declares it
     series: str = ""  # the programme's id without its year: last year's file must be of the same series
     exit_unreadable: str = "below"  # an unreadable or missing submission: "below" the exit band, or "keep" the count
+    stage_names: tuple[tuple[str, str], ...] = ()  # a reviewing stage and what the programme calls it (第三方评估)
+
+    def stage_name(self, stage: str) -> str:
+        return dict(self.stage_names).get(stage, stage)
+
+    @property
+    def assessment(self) -> str:
+        """What the programme calls the assessment after the self-assessment."""
+        return self.stage_names[0][1] if self.stage_names else "评审"
 
     @property
     def family(self) -> str:
@@ -139,8 +148,8 @@ class CenterRating:
     id: str
     name: str
     district: str
-    score: Decimal | None  # the last stage's total; None when the bundle could not be scored
-    supported: Decimal | None
+    score: Decimal | None  # the last stage's supported total, rated on; None when the bundle could not be scored
+    supported: Decimal | None  # the same (kept for readers of ratings.json)
     band: str | None
     next: str | None
     held: tuple[str, ...]
@@ -161,6 +170,8 @@ class CenterRating:
     period_end: str = ""  # the bundle's assessment period's last day
     bundle_district: str = ""  # the district the bundle names (the payer is the registry's `district`)
     submitted: bool = True  # False: a registry center with no bundle in the folder
+    claimed: Decimal | None = None  # the stage's total with claims lacking evidence, shown beside `score`
+    claimed_band: str | None = None  # the band those claims would reach
 
 
 @dataclass(frozen=True)

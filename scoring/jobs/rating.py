@@ -34,6 +34,7 @@ from scoring.loading import readers, validate
 from scoring.loading.yamlio import load_yaml
 from scoring.pipeline import batch
 from scoring.pipeline.folder import Found, RubricChoice, Scored, read_reviews, score_folder, unmatched
+from scoring.pipeline.reviews import on_evidence
 
 
 @dataclass(frozen=True)
@@ -81,15 +82,17 @@ def _center(path: Path, scored: Scored | ScoringError, counted: tuple[str, ...])
     if isinstance(scored, ScoringError):
         return CenterRating(path.name, "", path.stem, "", None, None, None, None, (), "", (), error=str(scored))
     result = scored.result
-    b, last = result.bundle, result.final
+    b, last, rated = result.bundle, result.final, on_evidence(result)  # rated on the latest stage's evidence
     flags = tuple(f"{i.id} {f.message}" for i in result.indicators for f in i.final.flags)
     counts = tuple((name, last.facts.get(name)) for name in counted)
+    verdict = rated.verdict
     return CenterRating(path.name, b.assessee.get("id", ""), b.assessee.get("name", "").strip(),
-                        b.assessee.get("district", ""), last.total, last.supported_total, last.verdict.band,
-                        last.verdict.next, last.verdict.held, last.stage, flags, sha256=b.sha256,
+                        b.assessee.get("district", ""), rated.total, rated.total, verdict.band, verdict.next,
+                        verdict.held,
+                        last.stage, flags, sha256=b.sha256,
                         counted=tuple((n, ZERO if v is None else dec(v)) for n, v in counts),
-                        categories=tuple((c.title, c.score, c.max) for c in last.categories),
-                        period_end=b.period["end"])
+                        categories=tuple((c.title, c.score, c.max) for c in rated.categories),
+                        period_end=b.period["end"], claimed=last.total, claimed_band=last.verdict.band)
 
 
 # ---------------------------------------------------------------- the programme

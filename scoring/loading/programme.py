@@ -13,7 +13,7 @@ from typing import Any
 from scoring.base import limits
 from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.numbers import ZERO, dec
-from scoring.domain.model import Rubric
+from scoring.domain.model import STAGES, Rubric
 from scoring.domain.records import Programme
 from scoring.loading import readers, validate
 from scoring.loading.yamlio import YamlDoc, load_yaml
@@ -50,7 +50,7 @@ def build(doc: YamlDoc, sha256: str) -> Programme:
         exit_below=leave.get("below", ""), exit_years=leave.get("years", 0),
         target_band=target.get("band", ""), target_share=None if not target else dec(target["share"]),
         path=doc.name, sha256=sha256, year=d.get("year"), series=d.get("series", ""),
-        exit_unreadable=leave.get("unreadable", "below"))
+        exit_unreadable=leave.get("unreadable", "below"), stage_names=tuple((d.get("stages") or {}).items()))
 
 
 def _pairs(given: Mapping[str, Any] | None) -> tuple[tuple[str, Decimal], ...]:
@@ -75,6 +75,9 @@ def lint(p: Programme, rubric: Rubric, doc: YamlDoc) -> Iterator[ScoringError]:
         declared = rubric.fact(fact)
         if declared is None or declared.type not in ("integer", "number"):
             yield err(f"reward.base.per_fact 中的 “{fact}” 应为评分细则中数值类的共用事实", "reward", "base")
+    for stage, _ in p.stage_names:
+        if stage not in STAGES[1:]:
+            yield err(f"stages 中的 “{stage}” 不是评审阶段（{'、'.join(STAGES[1:])}）", "stages")
     for key, band in (("exit", p.exit_below), ("target", p.target_band)):
         if band and band not in bands:
             yield err(f"{key} 中的 “{band}” 不是评分细则的星级（{'、'.join(bands)}）", key)

@@ -14,8 +14,9 @@ from typing import Any
 from scoring.base.numbers import ZERO, fmt
 from scoring.base.text import cn_date
 from scoring.domain.model import OUTCOME, STAGES
-from scoring.domain.records import DistrictTotals, Rating, Summary
+from scoring.domain.records import CenterRating, DistrictTotals, Rating, Summary
 from scoring.papers.changes import Changes, Entry, StageChanges
+from scoring.papers.formats import stage_words
 from scoring.papers.report import render, template_dirs
 from scoring.papers.report.context import Standing, programme, standings
 
@@ -201,6 +202,8 @@ class RankRow:
     rewarded: bool
     tie: bool
     line_after: bool  # the quota line falls after this row
+    stage: str = ""  # 第三方评估, or that there is only the self-assessment
+    claimed: str = ""  # the claimed score and band when they differ from the supported ones
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,7 @@ class CommitteeContext:
     unrated: tuple[str, ...]
     problems: tuple[str, ...]
     unreadable: str = ""  # how the exit rule counts a submission missing or unreadable
+    assessment: str = "评审"  # what the programme calls the assessment after the self-assessment
 
 
 def committee_context(r: Rating) -> CommitteeContext:
@@ -258,7 +262,8 @@ def committee_context(r: Rating) -> CommitteeContext:
         target=_target(r), quota=_quota_text(r), payer=p.payer or "兑现方", refund_by=p.refund_by,
         ranking=tuple(RankRow(str(c.rank or ""), c.id, c.name, c.district, fmt(c.score or ZERO), c.band or "未达到",
                               fmt(c.reward) if c.rewarded else "", fmt(c.payer_share) if c.rewarded else "",
-                              fmt(c.refund) if c.rewarded else "", c.rewarded, c.tie, c is last) for c in scored),
+                              fmt(c.refund) if c.rewarded else "", c.rewarded, c.tie, c is last,
+                              "仅自评" if c.stage == STAGES[0] else stage_words(p, c), _claimed(c)) for c in scored),
         ties=(f"得分 {fmt(r.cut)} 分的 {len(r.ties)} 个中心在奖励名额线上并列（{'、'.join(r.ties)}），按方案"
               + ("均不予奖励" if p.ties == "exclude" else "均予奖励") + "，请评定委员会审定。") if r.ties and r.cut else "",
         money=money, total=total,
@@ -268,7 +273,14 @@ def committee_context(r: Rating) -> CommitteeContext:
                      for c in r.submitted if c.error),
         flagged=tuple(CenterNote(f"{c.name}（{c.id}）", c.flags) for c in scored if c.flags),
         unrated=tuple(f"{n}（{i}，{d or '区（市）未填'}）" for i, n, d in r.unrated), problems=r.problems,
-        unreadable=_unreadable(r))
+        unreadable=_unreadable(r), assessment=p.assessment)
+
+
+def _claimed(c: CenterRating) -> str:
+    """The center's own claim beside the supported score, when evidence does not bear it out."""
+    if c.claimed is None or (c.claimed == c.score and c.claimed_band == c.band):
+        return ""
+    return f"自报 {fmt(c.claimed)} 分、{c.claimed_band or '未达到'}"
 
 
 def _counted(r: Rating) -> str:
@@ -343,6 +355,7 @@ class SheetContext:
     tie: str
     exit: str
     flags: tuple[str, ...]
+    claimed: str = ""
 
 
 def sheet_contexts(r: Rating) -> list[SheetContext]:
@@ -352,13 +365,14 @@ def sheet_contexts(r: Rating) -> list[SheetContext]:
                               if m else "") for t, s, m in c.categories)
         out.append(SheetContext(
             anchor=f"c{k}", title=f"{c.name}星级评定结果", name=c.name, id=c.id, district=c.district,
-            rubric=r.rubric_title, programme=p.title, stage=c.stage, score=fmt(c.score or ZERO),
+            rubric=r.rubric_title, programme=p.title, stage=stage_words(p, c), score=fmt(c.score or ZERO),
             supported=fmt(c.supported or ZERO), band=c.band or "未达到星级", rank=f"{c.rank} / {len(r.rated)}",
             next=c.next or "", held=c.held, parts=parts,
             reward=fmt(c.reward) if c.rewarded else "", payer=f"{p.payer or '兑现方'}承担 {fmt(c.payer_share)} 元",
             refund=f"{p.refund_by}返还 {fmt(c.refund)} 元" if p.refund_by else "",
             tie=f"得分与奖励名额线上的其他中心并列，按方案{'不予' if p.ties == 'exclude' else '均予'}奖励" if c.tie else "",
-            exit=f"连续 {c.years_below} 年未达到{p.exit_below}，取消运营资格" if c.exit else "", flags=c.flags))
+            exit=f"连续 {c.years_below} 年未达到{p.exit_below}，取消运营资格" if c.exit else "", flags=c.flags,
+            claimed=_claimed(c)))
     return out
 
 
