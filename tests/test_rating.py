@@ -99,6 +99,13 @@ def test_a_tie_included_rewards_every_tied_center(city: Path, tmp_path: Path) ->
     # C4 and C5 both rewarded: 300000 × 0.82 = 246000 each.
     assert [got[i]["reward"] for i in ("C1", "C2", "C3", "C4", "C5", "C6")] == [
         570000, 264000, 255000, 246000, 246000, 0]
+    # 5 rewarded against 4 places: a warning when the programme is read, and a line on the paper.
+    result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme",
+                                       str(tmp_path / "p.yaml"), "--centers-total", "8", "-o", str(tmp_path / "o2")])
+    assert result.exit_code == 0 and "注意：" in result.output and "quota.ties 为 include" in result.output
+    from .test_report import pdf_text
+
+    assert "均予奖励；获奖励5个，超过名额4个" in pdf_text(tmp_path / "out" / "committee.pdf")
 
 
 def test_no_tie_when_the_line_falls_between_scores(city: Path, tmp_path: Path) -> None:
@@ -137,7 +144,9 @@ def test_exit_after_two_years_below(city: Path, tmp_path: Path) -> None:
     assert got["C1"]["years_below"] == 0
     from .test_report import pdf_text
 
-    assert "C7中心（C7）：连续2年未达到三星。" in pdf_text(tmp_path / "2024" / "committee.pdf")
+    # Both years and last year's file are named.
+    assert "C7中心（C7）：2023–2024年度连续2年未达到三星（2023年度及以前据上一年的评定结果ratings.json）。" in pdf_text(
+        tmp_path / "2024" / "committee.pdf")
     rows = list(csv.reader(io.StringIO((tmp_path / "2024" / "ratings.csv").read_text("utf-8-sig"))))
     assert next(r for r in rows if r[1] == "C7")[12:14] == ["2", "是"]
 
@@ -245,11 +254,11 @@ def test_outputs_and_center_reports(city: Path, tmp_path: Path) -> None:
     assert "奖励名额：全市8个×50%=4个（向下取整）" in text
     assert "得分82分的2个中心在奖励名额线上并列（C4、C5），按方案均不予奖励" in text
     assert "三星及以上6个，占全市8个的75%；目标为不低于50%：已达到" in text
-    assert "全市合计731089000544500544500" in text
+    assert "全市合计731,089,000544,500544,500" in text
     sheet = pdf_text(out / "评定报告" / "C2_C2中心.pdf")
     # C2: 55 + 33 = 88, 四星, 2nd of 7; 600000 is 五星's: 300000 × 0.88 = 264000, half refunded.
     assert "C2中心星级评定结果" in sheet and "有据得分88分（评定阶段：仅有中心自评，未经评审），评定为四星；全市排名2/7" in sheet
-    assert "奖励264000元：区（市）承担132000元，市级财政返还132000元" in sheet
+    assert "奖励264,000元（300,000×88÷100=264,000）：区（市）承担132,000元，市级财政返还132,000元" in sheet
     assert "总分88分，低于五星要求的90分（差2分）" in sheet
     from pypdf import PdfReader
 
@@ -407,3 +416,40 @@ def test_the_registry_decides_who_pays(city: Path, tmp_path: Path) -> None:
 
     text = pdf_text(tmp_path / "out" / "committee.pdf")
     assert "区（市）待核实" in text and "按名册由甲区兑现，请核实" in text
+
+
+def test_the_committee_paper_says_why(city: Path, tmp_path: Path) -> None:
+    # centers-total 8 × 50% = 4 places; eligible by score: C1 95, C2 88, C3 85, C4 82, C5 82, C6 72 (三星);
+    # the 4th and 5th tie on 82 and are excluded, so 3 are rewarded. Competition ranking: C4 and C5 share 4th,
+    # C6 is 6th. C1: 600,000 × 95 ÷ 100 = 570,000; C2: 300,000 × 88 ÷ 100 = 264,000.
+    data = rate(city, tmp_path / "out", "--centers-total", "8", "--pdfs")
+    assert [c["rank"] for c in data["centers"]] == [1, 2, 3, 4, 4, 6, 7]
+    from .test_report import pdf_text
+
+    text = pdf_text(tmp_path / "out" / "committee.pdf")
+    assert "奖励600,000×95÷100=570,000元" in text and "奖励300,000×88÷100=264,000元" in text
+    assert "——奖励名额线：以上获得奖励3个（名额4个）——" in text
+    assert "名额线上并列（可获奖励的第4位，名额4个），按方案不予奖励" in text
+    assert "名额线外（可获奖励的第6位，名额4个），不予奖励" in text
+    # C7: 40 + 20 = 60 < 70 for 三星 (both parts above 40%): held by the points alone.
+    assert "未达到三星：总分60分，低于三星要求的70分（差10分）；不予奖励" in text
+    sheet = pdf_text(tmp_path / "out" / "评定报告" / "C6_C6中心.pdf")
+    assert "全市排名6/7" in sheet and "本年度不予奖励：名额线外（可获奖励的第6位，名额4个）。" in sheet
+    sheet = pdf_text(tmp_path / "out" / "评定报告" / "C1_C1中心.pdf")
+    assert "奖励570,000元（600,000×95÷100=570,000）" in sheet
+
+
+def test_the_target_is_compared_exactly() -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from scoring.domain.records import Rating
+    from scoring.papers.report.papers import _target
+
+    def target(reached: int, total: int) -> str:
+        plan = SimpleNamespace(target_band="三星", target_share=Decimal(50))
+        return _target(cast(Rating, SimpleNamespace(programme=plan, city_total=total, at_target=reached)))
+
+    # 500 of 1001 is 49.95…%: short of 50%, and shown rounded down so it never reads as 50%.
+    assert target(500, 1001).endswith("49.95%；目标为不低于 50%：未达到")
+    assert target(501, 1002).endswith("50%；目标为不低于 50%：已达到")

@@ -172,6 +172,8 @@ class CenterRating:
     submitted: bool = True  # False: a registry center with no bundle in the folder
     claimed: Decimal | None = None  # the stage's total with claims lacking evidence, shown beside `score`
     claimed_band: str | None = None  # the band those claims would reach
+    formula: str = ""  # how the amount before the quota is computed (600,000 × 91 ÷ 100 = 546,000)
+    place: int | None = None  # the place among the centers whose band earns a reward (the quota counts these)
 
 
 @dataclass(frozen=True)

@@ -342,6 +342,8 @@ def rate(directory: Path, rubric_file: str, programme_file: Path, centers_total:
                              ("名册", registry), ("上一年的结果", previous)], folder=True)
     rubric = loaded(choice.named)
     plan = programme.load(programme_file, rubric)
+    for warning in programme.warnings(plan):
+        click.echo(f"注意：{warning}", err=True)
     listed = rating.read_registry(registry) if registry else rating.Registry(centers_total or 0)
     before = rating.read_previous(previous) if previous else None
     made = rating.rate(find(directory), rubric, choice, plan, listed, before)

@@ -20,7 +20,7 @@ from typing import Any
 
 from scoring.base import limits
 from scoring.base.errors import ScoringError
-from scoring.base.numbers import ZERO, dec
+from scoring.base.numbers import ZERO, dec, fmt, grouped
 from scoring.domain.model import Rubric
 from scoring.domain.records import (
     RATING_SCHEMA_VERSION,
@@ -58,6 +58,7 @@ def rate(found: Found, rubric: Rubric, choice: RubricChoice, programme: Programm
     scored = score_folder(found, filed, choice, job, "评定")
     bands = tuple(b.name for b in rubric.bands.levels) if rubric.bands else ()
     centers = [replace(c, reward=amount(programme, rubric.total, bands, c)) for c in scored]
+    centers = [replace(c, formula=formula(programme, rubric.total, c)) for c in centers]
     problems += unmatched(filed, {c.sha256 for c in centers})
     if registry.total < len(centers):
         raise ScoringError(f"全市养老服务中心总数 {registry.total} 个，少于参评的 {len(centers)} 个",
@@ -114,6 +115,23 @@ def amount(p: Programme, total: Decimal, bands: Sequence[str], c: CenterRating) 
     return round_to(base, p.round_to)
 
 
+def formula(p: Programme, total: Decimal, c: CenterRating) -> str:
+    """How the amount before the quota is computed, in words and figures (600,000 × 91 ÷ 100 = 546,000)."""
+    if c.error or c.score is None or c.reward <= 0:
+        return ""
+    if p.base_per_fact:
+        rates = dict(p.base_per_fact)
+        base = " + ".join(f"{grouped(rates[n])} × {fmt(v)}" for n, v in c.counted if v)
+        base = f"（{base}）" if p.factor else base
+    else:
+        base = grouped(dict(p.base_by_band)[c.band or ""])
+    if p.factor == "score":
+        base = f"{base} × {fmt(c.score)} ÷ {fmt(total)}"
+    elif p.factor == "band":
+        base = f"{base} × {fmt(dict(p.factor_by_band).get(c.band or '', p.factor_none))}%"
+    return f"{base} = {grouped(c.reward)}"
+
+
 def round_to(value: Decimal, unit: Decimal) -> Decimal:
     return (value / unit).quantize(Decimal(1), ROUND_HALF_UP) * unit
 
@@ -138,8 +156,12 @@ def _quota(p: Programme, centers: list[CenterRating], city_total: int
         else:
             chosen = {id(c) for c in eligible[:quota]}
     tied = set(ties)
-    ranked = [replace(c, rank=k, rewarded=id(c) in chosen, reward=c.reward if id(c) in chosen else ZERO,
-                      tie=(c.id or c.source) in tied) for k, c in enumerate(ok, start=1)]
+    first: dict[Decimal | None, int] = {}  # competition ranking: equal scores share a place (1, 2, 2, 4)
+    for k, c in enumerate(ok, start=1):
+        first.setdefault(c.score, k)
+    places = {id(c): k for k, c in enumerate(eligible, start=1)}
+    ranked = [replace(c, rank=first[c.score], rewarded=id(c) in chosen, reward=c.reward if id(c) in chosen else ZERO,
+                      tie=(c.id or c.source) in tied, place=places.get(id(c))) for c in ok]
     return [*ranked, *broken], quota, cut, ties
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from scoring.base import limits
 from scoring.base.errors import ScoringError, ScoringErrors
-from scoring.base.numbers import ZERO, dec
+from scoring.base.numbers import ZERO, dec, fmt
 from scoring.domain.model import STAGES, Rubric
 from scoring.domain.records import Programme
 from scoring.loading import readers, validate
@@ -81,3 +81,13 @@ def lint(p: Programme, rubric: Rubric, doc: YamlDoc) -> Iterator[ScoringError]:
     for key, band in (("exit", p.exit_below), ("target", p.target_band)):
         if band and band not in bands:
             yield err(f"{key} 中的 “{band}” 不是评分细则的星级（{'、'.join(bands)}）", key)
+
+
+def warnings(p: Programme) -> list[str]:
+    """What a programme allows that a committee should know before it signs (not refused)."""
+    out = []
+    if p.ties == "include" and p.quota_share is not None:
+        out.append(f"奖补方案 {p.path}：quota.ties 为 include，名额线上得分并列的中心均予奖励，获奖励的中心可能超过"
+                   f"全市总数的 {fmt(p.quota_share)}%（名额上限）；评定结果中会列出超过的个数")
+    return out
+

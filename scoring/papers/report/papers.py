@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from scoring.base.numbers import ZERO, fmt
+from scoring.base.numbers import ZERO, fmt, grouped
 from scoring.base.text import cn_date
 from scoring.domain.model import OUTCOME, STAGES
 from scoring.domain.records import CenterRating, DistrictTotals, Rating, Summary
@@ -204,6 +204,7 @@ class RankRow:
     line_after: bool  # the quota line falls after this row
     stage: str = ""  # 第三方评估, or that there is only the self-assessment
     claimed: str = ""  # the claimed score and band when they differ from the supported ones
+    why: str = ""  # what held it below the next band, and the reward's formula or why there is none
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,7 @@ class CommitteeContext:
     problems: tuple[str, ...]
     unreadable: str = ""  # how the exit rule counts a submission missing or unreadable
     assessment: str = "评审"  # what the programme calls the assessment after the self-assessment
+    line: str = ""  # the quota line's words
 
 
 def committee_context(r: Rating) -> CommitteeContext:
@@ -261,19 +263,58 @@ def committee_context(r: Rating) -> CommitteeContext:
         distribution=tuple(BandCount(b, n, n / top) for b, n in counts),
         target=_target(r), quota=_quota_text(r), payer=p.payer or "兑现方", refund_by=p.refund_by,
         ranking=tuple(RankRow(str(c.rank or ""), c.id, c.name, c.district, fmt(c.score or ZERO), c.band or "未达到",
-                              fmt(c.reward) if c.rewarded else "", fmt(c.payer_share) if c.rewarded else "",
-                              fmt(c.refund) if c.rewarded else "", c.rewarded, c.tie, c is last,
-                              "仅自评" if c.stage == STAGES[0] else stage_words(p, c), _claimed(c)) for c in scored),
-        ties=(f"得分 {fmt(r.cut)} 分的 {len(r.ties)} 个中心在奖励名额线上并列（{'、'.join(r.ties)}），按方案"
-              + ("均不予奖励" if p.ties == "exclude" else "均予奖励") + "，请评定委员会审定。") if r.ties and r.cut else "",
-        money=money, total=total,
-        exits=tuple(CenterNote(f"{c.name}（{c.id}）", (f"连续 {c.years_below} 年未达到{p.exit_below}",))
-                    for c in r.centers if c.exit),
+                              grouped(c.reward) if c.rewarded else "", grouped(c.payer_share) if c.rewarded else "",
+                              grouped(c.refund) if c.rewarded else "", c.rewarded, c.tie, c is last,
+                              "仅自评" if c.stage == STAGES[0] else stage_words(p, c), _claimed(c), _why(r, c))
+                      for c in scored),
+        ties=_ties(r, len(rewarded)), money=money, total=total,
+        exits=tuple(CenterNote(f"{c.name}（{c.id}）", (_exit_words(r, c),)) for c in r.centers if c.exit),
         broken=tuple(CenterNote(f"{c.name}（{c.id}），材料包 {c.source}" if c.name else c.source, (c.error,))
                      for c in r.submitted if c.error),
         flagged=tuple(CenterNote(f"{c.name}（{c.id}）", c.flags) for c in scored if c.flags),
         unrated=tuple(f"{n}（{i}，{d or '区（市）未填'}）" for i, n, d in r.unrated), problems=r.problems,
-        unreadable=_unreadable(r), assessment=p.assessment)
+        unreadable=_unreadable(r), assessment=p.assessment,
+        line=f"—— 奖励名额线：以上获得奖励 {len(rewarded)} 个（名额 {r.quota} 个） ——")
+
+
+def _why(r: Rating, c: CenterRating) -> str:
+    """What held a center below the next band, and the reward's formula or why there is none, in words."""
+    held = ""
+    if c.held and c.next:
+        held = f"{'未达到' if c.band is None else '未达'}{c.next}：{c.held[0]}"
+        held += f"等 {len(c.held)} 项" if len(c.held) > 1 else ""
+    return "；".join(x for x in (held, _reward_words(r, c)) if x)
+
+
+def _reward_words(r: Rating, c: CenterRating) -> str:
+    if c.rewarded:
+        return f"奖励 {c.formula} 元" if c.formula else ""
+    if c.band is None or c.error:
+        return "不予奖励" if c.band is None and not c.error else ""
+    if c.place is None:
+        return f"{c.band}按方案无奖励"
+    where = f"可获奖励的第 {c.place} 位，名额 {r.quota} 个"
+    return f"名额线上并列（{where}），按方案不予奖励" if c.tie else f"名额线外（{where}），不予奖励"
+
+
+def _ties(r: Rating, rewarded: int) -> str:
+    p = r.programme
+    if not r.ties or r.cut is None:
+        return ""
+    text = f"有据得分 {fmt(r.cut)} 分的 {len(r.ties)} 个中心在奖励名额线上并列（{'、'.join(r.ties)}），按方案"
+    if p.ties == "exclude":
+        return text + "均不予奖励，请评定委员会审定。"
+    over = f"；获奖励 {rewarded} 个，超过名额 {r.quota} 个" if r.quota is not None and rewarded > r.quota else ""
+    return text + f"均予奖励{over}，请评定委员会审定。"
+
+
+def _exit_words(r: Rating, c: CenterRating) -> str:
+    p, n = r.programme, c.years_below
+    years = f"{r.year - n + 1}–{r.year} 年度" if r.year else ""
+    text = f"{years}连续 {n} 年未达到{p.exit_below}"
+    if r.previous is not None:
+        text += f"（{r.previous.year} 年度及以前据上一年的评定结果 {Path(r.previous.file).name}）"
+    return text
 
 
 def _claimed(c: CenterRating) -> str:
@@ -301,16 +342,16 @@ def _unreadable(r: Rating) -> str:
 
 
 def _money(d: DistrictTotals) -> MoneyRow:
-    return MoneyRow(d.district or "区（市）待核实", d.centers, d.rewarded, fmt(d.reward), fmt(d.payer_share),
-                    fmt(d.refund))
+    return MoneyRow(d.district or "区（市）待核实", d.centers, d.rewarded, grouped(d.reward), grouped(d.payer_share),
+                    grouped(d.refund))
 
 
 def _target(r: Rating) -> str:
     p = r.programme
     if not p.target_band or p.target_share is None or not r.city_total:
         return ""
-    share = (Decimal(r.at_target) * 100 / r.city_total).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    met = "已达到" if share >= p.target_share else "未达到"
+    share = (Decimal(r.at_target) * 100 / r.city_total).quantize(Decimal("0.01"), ROUND_DOWN)  # shown, never above
+    met = "已达到" if r.at_target * 100 >= p.target_share * r.city_total else "未达到"  # compared exactly
     return (f"{p.target_band}及以上 {r.at_target} 个，占全市 {r.city_total} 个的 {fmt(share)}%；"
             f"目标为不低于 {fmt(p.target_share)}%：{met}")
 
@@ -356,6 +397,7 @@ class SheetContext:
     exit: str
     flags: tuple[str, ...]
     claimed: str = ""
+    why: str = ""  # the reward's formula, or why there is none
 
 
 def sheet_contexts(r: Rating) -> list[SheetContext]:
@@ -368,12 +410,21 @@ def sheet_contexts(r: Rating) -> list[SheetContext]:
             rubric=r.rubric_title, programme=p.title, stage=stage_words(p, c), score=fmt(c.score or ZERO),
             supported=fmt(c.supported or ZERO), band=c.band or "未达到星级", rank=f"{c.rank} / {len(r.rated)}",
             next=c.next or "", held=c.held, parts=parts,
-            reward=fmt(c.reward) if c.rewarded else "", payer=f"{p.payer or '兑现方'}承担 {fmt(c.payer_share)} 元",
-            refund=f"{p.refund_by}返还 {fmt(c.refund)} 元" if p.refund_by else "",
+            reward=grouped(c.reward) if c.rewarded else "", payer=f"{p.payer or '兑现方'}承担 {grouped(c.payer_share)} 元",
+            refund=f"{p.refund_by}返还 {grouped(c.refund)} 元" if p.refund_by else "",
             tie=f"得分与奖励名额线上的其他中心并列，按方案{'不予' if p.ties == 'exclude' else '均予'}奖励" if c.tie else "",
             exit=f"连续 {c.years_below} 年未达到{p.exit_below}，取消运营资格" if c.exit else "", flags=c.flags,
-            claimed=_claimed(c)))
+            claimed=_claimed(c), why=_sheet_why(r, c)))
     return out
+
+
+def _sheet_why(r: Rating, c: CenterRating) -> str:
+    """The reward's formula on a rewarded center's sheet; else why it has none."""
+    if c.rewarded:
+        return c.formula
+    if c.band is None:
+        return "未达到任何星级"
+    return _reward_words(r, c).removesuffix("，按方案不予奖励").removesuffix("，不予奖励")
 
 
 def sheets_html(sheets: Sequence[SheetContext], templates: Path | None = None) -> str:
