@@ -321,7 +321,7 @@ def _claimed(c: CenterRating) -> str:
     """The center's own claim beside the supported score, when evidence does not bear it out."""
     if c.claimed is None or (c.claimed == c.score and c.claimed_band == c.band):
         return ""
-    return f"自报 {fmt(c.claimed)} 分、{c.claimed_band or '未达到'}"
+    return f"自报 {fmt(c.claimed)} 分、{c.claimed_band or '未达到星级'}"
 
 
 def _counted(r: Rating) -> str:
