@@ -444,7 +444,7 @@ def test_the_target_is_compared_exactly() -> None:
     from typing import cast
 
     from scoring.domain.records import Rating
-    from scoring.papers.report.papers import _target
+    from scoring.papers.report.committee import _target
 
     def target(reached: int, total: int) -> str:
         plan = SimpleNamespace(target_band="三星", target_share=Decimal(50))

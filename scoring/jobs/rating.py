@@ -363,7 +363,7 @@ def write(rating: Rating, outdir: Path, pdfs: bool = False) -> None:
         for name, data in made.items():
             (tmp / name).write_bytes(data)
         if pdfs:
-            from scoring.papers.report.papers import sheet_contexts
+            from scoring.papers.report.committee import sheet_contexts
 
             (tmp / REPORTS).mkdir()
             sheets = sheet_contexts(rating)
@@ -385,7 +385,7 @@ def report_name(c: CenterRating) -> str:
 
 
 def _sheets(job: tuple[Sequence[Any], Sequence[str]]) -> int:
-    from scoring.papers.report.papers import sheet_pdfs
+    from scoring.papers.report.committee import sheet_pdfs
 
     sheets, names = job
     for name, pdf in zip(names, sheet_pdfs(sheets), strict=True):
