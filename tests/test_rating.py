@@ -234,6 +234,11 @@ def test_rushan_subsidy_per_resident_scaled_by_grade(tmp_path: Path) -> None:
     assert [(got[i]["score"], got[i]["band"], got[i]["reward"]) for i in ("R1", "R2", "R3")] == [
         (85, "三级", 138240), (62, "一级", 33600), (50, None, 0)]
     assert data["quota"]["centers"] is None and data["totals"]["reward"] == 171840
+    from .test_report import pdf_text
+
+    # The amount as its formula; no refund declared, so the column is headed 返还 once.
+    text = pdf_text(tmp_path / "out" / "committee.pdf")
+    assert "奖励（2,400×30+3,600×12）×120%=138,240元" in text and "返还返还" not in text
 
 
 def test_outputs_and_center_reports(city: Path, tmp_path: Path) -> None:
