@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import random
+import re
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -180,10 +182,11 @@ def committed(rubric_id: str, programme_path: Path, evidence: Path, seed: int = 
     text = text.replace(eligible[14].id, "QD00030").replace(eligible[14].name, center_name(street))
     (twin / "bundle.yaml").write_text(text.replace(f"district: {eligible[14].district}", f"district: {district}"),
                                       "utf-8")
+    assessed(folder, rubric_path, plan, range(1, 13))
     # All centers in the city: the 30 here and one not rated, so the quota is 31 × 50% = 15 (rounded down):
     # the line falls between the 15th rewarded center and its twin.
     rows = []
-    for p in sorted(folder.iterdir()):
+    for p in sorted(d for d in folder.iterdir() if d.is_dir()):
         data = yaml.safe_load((p / "bundle.yaml").read_text("utf-8"))
         rows.append((data["assessee"]["id"], data["assessee"]["name"], data["assessee"]["district"]))
     rows.append(("QD00031", center_name(spots[30][1]), spots[30][0]))
@@ -196,8 +199,26 @@ def committed(rubric_id: str, programme_path: Path, evidence: Path, seed: int = 
             number = int(ident[2:])
             street = name.removesuffix("综合养老服务中心").removesuffix("街道")
             center(rubric, number, district, street, quality(number, 2022, seed), seed, 2022, before)
-        last = rating.rate(find(before), rubric, RubricChoice(rubric_path), plan, rating.read_registry(registry))
+        # Last year's programme: the same measures, under that year's id and title (no file of its own).
+        this, last_year = str(plan.year or 2023), str((plan.year or 2023) - 1)
+        earlier = replace(plan, id=plan.id.replace(this, last_year), title=plan.title.replace(this, last_year),
+                          year=int(last_year), series=plan.family, path="", sha256="")
+        last = rating.rate(find(before), rubric, RubricChoice(rubric_path), earlier, rating.read_registry(registry))
         (evidence / "qingdao_centers_2022_ratings.json").write_bytes(render("rating", "json", last))
+
+
+def assessed(folder: Path, rubric_path: Path, plan: Any, numbers: range) -> None:
+    """The third party's assessment of some centers, filed as the review stage the programme names for it
+    (a review with no entry accepts the claims; the committee still rates on the supported score)."""
+    from scoring.loading.review import blank
+    from scoring.pipeline.folder import score_files
+
+    stage = next((s for s, _ in plan.stage_names), "初评")
+    for number in numbers:
+        bundle = next(p for p in folder.iterdir() if p.name.startswith(f"QD{number:05d}_"))
+        text = blank(score_files(bundle, RubricChoice(rubric_path)), stage, "评估组", "第三方评估机构（示例）")
+        text = re.sub(r"(?m)^date: .*$", "date: 2024-03-15", text)
+        (folder / f"QD{number:05d}_{dict(plan.stage_names).get(stage, stage)}.yaml").write_text(text, "utf-8")
 
 
 def main() -> None:

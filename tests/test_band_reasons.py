@@ -96,7 +96,7 @@ def test_the_report_explains_every_band(tmp_path: Path) -> None:
 
 def test_the_committee_record_explains_every_band(tmp_path: Path) -> None:
     from scoring.jobs.rating import _center
-    from scoring.papers.report.papers import SheetContext, sheets_html
+    from scoring.papers.report.committee import SheetContext, sheets_html
     from scoring.pipeline.folder import Scored
 
     path = bundle(tmp_path, 60, 15)
@@ -104,7 +104,7 @@ def test_the_committee_record_explains_every_band(tmp_path: Path) -> None:
     assert c.next == "三星" and [band for band, _ in c.further] == ["四星", "五星"]
     assert c.by_total == "仅按总分 75 分可评三星"
     sheet = SheetContext("c0", "示例中心星级评定结果", "示例中心", "", "", "", "", "自评", "75", "75", "未达到星级",
-                         "1 / 1", c.next or "", c.held, (), "", "", "", "", "", (), c.further, c.by_total)
+                         "1 / 1", c.next or "", c.held, (), "", "", "", "", "", (), further=c.further, by_total=c.by_total)
     html = sheets_html([sheet])
     assert "未达到四星的原因：" in html and "未达到五星的原因：" in html and "仅按总分 75 分可评三星。" in html
 

@@ -40,16 +40,16 @@ def by_id(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_quota_line_falls_on_a_tie(run: dict[str, Any]) -> None:
-    # 31 centers in the registry × 50% = 15 (rounded down); the 15th and 16th centers that earn a reward
-    # score the same, so under "exclude" neither is rewarded and both are listed.
+    # 31 centers in the registry × 50% = 15 (rounded down); the 15th, 16th and 17th centers that earn a
+    # reward have the same supported score (74.5), so under "exclude" none is rewarded and all are listed.
     assert run["city_total"] == 31 and run["quota"]["centers"] == 15
-    assert run["quota"]["ties"] == ["QD00024", "QD00030"]
+    assert run["quota"]["ties"] == ["QD00020", "QD00024", "QD00030"]
     got = by_id(run)
-    assert got["QD00024"]["score"] == got["QD00030"]["score"] == run["quota"]["cut"]
-    assert not got["QD00024"]["rewarded"] and not got["QD00030"]["rewarded"]
+    assert got["QD00020"]["score"] == got["QD00024"]["score"] == got["QD00030"]["score"] == run["quota"]["cut"]
+    assert not any(got[i]["rewarded"] for i in run["quota"]["ties"])
     assert sum(c["rewarded"] for c in run["centers"]) == 14
-    # In the registry without a result: the one not rated, and the one whose bundle could not be scored.
-    assert [c["id"] for c in run["unrated"]] == ["QD00029", "QD00031"]
+    # In the registry without a bundle: QD00031 (the broken QD00029 is known by its folder name).
+    assert [c["id"] for c in run["unrated"]] == ["QD00031"]
 
 
 def test_the_hard_cases(run: dict[str, Any]) -> None:
@@ -60,6 +60,10 @@ def test_the_hard_cases(run: dict[str, Any]) -> None:
     assert any("八项功能齐全" in h for h in missing["held"])
     broken = next(c for c in run["centers"] if c["error"])
     assert broken["source"].startswith("QD00029_") and "bundle.yaml" in broken["error"] and "第" in broken["error"]
+    # Known by the registry through its folder name: its years go on (2022: 0 below, so 1 now).
+    last = {c["id"]: c for c in json.loads(PREVIOUS.read_text("utf-8"))["centers"]}
+    assert (broken["id"], broken["district"]) == ("QD00029", "胶州市")
+    assert broken["years_below"] == last["QD00029"]["years_below"] + 1
 
 
 def test_money_adds_up(run: dict[str, Any]) -> None:
@@ -72,9 +76,7 @@ def test_money_adds_up(run: dict[str, Any]) -> None:
 def test_two_years_below_three_stars_lose_the_qualification(run: dict[str, Any]) -> None:
     last = {c["id"]: c for c in json.loads(PREVIOUS.read_text("utf-8"))["centers"]}
     for c in run["centers"]:
-        if c["error"]:
-            continue
-        below = c["band"] not in ("五星", "四星", "三星")
+        below = c["error"] != "" or c["band"] not in ("五星", "四星", "三星")
         assert c["years_below"] == (last[c["id"]]["years_below"] + 1 if below else 0)
         assert c["exit"] == (c["years_below"] >= 2)
     assert sum(c["exit"] for c in run["centers"]) >= 2
@@ -90,3 +92,37 @@ def test_the_committed_set_is_what_the_generator_makes(tmp_path: Path) -> None:
     assert made == committed
     for rel in made:
         assert (out / rel).read_bytes() == (EVIDENCE / rel).read_bytes(), rel
+
+
+def test_last_years_file_is_2022s_of_the_same_programme(run: dict[str, Any]) -> None:
+    last = json.loads(PREVIOUS.read_text("utf-8"))
+    assert (last["year"], last["programme"]["id"], last["programme"]["series"]) == (
+        2022, "qingdao_center_rewards_2022", "qingdao_center_rewards")
+    assert (run["year"], run["programme"]["id"], run["rubric_id"]) == (2023, "qingdao_center_rewards_2023",
+                                                                       "qingdao_center_stars")
+    assert run["previous"] == {"file": PREVIOUS.name, "programme": "qingdao_center_rewards_2022", "year": 2022}
+
+
+def test_centers_are_rated_on_the_latest_stages_supported_score(run: dict[str, Any]) -> None:
+    got = by_id(run)
+    # QD00016 has only its self-assessment: it claims 91 (五星), but 6 of those points lack their
+    # documents; on its supported 85 it is 四星 (≥ 80, < 90), and 300,000 × 85 ÷ 100 = 255,000 元.
+    qd16 = got["QD00016"]
+    assert (qd16["claimed_score"], qd16["claimed_band"], qd16["score"], qd16["band"]) == (91, "五星", 85, "四星")
+    assert (qd16["stage"], qd16["reward"]) == ("自评", 255000)
+    # QD00001 carries the third party's assessment, filed as the 初评 review the programme names 第三方评估.
+    assert (got["QD00001"]["stage"], got["QD00001"]["stage_name"]) == ("初评", "第三方评估")
+    assessed = sorted(c["id"] for c in run["centers"] if c["stage"] == "初评")
+    assert assessed == [f"QD{k:05d}" for k in range(1, 13)]
+
+
+def test_the_papers_say_the_stage_and_the_claim(tmp_path: Path) -> None:
+    from .test_report import pdf_text
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["rate", str(CENTERS), "--rubric", "qingdao_center_stars", "--programme",
+                                       str(PROGRAMME), "--registry", str(EVIDENCE / "qingdao_centers_registry.csv"),
+                                       "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out / "committee.pdf")
+    assert "只有中心自评、未经第三方评估的，注明“仅自评”" in text and "仅自评" in text and "自报91分、五星" in text

@@ -89,8 +89,14 @@ def by_id(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["id"] or c["source"]: c for c in data["centers"]}
 
 
-def test_quota_of_all_centers_with_a_tie_at_the_line(rated: Run) -> None:
-    data = ratings(rated.out)
+def next_year(folder: Path, year: int) -> None:
+    """Every bundle of `folder` moved to the assessment period of `year`."""
+    for manifest in folder.glob("*/bundle.yaml"):
+        manifest.write_text(manifest.read_text("utf-8").replace("2023-", f"{year}-"), "utf-8")
+
+
+def test_quota_of_all_centers_with_a_tie_at_the_line(city: Path, tmp_path: Path) -> None:
+    data = rate(city, tmp_path / "out", "--centers-total", "8")
     # 8 centers in the city × 50% = 4 rewards. Ranked: 95, 88, 85, 82, 82, 72 (C7 earns nothing): the 4th
     # and 5th tie on 82 at the line; the programme excludes a tie, so only C1–C3 are rewarded.
     assert data["quota"] == {"share": 50, "centers": 4, "cut": 82, "ties": ["C4", "C5"], "rule": "exclude"}
@@ -119,6 +125,13 @@ def test_a_tie_included_rewards_every_tied_center(city: Path, tmp_path: Path) ->
     # C4 and C5 both rewarded: 300000 × 0.82 = 246000 each.
     assert [got[i]["reward"] for i in ("C1", "C2", "C3", "C4", "C5", "C6")] == [
         570000, 264000, 255000, 246000, 246000, 0]
+    # 5 rewarded against 4 places: a warning when the programme is read, and a line on the paper.
+    result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme",
+                                       str(tmp_path / "p.yaml"), "--centers-total", "8", "-o", str(tmp_path / "o2")])
+    assert result.exit_code == 0 and "注意：" in result.output and "quota.ties 为 include" in result.output
+    from .test_report import pdf_text
+
+    assert "均予奖励；获奖励5个，超过名额4个" in pdf_text(tmp_path / "out" / "committee.pdf")
 
 
 def test_no_tie_when_the_line_falls_between_scores(city: Path, tmp_path: Path) -> None:
@@ -149,6 +162,7 @@ def test_exit_after_two_years_below(rated: Run, tmp_path: Path) -> None:
     city = shutil.copytree(rated.city, tmp_path / "centers")
     (city / "C6" / "bundle.yaml").write_text((city / "C6" / "bundle.yaml").read_text("utf-8")
                                              .replace("value: 28", "value: 15"), "utf-8")
+    next_year(city, 2024)
     second = rate(city, tmp_path / "2024", "--centers-total", "8", "--previous", str(rated.out / "ratings.json"))
     got = by_id(second)
     assert (got["C7"]["years_below"], got["C7"]["exit"]) == (2, True)
@@ -156,7 +170,9 @@ def test_exit_after_two_years_below(rated: Run, tmp_path: Path) -> None:
     assert got["C1"]["years_below"] == 0
     from .test_report import pdf_text
 
-    assert "C7中心（C7）：连续2年未达到三星。" in pdf_text(tmp_path / "2024" / "committee.pdf")
+    # Both years and last year's file are named.
+    assert "C7中心（C7）：2023–2024年度连续2年未达到三星（2023年度及以前据上一年的评定结果ratings.json）。" in pdf_text(
+        tmp_path / "2024" / "committee.pdf")
     rows = list(csv.reader(io.StringIO((tmp_path / "2024" / "ratings.csv").read_text("utf-8-sig"))))
     assert next(r for r in rows if r[1] == "C7")[12:14] == ["2", "是"]
 
@@ -170,6 +186,8 @@ def test_a_broken_bundle_changes_no_one_else(city: Path, tmp_path: Path) -> None
     assert broken["source"] == "C0" and "YAML 格式错误" in broken["error"] and broken["rank"] is None
     assert not broken["rewarded"] and broken["band"] is None
     assert after["centers"][:-1] == before["centers"] and after["quota"] == before["quota"]
+    # Known by its folder name; an unreadable submission counts as below 三星 for the exit rule.
+    assert (broken["id"], broken["years_below"], broken["submitted"]) == ("C0", 1, True)
 
 
 def test_a_registry_counts_all_centers(city: Path, tmp_path: Path, rated: Run) -> None:
@@ -179,7 +197,13 @@ def test_a_registry_counts_all_centers(city: Path, tmp_path: Path, rated: Run) -
     data = rate(city, tmp_path / "out", "--registry", str(registry))
     assert data["city_total"] == 8 and data["quota"]["centers"] == 4
     assert data["unrated"] == [{"id": "C8", "name": "C8中心", "district": "乙区"}]
-    assert data["centers"] == ratings(rated.out)["centers"]  # as with --centers-total 8
+    # The seven bundles are rated as without a registry (their districts agree with it); C8 is added as
+    # not submitted, and is listed as a problem.
+    missing = data["centers"][-1]
+    assert (missing["id"], missing["submitted"], missing["error"], missing["years_below"]) == ("C8", False,
+                                                                                              "未报送材料包", 1)
+    assert data["centers"][:-1] == rate(city, tmp_path / "out2", "--centers-total", "8")["centers"]
+    assert data["problems"] == ["名册中的C8中心（C8）没有报送材料包：未评定，不予奖励"]
     registry.write_text("编号,名称,区（市）\nC1,C1中心,甲区\n", "utf-8")
     result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme", str(PROGRAMME),
                                        "--registry", str(registry), "-o", str(tmp_path / "out3")])
@@ -237,6 +261,11 @@ def test_rushan_subsidy_per_resident_scaled_by_grade(tmp_path: Path) -> None:
     assert [(got[i]["score"], got[i]["band"], got[i]["reward"]) for i in ("R1", "R2", "R3")] == [
         (85, "三级", 138240), (62, "一级", 33600), (50, None, 0)]
     assert data["quota"]["centers"] is None and data["totals"]["reward"] == 171840
+    from .test_report import pdf_text
+
+    # The amount as its formula; no refund declared, so the column is headed 返还 once.
+    text = pdf_text(tmp_path / "out" / "committee.pdf")
+    assert "奖励（2,400×30+3,600×12）×120%=138,240元" in text and "返还返还" not in text
 
 
 def test_outputs_and_center_reports(city: Path, tmp_path: Path) -> None:
@@ -257,11 +286,11 @@ def test_outputs_and_center_reports(city: Path, tmp_path: Path) -> None:
     assert "奖励名额：全市8个×50%=4个（向下取整）" in text
     assert "得分82分的2个中心在奖励名额线上并列（C4、C5），按方案均不予奖励" in text
     assert "三星及以上6个，占全市8个的75%；目标为不低于50%：已达到" in text
-    assert "全市合计731089000544500544500" in text
+    assert "全市合计731,089,000544,500544,500" in text
     sheet = pdf_text(out / "评定报告" / "C2_C2中心.pdf")
     # C2: 55 + 33 = 88, 四星, 2nd of 7; 600000 is 五星's: 300000 × 0.88 = 264000, half refunded.
-    assert "C2中心星级评定结果" in sheet and "得分88分（有据得分88分，按自评计），评定为四星；全市排名2/7" in sheet
-    assert "奖励264000元：区（市）承担132000元，市级财政返还132000元" in sheet
+    assert "C2中心星级评定结果" in sheet and "有据得分88分（评定阶段：仅有中心自评，未经评审），评定为四星；全市排名2/7" in sheet
+    assert "奖励264,000元（300,000×88÷100=264,000）：区（市）承担132,000元，市级财政返还132,000元" in sheet
     assert "总分88分，低于五星要求的90分（差2分）" in sheet
     from pypdf import PdfReader
 
@@ -312,3 +341,146 @@ def test_a_broken_programme_or_last_year_is_refused_with_its_line(city: Path, tm
                                        "--centers-total", "8", "--previous", str(last), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1 and "ratings.json" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_ratings_json_says_whose_and_which_year_it_is(city: Path, tmp_path: Path) -> None:
+    # bands_demo_rewards declares no year and no series: the year is the bundles' period's (ends 2023-12-31),
+    # the series is the programme's own id.
+    data = rate(city, tmp_path / "out", "--centers-total", "8")
+    assert data["programme"]["id"] == data["programme"]["series"] == "bands_demo_rewards"
+    assert (data["year"], data["rubric_id"], data["previous"]) == (2023, "bands_demo", None)
+
+
+def _last_year(tmp_path: Path, name: str, **changes: Any) -> Path:
+    """The 2023 run's ratings.json with some top-level fields or the programme's series changed."""
+    data = json.loads((tmp_path / "2023" / "ratings.json").read_text("utf-8"))
+    if "series" in changes:
+        data["programme"]["series"] = changes.pop("series")
+    data.update(changes)
+    path = tmp_path / name
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, "是 2023 年度的，不早于本次评定的 2023 年度"),
+    ({"year": 2024}, "是 2024 年度的，不早于本次评定的 2023 年度"),
+    ({"series": "other_rewards"}, "不是同一方案"),
+    ({"schema_version": 2}, "schema_version 应为 3"),
+    ({"year": None}, "没有记录评定年度"),
+])
+def test_last_year_must_be_an_earlier_year_of_the_same_programme(city: Path, tmp_path: Path,
+                                                                 changes: dict[str, Any], expected: str) -> None:
+    rate(city, tmp_path / "2023", "--centers-total", "8")
+    last = _last_year(tmp_path, "去年结果.json", **changes)
+    result = CliRunner().invoke(main, ["rate", str(city), "--rubric", str(BANDS), "--programme", str(PROGRAMME),
+                                       "--centers-total", "8", "--previous", str(last), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "去年结果.json" in result.output and expected in result.output, result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_gap_year_is_stated(city: Path, tmp_path: Path) -> None:
+    # A 2021 file for the 2023 run: accepted, and the missing 2022 is said on the paper and in the problems.
+    rate(city, tmp_path / "2023", "--centers-total", "8")
+    last = _last_year(tmp_path, "2021.json", year=2021)
+    data = rate(city, tmp_path / "out", "--centers-total", "8", "--previous", str(last))
+    assert data["previous"] == {"file": "2021.json", "programme": "bands_demo_rewards", "year": 2021}
+    gap = "上一年的评定结果 2021.json 是 2021 年度的，与本次 2023 年度之间缺 1 个年度的评定"
+    assert any(p.startswith(gap) for p in data["problems"])
+    from .test_report import pdf_text, squeeze
+
+    assert squeeze(gap) in pdf_text(tmp_path / "out" / "committee.pdf")
+
+
+def _registry(tmp_path: Path, rows: str) -> Path:
+    path = tmp_path / "名册.csv"
+    path.write_text("\ufeff编号,名称,区（市）\n" + rows, "utf-8")
+    return path
+
+
+def test_a_broken_bundle_keeps_its_center_and_its_years(city: Path, tmp_path: Path) -> None:
+    registry = _registry(tmp_path, "".join(f"C{k},C{k}中心,{'甲区' if k % 2 else '乙区'}\n" for k in range(1, 9)))
+    rate(city, tmp_path / "2023", "--registry", str(registry))  # C7 below 三星: 1; C8 sent nothing: 1
+    (city / "C3").rename(city / "C3_某街道中心")
+    (city / "C3_某街道中心" / "bundle.yaml").write_text("rubric: [\n", "utf-8")
+    next_year(city, 2024)
+    last = str(tmp_path / "2023" / "ratings.json")
+    got = by_id(rate(city, tmp_path / "2024", "--registry", str(registry), "--previous", last))
+    # C3 was 四星 in 2023 (0 years below); unreadable in 2024 it counts as below: 1, no exit yet. C7 and C8
+    # reach two years and exit.
+    assert (got["C3"]["source"], got["C3"]["name"], got["C3"]["district"]) == ("C3_某街道中心", "C3中心", "甲区")
+    assert (got["C3"]["years_below"], got["C3"]["exit"]) == (1, False)
+    assert (got["C7"]["years_below"], got["C7"]["exit"]) == (2, True)
+    assert (got["C8"]["years_below"], got["C8"]["exit"]) == (2, True)
+    from .test_report import pdf_text
+
+    text = pdf_text(tmp_path / "2024" / "committee.pdf")
+    assert "按方案，材料包无法评定或未报送的中心本年度计为未达到三星（连续未达标年数加1）。" in text
+    assert "全市共8个养老服务中心，报送材料包7个，评定6个，1个材料包无法评定，1个未报送" in text
+    # A programme that keeps last year's count: C3 stays at 0, C8 at 1.
+    keep = tmp_path / "keep.yaml"
+    keep.write_text(PROGRAMME.read_text("utf-8").replace("exit: {below: 三星, years: 2}",
+                                                         "exit: {below: 三星, years: 2, unreadable: keep}"), "utf-8")
+    got = by_id(rate(city, tmp_path / "kept", "--registry", str(registry), "--previous", last, programme=keep))
+    assert (got["C3"]["years_below"], got["C8"]["years_below"], got["C8"]["exit"]) == (0, 1, False)
+    assert "本年度不计入连续未达到三星的年数（保留上一年的年数）" in pdf_text(tmp_path / "kept" / "committee.pdf")
+
+
+def test_the_registry_decides_who_pays(city: Path, tmp_path: Path) -> None:
+    # C2's bundle says 乙区, the registry 甲区; C4's registry cell is blank; C5 is not in the registry; C8 has
+    # no bundle. Registry order: 甲区 (C1, C2, C3, C7), then 乙区 (C6); C4 and C5 are left to settle.
+    registry = _registry(tmp_path, "C1,C1中心,甲区\nC2,C2中心,甲区\nC3,C3中心,甲区\nC4,C4中心,\n"
+                                   "C6,C6中心,乙区\nC7,C7中心,甲区\nC8,C8中心,乙区\n")
+    data = rate(city, tmp_path / "out", "--registry", str(registry))
+    got = by_id(data)
+    assert (got["C2"]["district"], got["C2"]["bundle_district"]) == ("甲区", "乙区")
+    assert (got["C4"]["district"], got["C5"]["district"]) == ("", "")
+    assert data["problems"] == [
+        "C5中心（C5）不在名册中：奖励暂不计入任何区（市），请核实名册",
+        "C2中心（C2）：材料包填写的区（市）为“乙区”，名册为“甲区”；按名册由甲区兑现，请核实",
+        "名册中C4中心（C4）的区（市）为空：奖励暂不计入任何区（市），请补全名册",
+        "名册中的C8中心（C8）没有报送材料包：未评定，不予奖励"]
+    assert [(d["district"], d["centers"]) for d in data["districts"]] == [("甲区", 4), ("乙区", 1), ("", 2)]
+    assert data["totals"]["centers"] == 7 and data["totals"]["reward"] == sum(d["reward"] for d in data["districts"])
+    from .test_report import pdf_text
+
+    text = pdf_text(tmp_path / "out" / "committee.pdf")
+    assert "区（市）待核实" in text and "按名册由甲区兑现，请核实" in text
+
+
+def test_the_committee_paper_says_why(city: Path, tmp_path: Path) -> None:
+    # centers-total 8 × 50% = 4 places; eligible by score: C1 95, C2 88, C3 85, C4 82, C5 82, C6 72 (三星);
+    # the 4th and 5th tie on 82 and are excluded, so 3 are rewarded. Competition ranking: C4 and C5 share 4th,
+    # C6 is 6th. C1: 600,000 × 95 ÷ 100 = 570,000; C2: 300,000 × 88 ÷ 100 = 264,000.
+    data = rate(city, tmp_path / "out", "--centers-total", "8", "--pdfs")
+    assert [c["rank"] for c in data["centers"]] == [1, 2, 3, 4, 4, 6, 7]
+    from .test_report import pdf_text
+
+    text = pdf_text(tmp_path / "out" / "committee.pdf")
+    assert "奖励600,000×95÷100=570,000元" in text and "奖励300,000×88÷100=264,000元" in text
+    assert "——奖励名额线：以上获得奖励3个（名额4个）——" in text
+    assert "名额线上并列（可获奖励的第4位，名额4个），按方案不予奖励" in text
+    assert "名额线外（可获奖励的第6位，名额4个），不予奖励" in text
+    # C7: 40 + 20 = 60 < 70 for 三星 (both parts above 40%): held by the points alone.
+    assert "未达到三星：总分60分，低于三星要求的70分（差10分）；不予奖励" in text
+    sheet = pdf_text(tmp_path / "out" / "评定报告" / "C6_C6中心.pdf")
+    assert "全市排名6/7" in sheet and "本年度不予奖励：名额线外（可获奖励的第6位，名额4个）。" in sheet
+    sheet = pdf_text(tmp_path / "out" / "评定报告" / "C1_C1中心.pdf")
+    assert "奖励570,000元（600,000×95÷100=570,000）" in sheet
+
+
+def test_the_target_is_compared_exactly() -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from scoring.domain.records import Rating
+    from scoring.papers.report.committee import _target
+
+    def target(reached: int, total: int) -> str:
+        plan = SimpleNamespace(target_band="三星", target_share=Decimal(50))
+        return _target(cast(Rating, SimpleNamespace(programme=plan, city_total=total, at_target=reached)))
+
+    # 500 of 1001 is 49.95…%: short of 50%, and shown rounded down so it never reads as 50%.
+    assert target(500, 1001).endswith("49.95%；目标为不低于 50%：未达到")
+    assert target(501, 1002).endswith("50%；目标为不低于 50%：已达到")

@@ -28,6 +28,13 @@ def fmt(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def grouped(value: Decimal) -> str:
+    """An amount as people write money: thousands separated, exact (1,234,567.5)."""
+    whole, dot, part = fmt(value).partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    return f"{sign}{int(whole.lstrip('-')):,}{dot}{part}"
+
+
 def is_multiple(value: Decimal, step: Decimal) -> bool:
     """Whether value is a whole number of steps. Exact however far apart the two are: Decimal's `%`
     raises InvalidOperation once the quotient outgrows the context (999999999999999 by 0.000000000000001)."""

@@ -82,6 +82,8 @@ class Summary:
 
 # ---------------------------------------------------------------- a rating programme and a committee's run
 
+RATING_SCHEMA_VERSION = 3  # ratings.json: 3 records the programme's series, the rating year, the rubric's id
+
 
 @dataclass(frozen=True)
 class Programme:
@@ -108,6 +110,34 @@ class Programme:
     target_share: Decimal | None
     path: str = ""
     sha256: str = ""
+    year: int | None = None  # the rating year, when the programme declares it
+    series: str = ""  # the programme's id without its year: last year's file must be of the same series
+    exit_unreadable: str = "below"  # an unreadable or missing submission: "below" the exit band, or "keep" the count
+    stage_names: tuple[tuple[str, str], ...] = ()  # a reviewing stage and what the programme calls it (第三方评估)
+
+    def stage_name(self, stage: str) -> str:
+        return dict(self.stage_names).get(stage, stage)
+
+    @property
+    def assessment(self) -> str:
+        """What the programme calls the assessment after the self-assessment."""
+        return self.stage_names[0][1] if self.stage_names else "评审"
+
+    @property
+    def family(self) -> str:
+        return self.series or self.id
+
+
+@dataclass(frozen=True)
+class LastYear:
+    """Last year's ratings.json as --previous gives it: whose it is, which year, each center's years below."""
+
+    file: str  # the file as --previous named it (the papers show its name)
+    programme: str  # its programme's id
+    series: str
+    year: int
+    rubric: str  # its rubric's id
+    years_below: tuple[tuple[str, int], ...]  # (center id, consecutive years below the exit band)
 
 
 @dataclass(frozen=True)
@@ -118,8 +148,8 @@ class CenterRating:
     id: str
     name: str
     district: str
-    score: Decimal | None  # the last stage's total; None when the bundle could not be scored
-    supported: Decimal | None
+    score: Decimal | None  # the last stage's supported total, rated on; None when the bundle could not be scored
+    supported: Decimal | None  # the same (kept for readers of ratings.json)
     band: str | None
     next: str | None
     held: tuple[str, ...]
@@ -140,6 +170,12 @@ class CenterRating:
     period_end: str = ""  # the bundle's assessment period's last day
     further: tuple[tuple[str, tuple[str, ...]], ...] = ()  # each band beyond `next` and what held it
     by_total: str = ""  # the band the total alone would have given, in words, when above `band`
+    bundle_district: str = ""  # the district the bundle names (the payer is the registry's `district`)
+    submitted: bool = True  # False: a registry center with no bundle in the folder
+    claimed: Decimal | None = None  # the stage's total with claims lacking evidence, shown beside `score`
+    claimed_band: str | None = None  # the band those claims would reach
+    formula: str = ""  # how the amount before the quota is computed (600,000 × 91 ÷ 100 = 546,000)
+    place: int | None = None  # the place among the centers whose band earns a reward (the quota counts these)
 
 
 @dataclass(frozen=True)
@@ -165,14 +201,28 @@ class Rating:
     districts: tuple[DistrictTotals, ...]
     unrated: tuple[tuple[str, str, str], ...]  # registry centers (id, name, district) with no result
     problems: tuple[str, ...]
+    year: int | None = None  # the rating year (the programme's, else the bundles' period)
+    rubric_id: str = ""
+    previous: LastYear | None = None
 
     @property
     def city(self) -> DistrictTotals:
         """The districts added up, over every center that took part (a broken bundle included)."""
-        return DistrictTotals("全市合计", len(self.centers), sum(d.rewarded for d in self.districts),
+        return DistrictTotals("全市合计", sum(d.centers for d in self.districts),
+                              sum(d.rewarded for d in self.districts),
                               sum((d.reward for d in self.districts), ZERO),
                               sum((d.payer_share for d in self.districts), ZERO),
                               sum((d.refund for d in self.districts), ZERO))
+
+    @property
+    def submitted(self) -> tuple[CenterRating, ...]:
+        """The centers with a bundle in the folder, read or not."""
+        return tuple(c for c in self.centers if c.submitted)
+
+    @property
+    def rated(self) -> tuple[CenterRating, ...]:
+        """The centers scored and ranked."""
+        return tuple(c for c in self.centers if not c.error)
 
     @property
     def distribution(self) -> tuple[tuple[str, int], ...]:

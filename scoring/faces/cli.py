@@ -338,8 +338,11 @@ def diff(bundle: Path, reviews: tuple[Path, ...], output: Path, fmt_: str | None
 def rate(directory: Path, rubric_file: str, programme_file: Path, centers_total: int | None, registry: Path | None,
          previous: Path | None, output: Path, pdfs: bool) -> None:
     """星级评定：为目录中每个中心的材料包评分评星，再按奖补方案计算奖励名额、奖励金额、资金分担和退出。"""
+    from collections import Counter
+
     from scoring.jobs import rating
     from scoring.loading import programme
+    from scoring.papers.formats import stage_words
     from scoring.pipeline.folder import RubricChoice, find, loaded
 
     if (centers_total is None) == (registry is None):
@@ -350,14 +353,20 @@ def rate(directory: Path, rubric_file: str, programme_file: Path, centers_total:
                              ("名册", registry), ("上一年的结果", previous)], folder=True)
     rubric = loaded(choice.named)
     plan = programme.load(programme_file, rubric)
+    for warning in programme.warnings(plan):
+        click.echo(f"注意：{warning}", err=True)
     listed = rating.read_registry(registry) if registry else rating.Registry(centers_total or 0)
     before = rating.read_previous(previous) if previous else None
     made = rating.rate(find(directory), rubric, choice, plan, listed, before)
     rating.write(made, output, pdfs)
-    scored = [c for c in made.centers if not c.error]
+    scored, sent = made.rated, made.submitted
     bands = "，".join(f"{b} {n} 个" for b, n in made.distribution)
-    click.echo(f"已写入 {output}：参评 {len(made.centers)} 个（{bands}；无法评定 {len(made.centers) - len(scored)} 个），"
-               f"奖励 {sum(1 for c in scored if c.rewarded)} 个，取消资格 {sum(1 for c in made.centers if c.exit)} 个。")
+    missing = f"，名册中未报送 {len(made.centers) - len(sent)} 个" if len(sent) < len(made.centers) else ""
+    click.echo(f"已写入 {output}：报送 {len(sent)} 个（{bands}；无法评定 {len(sent) - len(scored)} 个）{missing}，"
+               f"奖励 {sum(1 for c in scored if c.rewarded)} 个，取消资格 {sum(1 for c in made.centers if c.exit)} 个，"
+               f"需核实的问题 {len(made.problems)} 个。")
+    stages = Counter(stage_words(made.programme, c) for c in scored)
+    click.echo("均按最新评定阶段的有据得分评定：" + "，".join(f"{s} {n} 个" for s, n in sorted(stages.items())) + "。")
 
 
 @main.group()

@@ -20,13 +20,21 @@ from typing import Any
 
 from scoring.base import limits
 from scoring.base.errors import ScoringError
-from scoring.base.numbers import ZERO, dec
+from scoring.base.numbers import ZERO, dec, fmt, grouped
 from scoring.domain.model import Rubric
-from scoring.domain.records import CenterRating, DistrictTotals, Programme, Rating
+from scoring.domain.records import (
+    RATING_SCHEMA_VERSION,
+    CenterRating,
+    DistrictTotals,
+    LastYear,
+    Programme,
+    Rating,
+)
 from scoring.loading import readers, validate
 from scoring.loading.yamlio import load_yaml
 from scoring.pipeline import batch
 from scoring.pipeline.folder import Found, RubricChoice, Scored, read_reviews, score_folder, unmatched
+from scoring.pipeline.reviews import on_evidence
 
 
 @dataclass(frozen=True)
@@ -38,26 +46,34 @@ class Registry:
 
 
 def rate(found: Found, rubric: Rubric, choice: RubricChoice, programme: Programme, registry: Registry,
-         previous: Mapping[str, int] | None = None) -> Rating:
+         previous: LastYear | None = None) -> Rating:
     """The committee's run over the centers `found` (pipeline.folder.find), each scored against `rubric`,
-    the one file `choice` names (loaded again once in each worker)."""
+    the one file `choice` names (loaded again once in each worker). Last year's file must be of the same
+    programme series and an earlier year."""
+    if previous is not None and programme.year is not None:
+        check_previous(previous, programme, programme.year)  # refused before any work when the year is known
     filed, problems = read_reviews(found.review_files)
     problems = [*found.outside, *problems]
     job = functools.partial(_center, counted=tuple(f for f, _ in programme.base_per_fact))
     scored = score_folder(found, filed, choice, job, "评定")
     bands = tuple(b.name for b in rubric.bands.levels) if rubric.bands else ()
     centers = [replace(c, reward=amount(programme, rubric.total, bands, c)) for c in scored]
+    centers = [replace(c, formula=formula(programme, rubric.total, c)) for c in centers]
     problems += unmatched(filed, {c.sha256 for c in centers})
-    problems += _registry_problems(centers, registry)
     if registry.total < len(centers):
         raise ScoringError(f"全市养老服务中心总数 {registry.total} 个，少于参评的 {len(centers)} 个",
                            hint="请核对 --centers-total 或名册文件")
+    centers, unrated = _registered(centers, registry, problems)
+    year = programme.year or max((int(c.period_end[:4]) for c in centers if c.period_end[:4].isdigit()), default=None)
+    if previous is not None:
+        gap = check_previous(previous, programme, year)
+        problems += [gap] if gap else []
     ranked, quota, cut, ties = _quota(programme, centers, registry.total)
-    ranked = [_pay(programme, _exit(programme, bands, c, previous or {})) for c in ranked]
-    listed = {c.id for c in ranked}
-    unrated = tuple(r for r in registry.centers if r[0] not in listed)
+    before = dict(previous.years_below) if previous else {}
+    ranked = [_pay(programme, _exit(programme, bands, c, before)) for c in ranked]
+    order = tuple(r[2] for r in registry.centers)
     return Rating(programme, f"{rubric.title}（{rubric.version}）", bands, tuple(ranked), registry.total, quota, cut,
-                  ties, _districts(ranked), unrated, tuple(problems))
+                  ties, _districts(ranked, order), unrated, tuple(problems), year, rubric.id, previous)
 
 
 # ---------------------------------------------------------------- one center, in a worker
@@ -67,17 +83,19 @@ def _center(path: Path, scored: Scored | ScoringError, counted: tuple[str, ...])
     if isinstance(scored, ScoringError):
         return CenterRating(path.name, "", path.stem, "", None, None, None, None, (), "", (), error=str(scored))
     result = scored.result
-    b, last = result.bundle, result.final
+    b, last, rated = result.bundle, result.final, on_evidence(result)  # rated on the latest stage's evidence
     flags = tuple(f"{i.id} {f.message}" for i in result.indicators for f in i.final.flags)
     counts = tuple((name, last.facts.get(name)) for name in counted)
+    verdict = rated.verdict
     return CenterRating(path.name, b.assessee.get("id", ""), b.assessee.get("name", "").strip(),
-                        b.assessee.get("district", ""), last.total, last.supported_total, last.verdict.band,
-                        last.verdict.next, last.verdict.held, last.stage, flags, sha256=b.sha256,
+                        b.assessee.get("district", ""), rated.total, rated.total, verdict.band, verdict.next,
+                        verdict.held,
+                        last.stage, flags, sha256=b.sha256,
                         counted=tuple((n, ZERO if v is None else dec(v)) for n, v in counts),
-                        categories=tuple((c.title, c.score, c.max) for c in last.categories),
-                        period_end=b.period["end"],
-                        further=tuple((f.band, f.held) for f in last.verdict.further),
-                        by_total=last.verdict.by_total_text(last.total))
+                        categories=tuple((c.title, c.score, c.max) for c in rated.categories),
+                        period_end=b.period["end"], claimed=last.total, claimed_band=last.verdict.band,
+                        further=tuple((f.band, f.held) for f in verdict.further),
+                        by_total=verdict.by_total_text(rated.total))
 
 
 # ---------------------------------------------------------------- the programme
@@ -99,6 +117,23 @@ def amount(p: Programme, total: Decimal, bands: Sequence[str], c: CenterRating) 
     return round_to(base, p.round_to)
 
 
+def formula(p: Programme, total: Decimal, c: CenterRating) -> str:
+    """How the amount before the quota is computed, in words and figures (600,000 × 91 ÷ 100 = 546,000)."""
+    if c.error or c.score is None or c.reward <= 0:
+        return ""
+    if p.base_per_fact:
+        rates = dict(p.base_per_fact)
+        base = " + ".join(f"{grouped(rates[n])} × {fmt(v)}" for n, v in c.counted if v)
+        base = f"（{base}）" if p.factor else base
+    else:
+        base = grouped(dict(p.base_by_band)[c.band or ""])
+    if p.factor == "score":
+        base = f"{base} × {fmt(c.score)} ÷ {fmt(total)}"
+    elif p.factor == "band":
+        base = f"{base} × {fmt(dict(p.factor_by_band).get(c.band or '', p.factor_none))}%"
+    return f"{base} = {grouped(c.reward)}"
+
+
 def round_to(value: Decimal, unit: Decimal) -> Decimal:
     return (value / unit).quantize(Decimal(1), ROUND_HALF_UP) * unit
 
@@ -108,7 +143,7 @@ def _quota(p: Programme, centers: list[CenterRating], city_total: int
     """Rank by score (then id, for the listing only); reward the eligible in order up to the quota. A tie on
     the score at the line is rewarded whole or not at all, as the programme declares, and always listed."""
     ok = sorted((c for c in centers if not c.error), key=lambda c: (-(c.score or ZERO), c.id, c.source))
-    broken = sorted((c for c in centers if c.error), key=lambda c: c.source)
+    broken = sorted((c for c in centers if c.error), key=lambda c: (not c.submitted, c.source, c.id))
     eligible = [c for c in ok if c.reward > 0]
     quota = None if p.quota_share is None else int((city_total * p.quota_share / 100).to_integral_value(ROUND_DOWN))
     cut: Decimal | None = None
@@ -123,8 +158,12 @@ def _quota(p: Programme, centers: list[CenterRating], city_total: int
         else:
             chosen = {id(c) for c in eligible[:quota]}
     tied = set(ties)
-    ranked = [replace(c, rank=k, rewarded=id(c) in chosen, reward=c.reward if id(c) in chosen else ZERO,
-                      tie=(c.id or c.source) in tied) for k, c in enumerate(ok, start=1)]
+    first: dict[Decimal | None, int] = {}  # competition ranking: equal scores share a place (1, 2, 2, 4)
+    for k, c in enumerate(ok, start=1):
+        first.setdefault(c.score, k)
+    places = {id(c): k for k, c in enumerate(eligible, start=1)}
+    ranked = [replace(c, rank=first[c.score], rewarded=id(c) in chosen, reward=c.reward if id(c) in chosen else ZERO,
+                      tie=(c.id or c.source) in tied, place=places.get(id(c))) for c in ok]
     return [*ranked, *broken], quota, cut, ties
 
 
@@ -134,28 +173,81 @@ def _pay(p: Programme, c: CenterRating) -> CenterRating:
 
 
 def _exit(p: Programme, bands: Sequence[str], c: CenterRating, previous: Mapping[str, int]) -> CenterRating:
-    """Consecutive years below the exit band; a center whose bundle could not be scored keeps last
-    year's count (it was not rated, so neither below nor above)."""
+    """Consecutive years below the exit band. A submission that is missing or cannot be read counts as
+    below unless the programme keeps last year's count (exit.unreadable: keep)."""
     if not p.exit_below:
         return c
     before = previous.get(c.id, 0) if c.id else 0
-    if c.error:
+    if c.error and p.exit_unreadable == "keep":
         return replace(c, years_below=before)
     good = set(bands[: bands.index(p.exit_below) + 1])
-    years = before + 1 if c.band not in good else 0
+    years = before + 1 if c.error or c.band not in good else 0
     return replace(c, years_below=years, exit=years >= p.exit_years)
 
 
-def _districts(centers: Sequence[CenterRating]) -> tuple[DistrictTotals, ...]:
-    """Per district, the centers rated (a bundle that could not be scored names no district we can trust)."""
+def _districts(centers: Sequence[CenterRating], order: Sequence[str]) -> tuple[DistrictTotals, ...]:
+    """Per payer district, every center with a bundle (an unreadable one included, rewarded nothing), in
+    the registry's order, then districts the registry does not name, then "" (to be settled)."""
     out = []
-    rated = [c for c in centers if not c.error]
-    for d in sorted({c.district for c in rated}):
-        mine = [c for c in rated if c.district == d]
+    present = [c for c in centers if c.submitted]
+    names = {c.district for c in present}
+    ordered = [d for d in dict.fromkeys(order) if d in names and d]
+    ordered += sorted(names - set(ordered) - {""}) + ([""] if "" in names else [])
+    for d in ordered:
+        mine = [c for c in present if c.district == d]
         out.append(DistrictTotals(d, len(mine), sum(1 for c in mine if c.rewarded),
                                   sum((c.reward for c in mine), ZERO), sum((c.payer_share for c in mine), ZERO),
                                   sum((c.refund for c in mine), ZERO)))
     return tuple(out)
+
+
+# ---------------------------------------------------------------- the registry decides who a center is and who pays
+
+
+def _registered(centers: Sequence[CenterRating], registry: Registry, problems: list[str]
+                ) -> tuple[list[CenterRating], tuple[tuple[str, str, str], ...]]:
+    """Each center known by the registry (an unreadable bundle by its folder name), its payer district the
+    registry's; every disagreement appended to `problems`; a registry center without a bundle added as
+    not submitted. Returns the centers and the registry rows without a bundle."""
+    problems += _registry_problems(centers, registry)
+    rows = {r[0]: r for r in registry.centers}
+    out = [_payer(_known(c, registry) if c.error else c, rows, problems, bool(rows)) for c in centers]
+    seen = {c.id for c in out}
+    unrated = tuple(r for r in registry.centers if r[0] not in seen)
+    out += [CenterRating("", i, n, d, None, None, None, None, (), "", (), error="未报送材料包", submitted=False)
+            for i, n, d in unrated]
+    problems += [f"名册中的{n}（{i}）没有报送材料包：未评定，不予奖励" for i, n, _ in unrated]
+    return out, unrated
+
+
+def _known(c: CenterRating, registry: Registry) -> CenterRating:
+    """An unreadable bundle's center: the registry's whose id its folder or zip name is, or starts with
+    (编号_名称); without one, the name's part before the first "_"."""
+    stem = Path(c.source).stem if c.source.endswith(".zip") else c.source
+    row = next((r for r in registry.centers if stem == r[0] or stem.startswith(f"{r[0]}_")), None)
+    if row is None:
+        return replace(c, id=stem.split("_", 1)[0])
+    return replace(c, id=row[0], name=row[1], district=row[2])
+
+
+def _payer(c: CenterRating, rows: Mapping[str, tuple[str, str, str]], problems: list[str],
+           registered: bool) -> CenterRating:
+    """The district that pays: the registry's when there is one (a blank cell or a center it does not list
+    pays nowhere until settled); without a registry, the bundle's."""
+    label, bundle = f"{c.name or c.source}（{c.id or c.source}）", c.district if not c.error else ""
+    if not registered:
+        if not bundle and not c.error:
+            problems.append(f"{label}：材料包没有填写区（市），奖励暂不计入任何区（市），请核实")
+        return replace(c, bundle_district=bundle)
+    row = rows.get(c.id)
+    district = row[2] if row else ""
+    if row is not None and not district:
+        problems.append(f"名册中{label}的区（市）为空：奖励暂不计入任何区（市），请补全名册")
+    elif row is not None and bundle and bundle != district:
+        problems.append(f"{label}：材料包填写的区（市）为“{bundle}”，名册为“{district}”；按名册由{district}兑现，请核实")
+    elif row is not None and not bundle and not c.error:
+        problems.append(f"{label}：材料包没有填写区（市），按名册由{district}兑现")
+    return replace(c, district=district, bundle_district=bundle)
 
 
 def _registry_problems(centers: Sequence[CenterRating], registry: Registry) -> list[str]:
@@ -165,7 +257,8 @@ def _registry_problems(centers: Sequence[CenterRating], registry: Registry) -> l
     out += [f"编号 {i} 出现在多个材料包中" for i in sorted(i for i, n in Counter(ids).items() if n > 1)]
     if registry.centers:
         known = {r[0] for r in registry.centers}
-        out += [f"{c.name or c.source}（{c.id}）不在名册中" for c in centers if c.id and c.id not in known]
+        out += [f"{c.name or c.source}（{c.id}）不在名册中：奖励暂不计入任何区（市），请核实名册"
+                for c in centers if c.id and c.id not in known]
     return out
 
 
@@ -217,13 +310,40 @@ def _column(head: list[str], names: Sequence[str], file: str) -> int:
     raise ScoringError(f"名册缺少“{names[0]}”列", file, 1, hint="第一行应为列名：编号,名称,区（市）")
 
 
-def read_previous(path: Path) -> dict[str, int]:
-    """Last year's ratings.json: each center's consecutive years below the exit band, by id."""
-    raw = readers.read_regular(path, limits.MANIFEST_BYTES, "上一年的评定结果", "应为上一年 scoring rate 写出的 ratings.json")
+def read_previous(path: Path) -> LastYear:
+    """Last year's ratings.json: whose and which year it is, each center's consecutive years below the exit
+    band by id. A file of an older format records neither programme series nor year and is refused."""
+    hint = "应为上一年度用同一奖补方案运行 scoring rate 写出的 ratings.json"
+    raw = readers.read_regular(path, limits.MANIFEST_BYTES, "上一年的评定结果", hint)
     doc = load_yaml(raw, str(path))  # JSON is YAML: the same safe reader, with lines for errors
+    version = doc.data.get("schema_version") if isinstance(doc.data, dict) else None
+    if version != RATING_SCHEMA_VERSION:
+        raise ScoringError(f"上一年的评定结果不是本版本写出的 ratings.json（schema_version 应为 {RATING_SCHEMA_VERSION}，"
+                           f"此文件为 {version}），没有记录奖补方案和评定年度", str(path), doc.line(("schema_version",)),
+                           hint="请用上一年度的材料包和奖补方案重新运行 scoring rate")
     validate.check(doc, "rating", "上一年的评定结果")
-    centers = validate.clean(doc.data, doc)["centers"]  # every string: control characters refused, shown safely
-    return {c["id"]: c["years_below"] for c in centers if c["id"]}
+    d = validate.clean(doc.data, doc)  # every string: control characters refused, shown safely
+    if d["year"] is None:
+        raise ScoringError("上一年的评定结果没有记录评定年度，无法确认是上一年的", str(path), doc.line(("year",)), hint=hint)
+    return LastYear(str(path), d["programme"]["id"], d["programme"]["series"], d["year"], d["rubric_id"],
+                    tuple((c["id"], c["years_below"]) for c in d["centers"] if c["id"]))
+
+
+def check_previous(last: LastYear, p: Programme, year: int | None) -> str:
+    """Refuse last year's file of another programme series, or of this year or a later one; word a gap."""
+    if last.series != p.family:
+        raise ScoringError(f"上一年的评定结果属于奖补方案 “{last.programme}”，与本次的 “{p.id}” 不是同一方案"
+                           f"（方案系列 {last.series} ≠ {p.family}）", last.file,
+                           hint="请给出同一奖补方案上一年度的 ratings.json；方案逐年更名时，在方案中写明相同的 series")
+    if year is None:
+        raise ScoringError("无法确定本次评定的年度，不能与上一年的结果对照", p.path, hint="请在奖补方案中写明 year")
+    if last.year >= year:
+        raise ScoringError(f"上一年的评定结果是 {last.year} 年度的，不早于本次评定的 {year} 年度", last.file,
+                           hint=f"请给出 {year - 1} 年度的 ratings.json")
+    if last.year < year - 1:
+        return (f"上一年的评定结果 {Path(last.file).name} 是 {last.year} 年度的，与本次 {year} 年度之间缺 "
+                f"{year - last.year - 1} 个年度的评定；连续未达标年数按这两次评定相连计算，请评定委员会确认")
+    return ""
 
 
 
@@ -245,7 +365,7 @@ def write(rating: Rating, outdir: Path, pdfs: bool = False) -> None:
         for name, data in made.items():
             (tmp / name).write_bytes(data)
         if pdfs:
-            from scoring.papers.report.papers import sheet_contexts
+            from scoring.papers.report.committee import sheet_contexts
 
             (tmp / REPORTS).mkdir()
             sheets = sheet_contexts(rating)
@@ -267,7 +387,7 @@ def report_name(c: CenterRating) -> str:
 
 
 def _sheets(job: tuple[Sequence[Any], Sequence[str]]) -> int:
-    from scoring.papers.report.papers import sheet_pdfs
+    from scoring.papers.report.committee import sheet_pdfs
 
     sheets, names = job
     for name, pdf in zip(names, sheet_pdfs(sheets), strict=True):

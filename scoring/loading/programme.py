@@ -12,8 +12,8 @@ from typing import Any
 
 from scoring.base import limits
 from scoring.base.errors import ScoringError, ScoringErrors
-from scoring.base.numbers import ZERO, dec
-from scoring.domain.model import Rubric
+from scoring.base.numbers import ZERO, dec, fmt
+from scoring.domain.model import STAGES, Rubric
 from scoring.domain.records import Programme
 from scoring.loading import readers, validate
 from scoring.loading.yamlio import YamlDoc, load_yaml
@@ -49,7 +49,8 @@ def build(doc: YamlDoc, sha256: str) -> Programme:
         payer=funding.get("payer", ""), refund_by=refund.get("by", ""), refund_percent=dec(refund.get("percent", 0)),
         exit_below=leave.get("below", ""), exit_years=leave.get("years", 0),
         target_band=target.get("band", ""), target_share=None if not target else dec(target["share"]),
-        path=doc.name, sha256=sha256)
+        path=doc.name, sha256=sha256, year=d.get("year"), series=d.get("series", ""),
+        exit_unreadable=leave.get("unreadable", "below"), stage_names=tuple((d.get("stages") or {}).items()))
 
 
 def _pairs(given: Mapping[str, Any] | None) -> tuple[tuple[str, Decimal], ...]:
@@ -74,6 +75,19 @@ def lint(p: Programme, rubric: Rubric, doc: YamlDoc) -> Iterator[ScoringError]:
         declared = rubric.fact(fact)
         if declared is None or declared.type not in ("integer", "number"):
             yield err(f"reward.base.per_fact 中的 “{fact}” 应为评分细则中数值类的共用事实", "reward", "base")
+    for stage, _ in p.stage_names:
+        if stage not in STAGES[1:]:
+            yield err(f"stages 中的 “{stage}” 不是评审阶段（{'、'.join(STAGES[1:])}）", "stages")
     for key, band in (("exit", p.exit_below), ("target", p.target_band)):
         if band and band not in bands:
             yield err(f"{key} 中的 “{band}” 不是评分细则的星级（{'、'.join(bands)}）", key)
+
+
+def warnings(p: Programme) -> list[str]:
+    """What a programme allows that a committee should know before it signs (not refused)."""
+    out = []
+    if p.ties == "include" and p.quota_share is not None:
+        out.append(f"奖补方案 {p.path}：quota.ties 为 include，名额线上得分并列的中心均予奖励，获奖励的中心可能超过"
+                   f"全市总数的 {fmt(p.quota_share)}%（名额上限）；评定结果中会列出超过的个数")
+    return out
+

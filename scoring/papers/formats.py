@@ -6,12 +6,13 @@ import csv
 import io
 import unicodedata
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from scoring.base.numbers import dumps, fmt
 from scoring.base.text import terminal
-from scoring.domain.model import FLAGS
-from scoring.domain.records import CenterRating, Rating, Summary
+from scoring.domain.model import FLAGS, SELF
+from scoring.domain.records import RATING_SCHEMA_VERSION, CenterRating, Programme, Rating, Summary
 from scoring.domain.results import IndicatorResult, IndicatorScore, Result, StageResult, Step, Verdict
 from scoring.papers.changes import Changes, Entry
 
@@ -296,14 +297,17 @@ def render_summary_csv(s: Summary) -> str:
 
 def rating_data(r: Rating) -> dict[str, Any]:
     """ratings.json (scoring/schemas/rating.schema.json); next year's run reads it with --previous."""
-    p = r.programme
+    p, last = r.programme, r.previous
     return {
-        "schema_version": SCHEMA_VERSION,
-        "programme": {"id": p.id, "title": p.title, "sha256": p.sha256, "payer": p.payer, "refund_by": p.refund_by},
+        "schema_version": RATING_SCHEMA_VERSION,
+        "programme": {"id": p.id, "series": p.family, "title": p.title, "sha256": p.sha256, "payer": p.payer,
+                      "refund_by": p.refund_by},
+        "year": r.year, "rubric_id": r.rubric_id,
+        "previous": None if last is None else {"file": Path(last.file).name, "programme": last.programme, "year": last.year},
         "rubric": r.rubric_title, "bands": list(r.bands), "city_total": r.city_total,
         "quota": {"share": p.quota_share, "centers": r.quota, "cut": r.cut, "ties": list(r.ties), "rule": p.ties},
         "target": {"band": p.target_band, "share": p.target_share, "reached": r.at_target},
-        "centers": [_center(c) for c in r.centers],
+        "centers": [_center(c, p) for c in r.centers],
         "districts": [{"district": d.district, "centers": d.centers, "rewarded": d.rewarded, "reward": d.reward,
                        "payer_share": d.payer_share, "refund": d.refund} for d in r.districts],
         "totals": {"centers": r.city.centers, "rewarded": r.city.rewarded, "reward": r.city.reward,
@@ -313,19 +317,21 @@ def rating_data(r: Rating) -> dict[str, Any]:
     }
 
 
-def _center(c: CenterRating) -> dict[str, Any]:
+def _center(c: CenterRating, p: Programme) -> dict[str, Any]:
     return {"source": c.source, "id": c.id, "name": c.name, "district": c.district, "score": c.score,
-            "supported_score": c.supported, "stage": c.stage, "band": c.band, "next": c.next, "held": list(c.held),
+            "supported_score": c.supported, "claimed_score": c.claimed, "claimed_band": c.claimed_band,
+            "stage": c.stage, "stage_name": p.stage_name(c.stage) if c.stage else "", "band": c.band, "next": c.next, "held": list(c.held),
             "rank": c.rank, "rewarded": c.rewarded, "reward": c.reward, "payer_share": c.payer_share,
             "refund": c.refund, "tie": c.tie, "years_below": c.years_below, "exit": c.exit, "error": c.error,
-            "flags": list(c.flags), "bundle_sha256": c.sha256}
+            "flags": list(c.flags), "bundle_sha256": c.sha256, "bundle_district": c.bundle_district,
+            "submitted": c.submitted}
 
 
 def rating_head(r: Rating) -> list[str]:
     p = r.programme
     return ["名次", "编号", "名称", "区（市）", "得分", "有据得分", "星级", "未达到上一级的原因", "奖励",
             f"{p.payer or '兑现方'}承担", f"{p.refund_by or '返还方'}返还", "并列", "连续未达标年数", "取消资格",
-            "标记", "错误"]
+            "标记", "错误", "评定阶段", "自报得分", "自报星级"]
 
 
 def rating_rows(r: Rating) -> list[list[Any]]:
@@ -334,13 +340,24 @@ def rating_rows(r: Rating) -> list[list[Any]]:
     rows: list[list[Any]] = [
         [c.rank or "", c.id, c.name, c.district, c.score, c.supported, c.band or "", "；".join(c.held), c.reward,
          c.payer_share, c.refund, "是" if c.tie else "", c.years_below, "是" if c.exit else "", "；".join(c.flags),
-         c.error] for c in r.centers]
-    rows += [["", "", f"{d.district}合计", d.district, None, None, "", f"{d.centers} 个中心，奖励 {d.rewarded} 个",
-              d.reward, d.payer_share, d.refund, "", "", "", "", ""] for d in r.districts]
+         c.error, stage_words(r.programme, c), c.claimed, c.claimed_band or ""] for c in r.centers]
+    rows += [["", "", f"{d.district or '区（市）待核实'}合计", d.district, None, None, "",
+              f"{d.centers} 个中心，奖励 {d.rewarded} 个", d.reward, d.payer_share, d.refund, "", "", "", "", "",
+              "", None, ""] for d in r.districts]
     city = r.city
     rows.append(["", "", city.district, "", None, None, "", f"参评 {city.centers} 个，全市共 {r.city_total} 个",
-                 city.reward, city.payer_share, city.refund, "", "", "", "", ""])
+                 city.reward, city.payer_share, city.refund, "", "", "", "", "", "", None, ""])
     return rows
+
+
+def stage_words(p: Programme, c: CenterRating) -> str:
+    """The stage a center is rated at, in words: the programme's name for it, or that there is only the
+    center's own self-assessment."""
+    if not c.stage:
+        return ""
+    if c.stage == SELF:
+        return f"仅有中心自评，未经{p.assessment}"
+    return p.stage_name(c.stage)
 
 
 def render_rating_csv(r: Rating) -> str:

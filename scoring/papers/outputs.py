@@ -161,7 +161,7 @@ def _rating_xlsx(rating: Any, options: Options) -> bytes:
 
 
 def _paper(subject: str) -> None:
-    """A reviewer's or committee's paper as PDF and HTML (scoring/papers/report/papers.py)."""
+    """A reviewer's or committee's paper as PDF and HTML (scoring/papers/report/papers.py, committee.py)."""
     @register(subject, "pdf", "application/pdf", ".pdf")
     def _pdf(obj: Any, options: Options) -> bytes:
         from scoring.papers.report import papers

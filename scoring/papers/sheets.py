@@ -93,7 +93,7 @@ def rating_workbook(r: Rating) -> bytes:
     wb = Workbook()
     ws = wb.worksheets[0]
     ws.title = "星级评定"
-    widths = (6, 10, 26, 10, 7, 7, 7, 40, 10, 10, 10, 5, 8, 8, 40, 30)
+    widths = (6, 10, 26, 10, 7, 7, 7, 40, 10, 10, 10, 5, 8, 8, 40, 30, 20, 8, 8)
     table(ws, list(zip(rating_head(r), widths, strict=True)))
     for row, cells in enumerate(rating_rows(r), start=2):
         put(ws, row, [_number(v) if isinstance(v, Decimal) else v for v in cells],

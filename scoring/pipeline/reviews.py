@@ -5,11 +5,12 @@ applies; the CLI, the summary, the committee's run and the desk all come through
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from scoring.base.errors import ScoringError
 from scoring.domain import engine
 from scoring.domain.model import Bundle, Rubric, Stage
-from scoring.domain.results import Result
+from scoring.domain.results import Result, StageResult
 from scoring.loading.review import Review, check_order
 
 
@@ -60,3 +61,10 @@ def check(review: Review, rubric: Rubric, bundle: Bundle) -> Stage:
     return review.stage
 
 
+def on_evidence(result: Result) -> StageResult:
+    """The last stage judged again on its supported points only: a claim without its evidence earns no
+    points, so it can raise neither a band nor an amount (the committee's ruling, docs/programmes.md)."""
+    k, last = len(result.stages) - 1, result.final
+    totals = engine.aggregate(result.rubric, [replace(i.scores[k], points=i.scores[k].supported)
+                                              for i in result.indicators])
+    return StageResult(last.stage, totals, engine.judge(result.rubric, totals, last.facts), last.facts)
