@@ -296,3 +296,13 @@ def test_a_clerk_cannot_break_the_blank_workbook_by_accident(runner: CliRunner, 
     phone.value = "05336961532"
     wb.save(book)
     assert open_bundle(book.parent).signoff.phone == "05336961532"
+
+
+def test_an_edited_rubric_cell_is_named_in_the_clerks_words(runner: CliRunner, tmp_path: Path) -> None:
+    book = blank(runner, tmp_path / "表")
+    wb = openpyxl.load_workbook(book)
+    wb[workbook.INFO]["B2"] = "mini 2022!"
+    wb.save(book)
+    said = refusal(runner, book.parent)
+    assert "基本信息!B2：“评分细则”一格应为评分细则的编号，现为 “mini 2022!”" in said and "请勿修改" in said
+    assert "应匹配" not in said and "^[A-Za-z]" not in said

@@ -69,6 +69,7 @@ DOCUMENT = ("id", "file", "title", "number", "issuer", "date", "sha256")  # 佐�
 REQUIRED = {"id": "如 D01", "file": "如 documents/文件名.pdf", "title": "文件标题",
             "sha256": "运行 scoring docs 材料包目录，自动登记文件并填写"}
 SPLIT_IDS = re.compile(r"[、，,；;\s]+")
+RUBRIC_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # as scoring/schemas/bundle.schema.json has it
 
 
 # ---------------------------------------------------------------- the blank workbook
@@ -334,6 +335,10 @@ def _read_info(doc: SheetDoc, rows: Sequence[list[_Cell]], problems: list[Scorin
         if not path:
             problems.append(ScoringError(f"不认识的项目 “{label.value}”", doc.name, label.at,
                                          hint="可填的项目：" + "、".join(places)))
+        elif path == ("rubric",) and given.value is not None and not RUBRIC_ID.fullmatch(str(given.value)):
+            problems.append(ScoringError(f"“评分细则”一格应为评分细则的编号，现为 “{given.value}”", doc.name, given.at,
+                                         hint="此格请勿修改：改回生成时的编号（如 gaoqing_2022），"
+                                              "或用 scoring init --xlsx 重新生成填报表"))
         elif given.value is not None:
             _place(doc, path, given.value if path in DATES else _text(given.value), given.at)
         elif path in MUST:
