@@ -105,7 +105,8 @@ def test_the_report_is_a_rating_report_with_the_band(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     text = pdf_text(out)
     assert "示例养老服务中心星级评定报告" in text.replace("\n", "")
-    assert "（二）星级评定结果按自评得分，达到四星。未达到五星的原因：" in text
+    assert "（二）星级评定结果按自评得分，达到四星。评定规则：按总分评定等级（五星" in text
+    assert "），并须满足该等级的其他条件。未达到五星的原因：" in text
     assert "五星前提条件“助餐、助浴、日托三项功能齐全”未满足" in text
     for county in ("创建", "示范", "自评结论", "强制性"):
         assert county not in text

@@ -91,4 +91,4 @@ def test_wheel_installs_and_runs_without_the_checkout(tmp_path: Path) -> None:
 
     tested = _run([scoring, "rubric", "test", rubrics / "gaoqing_2022.yaml"], work, env).stdout
     cases = len([p for p in (ROOT / "rubrics" / "gaoqing_2022.tests").iterdir() if p.is_dir()])
-    assert re.search(rf"^{cases} passed, 0 failed$", tested, re.MULTILINE), tested
+    assert re.search(rf"^通过 {cases} 例，未通过 0 例$", tested, re.MULTILINE), tested

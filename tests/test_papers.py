@@ -66,11 +66,16 @@ def test_the_diff_lists_every_change_with_its_reason(diff_pdf: str) -> None:
 
 
 def test_the_diff_gives_totals_and_compliance_before_and_after(diff_pdf: str) -> None:
-    for row in ("自评84.284.216/16无达到创建标准", "初评82.981.916/162.2达到创建标准",
-                "验收80.979.916/162.2达到创建标准"):
+    # 初评 rejects D12, the only evidence for 2.2's 1 point of 100% compliance: 2.2 keeps its 3 points (total
+    # 82.9) but only 2 are supported, so at 初评 and 验收 the mandatory 2.2 is not met: 16 − 1 = 15 of 16.
+    for row in ("自评84.284.216/16无达到创建标准", "初评82.981.915/162.2未达到创建标准",
+                "验收80.979.915/162.2未达到创建标准"):
         assert row in diff_pdf
+    assert "初评不计为达标的强制性指标：2.2设施配建“四同步”机制：初评得分3分，其中有据2分" in diff_pdf
+    assert "评审阶段的强制性指标须有该阶段采信的佐证支持满分，才计为达标" in diff_pdf
     assert "无：自评中有据得分低于自评得分的指标，均已在评审中处理。" in diff_pdf
-    assert "得分80.9分（有据得分79.9分），达到创建标准。意见：通过验收。" in diff_pdf
+    assert "得分80.9分（有据得分79.9分），未达到创建标准：强制性指标2.2的满分没有验收采信的佐证支持，不计为达标。" \
+           "意见：不予通过验收。" in diff_pdf
     sign = diff_pdf[diff_pdf.index("评审单位（盖章）"):]
     assert "山东省民政厅" in sign and "评审人王芳（签字）日期2023年1月10日" in sign
 
@@ -85,15 +90,15 @@ def test_the_diff_as_csv_and_json(tmp_path: Path) -> None:
                        ("初评", "4.4", "2", "1", "2", "1"), ("验收", "7.1", "4", "2", "4", "2")]
     assert all(r[9].startswith(REASONS[r[2]]) for r in rows[1:5])
     assert [r[:8] + r[9:] for r in rows[5:]] == [
-        ["初评", "李明", "合计", "自评 → 初评", "84.2", "82.9", "84.2", "81.9", "推荐"],
-        ["验收", "王芳", "合计", "初评 → 验收", "82.9", "80.9", "81.9", "79.9", "通过验收"]]
+        ["初评", "李明", "合计", "自评 → 初评", "84.2", "82.9", "84.2", "81.9", "不推荐"],
+        ["验收", "王芳", "合计", "初评 → 验收", "82.9", "80.9", "81.9", "79.9", "不予通过验收"]]
     out = tmp_path / "x.data"
     invoke("diff", str(SAMPLE), "--review", str(CITY), "-o", str(out), "--format", "json")
     data = json.loads(out.read_text("utf-8"))
     (stage,) = data["stages"]
     assert (stage["before"]["total"], stage["after"]["total"], stage["after"]["supported_total"]) == (84.2, 82.9, 81.9)
     assert [c["indicator"] for c in stage["changes"]] == ["2.2", "2.3", "4.4"]
-    assert stage["changes"][1]["entries"][0]["value"] == 2 and stage["outcome"] == "推荐"
+    assert stage["changes"][1]["entries"][0]["value"] == 2 and stage["outcome"] == "不推荐"
 
 
 def test_the_diff_lists_unsupported_claims_no_stage_addressed(tmp_path: Path) -> None:
@@ -132,13 +137,18 @@ def test_the_report_shows_the_chain_and_keeps_the_self_score(sample_report: Rend
     reviewed = tmp_path / "b.pdf"
     invoke("report", str(SAMPLE), "-o", str(reviewed), *CHAIN)
     before, after = pdf_text(sample_report.pdf), pdf_text(reviewed)
-    assert "初评淄博市民政局李明2022年12月5日82.981.9达到创建标准" in after
-    assert "验收山东省民政厅王芳2023年1月10日80.979.9达到创建标准" in after
+    # The cover names each stage's verdict and why 2.2 is not met there (D12 rejected from 初评 on).
+    assert "初评淄博市民政局李明2022年12月5日82.981.9未达到创建标准" in after
+    assert "验收山东省民政厅王芳2023年1月10日80.979.9未达到创建标准" in after
+    assert "初评：强制性指标2.2的满分没有初评采信的佐证支持，不计为达标，故未达到创建标准" in after
+    # 附件2: D12 is verified for the county but not accepted by either stage; D11 is the same at every stage.
+    assert "自评已核验初评不予采信（2.2）验收不予采信（2.2）" in after
+    assert "判定规则：强制性指标（共16项）须全部得满分；不设总分线。" in after and "判定规则" in before
     assert "初评得分1.4" in after and squeeze(REASONS["2.3"]) in after and "初评得分4：未调整。" in after
     assert "初评得分3（有据得分2）" in after
     # 附件1: a column per stage, the totals last.
     assert "合计10084.282.980.9" in after and "合计10084.2" in before and "初评得分" not in before
-    summary = "按县域养老服务体系建设示范创建指引与评分细则（2022年修订版）自评，自评总分84.2分"
+    summary = "按《县域养老服务体系建设示范创建指引与评分细则》（2022年修订版）自评，自评总分84.2分"
     assert summary in before and summary in after
     assert after.index("目录") < after.index("一、自评总体情况")  # the cover still fits its page
 
@@ -163,7 +173,7 @@ def city_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
             z.write(f, f.relative_to(problems).as_posix())
     (folder / "坏材料包").mkdir()
     (folder / "坏材料包" / "bundle.yaml").write_text("rubric: [\n", "utf-8")
-    stray = CITY.read_text("utf-8").replace("a9e64f62", "00000000")
+    stray = CITY.read_text("utf-8").replace("5f7a31f2", "00000000")
     (folder / "别县_初评.yaml").write_text(stray, "utf-8")
     return folder
 
@@ -173,13 +183,15 @@ def test_the_summary_as_csv(city_folder: Path, tmp_path: Path) -> None:
     result = invoke("review", "summary", str(city_folder), "-o", str(out))
     assert "共 4 个材料包，1 个无法评分；评审意见问题 1 条" in result.output
     rows = csv_rows(out)
-    assert rows[0] == ["材料包", "被评估单位", "自评总分", "自评有据得分", "自评强制性指标满分", "初评总分",
-                       "初评有据得分", "初评强制性指标满分", "验收总分", "验收有据得分", "验收强制性指标满分",
+    assert rows[0] == ["材料包", "被评估单位", "自评总分", "自评有据得分", "自评强制性指标达标", "初评总分",
+                       "初评有据得分", "初评强制性指标达标", "验收总分", "验收有据得分", "验收强制性指标达标",
                        "结论", "是否推荐", "错误"]
     by_source = {r[0]: r for r in rows[1:] if r[0]}
     # The samples' figures, worked by hand in their manifests and the review files.
-    assert by_source["高青县"][1:13] == ["高青县", "84.2", "84.2", "16/16", "82.9", "81.9", "16/16", "80.9", "79.9",
-                                      "16/16", "达到创建标准", "推荐"]
+    # 高青县: 2.2 is full by score but D12 is rejected from 初评 on, so it is not met there: 15/16, not recommended.
+    assert by_source["高青县"][1:11] == ["高青县", "84.2", "84.2", "16/16", "82.9", "81.9", "15/16", "80.9", "79.9",
+                                      "15/16"]
+    assert by_source["高青县"][11].startswith("验收结论：未达到创建标准：强制性指标 2.2") and by_source["高青县"][12] == "不推荐"
     assert by_source["沂源县"][2:8] == ["49.9", "49.9", "10/16", "49.9", "49.9", "10/16"]
     assert by_source["沂源县"][12] == "不推荐" and by_source["沂源县"][8:11] == ["", "", ""]
     assert by_source["桓台县.zip"][2:5] == ["95.5", "81.5", "16/16"] and by_source["桓台县.zip"][12] == "未初评"
@@ -193,8 +205,8 @@ def test_the_summary_as_pdf_and_json(city_folder: Path, tmp_path: Path) -> None:
     invoke("review", "summary", str(city_folder), "-o", str(out))
     text = pdf_text(out)
     assert "淄博市民政局初评情况汇总表" in text
-    assert "共4个材料包，评分3个，其中初评推荐1个；1个材料包无法评分" in text
-    assert "高青县84.284.216/1682.981.916/1680.979.916/16达到创建标准推荐" in text
+    assert "共4个材料包，评分3个，其中初评推荐0个；1个材料包无法评分" in text
+    assert "高青县84.284.216/1682.981.915/1680.979.915/16验收结论：未达到创建标准" in text
     assert "不推荐" in text and "未初评" in text and "无法评分：" in text
     data = json.loads(invoke("review", "summary", str(city_folder), "-o", str(tmp_path / "s.json")).stdout or
                       (tmp_path / "s.json").read_text("utf-8"))

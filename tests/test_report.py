@@ -200,9 +200,8 @@ def test_bundle_markup_is_shown_literally_and_fetches_nothing(tmp_path: Path,
     assert "<script>alert(1)</script>" in text
     assert "root:" not in text
     reader = PdfReader(out)
-    assert "/EmbeddedFiles" not in (reader.trailer["/Root"].get("/Names") or {})
-    assert not reader.attachments
-    assert b"/EmbeddedFile" not in out.read_bytes()
+    assert list(reader.attachments) == ["result.json"]  # the report's own JSON, nothing the bundle named
+    assert out.read_bytes().count(b"/Type /EmbeddedFile") == 1
     assert fetched == []
     saved = html.read_text("utf-8")
     assert "&lt;link rel=&#34;attachment&#34;" in saved and "<link rel=\"attachment\"" not in saved

@@ -102,9 +102,12 @@ def test_two_stage_chain_on_the_sample(runner: CliRunner, tmp_path: Path, sample
                                                                                      "2022-12-05")
     assert (city_r["total"], city_r["supported_total"]) == (82.9, 81.9)
     assert (prov_r["total"], prov_r["supported_total"]) == (80.9, 79.9)
+    # A reviewing stage counts 2.2 as met only on evidence it accepts: D12 rejected, 16 − 1 = 15 met.
     for stage in (city_r, prov_r):
-        assert stage["mandatory"] == {"met": 16, "total": 16, "failures": [], "unsupported": ["2.2"]}
-        assert stage["verdict"]["passed"] is True
+        assert stage["mandatory"] == {"met": 15, "total": 16, "failures": [], "unsupported": ["2.2"]}
+        assert stage["verdict"]["passed"] is False
+        assert stage["verdict"]["reasons"] == [f"强制性指标 2.2 的满分没有{stage['stage']}采信的佐证支持，不计为达标"]
+    assert data["verdict"]["passed"] is True  # the self-assessment is judged on its own score
     by_id = {i["id"]: i for i in data["indicators"]}
     assert [r["score"] for r in by_id["2.3"]["reviews"]] == [1.4, 1.4]
     assert [r["score"] for r in by_id["4.4"]["reviews"]] == [1, 1]
@@ -162,7 +165,9 @@ def test_the_table_shows_each_stage(runner: CliRunner, tmp_path: Path, sample_sh
     assert "文件未采信" in row and "初评调整" in row
     assert "初评（淄博市民政局 李明，2022-12-05）：调整 3 项指标" in out
     assert "初评总分：82.9（有据得分 81.9）" in out and "验收总分：80.9（有据得分 79.9）" in out
-    assert "验收结论：达到创建标准" in out
+    assert "初评：强制性指标：15/16 项达标（2.2 满分没有初评采信的佐证支持，不计为达标）" in out
+    assert "验收结论：未达到创建标准：强制性指标 2.2 的满分没有验收采信的佐证支持，不计为达标" in out
+    assert "  - 2.2 设施配建“四同步”机制：初评得分 3 分，其中有据 2 分（社区养老服务设施配建达标率：所引文件经评审未予采信" in out
 
 
 # ---------------------------------------------------------------- refusals
@@ -301,7 +306,8 @@ def test_review_init_loads_back_and_changes_nothing(runner: CliRunner, tmp_path:
     (stage,) = reviews.checked([review.read(p) for p in [out]], rubric, bundle)
     assert stage.name == "初评" and stage.author == "李明" and stage.overrides == ()
     result_ = engine.score(rubric, bundle, [stage])
-    assert result_.final.totals == result_.own.totals
+    assert replace(result_.final.totals, mandatory=replace(result_.final.mandatory, judged="")) == result_.own.totals
+    assert result_.final.mandatory.judged == "初评" and result_.final.verdict == result_.own.verdict
 
 
 def test_review_init_lists_unsupported_and_mandatory_first(runner: CliRunner, tmp_path: Path,
@@ -363,7 +369,7 @@ def test_the_shipped_examples_give_the_hand_worked_figures(runner: CliRunner) ->
     data = score_json(runner, "--review", str(city), "--review", str(province))
     assert [(r["stage"], r["total"], r["supported_total"], r["mandatory"]["met"], r["mandatory"]["unsupported"],
              r["verdict"]["passed"]) for r in data["reviews"]] == [
-        ("初评", 82.9, 81.9, 16, ["2.2"], True), ("验收", 80.9, 79.9, 16, ["2.2"], True)]
+        ("初评", 82.9, 81.9, 15, ["2.2"], False), ("验收", 80.9, 79.9, 15, ["2.2"], False)]
     for path, figures in ((city, ("82.9", "81.9")), (province, ("80.9", "79.9"))):
         head = path.read_text("utf-8").split("stage:")[0]
         assert all(f in head for f in figures)

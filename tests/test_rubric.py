@@ -49,7 +49,7 @@ def test_rubric_test_command_passes_gaoqing(runner: CliRunner) -> None:
     # Each case is its own item in test_rubric_cases.py; this checks the command's summary and exit code.
     result = runner.invoke(main, ["rubric", "test", str(GAOQING)])
     cases = len([p for p in GAOQING.with_name("gaoqing_2022.tests").iterdir() if p.is_dir()])
-    assert result.exit_code == 0 and result.output == f"{cases} passed, 0 failed\n", result.output
+    assert result.exit_code == 0 and result.output == f"通过 {cases} 例，未通过 0 例\n", result.output
 
 
 def mini_case(tmp_path: Path, inputs: str) -> tuple[Path, Path]:
@@ -71,7 +71,7 @@ def test_rubric_test_reports_mismatch_with_trace(runner: CliRunner, tmp_path: Pa
     assert result.exit_code == 1
     assert "指标 1.1 得分：应为 4，实际为 3" in result.output
     assert "召集人：负责同志，得 1 分" in result.output
-    assert "0 passed, 1 failed" in result.output
+    assert "通过 0 例，未通过 1 例" in result.output
 
 
 def test_rubric_test_reports_category_and_verdict(runner: CliRunner, tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_rubric_test_reports_category_and_verdict(runner: CliRunner, tmp_path: P
     assert "结论：应为“达到创建标准”，实际为“未达到创建标准：强制性指标未达标 3 项" in result.output
     assert ("结论理由：应为 “强制性指标未达标 2 项：1.1、2.1”，实际为 “强制性指标未达标 3 项：1.1、2.1、2.2”；"
             "“总分 3.7 分，低于 10 分”") in result.output
-    assert "0 passed, 1 failed" in result.output
+    assert "通过 0 例，未通过 1 例" in result.output
 
     (case / "expected.yaml").write_text("categories: {'1': 3.7, '2': 0}\nverdict: {passed: false, reasons: "
                                         "[强制性指标未达标 3 项：1.1、2.1、2.2, 总分 3.7 分，低于 10 分]}\n", "utf-8")
@@ -198,4 +198,4 @@ def test_broken_case_fails_alone(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "测试用例缺少 expected.yaml" in result.output
     assert "预期结果 scores.1.1" in result.output
-    assert "1 passed, 2 failed" in result.output
+    assert "通过 1 例，未通过 2 例" in result.output

@@ -26,18 +26,25 @@ def test_the_score_sheet_saves_the_engine_figures_under_its_formulas(runner: Cli
     raw = written(runner, tmp_path / "得分.xlsx", "--review", str(CITY), "--review", str(PROVINCE))
     values = openpyxl.load_workbook(io.BytesIO(raw), data_only=True).worksheets[0]
     formulas = openpyxl.load_workbook(io.BytesIO(raw)).worksheets[0]
-    head = [c.value for c in values[1]]
+    # Row 1 names the county, so printed sheets of several counties can be told apart; the header is row 2.
+    assert values["A1"].value == "高青县自评打分表（县域养老服务体系建设示范创建指引与评分细则（2022年修订版））"
+    assert values.oddFooter.center.text == "第 &P 页，共 &N 页" and "高青县" in str(values.oddHeader.center.text)
+    head = [c.value for c in values[2]]
     assert head == ["序号", "一级指标", "二级指标", "评分标准", "指标性质", "分值", "自评得分", "有据得分",
-                    "初评得分", "验收得分", "佐证材料"]
+                    "初评得分", "初评有据得分", "验收得分", "验收有据得分", "佐证材料"]
     last = values.max_row
-    # The sample's figures as worked by hand in its header and in the two reviews: 84.2, 82.9, 80.9.
-    # The saved text is the exact decimal; openpyxl reads it back as the float nearest to it.
-    assert [Decimal(str(c.value)) for c in values[last][5:10]] == [Decimal(v) for v in ("100", "84.2", "84.2",
-                                                                                        "82.9", "80.9")]
+    # The sample's figures as worked by hand in its header and in the two reviews: 84.2, 82.9 (有据 81.9: D12
+    # rejected for 2.2's 1 point), 80.9 (有据 79.9). The saved text is the exact decimal; openpyxl reads
+    # it back as the float nearest to it.
+    assert [Decimal(str(c.value)) for c in values[last][5:12]] == [Decimal(v) for v in (
+        "100", "84.2", "84.2", "82.9", "81.9", "80.9", "79.9")]
     assert str(formulas[f"G{last}"].value).startswith("=SUM(")
-    subtotal = next(r for r in range(2, last) if str(values[f"A{r}"].value).startswith("小计：1、"))
-    assert values[f"G{subtotal}"].value == 18 and formulas[f"G{subtotal}"].value == f"=SUM(G2:G{subtotal - 1})"
-    row_23 = next(r for r in range(2, last) if values[f"A{r}"].value == "2.3")
+    subtotal = next(r for r in range(3, last) if str(values[f"A{r}"].value).startswith("小计：1、"))
+    assert values[f"G{subtotal}"].value == 18 and formulas[f"G{subtotal}"].value == f"=SUM(G3:G{subtotal - 1})"
+    # Formulas are protected (no password); the indicators' scores stay open.
+    assert formulas.protection.sheet and not formulas.protection.password
+    assert formulas[f"G{subtotal}"].protection.locked and not formulas[f"G{subtotal - 1}"].protection.locked
+    row_23 = next(r for r in range(3, last) if values[f"A{r}"].value == "2.3")
     assert (values[f"G{row_23}"].value, values[f"I{row_23}"].value) == (1.7, 1.4)  # 1 − 0.3 + 1; 初评: 2 cases
 
 

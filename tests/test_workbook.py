@@ -272,3 +272,37 @@ def test_the_gaoqing_sample_typed_into_the_workbook_scores_the_same(runner: CliR
     assert [(i["id"], i["score"], i["supported_score"]) for i in from_sheet["indicators"]] == \
         [(i["id"], i["score"], i["supported_score"]) for i in from_yaml["indicators"]]
     assert from_sheet["total"] == 84.2 and from_sheet["mandatory"]["met"] == 16  # as worked in the sample's header
+
+
+def test_a_clerk_cannot_break_the_blank_workbook_by_accident(runner: CliRunner, tmp_path: Path) -> None:
+    from scoring.loading.bundle import open_bundle
+
+    book = blank(runner, tmp_path / "表")
+    wb = openpyxl.load_workbook(book)
+    info = wb[workbook.INFO]
+    labels = {info[f"A{r}"].value: r for r in range(2, info.max_row + 1)}
+    rubric, phone, code = (info[f"B{labels[x]}"] for x in ("评分细则", "联系电话", "行政区划代码"))
+    # Phone numbers and codes are text cells: 05336961532 typed in Excel or WPS keeps its 0.
+    assert phone.number_format == "@" and code.number_format == "@"
+    # The rubric's id is locked and not the sheet's "fill here" yellow; the county's cells are open.
+    assert rubric.protection.locked and rubric.fill.fgColor.rgb != "00FFF2CC"
+    assert not phone.protection.locked and phone.fill.fgColor.rgb == "00FFF2CC"
+    inputs = wb[workbook.INPUTS]
+    row = next(r for r in range(2, inputs.max_row + 1) if inputs[f"I{r}"].value)
+    assert not inputs[f"E{row}"].protection.locked and inputs[f"I{row}"].protection.locked  # 输入代码（勿改）
+    for ws in wb.worksheets:
+        assert ws.protection.sheet and not ws.protection.password  # an expert may unprotect it
+    assert info["A2"].font.name == "等线"
+    phone.value = "05336961532"
+    wb.save(book)
+    assert open_bundle(book.parent).signoff.phone == "05336961532"
+
+
+def test_an_edited_rubric_cell_is_named_in_the_clerks_words(runner: CliRunner, tmp_path: Path) -> None:
+    book = blank(runner, tmp_path / "表")
+    wb = openpyxl.load_workbook(book)
+    wb[workbook.INFO]["B2"] = "mini 2022!"
+    wb.save(book)
+    said = refusal(runner, book.parent)
+    assert "基本信息!B2：“评分细则”一格应为评分细则的编号，现为 “mini 2022!”" in said and "请勿修改" in said
+    assert "应匹配" not in said and "^[A-Za-z]" not in said

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
@@ -31,6 +31,20 @@ TO_FILL = PatternFill("solid", fgColor="FFF2CC")  # the cells a county fills in
 BAND = PatternFill("solid", fgColor="EDEDED")  # a category's heading or subtotal
 WRAP = Alignment(wrap_text=True, vertical="top")
 LINE_HEIGHT = 15  # points per line of wrapped text at the default font size
+FONT = "等线"  # a CJK font Excel and WPS have; LibreOffice falls back to a CJK font it has (Noto, 宋体)
+OPEN = Protection(locked=False)  # a cell a clerk may type in on a protected sheet
+
+
+def to_fill(cell: Any) -> None:
+    """A cell the county fills in: yellow, and open on the protected sheet."""
+    cell.fill, cell.protection = TO_FILL, OPEN
+
+
+def protect(ws: Worksheet) -> None:
+    """Everything but the open cells protected, with no password (an expert can unprotect it); rows and
+    columns may still be resized."""
+    ws.protection.sheet = True
+    ws.protection.formatRows = ws.protection.formatColumns = False
 
 
 def display_width(text: str) -> int:
@@ -38,19 +52,29 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def table(ws: Worksheet, columns: Sequence[tuple[str, int]]) -> None:
+def table(ws: Worksheet, columns: Sequence[tuple[str, int]], title: str = "") -> int:
     """A header row of (title, width in narrow characters), frozen, repeated on every printed page,
-    and the sheet set up for A4 landscape, as wide as one page."""
+    and the sheet set up for A4 landscape, as wide as one page. With a title, the title is row 1 (and the
+    printed page's header, with page numbers in its footer). The header's row."""
     for k, (_, width) in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(k)].width = width
-    put(ws, 1, [title for title, _ in columns], HEAD, bold=True)
-    ws.freeze_panes = "B2"
-    ws.print_title_rows = "1:1"
+    head = 2 if title else 1
+    if title:
+        ws.cell(row=1, column=1, value=title).font = Font(name=FONT, bold=True, size=14)
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
+        ws.row_dimensions[1].height = LINE_HEIGHT * 2
+        for part, text in ((ws.oddHeader, title), (ws.oddFooter, "第 &P 页，共 &N 页")):
+            if part is not None:
+                part.center.text = text
+    put(ws, head, [name for name, _ in columns], HEAD, bold=True)
+    ws.freeze_panes = f"B{head + 1}"
+    ws.print_title_rows = f"{head}:{head}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.print_options.gridLines = False
+    return head
 
 
 def put(ws: Worksheet, row: int, values: Sequence[Any], fill: PatternFill | None = None,
@@ -63,14 +87,14 @@ def put(ws: Worksheet, row: int, values: Sequence[Any], fill: PatternFill | None
         cell.border, cell.alignment = BOX, WRAP
         if fill is not None:
             cell.fill = fill
-        if bold:
-            cell.font = Font(bold=True)
+        cell.font = Font(name=FONT, bold=bold)
         width = ws.column_dimensions[get_column_letter(k)].width or 10
         if isinstance(value, str):
-            # Fonts run wider than a column's nominal characters: count 80% of them to a line.
-            lines = max(lines, sum(max(1, math.ceil(display_width(part) / max(width * 0.8, 1)))
+            # CJK fonts run wider than a column's nominal characters (more so in LibreOffice's fallback
+            # fonts): count 70% of them to a line, and leave a little room under the last line.
+            lines = max(lines, sum(max(1, math.ceil(display_width(part) / max(width * 0.7, 1)))
                                    for part in value.split("\n")))
-    ws.row_dimensions[row].height = LINE_HEIGHT * lines
+    ws.row_dimensions[row].height = LINE_HEIGHT * lines + (3 if lines > 1 else 0)
 
 
 def moment(day: str) -> datetime:

@@ -228,8 +228,11 @@ def aggregate(rubric: Rubric, scores: Sequence[IndicatorScore]) -> Totals:
     mandatory = [i for i in rubric.indicators if i.mandatory]
     failures = tuple(i.id for i in mandatory if by_id[i.id].points < i.max)
     unsupported = tuple(i.id for i in mandatory if i.id not in failures and by_id[i.id].supported < i.max)
+    # A reviewing stage counts a mandatory indicator as met only when the evidence it accepts supports full marks.
+    judged = scores[0].stage if scores and scores[0].stage != SELF else ""
+    met = len(mandatory) - len(failures) - (len(unsupported) if judged else 0)
     return Totals(sum((c.score for c in cats), ZERO), sum((s.supported for s in scores), ZERO), cats,
-                  Mandatory(len(mandatory) - len(failures), len(mandatory), failures, unsupported))
+                  Mandatory(met, len(mandatory), failures, unsupported, judged))
 
 
 def judge(rubric: Rubric, totals: Totals, facts: Mapping[str, Any] | None = None) -> Verdict:
@@ -239,6 +242,9 @@ def judge(rubric: Rubric, totals: Totals, facts: Mapping[str, Any] | None = None
     failures = totals.mandatory.failures
     if rule.mandatory_full and failures:
         reasons.append(f"{rubric.natures.must}未达标 {len(failures)} 项：{'、'.join(failures)}")
+    if rule.mandatory_full and totals.mandatory.judged and totals.mandatory.unsupported:
+        reasons.append(f"{rubric.natures.must} {'、'.join(totals.mandatory.unsupported)} 的满分没有"
+                       f"{totals.mandatory.judged}采信的佐证支持，不计为达标")
     for cat in totals.categories:
         if cat.min is not None and cat.score < cat.min:
             reasons.append(f"一级指标“{cat.title}”得分 {fmt(cat.score)} 分，低于最低要求 {fmt(cat.min)} 分")

@@ -128,6 +128,7 @@ class Mandatory:
     total: int
     failures: tuple[str, ...]  # below full marks
     unsupported: tuple[str, ...]  # full by the score, short by the evidence
+    judged: str = ""  # the reviewing stage whose accepted evidence decides (unsupported not met); "" for 自评
 
 
 @dataclass(frozen=True)

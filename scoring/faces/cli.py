@@ -17,10 +17,12 @@ from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.files import check_outputs
 from scoring.base.numbers import ZERO, fmt
 from scoring.base.text import terminal
+from scoring.faces.chinese import install, usage_text
 from scoring.faces.process import check_arguments, stdout_failed, terminated, utf8_mode
 from scoring.papers.outputs import names
 
 F = TypeVar("F", bound=Callable[..., Any])
+install()  # click's own words (help headings, usage errors) in Chinese
 
 
 def _friendly(func: F) -> F:
@@ -59,20 +61,6 @@ def _emit(data: bytes, output: Path | None) -> None:
     click.echo(f"已写入 {output}", err=True)
 
 
-def _usage_text(exc: click.UsageError) -> str:
-    """click's own usage errors, in Chinese."""
-    if isinstance(exc, click.MissingParameter) and exc.param is not None:
-        return f"缺少参数 {exc.param.human_readable_name}"
-    if isinstance(exc, click.NoSuchOption):
-        return f"没有选项 {exc.option_name}"
-    if isinstance(exc, click.BadParameter) and exc.param is not None:
-        name = exc.param.get_error_hint(exc.ctx) if exc.ctx else exc.param.human_readable_name
-        if isinstance(exc.param.type, click.Choice):
-            return f"参数 {name} 应为 {'、'.join(map(str, exc.param.type.choices))} 之一"
-        return f"参数 {name} 的取值无效：{exc.message}"
-    return exc.format_message()
-
-
 def run() -> None:
     """The console command: like main(), with click's usage errors worded in Chinese."""
     utf8_mode()
@@ -88,7 +76,7 @@ def run() -> None:
         stdout_failed(exc)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "scoring"
-        say("错误", f"{_usage_text(exc)}（用 {command} --help 查看用法）")
+        say("错误", f"{usage_text(exc)}（用 {command} --help 查看用法）")
         sys.exit(2)
     except click.Abort:
         click.echo("已取消", err=True)
@@ -167,7 +155,7 @@ def rubric_test(file: Path, show_coverage: bool) -> None:
                 click.echo(f"    {problem}")
         else:
             passed += 1
-    click.echo(f"{passed} passed, {failed} failed")
+    click.echo(f"通过 {passed} 例，未通过 {failed} 例")
     if show_coverage:
         for line in lines(coverage(built, (c.result for c in cases if c.result is not None))):
             click.echo(line)
@@ -282,16 +270,21 @@ def docs(bundle: Path, rehash: bool) -> None:
 @_rubric_option
 @_templates_option
 @_review_option
+@click.option("--final", is_flag=True, help="出正式稿：材料包缺少工作说明或报告正文时拒绝生成（退出码 1），不出草稿。")
 @_friendly
 def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: str | None,
-           templates: Path | None, reviews: tuple[Path, ...]) -> None:
-    """生成可打印、盖章报送的自评报告（PDF）。"""
+           templates: Path | None, reviews: tuple[Path, ...], final: bool) -> None:
+    """生成可打印、盖章报送的自评报告（PDF）；缺工作说明或报告正文时为每页标“草稿”的草稿。"""
     from scoring.base.files import write_all
     from scoring.papers.report import self_evaluation
+    from scoring.papers.report.context import draft_notice
 
     # Checked now as well as when writing: rendering takes seconds, so fail before, not after.
     check_outputs([output, html_file], _inputs(bundle, rubric_file, reviews, templates))
-    made = self_evaluation(_load(bundle, rubric_file, reviews), templates)
+    result = _load(bundle, rubric_file, reviews)
+    if notice := draft_notice(result, final, str(bundle)):
+        say("草稿", notice)
+    made = self_evaluation(result, templates)
     # Both rendered in full, then written together: a failure leaves both old files as they were.
     write_all([(output, made.pdf), *([(html_file, made.html.encode())] if html_file else [])])
     click.echo(f"已写入 {output}（共 {made.pages} 页）")
@@ -479,3 +472,24 @@ def review_audit(review_file: Path) -> None:
     if problems:
         raise ScoringError("修改记录与文件不符：" + "；".join(problems), str(review_file))
     click.echo(f"修改记录完整：{len(records)} 次保存，文件与最后一次保存一致。")
+
+
+@main.command()
+@click.argument("pdf", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("bundle", required=False, type=click.Path(path_type=Path))
+@_review_option
+@_rubric_option
+@_templates_option
+@_friendly
+def verify(pdf: Path, bundle: Path | None, reviews: tuple[Path, ...], rubric_file: str | None,
+           templates: Path | None) -> None:
+    """核验本程序生成的 PDF：附带的结果 JSON 与页面上印的 SHA-256 是否一致；给出材料包（及评审意见）时重新生成并逐字节比对。"""
+    from scoring.jobs import verify as sealed
+
+    found = sealed.read(pdf)
+    click.echo(sealed.check(found, pdf))
+    if bundle is None:
+        click.echo("未给出材料包：没有重新生成比对。")
+        return
+    sealed.compare(found, pdf.read_bytes(), sealed.reproduce(found, _load(bundle, rubric_file, reviews), templates))
+    click.echo(f"与按 {bundle} 重新生成的{found.kind}逐字节相同。")

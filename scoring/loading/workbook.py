@@ -54,6 +54,8 @@ HEADER: tuple[tuple[str, Path, str], ...] = (
     ("报告日期", ("signoff", "date"), "日期，如 2022-11-20；报告的日期都取自材料包"),
 )
 DATES = {("period", "start"), ("period", "end"), ("signoff", "date")}
+CODES = {("assessee", "region_code"), ("signoff", "phone")}
+OPEN_ROWS = 500  # rows of 佐证文件 a clerk may fill in by hand
 MUST = {("rubric",), ("assessee", "name"), ("period", "start"), ("period", "end")}
 
 INFO_COLUMNS = (("项目", 14), ("填写", 30), ("说明", 44))
@@ -67,6 +69,7 @@ DOCUMENT = ("id", "file", "title", "number", "issuer", "date", "sha256")  # 佐�
 REQUIRED = {"id": "如 D01", "file": "如 documents/文件名.pdf", "title": "文件标题",
             "sha256": "运行 scoring docs 材料包目录，自动登记文件并填写"}
 SPLIT_IDS = re.compile(r"[、，,；;\s]+")
+RUBRIC_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # as scoring/schemas/bundle.schema.json has it
 
 
 # ---------------------------------------------------------------- the blank workbook
@@ -82,6 +85,8 @@ def blank(rubric: Rubric, assessee: str = "") -> bytes:
     _documents(wb.create_sheet(DOCUMENTS, 2))
     _texts(wb.create_sheet(TEXTS, 3), rubric)
     options.sheet_state = "hidden"
+    for ws in wb.worksheets:
+        tablelook.protect(ws)
     wb.active = 1
     return tablelook.save(wb, tablelook.moment("2022-12-31"))
 
@@ -92,9 +97,12 @@ def _info(ws: Worksheet, rubric: Rubric, assessee: str) -> None:
              ("period", "start"): date(2022, 1, 1), ("period", "end"): date(2022, 12, 31)}
     for row, (label, path, how) in enumerate(HEADER, start=2):
         tablelook.put(ws, row, [label, given.get(path), how])
-        ws.cell(row=row, column=2).fill = tablelook.TO_FILL
+        if path != ("rubric",):  # the rubric's id is not the county's to change
+            tablelook.to_fill(ws.cell(row=row, column=2))
         if path in DATES:
             ws.cell(row=row, column=2).number_format = "yyyy-mm-dd"
+        elif path in CODES:  # typed as text: 05336961532 keeps its 0
+            ws.cell(row=row, column=2).number_format = "@"
     title = f"{rubric.title}（{rubric.version}）自评填报表"
     tablelook.put(ws, len(HEADER) + 3, ["说明", title, "先填本表和“指标填报”；文件放入 documents 文件夹后运行 "
                   "scoring docs 登记到“佐证文件”；黄色为填写处。"])
@@ -124,7 +132,7 @@ def _input_row(ws: Worksheet, options: Worksheet, rules: dict[str, DataValidatio
                head: list[str], inp: Input) -> None:
     tablelook.put(ws, row, [*head, f"{inp.prompt}\n{_how(inp)}", None, None, None, None, inp.name])
     for col in "EFGH":
-        ws[f"{col}{row}"].fill = tablelook.TO_FILL
+        tablelook.to_fill(ws[f"{col}{row}"])
     rule = _validation(inp, options, rules)
     if rule is not None:
         rule.add(f"E{row}")
@@ -177,6 +185,10 @@ def _new_rule(inp: Input, options: Worksheet) -> DataValidation:
 
 def _documents(ws: Worksheet) -> None:
     tablelook.table(ws, DOCUMENT_COLUMNS)
+    for row in range(2, OPEN_ROWS + 2):
+        for col in "ABCDEF":
+            ws[f"{col}{row}"].protection = tablelook.OPEN
+        ws[f"D{row}"].number_format = "@"  # a 文号 or code typed as text
 
 
 def _texts(ws: Worksheet, rubric: Rubric) -> None:
@@ -184,11 +196,11 @@ def _texts(ws: Worksheet, rubric: Rubric) -> None:
     row = 2
     for _, heading, more in NARRATIVE:
         tablelook.put(ws, row, [heading, more or "自评报告的一个部分；空行分段，以“- ”开头的行为列表项", None])
-        ws[f"C{row}"].fill = tablelook.TO_FILL
+        tablelook.to_fill(ws[f"C{row}"])
         row += 1
     for ind in rubric.indicators:
         tablelook.put(ws, row, [ind.id, f"工作说明：{ind.title}", None])
-        ws[f"C{row}"].fill = tablelook.TO_FILL
+        tablelook.to_fill(ws[f"C{row}"])
         row += 1
 
 
@@ -323,6 +335,10 @@ def _read_info(doc: SheetDoc, rows: Sequence[list[_Cell]], problems: list[Scorin
         if not path:
             problems.append(ScoringError(f"不认识的项目 “{label.value}”", doc.name, label.at,
                                          hint="可填的项目：" + "、".join(places)))
+        elif path == ("rubric",) and given.value is not None and not RUBRIC_ID.fullmatch(str(given.value)):
+            problems.append(ScoringError(f"“评分细则”一格应为评分细则的编号，现为 “{given.value}”", doc.name, given.at,
+                                         hint="此格请勿修改：改回生成时的编号（如 gaoqing_2022），"
+                                              "或用 scoring init --xlsx 重新生成填报表"))
         elif given.value is not None:
             _place(doc, path, given.value if path in DATES else _text(given.value), given.at)
         elif path in MUST:
@@ -400,7 +416,7 @@ def register(raw: bytes, doc: SheetDoc, new: Sequence[tuple[str, str, str]], has
     for row, (ident, file, digest) in enumerate(new, start=max(rows, default=1) + 1):
         tablelook.put(ws, row, [ident, file, PurePosixPath(file).stem, None, None, None, digest])
         for col in "DEF":
-            ws[f"{col}{row}"].fill = tablelook.TO_FILL  # 文号, 发文单位, 日期: for the county to complete
+            tablelook.to_fill(ws[f"{col}{row}"])  # 文号, 发文单位, 日期: for the county to complete
         ws[f"F{row}"].number_format = "yyyy-mm-dd"
     return tablelook.save(wb, wb.properties.modified or tablelook.moment("2022-12-31"))
 

@@ -79,3 +79,19 @@ def _entry(result: Result, o: Override, before: Mapping[str, Mapping[str, Any]])
                         f"{ind.say(o.target, o.value)}，按细则重新计分")
     title = result.bundle.documents[o.target].title if o.target in result.bundle.documents else ""
     return Entry(o, f"不采信 {o.target}《{title}》，引用它的填报不计入有据得分")
+
+
+def unmet_why(result: Result, k: int) -> tuple[str, ...]:
+    """Why stage k does not count a mandatory indicator at full marks as met: what its evidence lacks there."""
+    m = result.stages[k].mandatory
+    if not m.judged:
+        return ()
+    by_id = {i.id: i for i in result.indicators}
+    out = []
+    for ident in m.unsupported:
+        i = by_id[ident]
+        sc = i.scores[k]
+        lacks = "；".join(f.message for f in sc.flags) or "有据得分低于满分"
+        out.append(f"{ident} {i.indicator.title}：{m.judged}得分 {fmt(sc.points)} 分，其中有据 {fmt(sc.supported)} 分"
+                   f"（{lacks}）")
+    return tuple(out)

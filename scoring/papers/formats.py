@@ -14,7 +14,7 @@ from scoring.base.text import terminal
 from scoring.domain.model import FLAGS, SELF
 from scoring.domain.records import RATING_SCHEMA_VERSION, CenterRating, Programme, Rating, Summary
 from scoring.domain.results import IndicatorResult, IndicatorScore, Result, StageResult, Step, Verdict
-from scoring.papers.changes import Changes, Entry
+from scoring.papers.changes import Changes, Entry, unmet_why
 
 SCHEMA_VERSION = 2
 
@@ -155,6 +155,17 @@ def render_table(result: Result) -> str:
     return terminal("\n".join(lines)) + "\n"  # the table is for a terminal: rubric text may hold escapes
 
 
+def _mandatory_line(stage: StageResult, noun: str, reviewed: bool) -> str:
+    """16/16 项达到满分 for the self-assessment; at a reviewing stage, met means full marks its evidence supports."""
+    m = stage.mandatory
+    if m.judged:
+        short = (f"（{'、'.join(m.unsupported)} 满分没有{stage.stage}采信的佐证支持，不计为达标）"
+                 if m.unsupported else "")
+        return f"{stage.stage}：{noun}：{m.met}/{m.total} 项达标{short}"
+    unsupported = f"（其中佐证不足 {len(m.unsupported)} 项：{'、'.join(m.unsupported)}）" if m.unsupported else ""
+    return f"{stage.stage + '：' if reviewed else ''}{noun}：{m.met}/{m.total} 项达到满分{unsupported}"
+
+
 def _stage_lines(result: Result, stage: StageResult) -> list[str]:
     """Mandatory compliance (when the rubric has mandatory indicators) and the verdict of one stage."""
     m, noun = stage.mandatory, result.rubric.natures.must
@@ -168,9 +179,8 @@ def _stage_lines(result: Result, stage: StageResult) -> list[str]:
         lines = ["", f"{stage.stage}" + (f"（{who}）" if who else "") + f"：调整 {changed} 项指标{pending}",
                  f"{stage.stage}总分：{fmt(stage.total)}（有据得分 {fmt(stage.supported_total)}）"]
     if m.total:
-        unsupported = (f"（其中佐证不足 {len(m.unsupported)} 项：{'、'.join(m.unsupported)}）"
-                       if m.unsupported else "")
-        lines.append(f"{stage.stage + '：' if reviewed else ''}{noun}：{m.met}/{m.total} 项达到满分{unsupported}")
+        lines.append(_mandatory_line(stage, noun, reviewed))
+        lines += [f"  - {why}" for why in unmet_why(result, result.stages.index(stage))]
     lines.append(f"{stage.stage}结论：{stage.verdict.text}" if reviewed else f"结论：{stage.verdict.text}")
     v = stage.verdict
     if v.held:
@@ -278,7 +288,7 @@ def render_summary_csv(s: Summary) -> str:
     writer = csv.writer(out)
     head, noun = ["材料包", "被评估单位"], s.mandatory
     for stage in s.stages:
-        head += [f"{stage}总分", f"{stage}有据得分", *([f"{stage}{noun}满分"] if noun else [])]
+        head += [f"{stage}总分", f"{stage}有据得分", *([f"{stage}{noun}达标"] if noun else [])]
     writer.writerow([*head, "结论", "是否推荐", "错误"])
     for c in s.counties:
         row = [c.source, c.name]
@@ -286,7 +296,8 @@ def render_summary_csv(s: Summary) -> str:
             f = c.at(stage)
             cells = [fmt(f.total), fmt(f.supported), f"{f.mandatory_met}/{f.mandatory_total}"] if f else ["", "", ""]
             row += cells if noun else cells[:2]
-        writer.writerow([*row, c.stages[-1].verdict if c.stages else "", c.recommended, c.error])
+        last = c.stages[-1] if c.stages else None
+        writer.writerow([*row, f"{last.stage}结论：{last.verdict}" if last else "", c.recommended, c.error])
     for problem in s.problems:
         writer.writerow(["", "", *([""] * (len(head) - 2)), "", "", problem])
     return "\ufeff" + out.getvalue()

@@ -166,13 +166,33 @@ def _paper(subject: str) -> None:
     def _pdf(obj: Any, options: Options) -> bytes:
         from scoring.papers.report import papers
 
-        return papers.pdf(subject, obj, options.templates)
+        return papers.pdf(subject, obj, options.templates, archive(subject, obj))
 
     @register(subject, "html", "text/html; charset=utf-8", ".html")
     def _html(obj: Any, options: Options) -> bytes:
         from scoring.papers.report import papers
 
-        return papers.html(subject, obj, options.templates).encode()
+        return papers.html(subject, obj, options.templates, archive(subject, obj)).encode()
+
+
+def archive(subject: str, obj: Any) -> Any:
+    """What a paper's PDF carries: the JSON of the same object (`-o x.json`), dated from the inputs."""
+    from scoring.papers.report.render import Archive
+
+    data = render(subject, "json", obj)
+    return Archive(f"{subject}.json", data, paper_date(subject, obj))
+
+
+def paper_date(subject: str, obj: Any) -> str:
+    """The latest date the inputs state: the last review of a chain, the reviews and sign-offs of a summary,
+    a programme's run; 2000-01-01 when they state none (never the clock)."""
+    if subject == "changes":
+        dates = [s.stage.date for s in obj.stages] + [obj.result.bundle.signoff.date]
+    elif subject == "summary":
+        dates = [f.date for c in obj.counties for f in c.stages]
+    else:
+        dates = []
+    return max((d for d in dates if d), default="2000-01-01")
 
 
 for _subject in ("changes", "summary", "rating"):

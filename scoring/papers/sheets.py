@@ -10,7 +10,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from scoring.base.numbers import ZERO, fmt
-from scoring.base.tablelook import BAND, LINE_HEIGHT, moment, put, save, table
+from scoring.base.tablelook import BAND, LINE_HEIGHT, OPEN, moment, protect, put, save, table
 from scoring.domain.records import Rating
 from scoring.domain.results import Result
 from scoring.papers.changes import Changes
@@ -33,13 +33,14 @@ def result_workbook(result: Result) -> bytes:
     ws = wb.worksheets[0]
     ws.title = "自评打分表"
     wb.properties.title = f"{b.assessee['name']}{ws.title}"
-    figures = ["分值", "自评得分", "有据得分", *(f"{s}得分" for s in stages)]
-    table(ws, [("序号", 6), ("一级指标", 14), ("二级指标", 20), ("评分标准", 50),
-               *([("指标性质", 8)] if r.natures.mandatory else []),
-               *((name, 8) for name in figures), ("佐证材料", 36)])
-    first = len(ws[1]) - len(figures)  # the column of 分值
+    figures = ["分值", "自评得分", "有据得分", *(f"{s}{what}" for s in stages for what in ("得分", "有据得分"))]
+    head = table(ws, [("序号", 6), ("一级指标", 14), ("二级指标", 20), ("评分标准", 50),
+                      *([("指标性质", 8)] if r.natures.mandatory else []),
+                      *((name, 8) for name in figures), ("佐证材料", 36)],
+                 title=f"{b.assessee['name']}{ws.title}（{r.title}（{r.version}））")
+    first = len(ws[head]) - len(figures)  # the column of 分值
     cached: dict[str, Decimal] = {}
-    row, subtotals = 2, []
+    row, subtotals = head + 1, []
     for k, cat in enumerate(r.categories):
         start = row
         for i in result.in_category(cat.id):
@@ -47,20 +48,34 @@ def result_workbook(result: Result) -> bytes:
             put(ws, row, [i.id, f"{cat.id}、{cat.title}", i.indicator.title, i.indicator.criteria or i.indicator.text,
                           *([r.natures.short(i.indicator.mandatory)] if r.natures.mandatory else []),
                           *(_number(v) for v in (i.indicator.max, i.score, i.supported_score,
-                                                 *(s.points for s in i.scores[1:]))),
+                                                 *(x for s in i.scores[1:] for x in (s.points, s.supported)))),
                           "\n".join(f"{d} {b.documents[d].title}" for d in cites)])
             row += 1
         sums = [cat.max, result.own.categories[k].score,
                 sum((i.supported_score for i in result.in_category(cat.id)), ZERO),
-                *(s.categories[k].score for s in result.stages[1:])]
+                *(x for n, s in enumerate(result.stages[1:], start=1)
+                  for x in (s.categories[k].score, sum((i.scores[n].supported for i in result.in_category(cat.id)),
+                                                       ZERO)))]
         _sum_row(ws, row, f"小计：{cat.id}、{cat.title}", first, [f"{{c}}{start}:{{c}}{row - 1}"] * len(sums),
                  sums, cached)
         subtotals.append(row)
         row += 1
-    totals = [r.total, result.own.total, result.own.supported_total, *(s.total for s in result.stages[1:])]
+    totals = [r.total, result.own.total, result.own.supported_total,
+              *(x for s in result.stages[1:] for x in (s.total, s.supported_total))]
     _sum_row(ws, row, "合计", first, [",".join(f"{{c}}{s}" for s in subtotals)] * len(totals), totals, cached)
+    _open_scores(ws, head + 1, row, first + 1, first + len(figures) - 1, subtotals)
     day = b.signoff.date or b.period["end"]
     return save(wb, moment(day), {0: cached})
+
+
+def _open_scores(ws: Worksheet, top: int, bottom: int, left: int, right: int, sums: list[int]) -> None:
+    """The sheet protected (no password) but for the indicators' scores: a county may try other figures and
+    the subtotals follow; the formulas cannot be overwritten by accident."""
+    for row in range(top, bottom):
+        if row not in sums:
+            for col in range(left, right + 1):
+                ws.cell(row=row, column=col).protection = OPEN
+    protect(ws)
 
 
 def _sum_row(ws: Worksheet, row: int, label: str, first: int, ranges: list[str], values: list[Decimal],

@@ -12,12 +12,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import groupby
 
+from scoring.base.errors import ScoringError
 from scoring.base.numbers import fmt
 from scoring.base.text import cn_date
 from scoring.domain import model, results
 from scoring.domain.model import DOCUMENT_STATUS, NARRATIVE, Bundle, Document, Natures
 from scoring.domain.results import IndicatorResult, Result
-from scoring.papers.changes import changes
+from scoring.papers.changes import changes, unmet_why
 from scoring.papers.report.render import chinese_number
 
 
@@ -80,6 +81,12 @@ class Standing:
     unsupported: str  # mandatory indicators full by score but not by evidence: 2.2、3.1
     verdict: str
     passed: bool
+    why: tuple[str, ...] = ()  # per mandatory indicator the stage does not count as met for want of evidence
+
+    @property
+    def brief(self) -> str:
+        """The verdict without its reasons (未达到创建标准), for a narrow cell."""
+        return self.verdict.split("：", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,7 @@ class EvidenceRow:
     status: str
     ok: bool
     cited_by: tuple[str, ...]
+    stages: tuple[str, ...] = ()  # with reviews, the status at each stage: 初评：不予采信（2.2）
 
 
 @dataclass(frozen=True)
@@ -182,6 +190,7 @@ class ReportContext:
     unsupported: tuple[IndicatorView, ...]  # mandatory, full by the self-score but not by the evidence
     passed: bool
     verdict: str
+    rule: str  # the verdict's rule in one sentence, from the rubric's declaration
     banded: bool  # the rubric rates by bands (五星 …): the conclusion is the band and what held it back
     band: str  # the band reached, "" for none
     next_band: str  # the band the result fell short of, "" at the top
@@ -192,9 +201,15 @@ class ReportContext:
     narrative: tuple[Section, ...]
     losses: tuple[Loss, ...]
     evidence: tuple[EvidenceRow, ...]
+    missing: tuple[str, ...]  # parts the bundle leaves blank; any makes the report a draft (草稿 on every page)
+    json_sha256: str = ""  # of the JSON the PDF carries (scoring score --format json), printed on the cover
+
+    @property
+    def draft(self) -> bool:
+        return bool(self.missing)
 
 
-def build(result: Result) -> ReportContext:
+def build(result: Result, json_sha256: str = "") -> ReportContext:
     rubric, bundle, own = result.rubric, result.bundle, result.own
     staged = _stage_scores(result)
     cats = tuple(_category(c, result.in_category(c.id), bundle, rubric.natures, staged,
@@ -217,12 +232,53 @@ def build(result: Result) -> ReportContext:
         mandatory_met=own.mandatory.met, mandatory_total=own.mandatory.total,
         shortfalls=tuple(views[i] for i in own.mandatory.failures),
         unsupported=tuple(views[i] for i in own.mandatory.unsupported),
-        passed=verdict.passed, verdict=verdict.text, banded=rubric.bands is not None, band=verdict.band or "",
-        next_band=verdict.next or "", held=verdict.held, further=tuple((b.band, b.held) for b in verdict.further),
-        by_total=verdict.by_total_text(own.total),
+        passed=verdict.passed, verdict=verdict.text, rule=verdict_rule(rubric), banded=rubric.bands is not None,
+        band=verdict.band or "", next_band=verdict.next or "", held=verdict.held,
+        further=tuple((b.band, b.held) for b in verdict.further), by_total=verdict.by_total_text(own.total),
         chain=tuple(standings(result)) if result.chain else (),
         narrative=tuple(Section(k, h, blocks(bundle.narrative.get(k, ""))) for k, h, _ in NARRATIVE),
-        losses=_losses(result.indicators, rubric.natures), evidence=_evidence(bundle, result.indicators))
+        losses=_losses(result.indicators, rubric.natures), evidence=_evidence(result), missing=missing_parts(result),
+        json_sha256=json_sha256)
+
+
+def draft_notice(result: Result, final: bool, where: str) -> str:
+    """What `report` says of a draft ("" for a complete bundle); a final report of a draft is refused."""
+    missing = missing_parts(result)
+    if not missing:
+        return ""
+    lines = "\n".join(f"  - {part}" for part in missing)
+    if final:
+        raise ScoringError(f"材料包有 {len(missing)} 处未填写，不能生成正式报告（请补齐后再生成；不加 --final "
+                           f"可先出草稿）：\n{lines}", where)
+    return f"材料包有 {len(missing)} 处未填写，报告每页标有“草稿”，不宜盖章报送：\n{lines}"
+
+
+def missing_parts(result: Result) -> tuple[str, ...]:
+    """What a stamped report may not lack and the bundle leaves blank: each indicator's 工作说明 and each part
+    of the narrative, in the report's order (narrative first)."""
+    narrative = result.bundle.narrative
+    parts = [f"{heading}（报告正文）" for key, heading, _ in NARRATIVE if not narrative.get(key, "").strip()]
+    parts += [f"{i.id} {i.indicator.title}：工作说明" for i in result.indicators
+              if not result.bundle.statements.get(i.id, "").strip()]
+    return tuple(parts)
+
+
+def verdict_rule(rubric: model.Rubric) -> str:
+    """The rule the verdict applies, in one sentence: mandatory indicators, category minimums, the total line
+    (or bands), as the rubric declares them."""
+    rule, parts = rubric.verdict, []
+    count = sum(1 for i in rubric.indicators if i.mandatory)
+    if rule.mandatory_full and count:
+        parts.append(f"{rubric.natures.must}（共{count}项）须全部得满分")
+    parts += [f"一级指标“{c.title}”不低于{fmt(c.min)}分" for c in rubric.categories if c.min is not None]
+    if rubric.bands is not None:
+        lines = "，".join(f"{b.name}{fmt(b.min_total)}分以上" for b in rubric.bands.levels)
+        parts.append(f"按总分评定等级（{lines}），并须满足该等级的其他条件")
+    elif rule.min_total is not None:
+        parts.append(f"总分不低于{fmt(rule.min_total)}分")
+    else:
+        parts.append("不设总分线")
+    return f"{'评定' if rubric.bands is not None else '判定'}规则：{'；'.join(parts)}。"
 
 
 _NOUN = re.compile(r"((自评|评定|评估)?报告)$")
@@ -240,14 +296,15 @@ def report_noun(rubric: model.Rubric) -> str:
 
 
 def standings(result: Result) -> list[Standing]:
-    out = []
+    out: list[Standing] = []
     for s, stage in zip(result.stages, (model.Stage(model.SELF), *result.chain), strict=True):
         m = s.mandatory
         who = " ".join(x for x in (stage.unit, stage.author) if x)
         out.append(Standing(s.stage, who, cn_date(stage.date), fmt(s.total), fmt(s.supported_total),
                             f"{m.met}/{m.total}" if m.total else "", "、".join(m.unsupported), s.verdict.text,
-                            s.verdict.passed))
+                            s.verdict.passed, unmet_why(result, len(out))))
     return out
+
 
 
 def _stage_scores(result: Result) -> dict[str, tuple[StageScore, ...]]:
@@ -328,17 +385,29 @@ def _losses(results: Iterable[IndicatorResult], natures: Natures) -> tuple[Loss,
         for r in ranked)
 
 
-def _evidence(bundle: Bundle, results: Iterable[IndicatorResult]) -> tuple[EvidenceRow, ...]:
+def _evidence(result: Result) -> tuple[EvidenceRow, ...]:
     cited: dict[str, list[str]] = {}
-    for r in results:
+    for r in result.indicators:
         for d in r.cited():
             cited.setdefault(d, []).append(r.id)
-    return tuple(_evidence_row(d, tuple(cited.get(d.id, ()))) for d in bundle.documents.values())
+    return tuple(_evidence_row(d, tuple(cited.get(d.id, ())), _staged_status(result, d))
+                 for d in result.bundle.documents.values())
 
 
-def _evidence_row(d: Document, cited_by: tuple[str, ...]) -> EvidenceRow:
+def _staged_status(result: Result, d: Document) -> tuple[str, ...]:
+    """With reviews, the document's status at each stage: a rejection holds for the indicator it was made on
+    from its stage on (a later stage never re-admits it)."""
+    out, refused = [f"{model.SELF} {_status(d)}"], list[str]()
+    for stage in result.chain:
+        refused += [o.indicator for o in stage.overrides if o.action == "reject" and o.target == d.id]
+        status = f"不予采信（{'、'.join(dict.fromkeys(refused))}）" if refused else _status(d)
+        out.append(f"{stage.name} {status}")
+    return tuple(out) if refused else ()  # the same at every stage: the one status says it
+
+
+def _evidence_row(d: Document, cited_by: tuple[str, ...], stages: tuple[str, ...]) -> EvidenceRow:
     return EvidenceRow(d.id, d.title, d.number, d.issuer, d.date, d.sha256[:12], _status(d), d.status == "ok",
-                       cited_by)
+                       cited_by, stages)
 
 
 def _status(d: Document) -> str:

@@ -5,6 +5,7 @@ summary of all its counties. Each has a context of plain strings, built here; th
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,15 +123,18 @@ def _reviewers(stage: Stage) -> str:
 PAPERS: dict[str, tuple[str, Callable[[Any], Any]]] = {}  # subject -> (template, context builder)
 
 
-def html(subject: str, obj: Any, templates: Path | None = None) -> str:
-    """A paper's HTML: its template over the context built from the object."""
+def html(subject: str, obj: Any, templates: Path | None = None, archive: render.Archive | None = None) -> str:
+    """A paper's HTML: its template over the context built from the object, and the SHA-256 of the JSON the
+    PDF carries (`json_sha256`, for the signature block)."""
     template, context = PAPERS[subject]
-    return render.render_html(template, template_dirs(templates), paper=context(obj))
+    digest = hashlib.sha256(archive.data).hexdigest() if archive else ""
+    return render.render_html(template, template_dirs(templates), paper=context(obj), json_sha256=digest)
 
 
-def pdf(subject: str, obj: Any, templates: Path | None = None) -> bytes:
+def pdf(subject: str, obj: Any, templates: Path | None = None, archive: render.Archive | None = None) -> bytes:
+    """A paper as PDF/A-3b, carrying `archive` (the JSON of the same object) when given."""
     render.require_cjk_font()
-    return render.render_pdf(html(subject, obj, templates), template_dirs(templates))[0]
+    return render.render_pdf(html(subject, obj, templates, archive), template_dirs(templates), None, archive)[0]
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,8 @@ def summary_context(s: Summary) -> SummaryContext:
         cells = tuple(Cell(fmt(f.total), fmt(f.supported), f"{f.mandatory_met}/{f.mandatory_total}") if f else None
                       for f in map(c.at, s.stages))
         last = c.stages[-1] if c.stages else None
-        rows.append(CountyRow(k, c.name or c.source, cells, last.verdict if last else "", bool(last and last.passed),
+        verdict = f"{last.stage}结论：{last.verdict}" if last else ""
+        rows.append(CountyRow(k, c.name or c.source, cells, verdict, bool(last and last.passed),
                               c.recommended, sum(f.pending for f in c.stages), c.error))
     scored = [c for c in s.counties if not c.error]
     yes = sum(1 for c in scored if c.recommended == OUTCOME[STAGES[1]][0])

@@ -12,14 +12,19 @@ import functools
 import gc
 import logging
 import mimetypes
+import re
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 import jinja2
+import markupsafe
 
 from scoring.base.errors import ScoringError
 
@@ -29,6 +34,32 @@ HEADER_CHARS = 40  # a running header string's longest; a longer one ends in …
 
 ReadExtra = Callable[[str], bytes | None]
 T = TypeVar("T")
+VARIANT = "pdf/a-3b"  # every PDF we write: archivable, with its machine-readable result embedded
+
+
+@dataclass(frozen=True)
+class Archive:
+    """The file a PDF carries (the JSON its figures come from) and the date its metadata states: an ISO
+    date taken from the inputs, never the clock, so the same inputs give the same bytes."""
+
+    name: str  # ASCII: result.json
+    data: bytes
+    date: str  # 2022-11-20
+
+
+def _write(document: Any, archive: Archive | None) -> bytes:
+    """PDF/A-3b; with an archive, the file attached as the document's data (AFRelationship /Data)."""
+    from weasyprint import Attachment
+
+    made = []
+    if archive is not None:
+        when = datetime.fromisoformat(archive.date)
+        made.append(Attachment(string=archive.data.decode(), name=archive.name, description="评分结果（JSON）",
+                               created=when, modified=when, relationship="Data"))
+    with warnings.catch_warnings():
+        # WeasyPrint reads its sRGB output intent from a file it leaves for the collector to close.
+        warnings.filterwarnings("ignore", r"unclosed file .*sRGB2014\.icc", ResourceWarning)
+        return bytes(document.write_pdf(pdf_variant=VARIANT, attachments=made))
 
 
 def chinese_number(n: int) -> str:
@@ -38,6 +69,14 @@ def chinese_number(n: int) -> str:
     tens, ones = divmod(n, 10)
     head = "" if tens == 0 else ("十" if tens == 1 else _DIGITS[tens] + "十")
     return head + (_DIGITS[ones] if ones else "")
+
+
+_DOCNO = re.compile(r"(〔\d+〕\d+号|\d+号)")
+
+
+def docno(text: str) -> markupsafe.Markup:
+    """Text holding a 文号, escaped, that never breaks inside 〔2022〕18号 (a line may break before it)."""
+    return markupsafe.Markup(_DOCNO.sub(lambda m: f'<span class="nobr">{m[1]}</span>', str(markupsafe.escape(text))))
 
 
 def header(text: str) -> str:
@@ -59,6 +98,7 @@ def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["cn"] = chinese_number
     env.filters["header"] = header
+    env.filters["docno"] = docno
     return env
 
 
@@ -106,10 +146,11 @@ def chinese_font_count() -> int | None:
     return count
 
 
-def render_pdf(html: str, dirs: Sequence[Path], read_extra: ReadExtra | None = None) -> tuple[bytes, int]:
-    """The PDF's bytes and its page count. Resources come only through `_fetcher`; a character no
-    font can show, or a resource WeasyPrint could not use, fails the render."""
-    return _render(html, dirs, read_extra, lambda document: (document.write_pdf(), len(document.pages)))
+def render_pdf(html: str, dirs: Sequence[Path], read_extra: ReadExtra | None = None,
+               archive: Archive | None = None) -> tuple[bytes, int]:
+    """The PDF's bytes (PDF/A-3b, carrying `archive`) and its page count. Resources come only through
+    `_fetcher`; a character no font can show, or a resource WeasyPrint could not use, fails the render."""
+    return _render(html, dirs, read_extra, lambda document: (_write(document, archive), len(document.pages)))
 
 
 def render_parts(html: str, dirs: Sequence[Path], starts: Sequence[str]) -> list[bytes]:

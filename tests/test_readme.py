@@ -1,0 +1,89 @@
+"""The README runs as written: its command blocks, in order, in a scratch folder, with the figures it states.
+
+Only what cannot run in a test is left out, each named in SKIPPED: the installer, the test run itself, the
+command overview (a list of forms with placeholders) and the desk (a server a person clicks through).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from .conftest import ROOT
+
+README = ROOT / "README.md"
+SKIPPED = ("bash scripts/setup.sh --test", "scoring rubric check", "scoring serve", "工作台材料/高青县_初评.yaml")
+
+
+def _blocks() -> list[str]:
+    return re.findall(r"```sh\n(.*?)```", README.read_text("utf-8"), re.DOTALL)
+
+
+def _commands(block: str) -> list[str]:
+    """The block's commands, continuation lines joined, comments dropped; none for a skipped block."""
+    if any(s in block for s in SKIPPED[:2]):
+        return []
+    joined = re.sub(r"\\\n\s*", "", block)
+    out = []
+    for line in joined.splitlines():
+        line = re.sub(r"\s+#.*$", "", line).strip()
+        if line and not line.startswith("#") and not any(s in line for s in SKIPPED[2:]):
+            out.append(line.replace("bash scripts/setup.sh && ", ""))
+    return out
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Every runnable command, in the README's order, in a folder holding what the commands name."""
+    work = tmp_path_factory.mktemp("readme")
+    for name in ("evidence", "programmes"):
+        shutil.copytree(ROOT / name, work / name)
+    (work / ".venv" / "bin").mkdir(parents=True)
+    (work / ".venv" / "bin" / "scoring").symlink_to(Path(sys.executable).with_name("scoring"))
+    out: dict[str, str] = {}
+    for command in (c for block in _blocks() for c in _commands(block)):
+        done = subprocess.run(["bash", "-c", command], cwd=work, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+        out[command] = done.stdout + done.stderr
+    out["folder"] = str(work)
+    return out
+
+
+def _output(ran: dict[str, str], start: str) -> str:
+    return next(v for k, v in ran.items() if k.startswith(start))
+
+
+def test_every_block_runs_in_order(ran: dict[str, str]) -> None:
+    work = Path(ran["folder"])
+    # Copied twice (the flow's and the desk's sections), the bundles are not nested in themselves.
+    assert not (work / "各县材料" / "高青县" / "gaoqing_2022_sample").exists()
+    assert (work / "工作台材料" / "高青县" / "bundle.yaml").is_file()
+    assert (work / "我县材料" / "填报表.xlsx").is_file() and (work / "2023评定结果" / "committee.pdf").is_file()
+
+
+def test_the_figures_the_readme_states(ran: dict[str, str]) -> None:
+    readme = README.read_text("utf-8")
+    work = Path(ran["folder"])
+    # 自评 84.2 分，达到创建标准: the sample's report.
+    assert "# 自评 84.2 分，达到创建标准" in readme
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(work / "高青县自评报告.pdf").pages))
+    assert "自评总分84.2分" in text and "（三）自评结论达到创建标准" in text
+    # 初评 82.9（有据 81.9），验收 80.9: the chain's table.
+    assert "# 初评 82.9（有据 81.9），验收 80.9；D12 不予采信，2.2 不计为达标" in readme
+    chain = _output(ran, ".venv/bin/scoring score evidence/gaoqing_2022_sample --review")
+    assert "初评总分：82.9（有据得分 81.9）" in chain and "验收总分：80.9（有据得分 79.9）" in chain
+    assert "初评结论：未达到创建标准：强制性指标 2.2 的满分没有初评采信的佐证支持" in chain
+    # The summary: 高青县 not recommended (its 初评 does not count 2.2).
+    assert "高青县不推荐" in readme
+    summary = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(work / "初评汇总表.pdf").pages))
+    assert "高青县84.284.216/1682.981.915/1680.979.915/16验收结论：未达到创建标准" in summary
+    # 一个中心：89 分，四星.
+    assert "# 一个中心：89 分，四星" in readme
+    center = _output(ran, ".venv/bin/scoring score evidence/qingdao_center_sample")
+    assert "89" in center and "四星" in center
