@@ -1,5 +1,6 @@
 """Properties over generated rubrics, bundles and reviews, and fuzzing of every file a county or a
-reviewer hands in. Bounded and derandomized, so the same examples run on every machine and in CI."""
+reviewer hands in. Bounded and derandomized, so the same examples run on every machine and in CI; the three
+costliest run twice as many with SCORING_LONG_TESTS=1."""
 
 from __future__ import annotations
 
@@ -32,15 +33,16 @@ from scoring.loading.bundle import open_bundle
 from scoring.papers import formats
 from scoring.pipeline import reviews as checks
 
-from .conftest import MINI, ROOT, SAMPLE, dump, make_bundle
+from .conftest import LONG_TESTS, MINI, ROOT, SAMPLE, dump, make_bundle
 
 CITY_REVIEW = ROOT / "evidence" / "gaoqing_2022_review_city.yaml"
 
 
-def bounded(examples: int) -> Any:
-    """The same examples on every run: no database, no clock, no randomness from outside."""
-    return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+def bounded(examples: int, long: int | None = None) -> Any:
+    """The same examples on every run: no database, no clock, no randomness from outside. `long` examples
+    instead when SCORING_LONG_TESTS=1."""
+    return settings(max_examples=long if LONG_TESTS and long else examples, deadline=None, derandomize=True,
+                    database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 # ---------------------------------------------------------------- generated rubrics
@@ -472,7 +474,7 @@ def check_bands(result: Result, k: int) -> None:
 
 
 @pytest.mark.slow
-@bounded(80)
+@bounded(40, long=80)
 @given(scenarios(), st.data())
 def test_generated_rubrics_and_bundles_keep_every_promise(scenario: Scenario, data: st.DataObject) -> None:
     text, inputs, facts, values = scenario
@@ -499,7 +501,7 @@ def test_generated_rubrics_and_bundles_keep_every_promise(scenario: Scenario, da
 
 
 @pytest.mark.slow
-@bounded(40)
+@bounded(20, long=40)
 @given(scenarios(with_bands=True))
 def test_generated_bands_give_the_highest_band_whose_every_condition_holds(scenario: Scenario) -> None:
     text, inputs, facts, _ = scenario
@@ -652,7 +654,7 @@ CELLS = st.one_of(
 
 
 @pytest.mark.slow
-@bounded(40)
+@bounded(20, long=40)
 @given(st.data())
 def test_any_cell_values_give_our_error_or_a_score(gaoqing_and_mini: Rubrics, data: st.DataObject) -> None:
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,6 @@
-"""The compiled fast path of schema validation accepts exactly what jsonschema accepts."""
+"""The compiled fast path of schema validation accepts exactly what jsonschema accepts: on every other
+mutated manifest by default, on all of them with SCORING_LONG_TESTS=1 (jsonschema takes about 15 ms a
+document)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from jsonschema import Draft202012Validator
 from scoring.loading import validate
 from scoring.loading.yamlio import load_yaml
 
-from .conftest import ROOT
+from .conftest import LONG_TESTS, ROOT
 
 BUNDLES = [ROOT / "evidence" / name / "bundle.yaml" for name in (
     "gaoqing_2022_sample", "gaoqing_2022_evidence_problems", "qingdao_center_sample")]
@@ -60,7 +62,9 @@ def test_fast_and_full_validation_agree(bundle: Any) -> None:
     full = Draft202012Validator(validate.schema("bundle"))
     data = load_yaml(bundle.read_bytes(), str(bundle)).data
     checked = 0
-    for doc in mutations(data):
+    for n, doc in enumerate(mutations(data)):
+        if n % 2 and not LONG_TESTS:
+            continue
         try:
             fast(doc)
             fast_ok = True
