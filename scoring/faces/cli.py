@@ -6,59 +6,31 @@ import io
 import signal
 import sys
 from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from scoring import __version__
-from scoring.base.errors import ScoringError, ScoringErrors
+from scoring.base.errors import ScoringError
 from scoring.base.files import check_outputs
 from scoring.base.numbers import ZERO, fmt
-from scoring.base.text import terminal
 from scoring.faces.chinese import install, usage_text
+from scoring.faces.command import (
+    emit,
+    friendly,
+    inputs,
+    load,
+    review_option,
+    rubric_option,
+    say,
+    templates_option,
+)
 from scoring.faces.process import check_arguments, stdout_failed, terminated, utf8_mode
 from scoring.papers.outputs import names
 
 F = TypeVar("F", bound=Callable[..., Any])
 install()  # click's own words (help headings, usage errors) in Chinese
-
-
-def _friendly(func: F) -> F:
-    """Turn library errors into a Chinese message and exit code 1, never a traceback."""
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ScoringErrors as exc:
-            for err in exc.errors:
-                say("错误", err)
-            sys.exit(1)
-        except ScoringError as exc:
-            say("错误", exc)
-            sys.exit(1)
-        except OSError as exc:
-            if exc.filename is not None:  # not standard output: a bug, shown as one
-                raise
-            stdout_failed(exc)
-    return wrapper  # type: ignore[return-value]
-
-
-def say(label: str, problem: object) -> None:
-    """A problem on standard error. It may quote bundle or rubric text: no control character in it
-    reaches the terminal as one (an escape sequence could recolour, retitle or hide what it says)."""
-    click.echo(f"{label}：{terminal(str(problem))}", err=True)
-
-
-def _emit(data: bytes, output: Path | None) -> None:
-    if output is None:
-        click.echo(data, nl=False)
-        return
-    from scoring.base.files import write_atomic
-
-    write_atomic(output, data)
-    click.echo(f"已写入 {output}", err=True)
 
 
 def run() -> None:
@@ -98,7 +70,7 @@ def rubric() -> None:
 @rubric.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="把警告也当作错误。")
-@_friendly
+@friendly
 def rubric_check(file: Path, strict: bool) -> None:
     """检查评分细则文件：格式、分值合计、规则可达分值、重复编号与重复键。"""
     from scoring.loading.rubric import check, resolve
@@ -123,20 +95,20 @@ def rubric_check(file: Path, strict: bool) -> None:
 @rubric.command("show")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--format", "fmt_", type=click.Choice(names("rubric")), default="table", show_default=True)
-@_friendly
+@friendly
 def rubric_show(file: Path, fmt_: str) -> None:
     """列出评分细则的指标、分值和所需输入。"""
     from scoring.loading.rubric import load, resolve
     from scoring.papers.outputs import render
 
-    _emit(render("rubric", fmt_, load(resolve(str(file)))), None)
+    emit(render("rubric", fmt_, load(resolve(str(file)))), None)
 
 
 @rubric.command("test")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--coverage", "show_coverage", is_flag=True,
               help="列出没有任何用例覆盖的分档、档位、前提、否决和星级，以及覆盖率。")
-@_friendly
+@friendly
 def rubric_test(file: Path, show_coverage: bool) -> None:
     """运行评分细则自带的测试用例（同名 .tests 目录），报告每处不符。"""
     from scoring.jobs.coverage import coverage, lines
@@ -163,64 +135,29 @@ def rubric_test(file: Path, show_coverage: bool) -> None:
         sys.exit(1)
 
 
-def _load(bundle_path: Path, rubric: str | None, reviews: tuple[Path, ...] = ()) -> Any:
-    from scoring.pipeline.folder import RubricChoice, score_files
-
-    return score_files(bundle_path, RubricChoice.of(rubric), reviews)
-
-
-def _rubric_input(rubric: str | None) -> Path | None:
-    """The rubric file a command reads, for the output checks: the one named by id or path."""
-    from scoring.pipeline.folder import RubricChoice
-
-    return RubricChoice.of(rubric).named
-
-
-def _inputs(bundle: Path, rubric_file: str | None, reviews: tuple[Path, ...] = (),
-            templates: Path | None = None) -> list[tuple[str, Path | None]]:
-    """What a command on one bundle reads, each with its name for a message."""
-    return [("材料包", bundle), ("评分细则文件", _rubric_input(rubric_file)), *(("评审意见文件", r) for r in reviews),
-            ("模板目录", templates)]
-
-
-def _rubric_option(func: F) -> F:
-    return click.option("--rubric", "rubric_file", type=str,
-                        help="评分细则：文件，或自带细则的编号（默认按材料包中的 rubric 查找）。")(func)
-
-
-def _templates_option(func: F) -> F:
-    return click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
-                        help="自定义模板目录：其中的同名模板优先于内置模板。")(func)
-
-
-def _review_option(func: F) -> F:
-    return click.option("--review", "reviews", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
-                        help="评审意见文件（初评、验收），可给多次，按 初评 → 验收 的顺序。")(func)
-
-
 @main.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
-@_rubric_option
+@rubric_option
 @click.option("--format", "fmt_", type=click.Choice(names("result")), default="table", show_default=True,
               help="输出格式：table 表格，json，csv（Excel/WPS 可直接打开），xlsx 自评打分表，html 或 pdf 自评报告。")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="写入文件（默认输出到屏幕）。")
 @click.option("--strict", is_flag=True, help="有未填报的输入时报错。")
-@_review_option
-@_friendly
+@review_option
+@friendly
 def score(bundle: Path, rubric_file: str | None, fmt_: str, output: Path | None, strict: bool,
           reviews: tuple[Path, ...]) -> None:
     """按评分细则为佐证材料包打分；给出 --review 时同时计算各评审阶段的得分。"""
     from scoring.papers.outputs import render
 
-    check_outputs([output], _inputs(bundle, rubric_file, reviews))
+    check_outputs([output], inputs(bundle, rubric_file, reviews))
     if fmt_ in ("pdf", "xlsx") and output is None:
         raise ScoringError(f"{fmt_.upper()} 不能输出到屏幕", hint=f"请用 -o 指定文件，如 -o 自评报告.{fmt_}")
-    result = _load(bundle, rubric_file, reviews)
+    result = load(bundle, rubric_file, reviews)
     if strict and result.missing:
         listed = "、".join(f"{i} {n}" for i, n in result.missing[:20])
         more = f" 等 {len(result.missing)} 项" if len(result.missing) > 20 else ""
         raise ScoringError(f"有未填报的输入：{listed}{more}", result.bundle.name, hint="请补充填报后再评分")
-    _emit(render("result", fmt_, result), output)
+    emit(render("result", fmt_, result), output)
 
 
 @main.command()
@@ -228,7 +165,7 @@ def score(bundle: Path, rubric_file: str | None, fmt_: str, output: Path | None,
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--assessee", default="", help="被评估单位名称，如 高青县。")
 @click.option("--xlsx", is_flag=True, help="生成 Excel/WPS 填报表（填报表.xlsx）而不是 bundle.yaml。")
-@_friendly
+@friendly
 def init(rubric_file: str, directory: Path, assessee: str, xlsx: bool) -> None:
     """为评分细则生成空白材料包：每个输入及其填报提示。"""
     from scoring.jobs.blank import questions, write_blank
@@ -242,7 +179,7 @@ def init(rubric_file: str, directory: Path, assessee: str, xlsx: bool) -> None:
 @main.command()
 @click.argument("bundle", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--rehash", is_flag=True, help="文件内容有变化时，更新清单中登记的 SHA-256。")
-@_friendly
+@friendly
 def docs(bundle: Path, rehash: bool) -> None:
     """把材料包 documents 文件夹中的文件登记到清单（bundle.yaml 或填报表）：新文件加上 SHA-256 和标题，
     报告内容有变化和已缺失的文件。清单的其他内容不变。"""
@@ -267,11 +204,11 @@ def docs(bundle: Path, rehash: bool) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="报告 PDF 文件，如 自评报告.pdf。")
 @click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False), help="同时保存报告的 HTML。")
-@_rubric_option
-@_templates_option
-@_review_option
+@rubric_option
+@templates_option
+@review_option
 @click.option("--final", is_flag=True, help="出正式稿：材料包缺少工作说明或报告正文时拒绝生成（退出码 1），不出草稿。")
-@_friendly
+@friendly
 def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: str | None,
            templates: Path | None, reviews: tuple[Path, ...], final: bool) -> None:
     """生成可打印、盖章报送的自评报告（PDF）；缺工作说明或报告正文时为每页标“草稿”的草稿。"""
@@ -280,8 +217,8 @@ def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: str 
     from scoring.papers.report.context import draft_notice
 
     # Checked now as well as when writing: rendering takes seconds, so fail before, not after.
-    check_outputs([output, html_file], _inputs(bundle, rubric_file, reviews, templates))
-    result = _load(bundle, rubric_file, reviews)
+    check_outputs([output, html_file], inputs(bundle, rubric_file, reviews, templates))
+    result = load(bundle, rubric_file, reviews)
     if notice := draft_notice(result, final, str(bundle)):
         say("草稿", notice)
     made = self_evaluation(result, templates)
@@ -294,13 +231,13 @@ def report(bundle: Path, output: Path, html_file: Path | None, rubric_file: str 
 
 @main.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
-@_review_option
+@review_option
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="意见表文件：.pdf、.json、.csv、.xlsx 或 .html，如 初评意见表.pdf。")
 @click.option("--format", "fmt_", type=click.Choice(names("changes")), help="输出格式（默认按文件扩展名）。")
-@_rubric_option
-@_templates_option
-@_friendly
+@rubric_option
+@templates_option
+@friendly
 def diff(bundle: Path, reviews: tuple[Path, ...], output: Path, fmt_: str | None, rubric_file: str | None,
          templates: Path | None) -> None:
     """生成评审意见表：逐阶段列出每项调整（调整前后得分、理由、评审人）、总分与强制性指标达标情况的变化、
@@ -308,12 +245,12 @@ def diff(bundle: Path, reviews: tuple[Path, ...], output: Path, fmt_: str | None
     from scoring.papers.changes import changes
     from scoring.papers.outputs import Options, by_extension, render
 
-    check_outputs([output], _inputs(bundle, rubric_file, reviews, templates))
+    check_outputs([output], inputs(bundle, rubric_file, reviews, templates))
     if not reviews:
         raise ScoringError("没有给出评审意见文件", hint="请用 --review 给出初评（及验收）的评审意见文件")
     name = by_extension("changes", output, fmt_)
-    made = changes(_load(bundle, rubric_file, reviews))
-    _emit(render("changes", name, made, Options(templates)), output)
+    made = changes(load(bundle, rubric_file, reviews))
+    emit(render("changes", name, made, Options(templates)), output)
 
 
 @main.command()
@@ -327,7 +264,7 @@ def diff(bundle: Path, reviews: tuple[Path, ...], output: Path, fmt_: str | None
 @click.option("--previous", type=click.Path(path_type=Path, dir_okay=False), help="上一年的 ratings.json（连续未达标的判断）。")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="输出目录。")
 @click.option("--pdfs", is_flag=True, help="同时为每个中心生成两页的星级评定结果（PDF）。")
-@_friendly
+@friendly
 def rate(directory: Path, rubric_file: str, programme_file: Path, centers_total: int | None, registry: Path | None,
          previous: Path | None, output: Path, pdfs: bool) -> None:
     """星级评定：为目录中每个中心的材料包评分评星，再按奖补方案计算奖励名额、奖励金额、资金分担和退出。"""
@@ -374,15 +311,15 @@ def review() -> None:
 @click.option("--stage", type=click.Choice(["初评", "验收"]), default="初评", show_default=True, help="评审阶段。")
 @click.option("--reviewer", default="", help="评审人姓名。")
 @click.option("--unit", default="", help="评审单位，如 淄博市民政局。")
-@_rubric_option
-@_friendly
+@rubric_option
+@friendly
 def review_init(bundle: Path, output: Path, stage: str, reviewer: str, unit: str, rubric_file: str | None) -> None:
     """为材料包生成空白评审意见：每项指标附县里的填报、有据得分和标记，佐证不足的指标排在前面。"""
     from scoring.base.files import write_atomic
     from scoring.loading.review import blank
 
-    check_outputs([output], _inputs(bundle, rubric_file))
-    result = _load(bundle, rubric_file)
+    check_outputs([output], inputs(bundle, rubric_file))
+    result = load(bundle, rubric_file)
     write_atomic(output, blank(result, stage, reviewer, unit).encode())
     short = sum(1 for i in result.indicators if i.own.supported < i.own.points)
     click.echo(f"已生成空白{stage}评审意见 {output}：{len(result.indicators)} 个指标，其中佐证不足 {short} 项排在最前。")
@@ -393,16 +330,16 @@ def review_init(bundle: Path, output: Path, stage: str, reviewer: str, unit: str
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="结转后的评审意见文件。")
-@_rubric_option
-@_friendly
+@rubric_option
+@friendly
 def review_carry(old_review: Path, bundle: Path, output: Path, rubric_file: str | None) -> None:
     """把评审意见结转到县里重新报送的材料包：材料有变化的指标，其评审意见标为待复核。"""
     from scoring.base.files import write_atomic
     from scoring.loading.review import carry, read
 
-    check_outputs([output], [("原评审意见文件", old_review), *_inputs(bundle, rubric_file)])
+    check_outputs([output], [("原评审意见文件", old_review), *inputs(bundle, rubric_file)])
     old = read(old_review)
-    text, changed = carry(old, _load(bundle, rubric_file))
+    text, changed = carry(old, load(bundle, rubric_file))
     write_atomic(output, text.encode())
     waiting = sum(1 for o in (*old.stage.overrides, *old.stage.pending) if o.indicator in changed)
     listed = "、".join(changed) if changed else "无"
@@ -415,9 +352,9 @@ def review_carry(old_review: Path, bundle: Path, output: Path, rubric_file: str 
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="汇总表文件：.pdf、.csv、.json 或 .html。")
 @click.option("--format", "fmt_", type=click.Choice(names("summary")), help="输出格式（默认按文件扩展名）。")
-@_rubric_option
-@_templates_option
-@_friendly
+@rubric_option
+@templates_option
+@friendly
 def review_summary(directory: Path, output: Path, fmt_: str | None, rubric_file: str | None,
                    templates: Path | None) -> None:
     """汇总目录中各县的材料包及其评审意见（按材料包 SHA-256 对应）：自评、初评、验收总分，强制性指标达标，结论，是否推荐。"""
@@ -430,7 +367,7 @@ def review_summary(directory: Path, output: Path, fmt_: str | None, rubric_file:
                              ("评分细则文件", choice.named), ("模板目录", templates)])
     name = by_extension("summary", output, fmt_)
     made = summarize(found, choice)
-    _emit(render("summary", name, made, Options(templates)), output)
+    emit(render("summary", name, made, Options(templates)), output)
     failed = sum(1 for c in made.counties if c.error)
     click.echo(f"共 {len(made.counties)} 个材料包，{failed} 个无法评分；评审意见问题 {len(made.problems)} 条。", err=True)
 
@@ -443,8 +380,8 @@ def review_summary(directory: Path, output: Path, fmt_: str | None, rubric_file:
               help="评审人，如 李明@淄博市民政局（可给多次）；启动时为每人显示个人登录链接，评审意见记在登录者名下。")
 @click.option("--reviewers", "roster_file", type=click.Path(path_type=Path, dir_okay=False),
               help="评审人名单文件：每行一位，姓名@单位。")
-@_rubric_option
-@_friendly
+@rubric_option
+@friendly
 def serve(directory: Path, host: str | None, port: int, named: tuple[str, ...], roster_file: Path | None,
           rubric_file: str | None) -> None:
     """评审工作台：在浏览器中逐县查看材料、填写评审意见（与 review init 相同的评审意见文件），按 Ctrl-C 停止。"""
@@ -455,7 +392,7 @@ def serve(directory: Path, host: str | None, port: int, named: tuple[str, ...], 
 
 @review.command("audit")
 @click.argument("review_file", type=click.Path(path_type=Path, dir_okay=False))
-@_friendly
+@friendly
 def review_audit(review_file: Path) -> None:
     """核对评审意见文件的修改记录（评审工作台每次保存时追加）：列出每次保存，检查文件是否都经工作台修改。"""
     from scoring.faces.desk.reviewers import check, log_path
@@ -477,10 +414,10 @@ def review_audit(review_file: Path) -> None:
 @main.command()
 @click.argument("pdf", type=click.Path(path_type=Path, dir_okay=False))
 @click.argument("bundle", required=False, type=click.Path(path_type=Path))
-@_review_option
-@_rubric_option
-@_templates_option
-@_friendly
+@review_option
+@rubric_option
+@templates_option
+@friendly
 def verify(pdf: Path, bundle: Path | None, reviews: tuple[Path, ...], rubric_file: str | None,
            templates: Path | None) -> None:
     """核验本程序生成的 PDF：附带的结果 JSON 与页面上印的 SHA-256 是否一致；给出材料包（及评审意见）时重新生成并逐字节比对。"""
@@ -491,5 +428,5 @@ def verify(pdf: Path, bundle: Path | None, reviews: tuple[Path, ...], rubric_fil
     if bundle is None:
         click.echo("未给出材料包：没有重新生成比对。")
         return
-    sealed.compare(found, pdf.read_bytes(), sealed.reproduce(found, _load(bundle, rubric_file, reviews), templates))
+    sealed.compare(found, pdf.read_bytes(), sealed.reproduce(found, load(bundle, rubric_file, reviews), templates))
     click.echo(f"与按 {bundle} 重新生成的{found.kind}逐字节相同。")

@@ -4,6 +4,7 @@ committee's run, in the one table look of scoring/base/tablelook.py."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
@@ -12,7 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from scoring.base.numbers import ZERO, fmt
 from scoring.base.tablelook import BAND, LINE_HEIGHT, OPEN, moment, protect, put, save, table
 from scoring.domain.records import Rating
-from scoring.domain.results import Result
+from scoring.domain.results import IndicatorResult, Result
 from scoring.papers.changes import Changes
 from scoring.papers.formats import CHANGES_HEAD, changes_rows, rating_head, rating_rows
 
@@ -21,6 +22,17 @@ from scoring.papers.formats import CHANGES_HEAD, changes_rows, rating_head, rati
 
 def _number(value: Decimal) -> Decimal:
     return Decimal(fmt(value))  # shortest exact form: 1.7, not 1.70
+
+
+def _indicator_row(result: Result, i: IndicatorResult, category: str) -> list[Any]:
+    """One indicator's row of the 自评打分表: its wording, points at every stage and the documents it cites."""
+    r, b = result.rubric, result.bundle
+    cites = dict.fromkeys(d for _, ans in i.answers if ans for d in ans.documents)
+    return [i.id, category, i.indicator.title, i.indicator.criteria or i.indicator.text,
+            *([r.natures.short(i.indicator.mandatory)] if r.natures.mandatory else []),
+            *(_number(v) for v in (i.indicator.max, i.score, i.supported_score,
+                                   *(x for s in i.scores[1:] for x in (s.points, s.supported)))),
+            "\n".join(f"{d} {b.documents[d].title}" for d in cites)]
 
 
 def result_workbook(result: Result) -> bytes:
@@ -44,12 +56,7 @@ def result_workbook(result: Result) -> bytes:
     for k, cat in enumerate(r.categories):
         start = row
         for i in result.in_category(cat.id):
-            cites = dict.fromkeys(d for _, ans in i.answers if ans for d in ans.documents)
-            put(ws, row, [i.id, f"{cat.id}、{cat.title}", i.indicator.title, i.indicator.criteria or i.indicator.text,
-                          *([r.natures.short(i.indicator.mandatory)] if r.natures.mandatory else []),
-                          *(_number(v) for v in (i.indicator.max, i.score, i.supported_score,
-                                                 *(x for s in i.scores[1:] for x in (s.points, s.supported)))),
-                          "\n".join(f"{d} {b.documents[d].title}" for d in cites)])
+            put(ws, row, _indicator_row(result, i, f"{cat.id}、{cat.title}"))
             row += 1
         sums = [cat.max, result.own.categories[k].score,
                 sum((i.supported_score for i in result.in_category(cat.id)), ZERO),
