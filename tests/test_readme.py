@@ -17,6 +17,8 @@ from pypdf import PdfReader
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.xdist_group("readme")  # the README's commands run once, on one worker
+
 README = ROOT / "README.md"
 SKIPPED = ("bash scripts/setup.sh --test", "scoring rubric check", "scoring serve", "工作台材料/高青县_初评.yaml")
 

@@ -16,6 +16,8 @@ from scoring.faces.cli import main
 from .conftest import ROOT, SAMPLE
 from .test_report import squeeze
 
+pytestmark = pytest.mark.xdist_group("stamped")  # the papers are rendered once, on one worker
+
 CITY = ROOT / "evidence" / "gaoqing_2022_review_city.yaml"
 PROVINCE = ROOT / "evidence" / "gaoqing_2022_review_province.yaml"
 CHAIN = ("--review", str(CITY), "--review", str(PROVINCE))
