@@ -407,13 +407,9 @@ def changed_lines(case: Case, shown: Stage | None) -> tuple[str, ...]:
     def said(o: Override) -> str:
         return f"指标 {o.indicator}：{worded.get((case.stage, o.indicator, o.action, o.target), _plain(o))}（{o.author}）"
 
-    def keys(s: Stage) -> dict[tuple[Any, ...], Override]:
-        return {(o.indicator, o.action, o.target, str(o.value), o.reason): o for o in (*s.overrides, *s.pending)}
-    old, new = keys(shown), keys(now)
-    lines = [f"新增 {said(o)}" for k, o in new.items() if k not in old]
-    lines += [f"删除 {said(o)}" for k, o in old.items() if k not in new]
-    if (shown.author, shown.unit, shown.date) != (now.author, now.unit, now.date):
-        lines.append(f"评审人信息改为：{' '.join(x for x in (now.unit, now.author, now.date) if x)}")
+    lines = reviewers.entry_changes(shown, now, said)
+    if head := reviewers.header_change(shown, now):
+        lines.append(f"评审人信息改为：{head}")
     return tuple(lines)
 
 

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -139,15 +139,27 @@ def changes(before: Stage, after: Stage) -> list[str]:
         value = f"为 {o.value}" if o.action != "reject" else ""
         return f"指标 {o.indicator} {ACTION_WORDS.get(o.action, o.action)}{target}{value}（理由：{excerpt(o.reason)}）"
 
+    lines = entry_changes(before, after, said)
+    lines += [f"确认 {said(o)}" for o in after.overrides if any(o is p for p in before.pending)]
+    if head := header_change(before, after):
+        lines.append(f"评审人信息：{head}")
+    return lines
+
+
+def entry_changes(before: Stage, after: Stage, said: Callable[[Override], str]) -> list[str]:
+    """The entries added and removed between two versions of a stage, each worded by `said`."""
     def keyed(s: Stage) -> dict[tuple[Any, ...], Override]:
         return {(o.indicator, o.action, o.target, str(o.value), o.reason): o for o in (*s.overrides, *s.pending)}
     old, new = keyed(before), keyed(after)
-    lines = [f"新增 {said(o)}" for k, o in new.items() if k not in old]
-    lines += [f"删除 {said(o)}" for k, o in old.items() if k not in new]
-    lines += [f"确认 {said(o)}" for o in after.overrides if any(o is p for p in before.pending)]
-    if (before.author, before.unit, before.date) != (after.author, after.unit, after.date):
-        lines.append(f"评审人信息：{' '.join(x for x in (after.unit, after.author, after.date) if x)}")
-    return lines
+    return [*(f"新增 {said(o)}" for k, o in new.items() if k not in old),
+            *(f"删除 {said(o)}" for k, o in old.items() if k not in new)]
+
+
+def header_change(before: Stage, after: Stage) -> str:
+    """The reviewer, unit and date as they now read, when they changed; else ""."""
+    if (before.author, before.unit, before.date) == (after.author, after.unit, after.date):
+        return ""
+    return " ".join(x for x in (after.unit, after.author, after.date) if x)
 
 
 def now() -> str:
