@@ -5,6 +5,7 @@ import multiprocessing
 import os
 import pkgutil
 import shutil
+import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,12 @@ from scoring.domain.results import Result
 from scoring.faces.cli import main
 from scoring.loading.bundle import open_bundle
 from scoring.loading.rubric import load
+
+# Each test process (and each command a test starts) compiles a module once and keeps it in __pycache__,
+# even where the environment asks not to: compiling the test modules (with pytest's assertion rewriting)
+# and the package again in every process costs seconds per run.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

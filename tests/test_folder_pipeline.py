@@ -229,3 +229,22 @@ def test_the_desk_shows_the_value_in_force_at_its_stage(shared: tuple[Path, Path
         card = page[page.index(f'id="i-{ident}"'):]
         card = card[: card.index("</article>")]
         assert '<option value="delivered" selected>' in card and '<option value="kitchen" selected>' not in card
+
+
+def test_a_small_batch_runs_here_and_a_large_one_on_every_core() -> None:
+    """Starting workers costs about a second: a few items run in this process, many in the workers."""
+    import os
+
+    from scoring.pipeline import batch
+
+    here = batch.run(_pid, list(range(4)), serial_below=5)
+    assert here == [os.getpid()] * 4
+    if (os.cpu_count() or 1) > 1:
+        there = batch.run(_pid, list(range(4)), serial_below=4)
+        assert os.getpid() not in there
+
+
+def _pid(_: int) -> int:
+    import os
+
+    return os.getpid()

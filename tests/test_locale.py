@@ -45,7 +45,6 @@ def everything(folder: Path, environ: dict[str, str], command: list[str]) -> dic
     shutil.copytree(SAMPLE, folder / "高青县")
     (folder / "结果").mkdir()
     seen: dict[str, object] = {
-        "json": run(command, folder, environ, "score", "高青县", "--format", "json"),
         "table": run(command, folder, environ, "score", "高青县"),
         "file": run(command, folder, environ, "score", "高青县", "--format", "json", "-o", "结果/评分.json"),
         "missing": run(command, folder, environ, "score", "没有这个县"),
@@ -59,7 +58,7 @@ def everything(folder: Path, environ: dict[str, str], command: list[str]) -> dic
 @pytest.fixture(scope="module")
 def utf8(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     seen = everything(tmp_path_factory.mktemp("utf8") / "运行", env("C.UTF-8"), [sys.executable, "-m", "scoring"])
-    assert b'"supported_total": 84.2' in seen["json"][1]  # type: ignore[index]
+    assert b'"supported_total": 84.2' in seen["files"]["结果/评分.json"]  # type: ignore[index]
     return seen
 
 

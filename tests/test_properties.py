@@ -1,6 +1,6 @@
 """Properties over generated rubrics, bundles and reviews, and fuzzing of every file a county or a
-reviewer hands in. Bounded and derandomized, so the same examples run on every machine and in CI; the three
-costliest run twice as many with SCORING_LONG_TESTS=1."""
+reviewer hands in. Bounded and derandomized, so the same examples run on every machine and in CI; with
+SCORING_LONG_TESTS=1 each runs two to four times as many (before a release)."""
 
 from __future__ import annotations
 
@@ -474,7 +474,7 @@ def check_bands(result: Result, k: int) -> None:
 
 
 @pytest.mark.slow
-@bounded(40, long=80)
+@bounded(20, long=80)
 @given(scenarios(), st.data())
 def test_generated_rubrics_and_bundles_keep_every_promise(scenario: Scenario, data: st.DataObject) -> None:
     text, inputs, facts, values = scenario
@@ -501,7 +501,7 @@ def test_generated_rubrics_and_bundles_keep_every_promise(scenario: Scenario, da
 
 
 @pytest.mark.slow
-@bounded(20, long=40)
+@bounded(10, long=40)
 @given(scenarios(with_bands=True))
 def test_generated_bands_give_the_highest_band_whose_every_condition_holds(scenario: Scenario) -> None:
     text, inputs, facts, _ = scenario
@@ -564,7 +564,7 @@ MANIFEST = (SAMPLE / "bundle.yaml").read_bytes()
 
 
 @pytest.mark.slow
-@bounded(100)
+@bounded(50, long=100)
 @given(mutated(MANIFEST))
 def test_a_damaged_manifest_gives_our_error_or_a_score(gaoqing_and_mini: Rubrics, raw: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -575,7 +575,7 @@ def test_a_damaged_manifest_gives_our_error_or_a_score(gaoqing_and_mini: Rubrics
 
 
 @pytest.mark.slow
-@bounded(150)
+@bounded(60, long=150)
 @given(mutated(CITY_REVIEW.read_bytes()))
 def test_a_damaged_review_gives_our_error_or_a_score(gaoqing_rubric: rubric.Rubric, sample_bundle: Bundle,
                                                      raw: bytes) -> None:
@@ -602,7 +602,7 @@ SAMPLE_ZIP = zipped(SAMPLE)
 
 
 @pytest.mark.slow
-@bounded(150)
+@bounded(60, long=150)
 @given(mutated(SAMPLE_ZIP, st.binary(min_size=1, max_size=4)))
 def test_a_damaged_zip_gives_our_error_or_a_score(gaoqing_and_mini: Rubrics, raw: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -636,7 +636,7 @@ def workbook_bundle(folder: Path, raw: bytes) -> Path:
 
 
 @pytest.mark.slow
-@bounded(40)
+@bounded(20, long=40)
 @given(st.data())
 def test_a_damaged_workbook_gives_our_error_or_a_score(gaoqing_and_mini: Rubrics, data: st.DataObject) -> None:
     raw = data.draw(mutated(filled_workbook(), st.binary(min_size=1, max_size=4)))
@@ -654,7 +654,7 @@ CELLS = st.one_of(
 
 
 @pytest.mark.slow
-@bounded(20, long=40)
+@bounded(10, long=40)
 @given(st.data())
 def test_any_cell_values_give_our_error_or_a_score(gaoqing_and_mini: Rubrics, data: st.DataObject) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -673,7 +673,7 @@ def test_any_cell_values_give_our_error_or_a_score(gaoqing_and_mini: Rubrics, da
 
 
 @pytest.mark.slow
-@bounded(20)
+@bounded(10, long=20)
 @given(st.sampled_from(["manifest", "zip", "review"]), st.data(), st.sampled_from(["table", "json", "csv"]))
 def test_the_command_never_shows_a_traceback(what: str, data: st.DataObject, fmt_: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:

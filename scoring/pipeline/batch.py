@@ -18,11 +18,13 @@ R = TypeVar("R")
 CHUNK = 50  # items per job sent to a worker, at most
 
 
-def run(func: Callable[[T], R], items: Sequence[T], what: str = "评分") -> list[R]:
+def run(func: Callable[[T], R], items: Sequence[T], what: str = "评分", serial_below: int = 2) -> list[R]:
+    """`serial_below`: fewer items than this run in this process, because starting the workers (a fresh
+    interpreter each, importing the package) would cost more than the items themselves."""
     workers = min(len(items), os.cpu_count() or 1)
     show = sys.stderr.isatty()
     results: list[R] = []
-    if workers <= 1:
+    if workers <= 1 or len(items) < serial_below:
         for item in items:
             results.append(func(item))
             _progress(show, what, len(results), len(items))

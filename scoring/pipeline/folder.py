@@ -177,12 +177,17 @@ def score_found(path: Path, filed: Sequence[Filed], rubric: RubricChoice) -> Sco
     return Scored(path, score(built, bundle, [f.review for f in mine]), mine)
 
 
+# A bundle scores in about 10 ms once the rubric is loaded; two workers take about a second of start-up
+# (interpreter, package, rubric) before their first bundle: below this many bundles one process is faster.
+SERIAL_BELOW = 128
+
+
 def score_folder(found: Found, filed: Sequence[Filed], rubric: RubricChoice,
                  make: Callable[[Path, Scored | ScoringError], T], what: str) -> list[T]:
     """Every bundle of a folder scored on every core, each made into a row by `make` (a module-level
     function, or a partial of one): from its result, or from the error that stopped it."""
     job = partial(_one, filed=tuple(filed), rubric=rubric, make=make)
-    return batch.run(job, [str(p) for p in found.bundles], what)
+    return batch.run(job, [str(p) for p in found.bundles], what, SERIAL_BELOW)
 
 
 def _one(path: str, filed: tuple[Filed, ...], rubric: RubricChoice,
