@@ -125,11 +125,11 @@ def test_the_city_summary_and_the_desks_download(county: Path, tmp_path: Path) -
 
 @pytest.fixture(scope="module")
 def rated(tmp_path_factory: pytest.TempPathFactory) -> rating.Rating:
-    """Two centers, one named @SUM(A1), in districts named =1+1 and -3 分理由, and a registry naming a
-    third center that sent nothing, named =HYPERLINK(…) in a district named +1."""
+    """One center, named @SUM(A1) in a district named =1+1, and a registry naming two more that sent
+    nothing: one in a district named -3 分理由, one named =HYPERLINK(…) in a district named +1. (One bundle
+    is scored in this process: no pool of workers to start.)"""
     root = tmp_path_factory.mktemp("rate")
     center(root / "centers", "C1", SUM, 58, 37)
-    center(root / "centers", "C2", MINUS, 44, 28)
     manifest = root / "centers" / "C1" / "bundle.yaml"
     manifest.write_text(manifest.read_text("utf-8").replace("C1中心", f"'{AT}'"), "utf-8")
     registry = root / "名册.csv"
