@@ -1,21 +1,24 @@
 """The compiled fast path of schema validation accepts exactly what jsonschema accepts: on every other
 mutated manifest by default, on all of them with SCORING_LONG_TESTS=1 (jsonschema takes about 15 ms a
-document)."""
+document); and a value a pattern refuses is told in words what it may hold."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from scoring.loading import validate
+from scoring.base.errors import ScoringError
+from scoring.loading import programme, validate
+from scoring.loading.rubric import load
 from scoring.loading.yamlio import load_yaml
 
-from .conftest import LONG_TESTS, ROOT
+from .conftest import FIXTURES, LONG_TESTS, ROOT
 
 BUNDLES = [ROOT / "evidence" / name / "bundle.yaml" for name in (
     "gaoqing_2022_sample", "gaoqing_2022_evidence_problems", "qingdao_center_sample")]
@@ -77,3 +80,32 @@ def test_fast_and_full_validation_agree(bundle: Any) -> None:
 
 def test_schemas_beyond_draft_7_take_the_full_path() -> None:
     assert validate._fast("rubric") is None and validate._fast("review") is None
+
+
+def _patterns(node: Any) -> Iterator[str]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _patterns(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from _patterns(value)
+
+
+def test_every_pattern_is_said_in_words() -> None:
+    """A refused value is told what its field may hold, never shown a regular expression."""
+    names = [p.name.removesuffix(".schema.json") for p in (ROOT / "scoring" / "schemas").glob("*.schema.json")]
+    found = {p for name in names for p in _patterns(validate.schema(name))}
+    assert len(found) > 5 and found <= set(validate.PATTERN_WORDS), found - set(validate.PATTERN_WORDS)
+
+
+def test_a_programme_id_is_refused_in_words(tmp_path: Path) -> None:
+    bad = tmp_path / "方案.yaml"
+    bad.write_text((FIXTURES / "bands_programme.yaml").read_text("utf-8").replace("id: bands_demo_rewards", "id: 示例 2023!"), "utf-8")
+    with pytest.raises(ScoringError) as caught:
+        programme.load(bad, load(FIXTURES / "bands.yaml"))
+    said = str(caught.value)
+    assert "奖补方案 id：格式不符：'示例 2023!'（编号只能含英文字母、数字和下划线（_），以英文字母开头，不含空格和汉字）" in said
+    assert "[A-Za-z" not in said and "应匹配" not in said

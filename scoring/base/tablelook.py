@@ -60,7 +60,7 @@ def table(ws: Worksheet, columns: Sequence[tuple[str, int]], title: str = "") ->
         ws.column_dimensions[get_column_letter(k)].width = width
     head = 2 if title else 1
     if title:
-        ws.cell(row=1, column=1, value=title).font = Font(name=FONT, bold=True, size=14)
+        write(ws, 1, 1, title).font = Font(name=FONT, bold=True, size=14)
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
         ws.row_dimensions[1].height = LINE_HEIGHT * 2
         for part, text in ((ws.oddHeader, title), (ws.oddFooter, "第 &P 页，共 &N 页")):
@@ -77,13 +77,23 @@ def table(ws: Worksheet, columns: Sequence[tuple[str, int]], title: str = "") ->
     return head
 
 
+def write(ws: Worksheet, row: int, column: int, value: Any) -> Any:
+    """One cell, and the one way every cell we write gets its value: a figure as a number, a text always as
+    a string cell (openpyxl would make a text starting with "=" a formula and "#N/A" an error), so that no
+    spreadsheet evaluates text from outside (OWASP's guidance). Our own formulas are set apart, as formulas."""
+    cell = ws.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
 def put(ws: Worksheet, row: int, values: Sequence[Any], fill: PatternFill | None = None,
         bold: bool = False) -> None:
     """One row of boxed, wrapped cells, tall enough for its longest text (spreadsheets do not grow a
     row by themselves for text written into it)."""
     lines = 1
     for k, value in enumerate(values, start=1):
-        cell = ws.cell(row=row, column=k, value=value)
+        cell = write(ws, row, k, value)
         cell.border, cell.alignment = BOX, WRAP
         if fill is not None:
             cell.fill = fill

@@ -1,5 +1,5 @@
 """Text from outside, shown safely: which characters bundle text may hold, how its writing direction is
-kept to itself, and how any text is shown on a terminal or quoted in a message."""
+kept to itself, and how any text is shown on a terminal, in a CSV cell or quoted in a message."""
 
 from __future__ import annotations
 
@@ -89,6 +89,17 @@ def terminal(text: str) -> str:
     """Text for a terminal: control characters (escape sequences' ESC and CSI, BEL, carriage return …)
     shown as <U+001B> instead of acting on the terminal."""
     return "".join(f"<{code(ch)}>" if is_control(ch) or ch == "\r" else ch for ch in text)
+
+
+# What a spreadsheet reads as the start of a formula in a CSV cell (OWASP's CSV injection guidance).
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text: str) -> str:
+    """Text as a CSV cell that no spreadsheet evaluates: a leading apostrophe when it starts like a formula,
+    so a reviewer named =1+1 stays =1+1 and a reason starting with "-" is not #NAME?. (A workbook needs no
+    mark: tablelook writes every text as a string cell.)"""
+    return "'" + text if text.startswith(FORMULA_LEADS) else text
 
 
 def excerpt(value: object, limit: int = EXCERPT) -> str:

@@ -20,6 +20,24 @@ from scoring.loading.yamlio import YamlDoc, load_yaml
 TYPE_NAMES = {"object": "映射（键: 值）", "array": "列表", "string": "文本", "number": "数字",
               "integer": "整数", "boolean": "true 或 false", "null": "空值"}
 
+# What each pattern of our schemas allows, in words: a message never quotes a regular expression.
+_HEX = "0–9、a–f"
+PATTERN_WORDS = {
+    "^[A-Za-z][A-Za-z0-9_]*$": "编号只能含英文字母、数字和下划线（_），以英文字母开头，不含空格和汉字",
+    "^[a-z][a-z0-9_]*$": "名称只能含小写英文字母、数字和下划线（_），以小写字母开头，如 floor_area",
+    "^[0-9A-Za-z][0-9A-Za-z._-]*$": "指标编号只能含英文字母、数字、点（.）、下划线（_）和连字符（-），以字母或数字开头，如 1.1",
+    "^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$": "编号只能含英文字母、数字、点（.）、下划线（_）和连字符（-），以字母或数字开头，"
+                                          "至多 40 个字符，如 C001",
+    "^[A-Za-z0-9_.-]+$": "文件编号只能含英文字母、数字、点（.）、下划线（_）和连字符（-），如 D01",
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "日期应写作 年-月-日，如 2022-12-05",
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([+-][0-9]{2}:[0-9]{2}|Z)$":
+        "时间应精确到秒并带时区，如 2022-12-05T09:30:00+08:00",
+    "^[0-9a-fA-F]{64}$": f"SHA-256 应为 64 位十六进制数字（{_HEX}）",
+    "^[0-9a-f]{64}$": f"SHA-256 应为 64 位十六进制数字（{_HEX}）",
+    "^([0-9a-f]{64})?$": f"SHA-256 应为 64 位十六进制数字（{_HEX}）或空",
+    "^[0-9a-f]{16}$": f"应为 16 位十六进制数字（{_HEX}）",
+}
+
 
 class Manifest(Protocol):
     """Data with a place for each part: a YAML file (lines) or a workbook (cells)."""
@@ -78,7 +96,7 @@ def _message(error: Any) -> str:
         allowed = expected if kind == "enum" else [expected]
         return f"取值 {excerpt(repr(value))} 无效，应为 {'、'.join(map(str, allowed))} 之一"
     if kind == "pattern":
-        return f"格式不符：{excerpt(repr(value))}（应匹配 {expected}）"
+        return f"格式不符：{excerpt(repr(value))}（{PATTERN_WORDS.get(expected, '请按说明填写')}）"
     if kind in ("minimum", "exclusiveMinimum"):
         return f"数值 {excerpt(str(value))} 过小，应{'大于等于' if kind == 'minimum' else '大于'} {expected}"
     if kind in ("maximum", "exclusiveMaximum"):

@@ -169,7 +169,7 @@ def _new_rule(inp: Input, options: Worksheet) -> DataValidation:
         labels = [label for _, label in inp.values]
         row = options.max_row + 1 if options["A1"].value is not None else 1
         for k, label in enumerate([inp.name, *labels], start=1):
-            options.cell(row=row, column=k, value=label)
+            tablelook.write(options, row, k, label)
         cells = f"'{OPTIONS}'!$B${row}:${get_column_letter(len(labels) + 1)}${row}"
         rule = DataValidation("list", formula1=cells, allow_blank=True)
     else:

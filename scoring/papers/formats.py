@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from scoring.base.numbers import dumps, fmt
-from scoring.base.text import terminal
+from scoring.base.text import csv_text, terminal
 from scoring.domain.model import FLAGS, SELF
 from scoring.domain.records import RATING_SCHEMA_VERSION, CenterRating, Programme, Rating, Summary
 from scoring.domain.results import IndicatorResult, IndicatorScore, Result, StageResult, Step, Verdict
@@ -93,22 +94,36 @@ def render_json(result: Result) -> str:
     return dumps(result_data(result))
 
 
-def render_csv(result: Result) -> str:
-    """One row per indicator, with a score column per reviewing stage; UTF-8 with a BOM so that Excel
-    and WPS open the Chinese as Chinese."""
-    natures, stages = result.rubric.natures, [s.stage for s in result.stages[1:]]
-    categories = {c.id: f"{c.id}、{c.title}" for c in result.rubric.categories}
+def csv_table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Every CSV we write: UTF-8 with a BOM so that Excel and WPS open the Chinese as Chinese; figures
+    (Decimals, whole numbers) as numbers, None as an empty cell, and every text through `csv_text`, so that
+    no spreadsheet evaluates text from outside as a formula."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["指标", "名称", "一级指标", *(["性质"] if natures.mandatory else []), "分值", "自评得分",
-                     "有据得分", *(f"{s}得分" for s in stages), "标记", "未填报"])
-    for i in result.indicators:
-        writer.writerow([i.id, i.indicator.title, categories[i.indicator.category],
-                         *([natures.of(i.indicator.mandatory)] if natures.mandatory else []),
-                         fmt(i.indicator.max), fmt(i.score), fmt(i.supported_score),
-                         *(fmt(s.points) for s in i.scores[1:]),
-                         "、".join(sorted({FLAGS[f.code].short for f in i.flags})), "、".join(i.missing)])
+    writer.writerow(head)
+    writer.writerows([_csv_cell(v) for v in row] for row in rows)
     return "\ufeff" + out.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return fmt(value)
+    return csv_text(value) if isinstance(value, str) else str(value)
+
+
+def render_csv(result: Result) -> str:
+    """One row per indicator, with a score column per reviewing stage."""
+    natures, stages = result.rubric.natures, [s.stage for s in result.stages[1:]]
+    categories = {c.id: f"{c.id}、{c.title}" for c in result.rubric.categories}
+    return csv_table(["指标", "名称", "一级指标", *(["性质"] if natures.mandatory else []), "分值", "自评得分",
+                      "有据得分", *(f"{s}得分" for s in stages), "标记", "未填报"],
+                     ([i.id, i.indicator.title, categories[i.indicator.category],
+                       *([natures.of(i.indicator.mandatory)] if natures.mandatory else []),
+                       i.indicator.max, i.score, i.supported_score, *(s.points for s in i.scores[1:]),
+                       "、".join(sorted({FLAGS[f.code].short for f in i.flags})), "、".join(i.missing)]
+                      for i in result.indicators))
 
 
 def _width(text: str) -> int:
@@ -255,11 +270,7 @@ def changes_rows(ch: Changes) -> list[list[Any]]:
 
 
 def render_changes_csv(ch: Changes) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CHANGES_HEAD)
-    writer.writerows([fmt(v) if isinstance(v, Decimal) else v for v in row] for row in changes_rows(ch))
-    return "\ufeff" + out.getvalue()
+    return csv_table(CHANGES_HEAD, changes_rows(ch))
 
 
 # ---------------------------------------------------------------- the city's summary (scoring review summary)
@@ -284,23 +295,20 @@ def summary_data(s: Summary) -> dict[str, Any]:
 def render_summary_csv(s: Summary) -> str:
     """One row per county: each stage's total, supported total and mandatory compliance, the last
     stage's verdict and the city's recommendation; an unreadable bundle's row carries its error."""
-    out = io.StringIO()
-    writer = csv.writer(out)
     head, noun = ["材料包", "被评估单位"], s.mandatory
     for stage in s.stages:
         head += [f"{stage}总分", f"{stage}有据得分", *([f"{stage}{noun}达标"] if noun else [])]
-    writer.writerow([*head, "结论", "是否推荐", "错误"])
+    rows: list[list[Any]] = []
     for c in s.counties:
-        row = [c.source, c.name]
+        row: list[Any] = [c.source, c.name]
         for stage in s.stages:
             f = c.at(stage)
-            cells = [fmt(f.total), fmt(f.supported), f"{f.mandatory_met}/{f.mandatory_total}"] if f else ["", "", ""]
+            cells = [f.total, f.supported, f"{f.mandatory_met}/{f.mandatory_total}"] if f else ["", "", ""]
             row += cells if noun else cells[:2]
         last = c.stages[-1] if c.stages else None
-        writer.writerow([*row, f"{last.stage}结论：{last.verdict}" if last else "", c.recommended, c.error])
-    for problem in s.problems:
-        writer.writerow(["", "", *([""] * (len(head) - 2)), "", "", problem])
-    return "\ufeff" + out.getvalue()
+        rows.append([*row, f"{last.stage}结论：{last.verdict}" if last else "", c.recommended, c.error])
+    rows += [["", "", *([""] * (len(head) - 2)), "", "", problem] for problem in s.problems]
+    return csv_table([*head, "结论", "是否推荐", "错误"], rows)
 
 
 # ---------------------------------------------------------------- a committee's run (scoring rate)
@@ -372,12 +380,4 @@ def stage_words(p: Programme, c: CenterRating) -> str:
 
 
 def render_rating_csv(r: Rating) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(rating_head(r))
-    writer.writerows([_num(v) if isinstance(v, Decimal) or v is None else v for v in row] for row in rating_rows(r))
-    return "\ufeff" + out.getvalue()
-
-
-def _num(value: Decimal | None) -> str:
-    return "" if value is None else fmt(value)
+    return csv_table(rating_head(r), rating_rows(r))
