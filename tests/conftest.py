@@ -104,17 +104,29 @@ def sample_result(gaoqing_rubric: Rubric, sample_bundle: Bundle) -> Result:
 @dataclass(frozen=True)
 class Rendered:
     pdf: Path
-    output: str  # what the command printed
+    output: str  # what the command printed on standard output
+    errors: str  # and on standard error
 
 
 @pytest.fixture(scope="session")
 def sample_report(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
-    """The sample's self-evaluation report as `scoring report` writes it, made once: for tests that only
-    read it (the file is theirs to read, not to change)."""
-    out = tmp_path_factory.mktemp("sample_report") / "高青县自评报告.pdf"
-    result = CliRunner().invoke(main, ["report", str(SAMPLE), "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    return Rendered(out, result.output)
+    """The sample's self-evaluation report as `scoring report --final` writes it, made once for the whole
+    run (the test processes share it through their common temporary folder): for tests that only read it
+    (the file is theirs to read, not to change)."""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out = shared / "sample_report" / "高青县自评报告.pdf"
+    with (shared / "sample_report.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not out.exists():
+            out.parent.mkdir(exist_ok=True)
+            result = CliRunner().invoke(main, ["report", str(SAMPLE), "-o", str(out), "--final"])
+            assert result.exit_code == 0, result.output
+            out.with_suffix(".out").write_text(result.stdout, "utf-8")
+            out.with_suffix(".err").write_text(result.stderr, "utf-8")
+    return Rendered(out, out.with_suffix(".out").read_text("utf-8"), out.with_suffix(".err").read_text("utf-8"))
 
 
 def sha256(data: bytes) -> str:
