@@ -125,4 +125,4 @@ def test_the_papers_say_the_stage_and_the_claim(tmp_path: Path) -> None:
                                        "-o", str(out)])
     assert result.exit_code == 0, result.output
     text = pdf_text(out / "committee.pdf")
-    assert "只有中心自评、未经第三方评估的，注明“仅自评”" in text and "仅自评" in text and "自报91分、五星" in text
+    assert "只有养老服务中心自评、未经第三方评估的，注明“仅自评”" in text and "仅自评" in text and "自报91分、五星" in text

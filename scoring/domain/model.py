@@ -215,6 +215,7 @@ class Bands:
     veto: tuple[Condition, ...] = ()
     requested: str = ""  # a choice fact naming the band applied for, or ""
     none: str = "未达到任何等级"
+    noun: str = "等级"  # what the papers call a band (星级)
 
     @property
     def facts(self) -> set[str]:

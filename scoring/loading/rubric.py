@@ -147,7 +147,7 @@ def _bands(data: Mapping[str, Any], doc: YamlDoc) -> Bands | None:
 
     return Bands(tuple(band(k, b) for k, b in enumerate(given["levels"])),
                  tuple(condition(c, ("bands", "veto", j)) for j, c in enumerate(given.get("veto", ()))),
-                 given.get("requested", ""), given.get("none", Bands(()).none))
+                 given.get("requested", ""), given.get("none", Bands(()).none), given.get("noun", Bands(()).noun))
 
 
 def _input(i: Mapping[str, Any], fact: bool = False) -> Input:
