@@ -55,6 +55,8 @@ def rate(found: Found, rubric: Rubric, choice: RubricChoice, programme: Programm
     programme series and an earlier year."""
     if previous is not None and programme.year is not None:
         check_previous(previous, programme, programme.year)  # refused before any work when the year is known
+    if rubric.stage_names and not programme.stage_names:  # the papers call a stage what the review files do
+        programme = replace(programme, stage_names=rubric.stage_names)
     filed, problems = read_reviews(found.review_files)
     problems = [*found.outside, *problems]
     job = functools.partial(_center, counted=tuple(f for f, _ in programme.base_per_fact))

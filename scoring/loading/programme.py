@@ -91,9 +91,12 @@ def lint(p: Programme, rubric: Rubric | None, doc: YamlDoc) -> Iterator[ScoringE
         declared = rubric.fact(fact) if rubric is not None else None
         if declared is None or declared.type not in ("integer", "number"):
             yield err(f"reward.base.per_fact 中的 “{fact}” 应为评分细则中数值类的共用事实", "reward", "base")
-    for stage, _ in p.stage_names:
+    for stage, name in p.stage_names:
         if stage not in STAGES[1:]:
             yield err(f"stages 中的 “{stage}” 不是评审阶段（{'、'.join(STAGES[1:])}）", "stages")
+        elif rubric is not None and rubric.stage_name(stage) not in (stage, name):
+            yield err(f"stages 把{stage}称为“{name}”，而评分细则 “{rubric.id}” 称之为“{rubric.stage_name(stage)}”："
+                      "评审意见文件和文书应使用同一名称，请删去方案中的 stages 或与细则一致", "stages")
     for key, band in (("exit", p.exit_below), ("target", p.target_band)):
         if band and band not in bands:
             yield err(f"{key} 中的 “{band}” 不是{of}（{'、'.join(bands)}）", key)

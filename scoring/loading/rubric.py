@@ -113,7 +113,8 @@ def build(doc: YamlDoc, sha256: str) -> Rubric:
         natures=Natures(**(data.get("natures") or {})),
         notes=tuple(data.get("notes", ())), categories=tuple(cats), path=doc.name, sha256=sha256,
         report_title=data.get("report_title", ""), facts=facts, bands=_bands(data, doc),
-        checks=tuple(_check(c, doc.line(("checks", k))) for k, c in enumerate(data.get("checks", ()))))
+        checks=tuple(_check(c, doc.line(("checks", k))) for k, c in enumerate(data.get("checks", ()))),
+        stage_names=tuple((data.get("stages") or {}).items()))
 
 
 def _check(c: Mapping[str, Any], line: int | None) -> Check:
