@@ -208,17 +208,18 @@ def committed(rubric_id: str, programme_path: Path, evidence: Path, seed: int = 
 
 
 def assessed(folder: Path, rubric_path: Path, plan: Any, numbers: range) -> None:
-    """The third party's assessment of some centers, filed as the review stage the programme names for it
-    (a review with no entry accepts the claims; the committee still rates on the supported score)."""
+    """The third party's assessment of some centers, filed as the rubric's name for the first reviewing
+    stage (第三方评估 for 初评; a review with no entry accepts the claims; the committee still rates on the
+    supported score)."""
     from scoring.loading.review import blank
     from scoring.pipeline.folder import score_files
 
-    stage = next((s for s, _ in plan.stage_names), "初评")
     for number in numbers:
         bundle = next(p for p in folder.iterdir() if p.name.startswith(f"QD{number:05d}_"))
-        text = blank(score_files(bundle, RubricChoice(rubric_path)), stage, "评估组", "第三方评估机构（示例）")
+        result = score_files(bundle, RubricChoice(rubric_path))
+        text = blank(result, "初评", "评估组", "第三方评估机构（示例）")
         text = re.sub(r"(?m)^date: .*$", "date: 2024-03-15", text)
-        (folder / f"QD{number:05d}_{dict(plan.stage_names).get(stage, stage)}.yaml").write_text(text, "utf-8")
+        (folder / f"QD{number:05d}_{result.rubric.stage_name('初评')}.yaml").write_text(text, "utf-8")
 
 
 def main() -> None:

@@ -110,7 +110,9 @@ def test_centers_are_rated_on_the_latest_stages_supported_score(run: dict[str, A
     qd16 = got["QD00016"]
     assert (qd16["claimed_score"], qd16["claimed_band"], qd16["score"], qd16["band"]) == (91, "五星", 85, "四星")
     assert (qd16["stage"], qd16["reward"]) == ("自评", 255000)
-    # QD00001 carries the third party's assessment, filed as the 初评 review the programme names 第三方评估.
+    # QD00001 carries the third party's assessment: its review file says stage: 第三方评估, the rubric's name
+    # for the first reviewing stage (初评), and the committee's output calls it that.
+    assert "stage: 第三方评估\n" in (CENTERS / "QD00001_第三方评估.yaml").read_text("utf-8")
     assert (got["QD00001"]["stage"], got["QD00001"]["stage_name"]) == ("初评", "第三方评估")
     assessed = sorted(c["id"] for c in run["centers"] if c["stage"] == "初评")
     assert assessed == [f"QD{k:05d}" for k in range(1, 13)]
@@ -125,4 +127,70 @@ def test_the_papers_say_the_stage_and_the_claim(tmp_path: Path) -> None:
                                        "-o", str(out)])
     assert result.exit_code == 0, result.output
     text = pdf_text(out / "committee.pdf")
-    assert "只有中心自评、未经第三方评估的，注明“仅自评”" in text and "仅自评" in text and "自报91分、五星" in text
+    assert "只有养老服务中心自评、未经第三方评估的，注明“仅自评”" in text and "仅自评" in text and "自报91分、五星" in text
+
+
+# ---------------------------------------------------------------- a stage named by the rubric
+
+
+def _review(tmp_path: Path, stage: str) -> Any:
+    from scoring.loading import review
+
+    text = (CENTERS / "QD00001_第三方评估.yaml").read_text("utf-8").replace("stage: 第三方评估\n", f"stage: {stage}\n")
+    return review.parse(text.encode(), str(tmp_path / "评估.yaml"))
+
+
+@pytest.mark.parametrize("stage", ["第三方评估", "初评"])
+def test_a_review_may_say_the_rubrics_name_for_its_stage(tmp_path: Path, stage: str) -> None:
+    from scoring.loading.review import canonical
+    from scoring.loading.rubric import load, resolve
+
+    made = canonical(_review(tmp_path, stage), load(resolve("qingdao_center_stars")))
+    assert made.stage.name == "初评"
+
+
+@pytest.mark.parametrize(("rubric", "stage", "message"), [
+    ("qingdao_center_stars", "复评", "评审阶段“复评”无效：应为 初评（第三方评估）、验收 之一"),
+    ("gaoqing_2022", "第三方评估", "评审阶段“第三方评估”无效：应为 初评、验收 之一"),
+])
+def test_a_stage_the_rubric_does_not_name_is_refused(tmp_path: Path, rubric: str, stage: str, message: str) -> None:
+    from scoring.base.errors import ScoringError
+    from scoring.loading.review import canonical
+    from scoring.loading.rubric import load, resolve
+
+    with pytest.raises(ScoringError) as caught:
+        canonical(_review(tmp_path, stage), load(resolve(rubric)))
+    assert message in str(caught.value) and "评估.yaml" in str(caught.value) and "第 13 行" in str(caught.value)
+
+
+def test_review_init_writes_the_rubrics_name_and_a_programme_may_not_contradict_it(tmp_path: Path) -> None:
+    from scoring.base.errors import ScoringError
+    from scoring.loading import programme
+    from scoring.loading.rubric import load, resolve
+
+    out = tmp_path / "评估.yaml"
+    bundle = next(p for p in CENTERS.glob("QD00013_*") if p.is_dir())
+    result = CliRunner().invoke(main, ["review", "init", str(bundle), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text("utf-8")
+    assert text.startswith("# 第三方评估评审意见：") and "\nstage: 第三方评估\n" in text
+    other = tmp_path / "p.yaml"
+    other.write_text(PROGRAMME.read_text("utf-8") + "stages: {初评: 外部评估}\n", "utf-8")
+    with pytest.raises(ScoringError) as caught:
+        programme.load(other, load(resolve("qingdao_center_stars")))
+    assert "stages 把初评称为“外部评估”，而评分细则 “qingdao_center_stars” 称之为“第三方评估”" in str(caught.value)
+
+
+
+def test_a_centers_own_papers_name_the_stage_as_the_rubric_does() -> None:
+    from scoring.papers.changes import changes
+    from scoring.papers.report.context import standings
+    from scoring.papers.report.papers import changes_context
+    from scoring.pipeline.folder import RubricChoice, score_files
+
+    bundle = next(p for p in CENTERS.glob("QD00001_*") if p.is_dir())
+    result = score_files(bundle, RubricChoice.of(None), (CENTERS / "QD00001_第三方评估.yaml",))
+    assert result.final.stage == "初评"  # the engine's stage, in its place in the order
+    paper = changes_context(changes(result))
+    assert paper.title.endswith("第三方评估意见表") and [s.name for s in paper.stages] == ["第三方评估"]
+    assert [s.stage for s in standings(result)] == ["自评", "第三方评估"]

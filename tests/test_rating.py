@@ -263,9 +263,11 @@ def test_rushan_subsidy_per_resident_scaled_by_grade(tmp_path: Path) -> None:
     assert data["quota"]["centers"] is None and data["totals"]["reward"] == 171840
     from .test_report import pdf_text
 
-    # The amount as its formula; no refund declared, so the column is headed 返还 once.
+    # The amount as its formula, named as the programme names it; no refund declared, so no refund column; the
+    # nouns are the programme's (养老机构, 运营补助) and the rubric's (等级).
     text = pdf_text(tmp_path / "out" / "committee.pdf")
-    assert "奖励（2,400×30+3,600×12）×120%=138,240元" in text and "返还返还" not in text
+    assert "运营补助（2,400×30+3,600×12）×120%=138,240元" in text and "返还" not in text
+    assert "全市共3个养老机构" in text and "一、等级分布" in text and "星级" not in text and "养老服务中心" not in text
 
 
 def test_outputs_and_center_reports(city: Path, tmp_path: Path) -> None:
@@ -284,12 +286,12 @@ def test_outputs_and_center_reports(city: Path, tmp_path: Path) -> None:
 
     text = pdf_text(out / "committee.pdf")
     assert "奖励名额：全市8个×50%=4个（向下取整）" in text
-    assert "得分82分的2个中心在奖励名额线上并列（C4、C5），按方案均不予奖励" in text
+    assert "得分82分的2个养老服务中心在奖励名额线上并列（C4、C5），按方案均不予奖励" in text
     assert "三星及以上6个，占全市8个的75%；目标为不低于50%：已达到" in text
     assert "全市合计731,089,000544,500544,500" in text
     sheet = pdf_text(out / "评定报告" / "C2_C2中心.pdf")
     # C2: 55 + 33 = 88, 四星, 2nd of 7; 600000 is 五星's: 300000 × 0.88 = 264000, half refunded.
-    assert "C2中心星级评定结果" in sheet and "有据得分88分（评定阶段：仅有中心自评，未经评审），评定为四星；全市排名2/7" in sheet
+    assert "C2中心星级评定结果" in sheet and "有据得分88分（评定阶段：仅有养老服务中心自评，未经评审），评定为四星；全市排名2/7" in sheet
     assert "奖励264,000元（300,000×88÷100=264,000）：区（市）承担132,000元，市级财政返还132,000元" in sheet
     assert "总分88分，低于五星要求的90分（差2分）" in sheet
     from pypdf import PdfReader
@@ -416,7 +418,7 @@ def test_a_broken_bundle_keeps_its_center_and_its_years(city: Path, tmp_path: Pa
     from .test_report import pdf_text
 
     text = pdf_text(tmp_path / "2024" / "committee.pdf")
-    assert "按方案，材料包无法评定或未报送的中心本年度计为未达到三星（连续未达标年数加1）。" in text
+    assert "按方案，材料包无法评定或未报送的养老服务中心本年度计为未达到三星（连续未达标年数加1）。" in text
     assert "全市共8个养老服务中心，报送材料包7个，评定6个，1个材料包无法评定，1个未报送" in text
     # A programme that keeps last year's count: C3 stays at 0, C8 at 1.
     keep = tmp_path / "keep.yaml"

@@ -87,6 +87,10 @@ def test_the_figures_the_readme_states(ran: dict[str, str]) -> None:
     assert "高青县不推荐" in readme
     summary = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(work / "初评汇总表.pdf").pages))
     assert "高青县84.284.216/1682.981.915/1680.979.915/16验收结论：未达到创建标准" in summary
+    # Rushan: 4 institutions graded in the registry, 3 paid; 115,200 + 100,800 + 29,760 = 245,760 元.
+    assert "# 4 个养老机构，3 个获补助，合计 245,760 元" in readme
+    rushan = _output(ran, ".venv/bin/scoring rate --programme programmes/rushan_institution_subsidy_2023.yaml")
+    assert "名册 4 个养老机构" in rushan and "运营补助 3 个，合计 245,760 元" in rushan
     # 一个中心：89 分，四星.
     assert "# 一个中心：89 分，四星" in readme
     center = _output(ran, ".venv/bin/scoring score evidence/qingdao_center_sample")

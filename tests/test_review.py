@@ -266,7 +266,7 @@ def test_a_stage_twice(runner: CliRunner, tmp_path: Path, sample_sha: str) -> No
 
 
 @pytest.mark.parametrize(("head", "expected"), [
-    ("stage: 复核\n", "取值 '复核' 无效"),
+    ("stage: 复核\n", "评审阶段“复核”无效：应为 初评、验收 之一"),
     ("date: 2022-02-30\n", "日期 “2022-02-30” 不存在"),
     ("reviewer: ''\n", "没有填写评审人"),
 ])

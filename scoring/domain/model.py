@@ -215,6 +215,7 @@ class Bands:
     veto: tuple[Condition, ...] = ()
     requested: str = ""  # a choice fact naming the band applied for, or ""
     none: str = "未达到任何等级"
+    noun: str = "等级"  # what the papers call a band (星级)
 
     @property
     def facts(self) -> set[str]:
@@ -268,6 +269,11 @@ class Rubric:
     checks: tuple[Check, ...] = ()  # checks between answers of different indicators
     extends: str = ""  # the rubric it tailors, or ""
     tailoring: tuple[str, ...] = ()  # what it changed of that rubric, in words
+    stage_names: tuple[tuple[str, str], ...] = ()  # a reviewing stage and the rubric's name for it (第三方评估)
+
+    def stage_name(self, stage: str) -> str:
+        """What review files and papers call a stage: the rubric's name for it, else the stage itself."""
+        return dict(self.stage_names).get(stage, stage)
 
     def fact(self, name: str) -> Input | None:
         return next((f for f in self.facts if f.name == name), None)

@@ -86,6 +86,17 @@ RATING_SCHEMA_VERSION = 3  # ratings.json: 3 records the programme's series, the
 
 
 @dataclass(frozen=True)
+class Grade:
+    """A grade read from a registry column: the result of an external grading already done."""
+
+    column: str
+    levels: tuple[str, ...]  # highest first
+    by: str = ""  # the grading (养老机构等级评定)
+    noun: str = "等级"
+    none: str = "未评定等级"
+
+
+@dataclass(frozen=True)
 class Programme:
     """What a committee applies after the bands (scoring/schemas/programme.schema.json)."""
 
@@ -114,6 +125,19 @@ class Programme:
     series: str = ""  # the programme's id without its year: last year's file must be of the same series
     exit_unreadable: str = "below"  # an unreadable or missing submission: "below" the exit band, or "keep" the count
     stage_names: tuple[tuple[str, str], ...] = ()  # a reviewing stage and what the programme calls it (第三方评估)
+    unit: str = "养老服务中心"  # what the papers call a rated unit (养老机构)
+    money: str = "奖励"  # what the papers call the money (运营补助)
+    notes: tuple[str, ...] = ()  # what the programme decides that its source leaves open, for the papers
+    base_column: str = ""  # a registry column whose value picks the base (the kind of facility) …
+    base_by_column: tuple[tuple[str, Decimal], ...] = ()  # … and the base for each value
+    base_per_column: tuple[tuple[str, Decimal], ...] = ()  # yuan per unit counted in a registry column, summed
+    factor_within: tuple[Decimal, Decimal] | None = None  # the range the source sets for the factor (80–120%)
+    grade: Grade | None = None  # the grade read from the registry instead of a rubric
+
+    @property
+    def graded(self) -> bool:
+        """Whether the grade is read from the registry (an external grading) rather than scored."""
+        return self.grade is not None
 
     def stage_name(self, stage: str) -> str:
         return dict(self.stage_names).get(stage, stage)
@@ -176,6 +200,7 @@ class CenterRating:
     claimed_band: str | None = None  # the band those claims would reach
     formula: str = ""  # how the amount before the quota is computed (600,000 × 91 ÷ 100 = 546,000)
     place: int | None = None  # the place among the centers whose band earns a reward (the quota counts these)
+    kind: str = ""  # the registry value that picks the base (农村幸福院), for a programme paying by column
 
 
 @dataclass(frozen=True)
@@ -204,6 +229,8 @@ class Rating:
     year: int | None = None  # the rating year (the programme's, else the bundles' period)
     rubric_id: str = ""
     previous: LastYear | None = None
+    noun: str = "等级"  # what the papers call a band: the rubric's (星级) or the programme's grade's
+    none: str = "未达到"  # the words for a unit at no band (未评定等级 for grades read from the registry)
 
     @property
     def city(self) -> DistrictTotals:
@@ -229,7 +256,7 @@ class Rating:
         """How many centers reached each band, and none."""
         scored = [c for c in self.centers if not c.error]
         counts = [(b, sum(1 for c in scored if c.band == b)) for b in self.bands]
-        return (*counts, ("未达到", sum(1 for c in scored if c.band is None)))
+        return (*counts, (self.none, sum(1 for c in scored if c.band is None)))
 
     @property
     def at_target(self) -> int:

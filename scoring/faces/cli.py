@@ -254,49 +254,51 @@ def diff(bundle: Path, reviews: tuple[Path, ...], output: Path, fmt_: str | None
 
 
 @main.command()
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--rubric", "rubric_file", required=True, type=str, help="星级评定细则（文件或自带细则的编号）。")
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--rubric", "rubric_file", type=str, help="星级评定细则（文件或自带细则的编号）；等级取自名册的方案不用。")
 @click.option("--programme", "programme_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="奖补方案文件（YAML），如 programmes/qingdao_center_rewards_2023.yaml。")
 @click.option("--centers-total", type=click.IntRange(min=1), help="全市养老服务中心总数（奖励名额按全市总数计）。")
 @click.option("--registry", type=click.Path(path_type=Path, dir_okay=False),
-              help="全市养老服务中心名册（CSV：编号,名称,区（市）），代替 --centers-total。")
+              help="名册（CSV：编号,名称,区（市），及奖补方案要读取的列），代替 --centers-total。")
 @click.option("--previous", type=click.Path(path_type=Path, dir_okay=False), help="上一年的 ratings.json（连续未达标的判断）。")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="输出目录。")
 @click.option("--pdfs", is_flag=True, help="同时为每个中心生成两页的星级评定结果（PDF）。")
 @friendly
-def rate(directory: Path, rubric_file: str, programme_file: Path, centers_total: int | None, registry: Path | None,
-         previous: Path | None, output: Path, pdfs: bool) -> None:
-    """星级评定：为目录中每个中心的材料包评分评星，再按奖补方案计算奖励名额、奖励金额、资金分担和退出。"""
-    from collections import Counter
-
+def rate(directory: Path | None, rubric_file: str | None, programme_file: Path, centers_total: int | None,
+         registry: Path | None, previous: Path | None, output: Path, pdfs: bool) -> None:
+    """等级评定：为目录中每个材料包评分评级（或按奖补方案从名册读取已有的等级评定结果），再按奖补方案计算奖励名额、
+    奖励金额、资金分担和退出。"""
     from scoring.jobs import rating
     from scoring.loading import programme
-    from scoring.papers.formats import stage_words
     from scoring.pipeline.folder import RubricChoice, find, loaded
 
     if (centers_total is None) == (registry is None):
-        raise ScoringError("请给出 --centers-total 或 --registry 之一", hint="奖励名额按全市养老服务中心总数计算")
-    choice = RubricChoice.of(rubric_file)
-    assert choice.named is not None, "--rubric is required"
-    check_outputs([output], [("材料包目录", directory), ("评分细则文件", choice.named), ("奖补方案文件", programme_file),
-                             ("名册", registry), ("上一年的结果", previous)], folder=True)
-    rubric = loaded(choice.named)
-    plan = programme.load(programme_file, rubric)
+        raise ScoringError("请给出 --centers-total 或 --registry 之一", hint="奖励名额按全市总数计算")
+    plan, doc = programme.read(programme_file)
+    choice = RubricChoice.of(rubric_file) if rubric_file else None
+    if plan.graded and (directory is not None or registry is None):
+        raise ScoringError(f"奖补方案 {programme_file} 的等级取自名册：请只给出 --registry，不给材料包目录",
+                           hint="如 scoring rate --programme 方案.yaml --registry 名册.csv -o 结果")
+    if not plan.graded and (directory is None or choice is None):
+        raise ScoringError("请给出材料包目录和 --rubric", hint="奖补方案按评分细则为每个材料包评分")
+    check_outputs([output], [("材料包目录", directory), ("评分细则文件", choice.named if choice else None),
+                             ("奖补方案文件", programme_file), ("名册", registry), ("上一年的结果", previous)],
+                  folder=True)
+    rubric = loaded(choice.named) if choice and choice.named else None
+    plan = programme.check(plan, doc, rubric)
     for warning in programme.warnings(plan):
         click.echo(f"注意：{warning}", err=True)
     listed = rating.read_registry(registry) if registry else rating.Registry(centers_total or 0)
     before = rating.read_previous(previous) if previous else None
-    made = rating.rate(find(directory), rubric, choice, plan, listed, before)
+    if rubric is None or choice is None or directory is None:
+        made = rating.rate_graded(plan, listed, before)
+    else:
+        made = rating.rate(find(directory), rubric, choice, plan, listed, before)
     rating.write(made, output, pdfs)
-    scored, sent = made.rated, made.submitted
-    bands = "，".join(f"{b} {n} 个" for b, n in made.distribution)
-    missing = f"，名册中未报送 {len(made.centers) - len(sent)} 个" if len(sent) < len(made.centers) else ""
-    click.echo(f"已写入 {output}：报送 {len(sent)} 个（{bands}；无法评定 {len(sent) - len(scored)} 个）{missing}，"
-               f"奖励 {sum(1 for c in scored if c.rewarded)} 个，取消资格 {sum(1 for c in made.centers if c.exit)} 个，"
-               f"需核实的问题 {len(made.problems)} 个。")
-    stages = Counter(stage_words(made.programme, c) for c in scored)
-    click.echo("均按最新评定阶段的有据得分评定：" + "，".join(f"{s} {n} 个" for s, n in sorted(stages.items())) + "。")
+    from scoring.papers.report.committee import summary
+
+    click.echo(summary(made, output))
 
 
 @main.group()

@@ -30,7 +30,7 @@ from scoring.domain.records import (
     Programme,
     Rating,
 )
-from scoring.loading import readers, validate
+from scoring.loading import grades, readers, validate
 from scoring.loading.yamlio import load_yaml
 from scoring.pipeline import batch
 from scoring.pipeline.folder import Found, RubricChoice, Scored, read_reviews, score_folder, unmatched
@@ -43,6 +43,9 @@ class Registry:
 
     total: int
     centers: tuple[tuple[str, str, str], ...] = ()  # (id, name, district)
+    file: str = ""
+    head: tuple[str, ...] = ()  # every column's name, for a programme that reads more of them (grade)
+    rows: tuple[tuple[int, tuple[str, ...]], ...] = ()  # each center's line and cells, in `centers` order
 
 
 def rate(found: Found, rubric: Rubric, choice: RubricChoice, programme: Programme, registry: Registry,
@@ -52,6 +55,8 @@ def rate(found: Found, rubric: Rubric, choice: RubricChoice, programme: Programm
     programme series and an earlier year."""
     if previous is not None and programme.year is not None:
         check_previous(previous, programme, programme.year)  # refused before any work when the year is known
+    if rubric.stage_names and not programme.stage_names:  # the papers call a stage what the review files do
+        programme = replace(programme, stage_names=rubric.stage_names)
     filed, problems = read_reviews(found.review_files)
     problems = [*found.outside, *problems]
     job = functools.partial(_center, counted=tuple(f for f, _ in programme.base_per_fact))
@@ -65,6 +70,36 @@ def rate(found: Found, rubric: Rubric, choice: RubricChoice, programme: Programm
                            hint="请核对 --centers-total 或名册文件")
     centers, unrated = _registered(centers, registry, problems)
     year = programme.year or max((int(c.period_end[:4]) for c in centers if c.period_end[:4].isdigit()), default=None)
+    made = settle(programme, bands, centers, registry, previous, problems, year)
+    noun = rubric.bands.noun if rubric.bands else "等级"
+    return replace(made, rubric_title=f"{rubric.title}（{rubric.version}）", rubric_id=rubric.id, unrated=unrated,
+                   noun=noun)
+
+
+def rate_graded(programme: Programme, registry: Registry, previous: LastYear | None = None) -> Rating:
+    """The committee's run when the grades come from the registry (an external grading already done):
+    nothing is scored or ranked; the amounts, payers, exit rule and target follow as for scored centers."""
+    grade = programme.grade
+    assert grade is not None, "a programme graded from the registry"
+    if previous is not None and programme.year is not None:
+        check_previous(previous, programme, programme.year)
+    units = grades.read_units(programme, registry.file, registry.head, registry.rows, registry.centers)
+    units = [replace(u, reward=amount(programme, ZERO, grade.levels, u)) for u in units]
+    units = [replace(u, formula=formula(programme, ZERO, u)) for u in units]
+    problems = [f"名册中{u.name}（{u.id}）的区（市）为空：{programme.money}暂不计入任何区（市），请补全名册"
+                for u in units if not u.district]
+    made = settle(programme, grade.levels, units, registry, previous, problems, programme.year)
+    title = f"{grade.by or grade.column}（{grade.noun}取自名册 {grades.file_name(registry.file)} 的“{grade.column}”列）"
+    order = {row[0]: k for k, row in enumerate(registry.centers)}  # nothing is ranked: the registry's order
+    listed = sorted(made.centers, key=lambda u: order[u.id])
+    return replace(made, centers=tuple(replace(u, rank=None) for u in listed), rubric_title=title,
+                   noun=grade.noun, none=grade.none)
+
+
+def settle(programme: Programme, bands: tuple[str, ...], centers: list[CenterRating], registry: Registry,
+           previous: LastYear | None, problems: list[str], year: int | None) -> Rating:
+    """What follows from the centers' bands and amounts: last year's file checked, the quota, who pays, the
+    exit rule and the districts' totals."""
     if previous is not None:
         gap = check_previous(previous, programme, year)
         problems += [gap] if gap else []
@@ -72,8 +107,8 @@ def rate(found: Found, rubric: Rubric, choice: RubricChoice, programme: Programm
     before = dict(previous.years_below) if previous else {}
     ranked = [_pay(programme, _exit(programme, bands, c, before)) for c in ranked]
     order = tuple(r[2] for r in registry.centers)
-    return Rating(programme, f"{rubric.title}（{rubric.version}）", bands, tuple(ranked), registry.total, quota, cut,
-                  ties, _districts(ranked, order), unrated, tuple(problems), year, rubric.id, previous)
+    return Rating(programme, "", bands, tuple(ranked), registry.total, quota, cut, ties, _districts(ranked, order),
+                  (), tuple(problems), year, "", previous)
 
 
 # ---------------------------------------------------------------- one center, in a worker
@@ -103,14 +138,16 @@ def _center(path: Path, scored: Scored | ScoringError, counted: tuple[str, ...])
 
 def amount(p: Programme, total: Decimal, bands: Sequence[str], c: CenterRating) -> Decimal:
     """The reward a center's band and score earn before the quota: base × factor, rounded half up."""
-    if c.error or c.score is None:
+    if c.error or (c.score is None and not p.graded):
         return ZERO
-    if p.base_per_fact:
-        rates = dict(p.base_per_fact)
+    if p.base_per_fact or p.base_per_column:
+        rates = dict(p.base_per_fact or p.base_per_column)
         base = sum((rates[name] * value for name, value in c.counted), ZERO)
+    elif p.base_column:
+        base = dict(p.base_by_column).get(c.kind, ZERO)
     else:
         base = dict(p.base_by_band).get(c.band or "", ZERO)
-    if p.factor == "score":
+    if p.factor == "score" and c.score is not None:
         base = base * c.score / total
     elif p.factor == "band":
         base = base * dict(p.factor_by_band).get(c.band or "", p.factor_none) / 100
@@ -119,15 +156,17 @@ def amount(p: Programme, total: Decimal, bands: Sequence[str], c: CenterRating) 
 
 def formula(p: Programme, total: Decimal, c: CenterRating) -> str:
     """How the amount before the quota is computed, in words and figures (600,000 × 91 ÷ 100 = 546,000)."""
-    if c.error or c.score is None or c.reward <= 0:
+    if c.error or c.reward <= 0:
         return ""
-    if p.base_per_fact:
-        rates = dict(p.base_per_fact)
+    if p.base_per_fact or p.base_per_column:
+        rates = dict(p.base_per_fact or p.base_per_column)
         base = " + ".join(f"{grouped(rates[n])} × {fmt(v)}" for n, v in c.counted if v)
         base = f"（{base}）" if p.factor else base
+    elif p.base_column:
+        base = f"{grouped(dict(p.base_by_column)[c.kind])}（{c.kind}）"
     else:
         base = grouped(dict(p.base_by_band)[c.band or ""])
-    if p.factor == "score":
+    if p.factor == "score" and c.score is not None:
         base = f"{base} × {fmt(c.score)} ÷ {fmt(total)}"
     elif p.factor == "band":
         base = f"{base} × {fmt(dict(p.factor_by_band).get(c.band or '', p.factor_none))}%"
@@ -281,13 +320,13 @@ def read_registry(path: Path) -> Registry:
         raise ScoringError("名册文件是空的", str(path))
     head = [h.strip() for h in _cells(rows[0][1], (), str(path), 1)]
     cols = [_column(head, names, str(path)) for names in (("编号", "id"), ("名称", "name"), ("区（市）", "区", "district"))]
-    centers = tuple(_registry_row(_cells(r, head, str(path), k), cols, str(path), k) for k, r in rows[1:]
-                    if any(x.strip() for x in r))
+    cells = tuple((k, tuple(_cells(r, head, str(path), k))) for k, r in rows[1:] if any(x.strip() for x in r))
+    centers = tuple(_registry_row(list(r), cols, str(path), k) for k, r in cells)
     ids = [c[0] for c in centers]
     dup = sorted(i for i, n in Counter(ids).items() if n > 1)
     if dup:
         raise ScoringError(f"名册中编号重复：{'、'.join(dup[:10])}", str(path))
-    return Registry(len(centers), centers)
+    return Registry(len(centers), centers, str(path), tuple(head), cells)
 
 
 def _cells(row: list[str], head: Sequence[str], file: str, line: int) -> list[str]:

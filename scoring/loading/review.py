@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date as Date
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import fmt
-from scoring.domain.model import FLAGS, SELF, STAGES, Bundle, Override, Stage
+from scoring.domain.model import FLAGS, SELF, STAGES, Bundle, Override, Rubric, Stage
 from scoring.domain.results import IndicatorResult, Result
 from scoring.loading import readers, validate
 from scoring.loading.yamlio import YamlDoc, load_yaml
@@ -104,6 +104,24 @@ def _entries(data: dict[str, Any], doc: YamlDoc, name: str, reviewer: str) -> tu
     return overrides, pending
 
 
+def canonical(review: Review, rubric: Rubric) -> Review:
+    """The review with its stage as the engine knows it: a file may say 初评 or 验收, or the name the
+    rubric gives one of them (stages: {初评: 第三方评估}); any other name is refused, naming the file."""
+    said = review.stage.name
+    if said in REVIEWING:
+        return review
+    named = {name: stage for stage, name in rubric.stage_names}
+    if said not in named:
+        known = "、".join(rubric.stage_name(s) if rubric.stage_name(s) == s else f"{s}（{rubric.stage_name(s)}）"
+                         for s in REVIEWING)
+        raise ScoringError(f"评审阶段“{said}”无效：应为 {known} 之一", review.file, review.stage_line,
+                           hint="评审阶段的名称可在评分细则的 stages 中另行规定，如 stages: {初评: 第三方评估}")
+    stage = named[said]
+    moved = replace(review.stage, name=stage, overrides=tuple(replace(o, stage=stage) for o in review.stage.overrides),
+                    pending=tuple(replace(o, stage=stage) for o in review.stage.pending))
+    return replace(review, stage=moved)
+
+
 def check_order(reviews: Sequence[Review]) -> None:
     """Stages in the order 自评 → 初评 → 验收, each once: a 验收 comes after the city's 初评."""
     names = [r.stage.name for r in reviews]
@@ -151,6 +169,7 @@ def carry(review: Review, result: Result) -> tuple[str, tuple[str, ...]]:
     if review.rubric != result.rubric.id:
         raise ScoringError(f"评审意见对应的评分细则是 “{review.rubric}”，新材料包用的是 “{result.rubric.id}”",
                            review.file, review.rubric_line)
+    review = canonical(review, result.rubric)
     if not review.fingerprints:
         raise ScoringError("评审意见中没有各指标的材料指纹（fingerprints），无法判断哪些指标有变化", review.file,
                            hint="请用 scoring review init 生成的评审意见文件（它记录了指纹）")
@@ -196,7 +215,7 @@ def _write(result: Result, stage: Stage, entries: dict[str, list[tuple[Override,
     each waits to be re-checked), changed indicators first, and the fingerprints for a later carry."""
     r, b = result.rubric, result.bundle
     out = [
-        f"# {stage.name}评审意见：{_comment(b.assessee.get('name', ''))}  {_comment(r.title)}（{_comment(r.version)}）",
+        f"# {r.stage_name(stage.name)}评审意见：{_comment(b.assessee.get('name', ''))}  {_comment(r.title)}（{_comment(r.version)}）",
         f"# 材料包自评总分 {fmt(result.own.total)} 分，有据得分 {fmt(result.own.supported_total)} 分。",
         "# 填写方法：在要调整的指标下，把 [] 换成一条或几条评审意见，每条都要写理由（reason）：",
         "#   - score: 1.5              直接给出本项得分（0 至分值之间，且为该指标分值步长的整数倍）",
@@ -208,7 +227,7 @@ def _write(result: Result, stage: Stage, entries: dict[str, list[tuple[Override,
         "#     reason: 理由",
         "# 不调整的指标保持 [] 即可。评审人和评审日期在有评审意见时必须填写。",
         "# 标有 recheck: true（待复核）的意见暂不生效：县里已改动该指标的材料，复核后删去该行即生效。",
-        f"stage: {stage.name}",
+        f"stage: {r.stage_name(stage.name)}",
         f"reviewer: {_quoted(stage.author)}",
         f"unit: {_quoted(stage.unit)}",
         f"date: {stage.date}" if stage.date else "date:                       # 评审日期，如 2022-12-05",

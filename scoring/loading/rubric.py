@@ -113,7 +113,8 @@ def build(doc: YamlDoc, sha256: str) -> Rubric:
         natures=Natures(**(data.get("natures") or {})),
         notes=tuple(data.get("notes", ())), categories=tuple(cats), path=doc.name, sha256=sha256,
         report_title=data.get("report_title", ""), facts=facts, bands=_bands(data, doc),
-        checks=tuple(_check(c, doc.line(("checks", k))) for k, c in enumerate(data.get("checks", ()))))
+        checks=tuple(_check(c, doc.line(("checks", k))) for k, c in enumerate(data.get("checks", ()))),
+        stage_names=tuple((data.get("stages") or {}).items()))
 
 
 def _check(c: Mapping[str, Any], line: int | None) -> Check:
@@ -147,7 +148,7 @@ def _bands(data: Mapping[str, Any], doc: YamlDoc) -> Bands | None:
 
     return Bands(tuple(band(k, b) for k, b in enumerate(given["levels"])),
                  tuple(condition(c, ("bands", "veto", j)) for j, c in enumerate(given.get("veto", ()))),
-                 given.get("requested", ""), given.get("none", Bands(()).none))
+                 given.get("requested", ""), given.get("none", Bands(()).none), given.get("noun", Bands(()).noun))
 
 
 def _input(i: Mapping[str, Any], fact: bool = False) -> Input:

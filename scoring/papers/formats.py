@@ -348,9 +348,9 @@ def _center(c: CenterRating, p: Programme) -> dict[str, Any]:
 
 def rating_head(r: Rating) -> list[str]:
     p = r.programme
-    return ["名次", "编号", "名称", "区（市）", "得分", "有据得分", "星级", "未达到上一级的原因", "奖励",
+    return ["名次", "编号", "名称", "区（市）", "得分", "有据得分", r.noun, "未达到上一级的原因", p.money,
             f"{p.payer or '兑现方'}承担", f"{p.refund_by or '返还方'}返还", "并列", "连续未达标年数", "取消资格",
-            "标记", "错误", "评定阶段", "自报得分", "自报星级"]
+            "标记", "错误", "评定阶段", "自报得分", f"自报{r.noun}"]
 
 
 def rating_rows(r: Rating) -> list[list[Any]]:
@@ -361,10 +361,11 @@ def rating_rows(r: Rating) -> list[list[Any]]:
          c.payer_share, c.refund, "是" if c.tie else "", c.years_below, "是" if c.exit else "", "；".join(c.flags),
          c.error, stage_words(r.programme, c), c.claimed, c.claimed_band or ""] for c in r.centers]
     rows += [["", "", f"{d.district or '区（市）待核实'}合计", d.district, None, None, "",
-              f"{d.centers} 个中心，奖励 {d.rewarded} 个", d.reward, d.payer_share, d.refund, "", "", "", "", "",
+              f"{d.centers} 个{r.programme.unit}，{r.programme.money} {d.rewarded} 个", d.reward, d.payer_share, d.refund, "", "", "", "", "",
               "", None, ""] for d in r.districts]
     city = r.city
-    rows.append(["", "", city.district, "", None, None, "", f"参评 {city.centers} 个，全市共 {r.city_total} 个",
+    took = "名册" if r.programme.graded else "参评"
+    rows.append(["", "", city.district, "", None, None, "", f"{took} {city.centers} 个，全市共 {r.city_total} 个",
                  city.reward, city.payer_share, city.refund, "", "", "", "", "", "", None, ""])
     return rows
 
@@ -375,7 +376,7 @@ def stage_words(p: Programme, c: CenterRating) -> str:
     if not c.stage:
         return ""
     if c.stage == SELF:
-        return f"仅有中心自评，未经{p.assessment}"
+        return f"仅有{p.unit}自评，未经{p.assessment}"
     return p.stage_name(c.stage)
 
 

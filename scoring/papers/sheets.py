@@ -114,11 +114,11 @@ def rating_workbook(r: Rating) -> bytes:
     """A committee's run as a sheet: the CSV's rows, with its figures as numbers."""
     wb = Workbook()
     ws = wb.worksheets[0]
-    ws.title = "星级评定"
+    ws.title = f"{r.noun}评定"
     widths = (6, 10, 26, 10, 7, 7, 7, 40, 10, 10, 10, 5, 8, 8, 40, 30, 20, 8, 8)
     table(ws, list(zip(rating_head(r), widths, strict=True)))
     for row, cells in enumerate(rating_rows(r), start=2):
         put(ws, row, [_number(v) if isinstance(v, Decimal) else v for v in cells],
             BAND if str(cells[2]).endswith("合计") else None)
     ends = [c.period_end for c in r.centers if c.period_end]
-    return save(wb, moment(max(ends) if ends else "2000-01-01"))
+    return save(wb, moment(max(ends) if ends else f"{r.year}-12-31" if r.year else "2000-01-01"))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import TypeVar
@@ -150,10 +150,13 @@ def read_reviews(paths: Sequence[Path], read: Callable[[Path], Filed] = read_rev
     return filed, problems
 
 
-def matched(filed: Sequence[Filed], bundle: Bundle) -> dict[str, Filed]:
-    """The review files made for this bundle, by stage in stage order; a stage filed twice is refused."""
+def matched(filed: Sequence[Filed], bundle: Bundle, rubric: Rubric) -> dict[str, Filed]:
+    """The review files made for this bundle, by stage in stage order (a stage the rubric names otherwise,
+    such as 第三方评估, known by its place: 初评); a stage filed twice, or one the rubric does not know, is
+    refused."""
     mine: dict[str, Filed] = {}
-    for f in sorted((f for f in filed if f.review.bundle_sha256 == bundle.sha256),
+    ours = [replace(f, review=review.canonical(f.review, rubric)) for f in filed if f.review.bundle_sha256 == bundle.sha256]
+    for f in sorted(ours,
                     key=lambda f: (STAGES.index(f.review.stage.name), f.path.name)):
         stage = f.review.stage.name
         if stage in mine:
@@ -173,7 +176,7 @@ def score_found(path: Path, filed: Sequence[Filed], rubric: RubricChoice) -> Sco
     """A bundle of a folder with every stage filed for it applied."""
     bundle = open_bundle(path)
     built = rubric.rubric(bundle)
-    mine = tuple(matched(filed, bundle).values())
+    mine = tuple(matched(filed, bundle, built).values())
     return Scored(path, score(built, bundle, [f.review for f in mine]), mine)
 
 

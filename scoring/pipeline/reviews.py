@@ -11,7 +11,7 @@ from scoring.base.errors import ScoringError
 from scoring.domain import engine
 from scoring.domain.model import Bundle, Rubric, Stage
 from scoring.domain.results import Result, StageResult
-from scoring.loading.review import Review, check_order
+from scoring.loading.review import Review, canonical, check_order
 
 
 def score(rubric: Rubric, bundle: Bundle, reviews: Sequence[Review] = ()) -> Result:
@@ -20,7 +20,9 @@ def score(rubric: Rubric, bundle: Bundle, reviews: Sequence[Review] = ()) -> Res
 
 
 def checked(reviews: Sequence[Review], rubric: Rubric, bundle: Bundle) -> tuple[Stage, ...]:
-    """The stages of reviews in the order given, once that order and each review are checked."""
+    """The stages of reviews in the order given, once that order and each review are checked; a stage the
+    rubric names otherwise (第三方评估) is known by its place in the order (初评)."""
+    reviews = [canonical(r, rubric) for r in reviews]
     check_order(reviews)
     return tuple(check(r, rubric, bundle) for r in reviews)
 

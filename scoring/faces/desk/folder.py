@@ -177,7 +177,7 @@ class Folder:
         rubric, bundle, mine, signature, settled = self._mine(name, filed)
 
         def made() -> Result:
-            return score(rubric, bundle, [f.review for f in matched(mine, bundle).values()])
+            return score(rubric, bundle, [f.review for f in matched(mine, bundle, rubric).values()])
         return self.kept.get(("scored", name), signature, settled, made)
 
     def save(self, name: str, stage: str, version: str, change: Callable[[Stage], Stage],
@@ -207,7 +207,7 @@ class Folder:
 
 def _case(name: str, stage: str, rubric: Rubric, bundle: Bundle, mine: list[Filed], new: Path) -> Case:
     try:
-        by_stage = matched(mine, bundle)
+        by_stage = matched(mine, bundle, rubric)
     except ScoringError as exc:
         return Case(name, stage, rubric, bundle, score(rubric, bundle), new, "", None, local(str(exc), new.parent))
     earlier = REVIEWING[: REVIEWING.index(stage)]

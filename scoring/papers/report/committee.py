@@ -4,6 +4,7 @@ worded, every reason said (what held a center below the next band, the amount's 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -83,6 +84,13 @@ class CommitteeContext:
     unreadable: str = ""  # how the exit rule counts a submission missing or unreadable
     assessment: str = "评审"  # what the programme calls the assessment after the self-assessment
     line: str = ""  # the quota line's words
+    unit: str = "养老服务中心"  # what is rated (养老机构), from the programme
+    noun: str = "星级"  # what a band is called (等级), from the rubric or the programme's grade
+    paid: str = "奖励"  # what the money is called (运营补助), from the programme
+    graded: bool = False  # the grades come from the registry: nothing scored, ranked or staged
+    basis: str = "评分依据"  # the label of `rubric`
+    notes: tuple[str, ...] = ()  # what the programme decides that its source leaves open
+    exit_rule: bool = True  # the programme has an exit rule (the paper then has a section on it)
 
 
 def committee_context(r: Rating) -> CommitteeContext:
@@ -97,10 +105,10 @@ def committee_context(r: Rating) -> CommitteeContext:
         counted=_counted(r),
         distribution=tuple(BandCount(b, n, n / top) for b, n in counts),
         target=_target(r), quota=_quota_text(r), payer=p.payer or "兑现方", refund_by=p.refund_by,
-        ranking=tuple(RankRow(str(c.rank or ""), c.id, c.name, c.district, fmt(c.score or ZERO), c.band or "未达到",
+        ranking=tuple(RankRow(str(c.rank or ""), c.id, c.name, c.district, fmt(c.score or ZERO), c.band or r.none,
                               grouped(c.reward) if c.rewarded else "", grouped(c.payer_share) if c.rewarded else "",
                               grouped(c.refund) if c.rewarded else "", c.rewarded, c.tie, c is last,
-                              "仅自评" if c.stage == STAGES[0] else stage_words(p, c), _claimed(c), _why(r, c))
+                              "仅自评" if c.stage == STAGES[0] else stage_words(p, c), _claimed(r, c), _why(r, c))
                       for c in scored),
         ties=_ties(r, len(rewarded)), money=money, total=total,
         exits=tuple(CenterNote(f"{c.name}（{c.id}）", (_exit_words(r, c),)) for c in r.centers if c.exit),
@@ -109,12 +117,14 @@ def committee_context(r: Rating) -> CommitteeContext:
         flagged=tuple(CenterNote(f"{c.name}（{c.id}）", c.flags) for c in scored if c.flags),
         unrated=tuple(f"{n}（{i}，{d or '区（市）未填'}）" for i, n, d in r.unrated), problems=r.problems,
         unreadable=_unreadable(r), assessment=p.assessment,
-        line=f"—— 奖励名额线：以上获得奖励 {len(rewarded)} 个（名额 {r.quota} 个） ——")
+        line=f"—— {p.money}名额线：以上获得{p.money} {len(rewarded)} 个（名额 {r.quota} 个） ——",
+        unit=p.unit, noun=r.noun, paid=p.money, graded=p.graded, basis=f"{r.noun}依据" if p.graded else "评分依据",
+        notes=p.notes, exit_rule=bool(p.exit_below))
 
 
 def _why(r: Rating, c: CenterRating) -> str:
     """What held a center below the next band, and the reward's formula or why there is none, in words."""
-    held = ""
+    held = r.none if r.programme.graded and c.band is None else ""
     if c.held and c.next:
         held = f"{'未达到' if c.band is None else '未达'}{c.next}：{c.held[0]}"
         held += f"等 {len(c.held)} 项" if len(c.held) > 1 else ""
@@ -122,25 +132,28 @@ def _why(r: Rating, c: CenterRating) -> str:
 
 
 def _reward_words(r: Rating, c: CenterRating) -> str:
+    money = r.programme.money
     if c.rewarded:
-        return f"奖励 {c.formula} 元" if c.formula else ""
+        return f"{money} {c.formula} 元" if c.formula else ""
     if c.band is None or c.error:
-        return "不予奖励" if c.band is None and not c.error else ""
+        return f"不予{money}" if c.band is None and not c.error else ""
+    if c.counted and not any(v for _, v in c.counted):
+        return f"计{money}的人数均为 0，不予{money}"
     if c.place is None:
-        return f"{c.band}按方案无奖励"
-    where = f"可获奖励的第 {c.place} 位，名额 {r.quota} 个"
-    return f"名额线上并列（{where}），按方案不予奖励" if c.tie else f"名额线外（{where}），不予奖励"
+        return f"{c.band}按方案无{money}"
+    where = f"可获{money}的第 {c.place} 位，名额 {r.quota} 个"
+    return f"名额线上并列（{where}），按方案不予{money}" if c.tie else f"名额线外（{where}），不予{money}"
 
 
 def _ties(r: Rating, rewarded: int) -> str:
     p = r.programme
     if not r.ties or r.cut is None:
         return ""
-    text = f"有据得分 {fmt(r.cut)} 分的 {len(r.ties)} 个中心在奖励名额线上并列（{'、'.join(r.ties)}），按方案"
+    text = f"有据得分 {fmt(r.cut)} 分的 {len(r.ties)} 个{p.unit}在{p.money}名额线上并列（{'、'.join(r.ties)}），按方案"
     if p.ties == "exclude":
-        return text + "均不予奖励，请评定委员会审定。"
-    over = f"；获奖励 {rewarded} 个，超过名额 {r.quota} 个" if r.quota is not None and rewarded > r.quota else ""
-    return text + f"均予奖励{over}，请评定委员会审定。"
+        return text + f"均不予{p.money}，请评定委员会审定。"
+    over = f"；获{p.money} {rewarded} 个，超过名额 {r.quota} 个" if r.quota is not None and rewarded > r.quota else ""
+    return text + f"均予{p.money}{over}，请评定委员会审定。"
 
 
 def _exit_words(r: Rating, c: CenterRating) -> str:
@@ -152,16 +165,18 @@ def _exit_words(r: Rating, c: CenterRating) -> str:
     return text
 
 
-def _claimed(c: CenterRating) -> str:
+def _claimed(r: Rating, c: CenterRating) -> str:
     """The center's own claim beside the supported score, when evidence does not bear it out."""
     if c.claimed is None or (c.claimed == c.score and c.claimed_band == c.band):
         return ""
-    return f"自报 {fmt(c.claimed)} 分、{c.claimed_band or '未达到星级'}"
+    return f"自报 {fmt(c.claimed)} 分、{c.claimed_band or f'未达到{r.noun}'}"
 
 
 def _counted(r: Rating) -> str:
-    sent, rated = len(r.submitted), len(r.rated)
-    text = f"全市共 {r.city_total} 个养老服务中心，报送材料包 {sent} 个，评定 {rated} 个"
+    sent, rated, p = len(r.submitted), len(r.rated), r.programme
+    if p.graded:
+        return f"名册共 {r.city_total} 个{p.unit}，{r.noun}均取自名册，本方案不另行评分"
+    text = f"全市共 {r.city_total} 个{p.unit}，报送材料包 {sent} 个，评定 {rated} 个"
     text += f"，{sent - rated} 个材料包无法评定" if rated < sent else ""
     missing = r.city_total - sent
     return text + (f"，{missing} 个未报送" if missing > 0 else "")
@@ -172,8 +187,8 @@ def _unreadable(r: Rating) -> str:
     if not p.exit_below or not any(c.error for c in r.centers):
         return ""
     if p.exit_unreadable == "keep":
-        return f"按方案，材料包无法评定或未报送的中心本年度不计入连续未达到{p.exit_below}的年数（保留上一年的年数）。"
-    return f"按方案，材料包无法评定或未报送的中心本年度计为未达到{p.exit_below}（连续未达标年数加 1）。"
+        return f"按方案，材料包无法评定或未报送的{p.unit}本年度不计入连续未达到{p.exit_below}的年数（保留上一年的年数）。"
+    return f"按方案，材料包无法评定或未报送的{p.unit}本年度计为未达到{p.exit_below}（连续未达标年数加 1）。"
 
 
 def _money(d: DistrictTotals) -> MoneyRow:
@@ -194,8 +209,8 @@ def _target(r: Rating) -> str:
 def _quota_text(r: Rating) -> str:
     p = r.programme
     if r.quota is None or p.quota_share is None:
-        return "本方案不设奖励名额上限。"
-    return f"奖励名额：全市 {r.city_total} 个 × {fmt(p.quota_share)}% = {r.quota} 个（向下取整）。"
+        return f"本方案不设{p.money}名额上限。"
+    return f"{p.money}名额：全市 {r.city_total} 个 × {fmt(p.quota_share)}% = {r.quota} 个（向下取整）。"
 
 
 @dataclass(frozen=True)
@@ -235,6 +250,10 @@ class SheetContext:
     why: str = ""  # the reward's formula, or why there is none
     further: tuple[tuple[str, tuple[str, ...]], ...] = ()  # each band beyond `next` and what held it
     by_total: str = ""  # the band the total alone would have given, in words, when above `band`
+    graded: bool = False  # the grade is the registry's: no score, stage, rank or parts
+    noun: str = "星级"
+    unit: str = "养老服务中心"
+    paid: str = "奖励"
 
 
 def sheet_contexts(r: Rating) -> list[SheetContext]:
@@ -243,15 +262,18 @@ def sheet_contexts(r: Rating) -> list[SheetContext]:
         parts = tuple(PartRow(t, fmt(s), fmt(m), f"{fmt((s * 100 / m).quantize(Decimal('0.1'), ROUND_HALF_UP))}%"
                               if m else "") for t, s, m in c.categories)
         out.append(SheetContext(
-            anchor=f"c{k}", title=f"{c.name}星级评定结果", name=c.name, id=c.id, district=c.district,
+            anchor=f"c{k}", title=f"{c.name}{r.noun}评定结果", name=c.name, id=c.id, district=c.district,
             rubric=r.rubric_title, programme=p.title, stage=stage_words(p, c), score=fmt(c.score or ZERO),
-            supported=fmt(c.supported or ZERO), band=c.band or "未达到星级", rank=f"{c.rank} / {len(r.rated)}",
+            supported=fmt(c.supported or ZERO), band=c.band or (r.none if p.graded else f"未达到{r.noun}"),
+            rank=f"{c.rank} / {len(r.rated)}",
             next=c.next or "", held=c.held, parts=parts,
             reward=grouped(c.reward) if c.rewarded else "", payer=f"{p.payer or '兑现方'}承担 {grouped(c.payer_share)} 元",
             refund=f"{p.refund_by}返还 {grouped(c.refund)} 元" if p.refund_by else "",
-            tie=f"得分与奖励名额线上的其他中心并列，按方案{'不予' if p.ties == 'exclude' else '均予'}奖励" if c.tie else "",
+            tie=f"得分与{p.money}名额线上的其他{p.unit}并列，按方案{'不予' if p.ties == 'exclude' else '均予'}{p.money}"
+            if c.tie else "",
             exit=f"连续 {c.years_below} 年未达到{p.exit_below}，取消运营资格" if c.exit else "", flags=c.flags,
-            claimed=_claimed(c), why=_sheet_why(r, c), further=c.further, by_total=c.by_total))
+            claimed=_claimed(r, c), why=_sheet_why(r, c), further=c.further, by_total=c.by_total, graded=p.graded,
+            noun=r.noun, unit=p.unit, paid=p.money))
     return out
 
 
@@ -260,8 +282,9 @@ def _sheet_why(r: Rating, c: CenterRating) -> str:
     if c.rewarded:
         return c.formula
     if c.band is None:
-        return "未达到任何星级"
-    return _reward_words(r, c).removesuffix("，按方案不予奖励").removesuffix("，不予奖励")
+        return f"{r.none}" if r.programme.graded else f"未达到任何{r.noun}"
+    money = r.programme.money
+    return _reward_words(r, c).removesuffix(f"，按方案不予{money}").removesuffix(f"，不予{money}")
 
 
 def sheets_html(sheets: Sequence[SheetContext], templates: Path | None = None) -> str:
@@ -272,3 +295,18 @@ def sheet_pdfs(sheets: Sequence[SheetContext], templates: Path | None = None) ->
     """Each center's sheet as its own PDF, from one layout of them all."""
     render.require_cjk_font()
     return render.render_parts(sheets_html(sheets, templates), template_dirs(templates), [s.anchor for s in sheets])
+
+
+def summary(r: Rating, output: Path) -> str:
+    """What `scoring rate` says when it has written its outputs."""
+    p, scored, sent = r.programme, r.rated, r.submitted
+    bands = "，".join(f"{b} {n} 个" for b, n in r.distribution)
+    paid = f"{p.money} {sum(1 for c in scored if c.rewarded)} 个"
+    if p.graded:
+        return (f"已写入 {output}：名册 {len(r.centers)} 个{p.unit}（{bands}，{r.noun}取自名册），{paid}，"
+                f"合计 {grouped(r.city.reward)} 元，需核实的问题 {len(r.problems)} 个。")
+    missing = f"，名册中未报送 {len(r.centers) - len(sent)} 个" if len(sent) < len(r.centers) else ""
+    stages = Counter(stage_words(p, c) for c in scored)
+    return (f"已写入 {output}：报送 {len(sent)} 个（{bands}；无法评定 {len(sent) - len(scored)} 个）{missing}，"
+            f"{paid}，取消资格 {sum(1 for c in r.centers if c.exit)} 个，需核实的问题 {len(r.problems)} 个。\n"
+            "均按最新评定阶段的有据得分评定：" + "，".join(f"{s} {n} 个" for s, n in sorted(stages.items())) + "。")

@@ -300,7 +300,7 @@ def standings(result: Result) -> list[Standing]:
     for s, stage in zip(result.stages, (model.Stage(model.SELF), *result.chain), strict=True):
         m = s.mandatory
         who = " ".join(x for x in (stage.unit, stage.author) if x)
-        out.append(Standing(s.stage, who, cn_date(stage.date), fmt(s.total), fmt(s.supported_total),
+        out.append(Standing(result.rubric.stage_name(s.stage), who, cn_date(stage.date), fmt(s.total), fmt(s.supported_total),
                             f"{m.met}/{m.total}" if m.total else "", "、".join(m.unsupported), s.verdict.text,
                             s.verdict.passed, unmet_why(result, len(out))))
     return out
@@ -314,7 +314,8 @@ def _stage_scores(result: Result) -> dict[str, tuple[StageScore, ...]]:
         for c in s.changes:
             worded[(s.stage.name, c.indicator.id)] = [f"{e.text}。理由：{e.override.reason}（{e.override.author}）"
                                                       for e in c.entries]
-    return {i.id: tuple(StageScore(sc.stage, fmt(sc.points), fmt(sc.supported),
+    named = result.rubric.stage_name
+    return {i.id: tuple(StageScore(named(sc.stage), fmt(sc.points), fmt(sc.supported),
                                    tuple(worded.get((sc.stage, i.id), ()))) for sc in i.scores[1:])
             for i in result.indicators}
 
@@ -401,7 +402,7 @@ def _staged_status(result: Result, d: Document) -> tuple[str, ...]:
     for stage in result.chain:
         refused += [o.indicator for o in stage.overrides if o.action == "reject" and o.target == d.id]
         status = f"不予采信（{'、'.join(dict.fromkeys(refused))}）" if refused else _status(d)
-        out.append(f"{stage.name} {status}")
+        out.append(f"{result.rubric.stage_name(stage.name)} {status}")
     return tuple(out) if refused else ()  # the same at every stage: the one status says it
 
 

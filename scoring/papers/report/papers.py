@@ -90,7 +90,7 @@ def changes_context(ch: Changes) -> ChangesContext:
     assessee = b.assessee.get("name", "").strip()
     noun = r.natures.must if any(i.mandatory for i in r.indicators) else ""
     return ChangesContext(
-        title=f"{assessee}{programme(r)}{last.stage.name}意见表", assessee=assessee,
+        title=f"{assessee}{programme(r)}{r.stage_name(last.stage.name)}意见表", assessee=assessee,
         rubric=f"{r.title}（{r.version}）", bundle_sha256=b.sha256, mandatory_noun=noun,
         standings=tuple(standings(ch.result)), stages=tuple(_stage(ch, s) for s in ch.stages),
         unaddressed=tuple(OpenClaim(i.id, i.indicator.title, fmt(i.own.points), fmt(i.own.supported),
@@ -111,7 +111,7 @@ def _stage(ch: Changes, s: StageChanges) -> StageView:
     titles = {i.id: i.indicator.title for i in ch.result.indicators}
     pending = tuple(PendingRow(e.override.indicator, titles.get(e.override.indicator, ""), _entry(e))
                     for e in s.pending)
-    return StageView(s.stage.name, s.stage.unit, _reviewers(s.stage), cn_date(s.stage.date), rows, pending)
+    return StageView(ch.result.rubric.stage_name(s.stage.name), s.stage.unit, _reviewers(s.stage), cn_date(s.stage.date), rows, pending)
 
 
 def _reviewers(stage: Stage) -> str:
