@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import lzma
 import os
 import posixpath
 import stat
 import threading
 import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Mapping
 from datetime import date
@@ -25,10 +23,8 @@ from typing import Any
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.domain.model import MANIFEST, WORKBOOK, Answer, Bundle, Document, Line, SignOff
-from scoring.loading import readers, validate
+from scoring.loading import readers, unzip, validate
 from scoring.loading.yamlio import load_yaml
-
-METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 OS_ERRORS = {errno.EACCES: "没有读取权限", errno.EISDIR: "是目录而不是文件", errno.ENOENT: "不存在",
              errno.ELOOP: "符号链接层数过多"}
@@ -93,33 +89,38 @@ class _Zip:
     def __init__(self, path: Path) -> None:
         self.label = str(path)
         try:
-            if path.stat().st_size > limits.ZIP_BYTES:
+            self.handle = path.open("rb")
+        except OSError as exc:
+            raise ScoringError(unzip.BUNDLE.broken, self.label, hint=unzip.BUNDLE.hint) from exc
+        try:
+            if os.fstat(self.handle.fileno()).st_size > limits.ZIP_BYTES:
                 raise ScoringError(f"压缩包过大（上限 {limits.ZIP_BYTES} 字节）", self.label)
-            with path.open("rb") as handle:
-                readers.check_zip_directory(handle, self.label, limits.ZIP_ENTRIES, "压缩包")
-            self.zip = zipfile.ZipFile(path)
-            infos = self.zip.infolist()
-        except UnicodeDecodeError as exc:  # flagged as UTF-8, but is not
-            raise ScoringError("压缩包内有文件名的编码无法识别", self.label,
-                               hint="请用系统自带的压缩工具或 7-Zip 重新打包材料文件夹") from exc
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise ScoringError("不是有效的 zip 压缩包，或文件不完整", self.label,
-                               hint="可能是下载或复制中断，请重新打包或重新复制") from exc
-        if len(infos) > limits.ZIP_ENTRIES:  # the end record may understate them
-            raise ScoringError(f"压缩包内文件过多（上限 {limits.ZIP_ENTRIES} 个）", self.label)
-        self.entries: dict[str, zipfile.ZipInfo] = {}
+            self.zip = unzip.open_zip(self.handle, self.label, unzip.BUNDLE, limits.ZIP_ENTRIES)
+            self.entries = self._entries(self.zip.infolist())
+            self.prefix = self._root()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if hasattr(self, "zip"):
+            self.zip.close()
+        self.handle.close()
+
+    def _entries(self, infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
+        entries: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
-            rel = _safe_relpath(_entry_name(info), self.label, None)
+            rel = _safe_relpath(unzip.entry_name(info), self.label, None)
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise ScoringError(f"压缩包内 “{info.filename}” 是符号链接", self.label,
                                    hint="请把文件本身打包，而不是链接")
             # macOS archivers add resource forks under __MACOSX/; they are not part of the bundle.
             if info.is_dir() or rel.startswith("__MACOSX/"):
                 continue
-            if rel in self.entries:
+            if rel in entries:
                 raise ScoringError(f"压缩包内 “{rel}” 出现了两次", self.label, hint="请重新打包材料文件夹")
-            self.entries[rel] = info
-        self.prefix = self._root()
+            entries[rel] = info
+        return entries
 
     def _root(self) -> str:
         if MANIFEST in self.entries or WORKBOOK in self.entries:
@@ -132,26 +133,13 @@ class _Zip:
                            hint="清单应在压缩包根目录或唯一的顶层文件夹中")
 
     def read(self, rel: str, name: str, line: Line | None, limit: int) -> bytes | None:
+        """An entry, unpacked a step at a time and stopped at its declared size, which is within `limit`."""
         info = self.entries.get(self.prefix + _safe_relpath(rel, name, line))
         if info is None:
             return None
         if info.file_size > limit:
             raise ScoringError(f"文件 “{rel}” 过大（{info.file_size} 字节，上限 {limit} 字节）", name, line)
-        if info.flag_bits & 0x1:
-            raise ScoringError(f"压缩包 {self.label} 内的 “{rel}” 已加密", name, line, hint="请不设密码重新打包")
-        if info.compress_type not in METHODS:
-            raise ScoringError(f"压缩包 {self.label} 内的 “{rel}” 使用了不支持的压缩方式（编号 {info.compress_type}）",
-                               name, line, hint="请用普通 zip（Deflate）重新打包")
-        try:
-            with self.zip.open(info) as handle:
-                data = handle.read(limit + 1)
-        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, ValueError, RuntimeError,
-                NotImplementedError) as exc:  # every way a damaged entry fails, by header, stream or CRC
-            raise ScoringError(f"压缩包 {self.label} 内的 “{rel}” 已损坏，无法解压", name, line,
-                               hint="可能是下载或复制中断，请重新打包或重新复制") from exc
-        if len(data) > limit:
-            raise ScoringError(f"文件 “{rel}” 解压后过大（上限 {limit} 字节）", name, line)
-        return data
+        return unzip.read(self.handle, info, unzip.Place(f"压缩包 {self.label} 内的 “{rel}” ", name, line))
 
 
 class _Files:
@@ -173,27 +161,8 @@ class _Files:
     def close(self) -> None:
         with self.lock:
             if isinstance(self.source, _Zip):
-                self.source.zip.close()
+                self.source.close()
             self.source = None
-
-
-def _entry_name(info: zipfile.ZipInfo) -> str:
-    """A zip entry's name as written. Without the UTF-8 flag, zipfile reads names as CP437; Chinese
-    names come from Info-ZIP (UTF-8 without the flag) or Windows (GBK), so try those first."""
-    if info.flag_bits & 0x800:
-        return info.filename
-    raw = info.filename.encode("cp437")
-    try:
-        name = raw.decode("utf-8")
-        # GBK bytes can happen to be valid UTF-8 too, but then hardly ever spell Chinese.
-        if name.isascii() or any("\u3000" <= ch <= "\u9fff" for ch in name):
-            return name
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gbk")
-    except UnicodeDecodeError:
-        return info.filename
 
 
 def open_bundle(path: Path) -> Bundle:
@@ -210,7 +179,7 @@ def open_bundle(path: Path) -> Bundle:
         return _load(path, source)
     finally:
         if isinstance(source, _Zip):
-            source.zip.close()
+            source.close()
 
 
 def _name(source: _Folder | _Zip, file: str) -> str:

@@ -57,6 +57,32 @@ def check_zip_directory(handle: BinaryIO, name: str, entries: int, what: str) ->
     found as zipfile finds it (at the very end, else the last one within a comment's reach); a zip64 end
     record, when a locator sits right before it, counts instead, as it does for zipfile. A zip without an
     end record is left to zipfile to refuse."""
+    found = _end(handle)
+    if found is None:
+        return
+    _, count, directory, zip64 = found
+    if not zip64 and (count == 0xFFFF or directory == 0xFFFFFFFF):  # "see the zip64 record", and there is none
+        raise ScoringError(f"{what}不完整或已损坏：找不到 zip64 目录记录", name,
+                           hint="可能是下载或复制中断，请重新打包或重新复制")
+    if count > entries:
+        raise ScoringError(f"{what}内文件过多（{count} 个，上限 {entries} 个）", name)
+    if directory > limits.ZIP_DIRECTORY_BYTES:
+        raise ScoringError(f"{what}的文件目录过大（{directory} 字节，上限 {limits.ZIP_DIRECTORY_BYTES} 字节）", name)
+
+
+def zip_directory_span(handle: BinaryIO) -> tuple[int, int]:
+    """Where a checked zip's central directory starts and its size, as zipfile finds it: right before the
+    end records, whatever offset they claim (data may precede the zip)."""
+    found = _end(handle)
+    if found is None:
+        return 0, 0
+    end, _, directory, zip64 = found
+    return max(0, end - directory - (_LOCATOR.size + _EOCD64.size if zip64 else 0)), directory
+
+
+def _end(handle: BinaryIO) -> tuple[int, int, int, bool] | None:
+    """Where the end record is, the entry count and directory size it (or its zip64 record) announces, and
+    whether a zip64 record does."""
     size = handle.seek(0, os.SEEK_END)
     start = max(0, size - _EOCD.size - 0xFFFF)
     handle.seek(start)
@@ -65,18 +91,12 @@ def check_zip_directory(handle: BinaryIO, name: str, entries: int, what: str) ->
     if at < 0 or tail[at:at + 4] != b"PK\x05\x06" or tail[-2:] != b"\0\0":
         at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < _EOCD.size:
-        return
+        return None
     *_, count, directory, _, _ = _EOCD.unpack_from(tail, at)
     zip64 = _zip64(handle, start + at, size)
     if zip64 is not None:
-        count, directory = zip64
-    elif count == 0xFFFF or directory == 0xFFFFFFFF:  # "see the zip64 record", and there is none
-        raise ScoringError(f"{what}不完整或已损坏：找不到 zip64 目录记录", name,
-                           hint="可能是下载或复制中断，请重新打包或重新复制")
-    if count > entries:
-        raise ScoringError(f"{what}内文件过多（{count} 个，上限 {entries} 个）", name)
-    if directory > limits.ZIP_DIRECTORY_BYTES:
-        raise ScoringError(f"{what}的文件目录过大（{directory} 字节，上限 {limits.ZIP_DIRECTORY_BYTES} 字节）", name)
+        return start + at, *zip64, True
+    return start + at, count, directory, False
 
 
 def _zip64(handle: BinaryIO, end: int, size: int) -> tuple[int, int] | None:
