@@ -8,12 +8,14 @@ from __future__ import annotations
 import bz2
 import io
 import lzma
+import os
 import struct
 import tracemalloc
 import zipfile
 import zlib
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -21,9 +23,9 @@ from openpyxl import Workbook
 
 from scoring.base.errors import ScoringError
 from scoring.loading import bundle as bundle_mod
-from scoring.loading import workbook
+from scoring.loading import readers, register, workbook
 
-from .conftest import sha256
+from .conftest import make_bundle, sha256
 from .test_bad_input import HEAD, refused
 
 DECLARED = 1000  # what the hostile entries' headers say they hold
@@ -146,3 +148,88 @@ def test_an_entry_without_a_name_is_named_by_its_place(runner: CliRunner, tmp_pa
     z = tmp_path / "bundle.zip"
     z.write_bytes(pack([stored("bundle.yaml", manifest(b"x")), stored("", b"x")]))
     refused(runner, z, tmp_path, str(z), "压缩包内第 2 个文件没有文件名")
+
+
+# ---------------------------------------------------------------- a document swapped for a symlink
+
+
+def swapped_after_check(monkeypatch: pytest.MonkeyPatch, target: Path, secret: Path) -> list[str]:
+    """Replace `target` by a symlink to `secret` at the last moment: right after the first lstat of it (a
+    check) or right before the first os.open of it, whichever comes first. Returns what fired."""
+    fired: list[str] = []
+    real_lstat, real_open = os.lstat, os.open
+
+    def swap(how: str) -> None:
+        if not fired:
+            fired.append(how)
+            target.unlink()
+            target.symlink_to(secret)
+
+    def lstat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        info = real_lstat(path, *args, **kwargs)
+        if os.fspath(path).endswith(target.name) and not fired:
+            swap("lstat")
+        return info
+
+    def open_(path: Any, *args: Any, **kwargs: Any) -> int:
+        if os.fspath(path).endswith(target.name):
+            swap("open")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "lstat", lstat)
+    monkeypatch.setattr(os, "open", open_)
+    return fired
+
+
+def secret_and_bundle(tmp_path: Path) -> tuple[Path, Path]:
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"outside the bundle")
+    b = make_bundle(tmp_path / "b", documents={"D01": ("documents/a.txt", b"inside", "2022-03-01")})
+    return secret, b
+
+
+def test_the_desk_reader_never_serves_a_file_swapped_for_a_link(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: the reader checked the path, then opened it by path, and served the link's target.
+    secret, b = secret_and_bundle(tmp_path)
+    loaded = bundle_mod.open_bundle(b)  # what the desk keeps between requests
+    fired = swapped_after_check(monkeypatch, b / "documents" / "a.txt", secret)
+    try:
+        with pytest.raises(ScoringError, match="路径 “documents/a.txt” 经符号链接指向材料包之外"):
+            loaded.files.read("documents/a.txt")
+    finally:
+        loaded.files.close()
+    assert fired
+
+
+def test_docs_never_hashes_a_file_swapped_for_a_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret, b = secret_and_bundle(tmp_path)
+    (b / "documents" / "new.txt").write_bytes(b"new")
+    fired = swapped_after_check(monkeypatch, b / "documents" / "new.txt", secret)
+    with pytest.raises(ScoringError, match="路径 “documents/new.txt” 经符号链接指向材料包之外"):
+        register.register(b)
+    assert fired and sha256(secret.read_bytes()) not in (b / "bundle.yaml").read_text("utf-8")
+
+
+def test_links_inside_the_bundle_are_followed_and_links_out_are_not(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    root = tmp_path / "b"
+    (root / "documents" / "sub").mkdir(parents=True)
+    (root / "documents" / "sub" / "a.txt").write_bytes(b"a")
+    links = {"same.txt": "sub/a.txt", "abs.txt": str(root / "documents" / "sub" / "a.txt"), "up": "../documents",
+             "out.txt": "../../out/x", "far.txt": str(tmp_path / "out" / "x"), "dir": str(tmp_path / "out"),
+             "loop.txt": "loop.txt"}
+    for name, target in links.items():
+        (root / "documents" / name).symlink_to(target)
+    real = os.path.realpath(root)
+
+    def read(rel: str) -> bytes:
+        with os.fdopen(readers.open_inside(real, rel), "rb") as handle:
+            return handle.read()
+
+    assert read("documents/same.txt") == read("documents/abs.txt") == read("documents/up/sub/a.txt") == b"a"
+    for rel in ("documents/out.txt", "documents/far.txt", "documents/dir/x"):
+        with pytest.raises(readers.LinkOut):
+            readers.open_inside(real, rel)
+    with pytest.raises(OSError, match="Too many levels"):
+        readers.open_inside(real, "documents/loop.txt")

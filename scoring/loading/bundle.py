@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from scoring.base import limits
 from scoring.base.errors import ScoringError
@@ -27,7 +27,8 @@ from scoring.loading import readers, unzip, validate
 from scoring.loading.yamlio import load_yaml
 
 OS_ERRORS = {errno.EACCES: "没有读取权限", errno.EISDIR: "是目录而不是文件", errno.ENOENT: "不存在",
-             errno.ELOOP: "符号链接层数过多"}
+             errno.ELOOP: "符号链接层数过多",
+             errno.ENOTDIR: "所在的路径中有一段不是文件夹"}
 
 
 def _os_error(rel: str, exc: OSError, name: str, line: Line | None) -> ScoringError:
@@ -50,39 +51,41 @@ def _safe_relpath(rel: str, name: str, line: Line | None) -> str:
 class _Folder:
     def __init__(self, root: Path) -> None:
         self.root = os.path.realpath(root)
-        self.inside = self.root.rstrip("/") + "/"
         self.label = str(root)
-        self.dirs: dict[str, str] = {}  # a folder of the bundle, by its path there, as it really is
 
     def read(self, rel: str, name: str, line: Line | None, limit: int) -> bytes | None:
         rel = _safe_relpath(rel, name, line)
-        head, _, tail = rel.rpartition("/")
-        try:
-            if head not in self.dirs:
-                self.dirs[head] = self._real(os.path.join(self.root, head), rel, name, line)
-            real = os.path.join(self.dirs[head], tail)
-            info = os.lstat(real)
-            if stat.S_ISLNK(info.st_mode):
-                real = self._real(real, rel, name, line)
-                info = os.stat(real)
-            if not stat.S_ISREG(info.st_mode):
-                raise ScoringError(f"“{rel}” 不是普通文件", name, line)
-            if info.st_size > limit:
-                raise ScoringError(f"文件 “{rel}” 过大（{info.st_size} 字节，上限 {limit} 字节）", name, line)
-            with open(real, "rb", buffering=0) as handle:
-                return readers.read_capped(handle, info.st_size, limit)
-        except FileNotFoundError:
+        opened = open_file(self.root, rel, name, line)
+        if opened is None:
             return None
-        except OSError as exc:
-            raise _os_error(rel, exc, name, line) from exc
+        with opened as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise ScoringError(f"文件 “{rel}” 过大（{size} 字节，上限 {limit} 字节）", name, line)
+            try:
+                return readers.read_capped(handle, size, limit)
+            except OSError as exc:
+                raise _os_error(rel, exc, name, line) from exc
 
-    def _real(self, path: str, rel: str, name: str, line: Line | None) -> str:
-        """Where a path of the bundle really is, refused if a symlink on the way leads out of the bundle."""
-        real = os.path.realpath(path)
-        if real != self.root and not real.startswith(self.inside):
-            raise ScoringError(f"路径 “{rel}” 经符号链接指向材料包之外", name, line,
-                               hint="请把文件本身复制进材料包，而不是放链接")
-        return real
+
+def open_file(root: str, rel: str, name: str, line: Line | None) -> BinaryIO | None:
+    """A regular file of a folder bundle (`root`, a real path), opened without following a link out of it
+    and checked as opened, not by its path: what the path named a moment before does not matter. None for
+    a file that is not there. Every reader of a folder bundle's files opens them here."""
+    try:
+        fd = readers.open_inside(root, rel)
+    except FileNotFoundError:
+        return None
+    except readers.LinkOut as exc:
+        raise ScoringError(f"路径 “{rel}” 经符号链接指向材料包之外", name, line,
+                           hint="请把文件本身复制进材料包，而不是放链接") from exc
+    except OSError as exc:
+        raise _os_error(rel, exc, name, line) from exc
+    handle = os.fdopen(fd, "rb", buffering=0)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise ScoringError(f"“{rel}” 不是普通文件", name, line)
+    return handle
 
 
 class _Zip:

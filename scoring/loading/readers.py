@@ -3,6 +3,7 @@ records checked before its directory is parsed. The budgets themselves are scori
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import struct
@@ -44,6 +45,63 @@ def read_capped(handle: BinaryIO, size: int, limit: int) -> bytes:
     if len(data) > size:
         data += handle.read(limit + 1 - len(data))
     return data
+
+
+class LinkOut(Exception):
+    """A path whose symlink leads out of the folder it was opened in."""
+
+
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_FILE = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_HOPS = 40  # symlinks followed in one path, as the kernel allows
+
+
+def open_inside(root: str, rel: str) -> int:
+    """A descriptor of the file at `rel` inside the real folder `root`, opened one component at a time
+    relative to its folder's descriptor with O_NOFOLLOW: the kernel never follows a link. A symlink met on
+    the way is followed by its text, and only while it stays inside `root` (LinkOut otherwise), so swapping
+    a file for a link after any check cannot serve what lies outside. The caller checks what it got (fstat)."""
+    folders, parts, hops = [os.open(root, _FOLDER)], [p for p in rel.split("/") if p not in ("", ".")], _HOPS
+    try:
+        while parts:
+            part = parts.pop(0)
+            if part == "..":
+                if len(folders) == 1:
+                    raise LinkOut(rel)
+                os.close(folders.pop())
+                continue
+            try:
+                fd = os.open(part, _FILE if not parts else _FOLDER, dir_fd=folders[-1])
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.ENOTDIR) or hops == 0:
+                    raise
+                hops -= 1
+                parts = _link(part, folders, root, rel, exc) + parts
+                continue
+            if not parts:
+                return fd
+            folders.append(fd)
+        raise IsADirectoryError(errno.EISDIR, "a folder", rel)
+    finally:
+        for fd in folders:
+            os.close(fd)
+
+
+def _link(part: str, folders: list[int], root: str, rel: str, failed: OSError) -> list[str]:
+    """The components a symlink stands for, from the folder it is in (or from `root`, for an absolute link
+    into it); `failed` again when `part` is no link (a file where a folder was wanted)."""
+    try:
+        target = os.readlink(part, dir_fd=folders[-1])
+    except OSError:
+        raise failed from None
+    if target.startswith("/"):
+        inside = root.rstrip("/") + "/"
+        if target != root and not target.startswith(inside):
+            raise LinkOut(rel)
+        while len(folders) > 1:
+            os.close(folders.pop())
+        target = target[len(inside):]
+    return [p for p in target.split("/") if p not in ("", ".")]
 
 
 _EOCD = struct.Struct("<4s4H2LH")  # signature, disks, entries here, entries, directory size, offset, comment
