@@ -13,6 +13,7 @@ import struct
 import tracemalloc
 import zipfile
 import zlib
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ from click.testing import CliRunner
 from openpyxl import Workbook
 
 from scoring.base.errors import ScoringError
+from scoring.jobs import rating
 from scoring.loading import bundle as bundle_mod
-from scoring.loading import readers, register, workbook
+from scoring.loading import readers, register, review, workbook
+from scoring.loading import rubric as rubric_mod
 
 from .conftest import make_bundle, sha256
 from .test_bad_input import HEAD, refused
@@ -233,3 +236,40 @@ def test_links_inside_the_bundle_are_followed_and_links_out_are_not(tmp_path: Pa
             readers.open_inside(real, rel)
     with pytest.raises(OSError, match="Too many levels"):
         readers.open_inside(real, "documents/loop.txt")
+
+
+# ---------------------------------------------------------------- text that is not UTF-8
+
+# HEAD is 86 bytes: "rubric: mini\n" 13, "assessee: {name: 测试县}\n" 17 + 9 + 2 = 28,
+# "period: {start: 2022-01-01, end: 2022-12-31}\n" 45. "# " follows, so the GBK byte 0xB8 sits on line 4,
+# its 3rd byte, at offset 88 of the file.
+NOT_UTF8 = HEAD.encode() + "# 高".encode("gbk") + b"\n"
+WHERE = "第 4 行第 3 个字节（全文字节偏移 88）是无法识别的 0xB8"
+
+
+def test_a_manifest_not_in_utf8_names_the_line_and_byte(runner: CliRunner, tmp_path: Path) -> None:
+    b = tmp_path / "b"
+    b.mkdir()
+    (b / "bundle.yaml").write_bytes(NOT_UTF8)
+    refused(runner, b, tmp_path, f"文件 {b}/bundle.yaml，第 4 行：文件不是 UTF-8 编码：{WHERE}")
+
+
+def test_a_text_file_not_in_utf8_names_the_line_and_byte(runner: CliRunner, tmp_path: Path) -> None:
+    b = make_bundle(tmp_path / "b", narrative={"overview": {"file": "o.txt"}})
+    (b / "o.txt").write_bytes(NOT_UTF8)
+    refused(runner, b, tmp_path, f"文件 {b}/o.txt，第 4 行：文件不是 UTF-8 编码：{WHERE}")
+
+
+@pytest.mark.parametrize("reader", [review.read, rubric_mod.load, rating.read_registry])
+def test_every_reader_names_the_line_and_byte(tmp_path: Path, reader: Callable[[Path], Any]) -> None:
+    path = tmp_path / "input"
+    path.write_bytes(NOT_UTF8)
+    with pytest.raises(ScoringError) as caught:
+        reader(path)
+    assert WHERE in str(caught.value) and caught.value.file == str(path) and caught.value.line == 4
+
+
+def test_the_byte_order_mark_counts_in_the_offset() -> None:
+    # BOM (3 bytes) + "ab" + 0xFF: line 1, byte 6, offset 5.
+    with pytest.raises(ScoringError, match=r"第 1 行第 6 个字节（全文字节偏移 5）是无法识别的 0xFF"):
+        readers.decode_utf8(b"\xef\xbb\xbfab\xff", "x")

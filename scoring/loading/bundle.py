@@ -318,10 +318,7 @@ def _texts(data: Mapping[str, Any], part: str, files: _Reader, doc: validate.Man
         content = files.text(value["file"], line)
         if content is None:
             raise ScoringError(f"找不到文本文件 “{value['file']}”", doc.name, line)
-        try:
-            given = content.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ScoringError(f"文本文件 “{value['file']}” 不是 UTF-8 编码", doc.name, line) from exc
+        given = readers.decode_utf8(content, _name(files.source, value["file"]))
         cleaned = validate.clean_text(given, _name(files.source, value["file"]), partial(_line_of, given), None)
         out[key] = _within(cleaned, part, key, doc.name, line)
         digest.update(f"\n{value['file']}\n".encode() + hashlib.sha256(content).digest())

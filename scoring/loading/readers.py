@@ -47,6 +47,19 @@ def read_capped(handle: BinaryIO, size: int, limit: int) -> bytes:
     return data
 
 
+def decode_utf8(raw: bytes, name: str, hint: str = "请用 UTF-8 编码保存") -> str:
+    """Text from outside, decoded from UTF-8 (a byte-order mark allowed), or a refusal naming the line and the
+    byte offset of the first byte that is not UTF-8."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        at = len(raw) - len(exc.object) + exc.start  # counted in the file's bytes, a byte-order mark included
+    line = raw.count(b"\n", 0, at) + 1
+    column = at - (raw.rfind(b"\n", 0, at) + 1) + 1
+    raise ScoringError(f"文件不是 UTF-8 编码：第 {line} 行第 {column} 个字节（全文字节偏移 {at}）是无法识别的 "
+                       f"0x{raw[at]:02X}", name, line, hint=hint)
+
+
 class LinkOut(Exception):
     """A path whose symlink leads out of the folder it was opened in."""
 
