@@ -699,7 +699,7 @@ def _field(data: bytes, signature: bytes, offset: int, value: bytes) -> bytes:
     (zipfile.ZIP_LZMA, _cut_stream, "“bundle.yaml” 已损坏"),
     (zipfile.ZIP_BZIP2, _cut_stream, "“bundle.yaml” 已损坏"),
     (zipfile.ZIP_DEFLATED, lambda d: _field(_field(d, b"PK\x03\x04", 8, b"\x63\x00"), b"PK\x01\x02", 10, b"\x63\x00"),
-     "不支持的压缩方式（编号 99）"),
+     "不支持的压缩方式 AES 加密（编号 99）"),
     (zipfile.ZIP_DEFLATED, lambda d: _field(_field(d, b"PK\x03\x04", 6, b"\x01\x00"), b"PK\x01\x02", 8, b"\x01\x00"),
      "“bundle.yaml” 已加密"),
 ])

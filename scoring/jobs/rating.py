@@ -308,13 +308,14 @@ def read_registry(path: Path) -> Registry:
     """A CSV (UTF-8, as Excel or WPS saves it) with columns 编号, 名称, 区（市） (or id, name, district)."""
     raw = readers.read_regular(path, limits.REGISTRY_BYTES, "名册文件")
     rows: list[tuple[int, list[str]]] = []  # each row with the line it starts on (a quoted cell may span lines)
+    text = readers.decode_utf8(raw, str(path), "在 Excel/WPS 中另存为“CSV UTF-8”")
     try:
-        reader = csv.reader(io.StringIO(raw.decode("utf-8-sig")))
+        reader = csv.reader(io.StringIO(text))
         line = 1
         for row in reader:
             rows.append((line, row))
             line = reader.line_num + 1
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except csv.Error as exc:
         raise ScoringError("名册文件应为 UTF-8 编码的 CSV", str(path), hint="在 Excel/WPS 中另存为“CSV UTF-8”") from exc
     if not rows:
         raise ScoringError("名册文件是空的", str(path))

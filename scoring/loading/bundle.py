@@ -8,30 +8,27 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import lzma
 import os
 import posixpath
 import stat
 import threading
 import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Mapping
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.domain.model import MANIFEST, WORKBOOK, Answer, Bundle, Document, Line, SignOff
-from scoring.loading import readers, validate
+from scoring.loading import readers, unzip, validate
 from scoring.loading.yamlio import load_yaml
 
-METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
-
 OS_ERRORS = {errno.EACCES: "没有读取权限", errno.EISDIR: "是目录而不是文件", errno.ENOENT: "不存在",
-             errno.ELOOP: "符号链接层数过多"}
+             errno.ELOOP: "符号链接层数过多",
+             errno.ENOTDIR: "所在的路径中有一段不是文件夹"}
 
 
 def _os_error(rel: str, exc: OSError, name: str, line: Line | None) -> ScoringError:
@@ -54,72 +51,79 @@ def _safe_relpath(rel: str, name: str, line: Line | None) -> str:
 class _Folder:
     def __init__(self, root: Path) -> None:
         self.root = os.path.realpath(root)
-        self.inside = self.root.rstrip("/") + "/"
         self.label = str(root)
-        self.dirs: dict[str, str] = {}  # a folder of the bundle, by its path there, as it really is
 
     def read(self, rel: str, name: str, line: Line | None, limit: int) -> bytes | None:
         rel = _safe_relpath(rel, name, line)
-        head, _, tail = rel.rpartition("/")
-        try:
-            if head not in self.dirs:
-                self.dirs[head] = self._real(os.path.join(self.root, head), rel, name, line)
-            real = os.path.join(self.dirs[head], tail)
-            info = os.lstat(real)
-            if stat.S_ISLNK(info.st_mode):
-                real = self._real(real, rel, name, line)
-                info = os.stat(real)
-            if not stat.S_ISREG(info.st_mode):
-                raise ScoringError(f"“{rel}” 不是普通文件", name, line)
-            if info.st_size > limit:
-                raise ScoringError(f"文件 “{rel}” 过大（{info.st_size} 字节，上限 {limit} 字节）", name, line)
-            with open(real, "rb", buffering=0) as handle:
-                return readers.read_capped(handle, info.st_size, limit)
-        except FileNotFoundError:
+        opened = open_file(self.root, rel, name, line)
+        if opened is None:
             return None
-        except OSError as exc:
-            raise _os_error(rel, exc, name, line) from exc
+        with opened as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise ScoringError(f"文件 “{rel}” 过大（{size} 字节，上限 {limit} 字节）", name, line)
+            try:
+                return readers.read_capped(handle, size, limit)
+            except OSError as exc:
+                raise _os_error(rel, exc, name, line) from exc
 
-    def _real(self, path: str, rel: str, name: str, line: Line | None) -> str:
-        """Where a path of the bundle really is, refused if a symlink on the way leads out of the bundle."""
-        real = os.path.realpath(path)
-        if real != self.root and not real.startswith(self.inside):
-            raise ScoringError(f"路径 “{rel}” 经符号链接指向材料包之外", name, line,
-                               hint="请把文件本身复制进材料包，而不是放链接")
-        return real
+
+def open_file(root: str, rel: str, name: str, line: Line | None) -> BinaryIO | None:
+    """A regular file of a folder bundle (`root`, a real path), opened without following a link out of it
+    and checked as opened, not by its path: what the path named a moment before does not matter. None for
+    a file that is not there. Every reader of a folder bundle's files opens them here."""
+    try:
+        fd = readers.open_inside(root, rel)
+    except FileNotFoundError:
+        return None
+    except readers.LinkOut as exc:
+        raise ScoringError(f"路径 “{rel}” 经符号链接指向材料包之外", name, line,
+                           hint="请把文件本身复制进材料包，而不是放链接") from exc
+    except OSError as exc:
+        raise _os_error(rel, exc, name, line) from exc
+    handle = os.fdopen(fd, "rb", buffering=0)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise ScoringError(f"“{rel}” 不是普通文件", name, line)
+    return handle
 
 
 class _Zip:
     def __init__(self, path: Path) -> None:
         self.label = str(path)
         try:
-            if path.stat().st_size > limits.ZIP_BYTES:
+            self.handle = path.open("rb")
+        except OSError as exc:
+            raise ScoringError(unzip.BUNDLE.broken, self.label, hint=unzip.BUNDLE.hint) from exc
+        try:
+            if os.fstat(self.handle.fileno()).st_size > limits.ZIP_BYTES:
                 raise ScoringError(f"压缩包过大（上限 {limits.ZIP_BYTES} 字节）", self.label)
-            with path.open("rb") as handle:
-                readers.check_zip_directory(handle, self.label, limits.ZIP_ENTRIES, "压缩包")
-            self.zip = zipfile.ZipFile(path)
-            infos = self.zip.infolist()
-        except UnicodeDecodeError as exc:  # flagged as UTF-8, but is not
-            raise ScoringError("压缩包内有文件名的编码无法识别", self.label,
-                               hint="请用系统自带的压缩工具或 7-Zip 重新打包材料文件夹") from exc
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise ScoringError("不是有效的 zip 压缩包，或文件不完整", self.label,
-                               hint="可能是下载或复制中断，请重新打包或重新复制") from exc
-        if len(infos) > limits.ZIP_ENTRIES:  # the end record may understate them
-            raise ScoringError(f"压缩包内文件过多（上限 {limits.ZIP_ENTRIES} 个）", self.label)
-        self.entries: dict[str, zipfile.ZipInfo] = {}
+            self.zip = unzip.open_zip(self.handle, self.label, unzip.BUNDLE, limits.ZIP_ENTRIES)
+            self.entries = self._entries(self.zip.infolist())
+            self.prefix = self._root()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if hasattr(self, "zip"):
+            self.zip.close()
+        self.handle.close()
+
+    def _entries(self, infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
+        entries: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
-            rel = _safe_relpath(_entry_name(info), self.label, None)
+            rel = _safe_relpath(unzip.entry_name(info), self.label, None)
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise ScoringError(f"压缩包内 “{info.filename}” 是符号链接", self.label,
                                    hint="请把文件本身打包，而不是链接")
             # macOS archivers add resource forks under __MACOSX/; they are not part of the bundle.
             if info.is_dir() or rel.startswith("__MACOSX/"):
                 continue
-            if rel in self.entries:
+            if rel in entries:
                 raise ScoringError(f"压缩包内 “{rel}” 出现了两次", self.label, hint="请重新打包材料文件夹")
-            self.entries[rel] = info
-        self.prefix = self._root()
+            entries[rel] = info
+        return entries
 
     def _root(self) -> str:
         if MANIFEST in self.entries or WORKBOOK in self.entries:
@@ -132,26 +136,13 @@ class _Zip:
                            hint="清单应在压缩包根目录或唯一的顶层文件夹中")
 
     def read(self, rel: str, name: str, line: Line | None, limit: int) -> bytes | None:
+        """An entry, unpacked a step at a time and stopped at its declared size, which is within `limit`."""
         info = self.entries.get(self.prefix + _safe_relpath(rel, name, line))
         if info is None:
             return None
         if info.file_size > limit:
             raise ScoringError(f"文件 “{rel}” 过大（{info.file_size} 字节，上限 {limit} 字节）", name, line)
-        if info.flag_bits & 0x1:
-            raise ScoringError(f"压缩包 {self.label} 内的 “{rel}” 已加密", name, line, hint="请不设密码重新打包")
-        if info.compress_type not in METHODS:
-            raise ScoringError(f"压缩包 {self.label} 内的 “{rel}” 使用了不支持的压缩方式（编号 {info.compress_type}）",
-                               name, line, hint="请用普通 zip（Deflate）重新打包")
-        try:
-            with self.zip.open(info) as handle:
-                data = handle.read(limit + 1)
-        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, ValueError, RuntimeError,
-                NotImplementedError) as exc:  # every way a damaged entry fails, by header, stream or CRC
-            raise ScoringError(f"压缩包 {self.label} 内的 “{rel}” 已损坏，无法解压", name, line,
-                               hint="可能是下载或复制中断，请重新打包或重新复制") from exc
-        if len(data) > limit:
-            raise ScoringError(f"文件 “{rel}” 解压后过大（上限 {limit} 字节）", name, line)
-        return data
+        return unzip.read(self.handle, info, unzip.Place(f"压缩包 {self.label} 内的 “{rel}” ", name, line))
 
 
 class _Files:
@@ -173,27 +164,8 @@ class _Files:
     def close(self) -> None:
         with self.lock:
             if isinstance(self.source, _Zip):
-                self.source.zip.close()
+                self.source.close()
             self.source = None
-
-
-def _entry_name(info: zipfile.ZipInfo) -> str:
-    """A zip entry's name as written. Without the UTF-8 flag, zipfile reads names as CP437; Chinese
-    names come from Info-ZIP (UTF-8 without the flag) or Windows (GBK), so try those first."""
-    if info.flag_bits & 0x800:
-        return info.filename
-    raw = info.filename.encode("cp437")
-    try:
-        name = raw.decode("utf-8")
-        # GBK bytes can happen to be valid UTF-8 too, but then hardly ever spell Chinese.
-        if name.isascii() or any("\u3000" <= ch <= "\u9fff" for ch in name):
-            return name
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gbk")
-    except UnicodeDecodeError:
-        return info.filename
 
 
 def open_bundle(path: Path) -> Bundle:
@@ -210,7 +182,7 @@ def open_bundle(path: Path) -> Bundle:
         return _load(path, source)
     finally:
         if isinstance(source, _Zip):
-            source.zip.close()
+            source.close()
 
 
 def _name(source: _Folder | _Zip, file: str) -> str:
@@ -346,10 +318,7 @@ def _texts(data: Mapping[str, Any], part: str, files: _Reader, doc: validate.Man
         content = files.text(value["file"], line)
         if content is None:
             raise ScoringError(f"找不到文本文件 “{value['file']}”", doc.name, line)
-        try:
-            given = content.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ScoringError(f"文本文件 “{value['file']}” 不是 UTF-8 编码", doc.name, line) from exc
+        given = readers.decode_utf8(content, _name(files.source, value["file"]))
         cleaned = validate.clean_text(given, _name(files.source, value["file"]), partial(_line_of, given), None)
         out[key] = _within(cleaned, part, key, doc.name, line)
         digest.update(f"\n{value['file']}\n".encode() + hashlib.sha256(content).digest())

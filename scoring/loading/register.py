@@ -14,6 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -21,10 +22,12 @@ from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.files import write_atomic
 from scoring.loading import readers, validate, workbook
+from scoring.loading.bundle import open_file
 from scoring.loading.yamlio import YamlDoc, load_yaml
 
 FOLDER = "documents"
 MANIFEST = "bundle.yaml"
+STEP = 1024 * 1024  # bytes hashed at a time
 SHA = re.compile(r"(sha256:\s*)[\"']?[0-9A-Fa-f]*[\"']?")
 
 
@@ -78,14 +81,31 @@ def register(bundle: Path, rehash: bool = False) -> Registration:
 def _files(bundle: Path) -> dict[str, str]:
     """Every regular file under documents/ (hidden files and office lock files aside) -> its SHA-256."""
     found: dict[str, str] = {}
+    real = os.path.realpath(bundle)
     for root, dirs, names in os.walk(bundle / FOLDER):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             path = Path(root) / name
             if name.startswith((".", "~$")) or path.is_symlink() or not path.is_file():
                 continue
-            found[path.relative_to(bundle).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+            rel = path.relative_to(bundle).as_posix()
+            digest = _sha256(real, rel, str(bundle))
+            if digest is not None:
+                found[rel] = digest
     return found
+
+
+def _sha256(root: str, rel: str, name: str) -> str | None:
+    """A listed file's hash, read through the bundle's own opener: one swapped for a link since it was
+    listed is not followed out of the bundle. None for one gone since."""
+    opened = open_file(root, rel, name, None)
+    if opened is None:
+        return None
+    digest = hashlib.sha256()
+    with opened as handle:
+        for chunk in iter(partial(handle.read, STEP), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _ids(listed: list[dict[str, Any]]) -> Any:

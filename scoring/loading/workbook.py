@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,7 +31,7 @@ from scoring.base.errors import ScoringError, ScoringErrors
 from scoring.base.numbers import ZERO, fmt
 from scoring.domain.inputs import TYPES
 from scoring.domain.model import NARRATIVE, WORKBOOK, Input, Line, Path, Rubric, line_at
-from scoring.loading import readers
+from scoring.loading import unzip
 
 FILE = WORKBOOK
 
@@ -247,11 +246,7 @@ def _open(raw: bytes, name: str, data_only: bool) -> Any:
         raise ScoringError(f"填报表过大（{len(raw)} 字节，上限 {limits.WORKBOOK_BYTES} 字节）", name,
                            hint="填报表只记录数据，佐证材料请作为单独文件放在 documents 文件夹中")
     try:
-        readers.check_zip_directory(io.BytesIO(raw), name, limits.WORKBOOK_PARTS, "填报表")
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            parts = archive.infolist()
-        if len(parts) > limits.WORKBOOK_PARTS or sum(p.file_size for p in parts) > limits.WORKBOOK_UNPACKED:
-            raise ScoringError("填报表解压后过大", name, hint="请用 scoring init --xlsx 生成的填报表填写")
+        unzip.check_workbook(raw, name)  # every part unpacked within its declared size before openpyxl does
         return load_workbook(io.BytesIO(raw), read_only=True, data_only=data_only, keep_links=False,
                              keep_vba=False)
     except ScoringError:

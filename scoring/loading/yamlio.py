@@ -20,6 +20,7 @@ from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.text import ordinary
 from scoring.domain.model import Path, line_at
+from scoring.loading import readers
 
 # libyaml's parser and composer when PyYAML was built with it (several times faster); the checks
 # below do not depend on which one runs.
@@ -134,12 +135,7 @@ def _decoded(text: bytes | str, name: str) -> str:
     if len(text) > limits.MANIFEST_BYTES:
         raise ScoringError(f"文件过大（{len(text)} 字节，上限 {limits.MANIFEST_BYTES} 字节）", name,
                            hint="清单文件只记录数据，佐证材料请作为单独文件放在材料包中")
-    if isinstance(text, bytes):
-        try:
-            return text.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ScoringError("文件不是 UTF-8 编码", name, hint="请用 UTF-8 编码保存") from exc
-    return text
+    return readers.decode_utf8(text, name) if isinstance(text, bytes) else text
 
 
 def load_yaml(text: bytes | str, name: str) -> YamlDoc:
