@@ -1,0 +1,194 @@
+"""Hostile workbooks: each built here by editing the blank workbook's XML inside its zip, and each refused
+in Chinese naming the sheet and the row or cell, at a small and bounded cost: rows and cells past the
+budgets are never built, nothing a clerk cannot see is read in silence, and a number obeys bundle.yaml's
+rule (finite, 15 significant digits, within 10^±15)."""
+
+from __future__ import annotations
+
+import io
+import time
+import tracemalloc
+import zipfile
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scoring.base import limits
+from scoring.base.errors import ScoringError
+from scoring.faces.cli import main
+from scoring.loading import workbook
+from scoring.loading.rubric import load
+from scoring.loading.yamlio import load_yaml
+
+from .conftest import MINI
+
+INPUTS = "xl/worksheets/sheet2.xml"  # 指标填报: row 9 asks for the rate `coverage` in E9
+EMPTY_E9 = '<c r="E9" s="3" t="n" />'
+NAME = "县/填报表.xlsx"
+MIB = 1024 * 1024
+
+
+@cache
+def blank() -> bytes:
+    return workbook.blank(load(MINI), "测试县")
+
+
+def edited(part: str, edit: Callable[[str], str]) -> bytes:
+    """The blank workbook with one part's XML edited (the edit must change it)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(blank())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == part:
+                changed = edit(data.decode("utf-8"))
+                assert changed != data.decode("utf-8")
+                data = changed.encode("utf-8")
+            dst.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def in_e9(value: str) -> bytes:
+    return edited(INPUTS, lambda xml: xml.replace(EMPTY_E9, f'<c r="E9" s="3"><v>{value}</v></c>'))
+
+
+def refused(raw: bytes, peak: int | None = None) -> str:
+    """What reading the workbook says; with `peak`, checked to have cost little: under `peak` bytes and a
+    few seconds (well under one without tracemalloc; openpyxl took minutes and gigabytes for some)."""
+    if peak is not None:
+        tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ScoringError) as caught:
+            workbook.read(raw, NAME)
+        elapsed, (_, used) = time.perf_counter() - start, tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak is None or (used < peak and elapsed < 5), (used, elapsed)
+    text = str(caught.value)
+    assert text.startswith(f"文件 {NAME}，") and "Traceback" not in text
+    return text
+
+
+def test_the_blank_workbook_reads_within_the_same_small_cost() -> None:
+    raw = blank()
+    tracemalloc.start()
+    try:
+        doc = workbook.read(raw, NAME, need_hash=False)
+        _, used = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert doc.data["assessee"] == {"name": "测试县"} and used < 4 * MIB
+
+
+# ------------------------------------------------------------------ numbers: one rule with bundle.yaml
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("1e999", "数值 1e999 位数过多或超出范围"),  # a float infinity to openpyxl
+    ("1e300", "数值 1E+300 位数过多或超出范围"),
+    ("NaN", "数值 NaN 不是有限的数（无穷大或 NaN）"),
+    ("-inf", "数值 -inf 不是有限的数（无穷大或 NaN）"),
+    ("1e-20", "数值 1E-20 位数过多或超出范围"),
+])
+def test_a_number_cell_out_of_bounds_is_refused_naming_it(value: str, said: str) -> None:
+    text = refused(in_e9(value))
+    assert f"指标填报!E9：{said}（数值最多 15 位有效数字）" in text
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("1.0e+999", "位数过多或超出范围"),
+    ("1.0e+300", "位数过多或超出范围"),
+    (".nan", "不是有限的数（无穷大或 NaN）"),
+    ("-.Inf", "不是有限的数（无穷大或 NaN）"),
+    ("1234567890123456", "位数过多或超出范围"),
+])
+def test_the_same_numbers_in_yaml_get_the_same_words(value: str, said: str) -> None:
+    with pytest.raises(ScoringError) as caught:
+        load_yaml(f"rubric: mini\ninputs:\n  \"2.1\":\n    coverage: {value}\n", "bundle.yaml")
+    assert str(caught.value) == f"文件 bundle.yaml，第 4 行：数值 {value} {said}（数值最多 15 位有效数字）"
+
+
+def test_a_percent_and_a_long_float_stay_as_the_cell_shows_them() -> None:
+    # 0.857 formatted as 0% is 85.7; 17 stored digits are the 15 a spreadsheet shows, inside the rule
+    doc = workbook.read(in_e9("0.85700000000000001"), NAME, need_hash=False)
+    assert str(doc.data["inputs"]["2.1"]["coverage"]["value"]) == "0.857"
+
+
+def test_infinity_never_reaches_the_json_output(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "县").mkdir()
+    (tmp_path / "县" / workbook.FILE).write_bytes(in_e9("1e999"))
+    result = runner.invoke(main, ["score", str(tmp_path / "县"), "--rubric", str(MINI), "--format", "json"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "指标填报!E9：数值 1e999 位数过多或超出范围" in result.output
+
+
+def test_a_date_formatted_number_no_date_can_be_is_refused() -> None:
+    # 基本信息!B5 (评估期开始) holds a date; a serial past the year 9999 is no date
+    raw = edited("xl/worksheets/sheet1.xml", lambda xml: xml.replace('<v>44562</v>', '<v>99999999</v>', 1))
+    assert "基本信息!B5：日期 99999999 超出范围" in refused(raw)
+
+
+# ------------------------------------------------------------------ what a clerk cannot see
+
+
+def test_a_hidden_sheet_that_is_read_is_refused() -> None:
+    raw = edited("xl/workbook.xml", lambda xml: xml.replace('name="指标填报" sheetId="2" state="visible"',
+                                                             'name="指标填报" sheetId="2" state="hidden"'))
+    assert "指标填报!A1：工作表 “指标填报” 被隐藏" in refused(raw)
+
+
+def test_a_hidden_row_holding_a_value_is_refused_naming_it() -> None:
+    raw = edited(INPUTS, lambda xml: xml.replace('<row r="9" ', '<row r="9" hidden="1" ').replace(
+        EMPTY_E9, '<c r="E9" s="3"><v>85.7</v></c>'))
+    assert "指标填报!A9：工作表 “指标填报” 第 9 行被隐藏" in refused(raw)
+
+
+def test_a_hidden_row_of_empty_cells_is_no_secret() -> None:
+    row = '<row r="14" hidden="1"><c r="E14" s="3"/><c r="F14" s="3" t="inlineStr"><is><t> </t></is></c></row>'
+    raw = edited(INPUTS, lambda xml: xml.replace("</sheetData>", row + "</sheetData>"))
+    assert workbook.read(raw, NAME, need_hash=False).data["inputs"]["2.1"]["coverage"]["value"] is None
+
+
+# ------------------------------------------------------------------ rows and cells past the budgets
+
+
+@pytest.mark.parametrize("row", [limits.WORKBOOK_ROWS + 1, limits.WORKBOOK_ROWS + 2])
+def test_a_row_past_the_limit_is_refused_not_dropped(row: int) -> None:
+    extra = f'<row r="{row}"><c r="E{row}" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    text = refused(edited(INPUTS, lambda xml: xml.replace("</sheetData>", extra)), peak=2 * MIB)
+    assert f"指标填报!A{row}：工作表 “指标填报” 行数过多：第 {row} 行超出上限 {limits.WORKBOOK_ROWS} 行" in text
+
+
+def test_a_claimed_range_past_the_limits_is_refused_before_any_row() -> None:
+    raw = edited(INPUTS, lambda xml: xml.replace('<dimension ref="A1:I13" />', '<dimension ref="A1:XFD1048576" />'))
+    assert "指标填报!A1：工作表 “指标填报” 的范围 A1:XFD1048576 超过上限（5000 行、26 列）" in refused(raw, peak=2 * MIB)
+
+
+@pytest.mark.parametrize("cell", ['<c s="3"/>', '<c r="E5" s="3"/>'])
+def test_a_wide_row_of_empty_styled_cells_is_refused_before_it_is_built(cell: str) -> None:
+    # 100,000 cells: about 50 MB as openpyxl builds a row, 400 KB of XML, under 1 KB zipped
+    raw = edited(INPUTS, lambda xml: xml.replace('<row r="5" ht="48" customHeight="1">',
+                                                 '<row r="5" ht="48" customHeight="1">' + cell * 100_000))
+    assert len(raw) < len(blank()) + 5000
+    assert "指标填报!A5：工作表 “指标填报” 列数过多：超出上限 26 列" in refused(raw, peak=2 * MIB)
+
+
+def test_what_follows_the_sheet_data_is_never_parsed() -> None:
+    # 20,000 merged ranges after the data: openpyxl would build each one; the stream stops before them
+    merged = "<mergeCells>" + '<mergeCell ref="J1:K1"/>' * 20_000 + "</mergeCells>"
+    raw = edited(INPUTS, lambda xml: xml.replace("</sheetData>", "</sheetData>" + merged))
+    tracemalloc.start()
+    try:
+        doc = workbook.read(raw, NAME, need_hash=False)
+        _, used = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "inputs" in doc.data and used < 4 * MIB
+
+
+def test_a_sheet_over_its_unpacked_size_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "WORKBOOK_SHEET_BYTES", 9000)  # 指标填报 is 9,741 bytes unpacked
+    assert "指标填报!A1：工作表 “指标填报” 过大（解压后 9741 字节，上限 9000 字节）" in refused(blank(), peak=2 * MIB)
