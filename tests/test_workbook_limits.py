@@ -10,25 +10,29 @@ import time
 import tracemalloc
 import zipfile
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
+import openpyxl
 import pytest
 from click.testing import CliRunner
 
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.faces.cli import main
-from scoring.loading import workbook
+from scoring.loading import sheetxml, workbook
 from scoring.loading.rubric import load
 from scoring.loading.yamlio import load_yaml
 
-from .conftest import MINI
+from .conftest import LONG_TESTS, MINI
 
 INPUTS = "xl/worksheets/sheet2.xml"  # 指标填报: row 9 asks for the rate `coverage` in E9
 EMPTY_E9 = '<c r="E9" s="3" t="n" />'
 NAME = "县/填报表.xlsx"
 MIB = 1024 * 1024
+TYPES = "[Content_Types].xml"
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
 @cache
@@ -81,6 +85,37 @@ def test_the_blank_workbook_reads_within_the_same_small_cost() -> None:
     finally:
         tracemalloc.stop()
     assert doc.data["assessee"] == {"name": "测试县"} and used < 4 * MIB
+
+
+def test_each_cell_reads_as_openpyxl_reads_it() -> None:
+    # The streamed reader hands out openpyxl's own cells: the same value and number format for each kind a
+    # clerk's program saves (shared and inline strings, rich text, numbers, percentages, dates, booleans,
+    # formulas' saved values, errors), as openpyxl's read-only sheet gives them.
+    wb = openpyxl.load_workbook(io.BytesIO(blank()))
+    ws = wb[workbook.INPUTS]
+    for at, value in {"E3": "是", "E5": 3, "E7": 1.5, "E9": 0.857, "G7": " 理由 ", "E10": True,
+                      "H3": datetime(2022, 5, 1), "H4": "#N/A", "H5": 12345678901234}.items():
+        ws[at] = value
+    ws["E9"].number_format = "0.0%"
+    saved = io.BytesIO()
+    wb.save(saved)
+    parts = {name: zipfile.ZipFile(saved).read(name).decode("utf-8") for name in (INPUTS, TYPES)}
+    rich = '<c r="H6" s="3" t="inlineStr"><is><r><t>富</t></r><r><t>文本</t></r></is></c><c r="X6"'
+    shared = '<c r="H7" t="s"><v>1</v></c><c r="X7"'  # a shared string, as Excel and WPS save text
+    xml = parts[INPUTS].replace('<c r="H6" s="3"', rich, 1).replace('<c r="H7" s="3"', shared, 1)
+    raw = edited_bytes(saved.getvalue(), INPUTS, xml)
+    raw = edited_bytes(raw, TYPES, parts[TYPES].replace("</Types>", '<Override PartName="/xl/sharedStrings.xml" '
+                       'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'))
+    raw = edited_bytes(raw, "xl/sharedStrings.xml", f'<sst xmlns="{MAIN}"><si><t>甲</t></si><si><t>共享文字</t></si></sst>')
+    book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    for title, width in ((workbook.INFO, 2), (workbook.INPUTS, 9), (workbook.DOCUMENTS, 7), (workbook.TEXTS, 3)):
+        theirs = {r: [(c.value, c.number_format) for c in row] for r, row in
+                  enumerate(book[title].iter_rows(max_col=width), start=1) if any(c.value is not None for c in row)}
+        ours = {row.number: [(c.value, c.number_format) for c in row.cells] for row in
+                sheetxml.rows(book[title], width, NAME) if any(c.value is not None for c in row.cells)}
+        assert ours == theirs, title
+        if title == workbook.INPUTS:
+            assert (ours[6][7], ours[7][7], ours[9][4]) == (("富文本", "General"), ("共享文字", "General"), (0.857, "0.0%"))
 
 
 # ------------------------------------------------------------------ numbers: one rule with bundle.yaml
@@ -192,3 +227,60 @@ def test_what_follows_the_sheet_data_is_never_parsed() -> None:
 def test_a_sheet_over_its_unpacked_size_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "WORKBOOK_SHEET_BYTES", 9000)  # 指标填报 is 9,741 bytes unpacked
     assert "指标填报!A1：工作表 “指标填报” 过大（解压后 9741 字节，上限 9000 字节）" in refused(blank(), peak=2 * MIB)
+
+
+# ------------------------------------------------------------------ the worst workbook within the budgets
+
+
+def at_the_limits() -> bytes:
+    """Each of the four sheets read filled to WORKBOOK_ROWS rows of WORKBOOK_COLUMNS cells, its own header
+    first, every cell of the columns read holding text and the rest styled but empty, within its bytes."""
+    sheets = {"xl/worksheets/sheet1.xml": workbook.INFO_COLUMNS, INPUTS: workbook.INPUT_COLUMNS,
+              "xl/worksheets/sheet3.xml": workbook.DOCUMENT_COLUMNS, "xl/worksheets/sheet4.xml": workbook.TEXT_COLUMNS}
+    parts = {}
+    for part, columns in sheets.items():
+        width = 2 if columns is workbook.INFO_COLUMNS else len(columns)
+        letters = [chr(65 + k) for k in range(limits.WORKBOOK_COLUMNS)]
+        head = "".join(f'<c r="{c}1" t="inlineStr"><is><t>{h}</t></is></c>' for c, (h, _) in zip(letters, columns, strict=False))
+        rows = [f'<row r="1">{head}</row>']
+        for r in range(2, limits.WORKBOOK_ROWS + 1):
+            filled = "".join(f'<c r="{c}{r}" t="inlineStr"><is><t>第{r}行{c}列</t></is></c>' for c in letters[:width])
+            rows.append(f'<row r="{r}">{filled}' + "".join(f'<c r="{c}{r}" s="1"/>' for c in letters[width:]) + "</row>")
+        parts[part] = ('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                       f'<dimension ref="A1:{letters[-1]}{limits.WORKBOOK_ROWS}"/><sheetData>{"".join(rows)}'
+                       "</sheetData></worksheet>")
+        assert len(parts[part].encode("utf-8")) <= limits.WORKBOOK_SHEET_BYTES
+    raw = blank()
+    for part, xml in parts.items():
+        raw = edited_bytes(raw, part, xml)
+    return raw
+
+
+def edited_bytes(raw: bytes, part: str, xml: str) -> bytes:
+    """The workbook with one part replaced, or added."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != part:
+                dst.writestr(info.filename, src.read(info))
+        dst.writestr(part, xml.encode("utf-8"))
+    return out.getvalue()
+
+
+@pytest.mark.skipif(not LONG_TESTS, reason="a workbook at every sheet budget: SCORING_LONG_TESTS=1")
+def test_a_workbook_at_its_limits_reads_within_the_target() -> None:
+    # The target is bench/run.py's (5 s, 500 MB), in CPU seconds: the machine running the tests is shared.
+    raw = at_the_limits()
+    start = time.process_time()
+    with pytest.raises(ScoringError):  # its labels and codes are nonsense, each named: the reading is the cost
+        workbook.read(raw, NAME)
+    spent = time.process_time() - start
+    tracemalloc.start()
+    try:
+        with pytest.raises(ScoringError):
+            workbook.read(raw, NAME)
+        _, used = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    print(f"workbook at its limits: {len(raw)} bytes, read in {spent:.2f} CPU s, peak {used / MIB:.0f} MiB")
+    assert spent < 5 and used < 500 * MIB
