@@ -224,6 +224,22 @@ def test_what_follows_the_sheet_data_is_never_parsed() -> None:
     assert "inputs" in doc.data and used < 4 * MIB
 
 
+def test_a_sheet_of_countless_elements_is_refused_at_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Elements outside any cell (here before the data) cost parsing too, each counted
+    monkeypatch.setattr(limits, "WORKBOOK_ELEMENTS", 10_000)
+    raw = edited(INPUTS, lambda xml: xml.replace("<sheetData>", "<a/>" * 20_000 + "<sheetData>"))
+    assert "指标填报!A1：工作表 “指标填报” 内容过多（XML 元素超过 10000 个）" in refused(raw, peak=2 * MIB)
+
+
+def test_scoring_docs_streams_every_sheet_before_loading_it_whole() -> None:
+    # `scoring docs` loads the workbook whole to add rows: the sheets `read` skips (选项, hidden) are bounded too
+    raw = edited("xl/worksheets/sheet5.xml", lambda xml: xml.replace("</sheetData>", "".join(
+        f'<row r="{r}"><c r="A{r}" s="1"/></row>' for r in range(100, limits.WORKBOOK_ROWS + 2)) + "</sheetData>"))
+    doc = workbook.read(raw, NAME, need_hash=False)
+    with pytest.raises(ScoringError, match=f"工作表 “选项” 行数过多：第 {limits.WORKBOOK_ROWS + 1} 行"):
+        workbook.register(raw, doc, [("D01", "documents/a.txt", "0" * 64)], {})
+
+
 def test_a_sheet_over_its_unpacked_size_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "WORKBOOK_SHEET_BYTES", 9000)  # 指标填报 is 9,741 bytes unpacked
     assert "指标填报!A1：工作表 “指标填报” 过大（解压后 9741 字节，上限 9000 字节）" in refused(blank(), peak=2 * MIB)

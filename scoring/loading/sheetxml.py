@@ -92,7 +92,7 @@ class _Sheet:
         self.done = False
         self.row: Row | None = None
         self.hidden = False
-        self.column = self.count = self.depth = 0
+        self.column = self.count = self.depth = self.elements = 0
         self.tree: TreeBuilder | None = None  # the cell being built, when it is one of the columns read
         self.parser = expat.ParserCreate(namespace_separator="}")
         self.parser.buffer_text = True
@@ -113,6 +113,10 @@ class _Sheet:
         raise ValueError("a sheet has no document type declaration")  # where entities would be declared
 
     def _start(self, tag: str, attrs: dict[str, str]) -> None:
+        self.elements += 1
+        if self.elements > limits.WORKBOOK_ELEMENTS:
+            raise ScoringError(f"工作表 “{self.title}” 内容过多（XML 元素超过 {limits.WORKBOOK_ELEMENTS} 个）", self.name,
+                               f"{self.title}!A{self.row.number if self.row else 1}", hint=TRIM)
         if self.tree is not None:
             self.depth += 1
             self.tree.start("{" + tag, attrs)
@@ -219,8 +223,8 @@ def _plain(element: Any) -> None:
     if element.get("t") != "inlineStr" or len(element) != 1 or element[0].tag != "{" + INLINE:
         return
     inline = element[0]
-    if len(inline) != 1 or inline[0].tag != "{" + TEXT or len(inline[0]):
-        return
+    if len(inline) != 1 or inline[0].tag != "{" + TEXT or len(inline[0]) or not inline[0].text:
+        return  # rich text, or empty text (openpyxl's "", where a <v> would give None): openpyxl's way
     text = inline[0].text
     element.remove(inline)
     SubElement(element, "{" + MAIN + "v").text = text
