@@ -129,6 +129,10 @@ def test_each_cell_reads_as_openpyxl_reads_it() -> None:
 # ------------------------------------------------------------------ numbers: one rule with bundle.yaml
 
 
+# The two refusals of a number, with their hints: the same words whatever file carried it.
+HINTS = {"位数过多或超出范围": "数值最多 15 位有效数字", "不是有限的数（无穷大或 NaN）": "请填写具体的数值，最多 15 位有效数字"}
+
+
 @pytest.mark.parametrize(("value", "said"), [
     ("1e999", "数值 1e999 位数过多或超出范围"),  # a float infinity to openpyxl
     ("1e300", "数值 1E+300 位数过多或超出范围"),
@@ -138,7 +142,7 @@ def test_each_cell_reads_as_openpyxl_reads_it() -> None:
 ])
 def test_a_number_cell_out_of_bounds_is_refused_naming_it(value: str, said: str) -> None:
     text = refused(in_e9(value))
-    assert f"指标填报!E9：{said}（数值最多 15 位有效数字）" in text
+    assert f"指标填报!E9：{said}（{HINTS[said.split(' ', 2)[-1]]}）" in text
 
 
 @pytest.mark.parametrize(("value", "said"), [
@@ -151,7 +155,7 @@ def test_a_number_cell_out_of_bounds_is_refused_naming_it(value: str, said: str)
 def test_the_same_numbers_in_yaml_get_the_same_words(value: str, said: str) -> None:
     with pytest.raises(ScoringError) as caught:
         load_yaml(f"rubric: mini\ninputs:\n  \"2.1\":\n    coverage: {value}\n", "bundle.yaml")
-    assert str(caught.value) == f"文件 bundle.yaml，第 4 行：数值 {value} {said}（数值最多 15 位有效数字）"
+    assert str(caught.value) == f"文件 bundle.yaml，第 4 行：数值 {value} {said}（{HINTS[said]}）"
 
 
 def test_a_percent_and_a_long_float_stay_as_the_cell_shows_them() -> None:

@@ -28,8 +28,9 @@ def accepted(value: Decimal | int, shown: str, file: str | None = None, line: in
 
 def refused(shown: str, file: str | None, line: int | str | None, finite: bool = True) -> ScoringError:
     """The refusal `accepted` makes, for a reader that sees the number is out of bounds before converting it."""
-    said = "位数过多或超出范围" if finite else "不是有限的数（无穷大或 NaN）"
-    return ScoringError(f"数值 {shown[:30]} {said}", file, line, hint=f"数值最多 {MAX_DIGITS} 位有效数字")
+    said, hint = (("位数过多或超出范围", f"数值最多 {MAX_DIGITS} 位有效数字") if finite else
+                  ("不是有限的数（无穷大或 NaN）", f"请填写具体的数值，最多 {MAX_DIGITS} 位有效数字"))
+    return ScoringError(f"数值 {shown[:30]} {said}", file, line, hint=hint)
 
 
 def dec(value: Any) -> Decimal:

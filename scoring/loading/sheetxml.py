@@ -35,7 +35,8 @@ DIMENSION, SHEET_DATA, ROW, CELL, FORMULA, INLINE, TEXT = (
     MAIN + t for t in ("dimension", "sheetData", "row", "c", "f", "is", "t"))
 DIGITS = "0123456789"
 CHUNK = 64 * 1024
-UNHIDE = "请在 Excel 或 WPS 中取消隐藏（或清除筛选），检查其中的内容后保存"
+UNHIDE_SHEET = "请在 Excel 或 WPS 中右击工作表标签，选“取消隐藏”，检查其中的内容后保存"
+UNHIDE_ROW = "请在 Excel 或 WPS 中取消隐藏该行（或清除筛选），检查其中的内容后保存"
 TRIM = "请删除多余的行和列（包括只设了格式的空行、空列）后保存"
 
 
@@ -59,7 +60,7 @@ def rows(ws: Any, width: int, name: str, shown: bool = True) -> Iterator[Row]:
     title = str(ws.title)
     if shown and ws.sheet_state != "visible":
         raise ScoringError(f"工作表 “{title}” 被隐藏：其中的内容会被读取，但打开文件时看不到", name, f"{title}!A1",
-                           hint=UNHIDE)
+                           hint=UNHIDE_SHEET)
     archive, part = ws.parent._archive, ws._worksheet_path
     size = archive.getinfo(part).file_size
     if size > limits.WORKBOOK_SHEET_BYTES:
@@ -156,7 +157,8 @@ class _Sheet:
             raise ValueError("rows out of order")  # as no program writes them: a damaged file
         if number > limits.WORKBOOK_ROWS:
             raise ScoringError(f"工作表 “{self.title}” 行数过多：第 {number} 行超出上限 {limits.WORKBOOK_ROWS} 行",
-                               self.name, f"{self.title}!A{number}", hint=TRIM)
+                               self.name, f"{self.title}!A{number}",
+                               hint=f"请删除第 {limits.WORKBOOK_ROWS} 行以后的行（包括只设了格式的空行）后保存")
         self.row = Row(number, [EMPTY_CELL] * self.width, [False] * self.width)
         self.hidden = attrs.get("hidden") in ("1", "true")
         self.column = self.count = 0
@@ -167,8 +169,9 @@ class _Sheet:
         self.column = _column(attrs["r"].rstrip(DIGITS)) if "r" in attrs else self.column + 1
         if self.column > limits.WORKBOOK_COLUMNS or self.count > limits.WORKBOOK_COLUMNS:
             at = f"{self.title}!A{self.row.number if self.row else 1}"
-            raise ScoringError(f"工作表 “{self.title}” 列数过多：超出上限 {limits.WORKBOOK_COLUMNS} 列", self.name,
-                               at, hint=TRIM)
+            last = get_column_letter(limits.WORKBOOK_COLUMNS)
+            raise ScoringError(f"工作表 “{self.title}” 列数过多：超出上限 {limits.WORKBOOK_COLUMNS} 列（A 至 {last} 列）",
+                               self.name, at, hint=f"请删除 {last} 列以后的列（包括只设了格式的空单元格）后保存")
         if self.column <= self.width:
             self.tree, self.depth = TreeBuilder(), 1
             self.tree.start("{" + CELL, attrs)
@@ -206,7 +209,7 @@ class _Sheet:
     def _row_done(self, row: Row) -> None:
         if self.hidden and any(_filled(c.value) for c in row.cells):
             raise ScoringError(f"工作表 “{self.title}” 第 {row.number} 行被隐藏：其中的内容会被读取，但打开文件时看不到",
-                               self.name, f"{self.title}!A{row.number}", hint=UNHIDE)
+                               self.name, f"{self.title}!A{row.number}", hint=UNHIDE_ROW)
         self.ready.append(row)
 
 
