@@ -27,7 +27,10 @@ ZIP_DIRECTORY_BYTES = 4 * MIB
 WORKBOOK_BYTES = 10 * MIB
 WORKBOOK_UNPACKED = 100 * MIB
 WORKBOOK_PARTS = 500
-WORKBOOK_ROWS = 5000  # per sheet
+WORKBOOK_ROWS = 5000  # per sheet: the range a sheet claims and every row it holds, empty ones included
+WORKBOOK_COLUMNS = 26  # per sheet (A to Z): the range it claims and every cell it holds, empty ones included
+WORKBOOK_SHEET_BYTES = 8 * MIB  # one sheet's XML, unzipped, streamed
+WORKBOOK_ELEMENTS = 500_000  # one sheet's XML elements (rows, cells, values, text runs, all else), counted as streamed
 
 # What a manifest may ask the report to print
 MANIFEST_LINES = 20_000

@@ -1,4 +1,4 @@
-"""Exact decimal points: parsing and printing."""
+"""Exact decimal points: the one rule for a number from outside, parsing and printing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,29 @@ from fractions import Fraction
 from json.encoder import encode_basestring
 from typing import Any
 
+from scoring.base.errors import ScoringError
+
 ZERO = Decimal(0)
+MAX_DIGITS = 15  # points and rates need far fewer; more only serves to overflow later arithmetic
+
+
+def accepted(value: Decimal | int, shown: str, file: str | None = None, line: int | str | None = None) -> Decimal:
+    """The one rule for a number read from outside, whatever carried it (bundle.yaml, a workbook cell, a
+    review, a programme, a rubric): finite, at most MAX_DIGITS significant digits and within 10^±MAX_DIGITS;
+    else refused naming the file, the line or cell and the number as written (`shown`)."""
+    number = Decimal(value)
+    if not number.is_finite():
+        raise refused(shown, file, line, finite=False)
+    if len(number.as_tuple().digits) > MAX_DIGITS or abs(number.adjusted()) > MAX_DIGITS:
+        raise refused(shown, file, line)
+    return number
+
+
+def refused(shown: str, file: str | None, line: int | str | None, finite: bool = True) -> ScoringError:
+    """The refusal `accepted` makes, for a reader that sees the number is out of bounds before converting it."""
+    said, hint = (("位数过多或超出范围", f"数值最多 {MAX_DIGITS} 位有效数字") if finite else
+                  ("不是有限的数（无穷大或 NaN）", f"请填写具体的数值，最多 {MAX_DIGITS} 位有效数字"))
+    return ScoringError(f"数值 {shown[:30]} {said}", file, line, hint=hint)
 
 
 def dec(value: Any) -> Decimal:

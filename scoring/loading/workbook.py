@@ -7,7 +7,8 @@ several labels separated by 、): `inputs.py` reads those for YAML and workbooks
 
 A workbook is untrusted input: only the values a spreadsheet program saved are read, so no formula is
 ever evaluated (one saved without its value is refused); macros and external links are not loaded; the
-file, its unpacked parts and its rows are bounded.
+file and its unpacked parts are bounded, and each sheet is streamed within its rows and columns
+(`sheetxml.py`); a number obeys bundle.yaml's rule (`numbers.accepted`).
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from scoring.base import limits, tablelook
 from scoring.base.errors import ScoringError, ScoringErrors
-from scoring.base.numbers import ZERO, fmt
+from scoring.base.numbers import ZERO, accepted, fmt
 from scoring.domain.inputs import TYPES
 from scoring.domain.model import NARRATIVE, WORKBOOK, Input, Line, Path, Rubric, line_at
-from scoring.loading import unzip
+from scoring.loading import sheetxml, unzip
 
 FILE = WORKBOOK
 
@@ -227,10 +228,10 @@ class _Cell:
 def read(raw: bytes, name: str, need_hash: bool = True) -> SheetDoc:
     """The manifest a filled workbook gives, or ScoringErrors naming each bad cell. `scoring docs`
     reads it without needing every document's hash: filling those in is its job."""
-    values, formulas = _open(raw, name, True), _open(raw, name, False)
+    values = _open(raw, name, True)
     doc = SheetDoc({}, {(): f"{INFO}!A1"}, name)
     problems: list[ScoringError] = []
-    rows = {title: list(_rows(values, formulas, title, width, name, problems))
+    rows = {title: list(_rows(values, title, width, name, problems))
             for title, width in ((INFO, 2), (INPUTS, 9), (DOCUMENTS, 7), (TEXTS, 3))}
     _read_info(doc, rows[INFO], problems)
     _read_inputs(doc, rows[INPUTS], problems)
@@ -256,23 +257,23 @@ def _open(raw: bytes, name: str, data_only: bool) -> Any:
                            hint="请在 Excel 或 WPS 中另存为 Excel 工作簿（.xlsx）") from exc
 
 
-def _rows(values: Any, formulas: Any, title: str, width: int, name: str,
-          problems: list[ScoringError]) -> Iterator[list[_Cell]]:
-    """Each filled row after the header, as cells A…, the header checked against ours."""
+def _rows(values: Any, title: str, width: int, name: str, problems: list[ScoringError]) -> Iterator[list[_Cell]]:
+    """Each filled row after the header, as cells A…, the header checked against ours. The sheet is
+    streamed and bounded by `sheetxml.py`: rows and cells past the budgets are refused, never built."""
     if title not in values.sheetnames:
         raise ScoringError(f"找不到工作表 “{title}”", name, hint="请用 scoring init --xlsx 生成的填报表填写，不要改工作表名称")
     try:
-        pairs = zip(values[title].iter_rows(max_row=limits.WORKBOOK_ROWS + 1, max_col=width),
-                    formulas[title].iter_rows(max_row=limits.WORKBOOK_ROWS + 1, max_col=width), strict=False)
-        for r, (cells, raw) in enumerate(pairs, start=1):
-            row = [_value(c, f, f"{title}!{chr(64 + k)}{r}", name, problems)
-                   for k, (c, f) in enumerate(zip(cells, raw, strict=False), start=1)]
-            if r == 1:
+        first = True
+        for found in sheetxml.rows(values[title], width, name):
+            if first and found.number > 1:  # the file has no row 1: an empty header
+                _check_header(title, [_Cell(None, f"{title}!{chr(64 + k)}1") for k in range(1, width + 1)], name)
+            first = False
+            row = [_value(c, f, f"{title}!{chr(64 + k)}{found.number}", name, problems)
+                   for k, (c, f) in enumerate(zip(found.cells, found.formulas, strict=True), start=1)]
+            if found.number == 1:
                 _check_header(title, row, name)
             elif any(c.value is not None for c in row):
-                if r > limits.WORKBOOK_ROWS:
-                    raise ScoringError(f"工作表 “{title}” 行数过多（上限 {limits.WORKBOOK_ROWS} 行）", name)
-                yield row + [_Cell(None, f"{title}!{chr(65 + k)}{r}") for k in range(len(row), width)]
+                yield row
     except ScoringError:
         raise
     except Exception as exc:
@@ -287,10 +288,10 @@ def _check_header(title: str, row: list[_Cell], name: str) -> None:
                                hint="请不要插入、删除或移动列")
 
 
-def _value(cell: Any, formula: Any, at: str, name: str, problems: list[ScoringError]) -> _Cell:
+def _value(cell: Any, formula: bool, at: str, name: str, problems: list[ScoringError]) -> _Cell:
     """A cell's saved value as manifest data: text trimmed, numbers exact, dates as YYYY-MM-DD."""
     value = cell.value
-    if value is None and getattr(formula, "data_type", None) == "f":
+    if value is None and formula:
         problems.append(ScoringError("该单元格是公式，但文件中没有保存计算结果", name, at,
                                      hint="请在 Excel 或 WPS 中打开后保存，或直接填写数值"))
     if isinstance(value, str):
@@ -303,6 +304,12 @@ def _value(cell: Any, formula: Any, at: str, name: str, problems: list[ScoringEr
         value *= 100
     elif isinstance(value, datetime | date):
         value = value.strftime("%Y-%m-%d")
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        try:
+            accepted(value, str(value), name, at)  # bundle.yaml's rule for numbers, in the same words
+        except ScoringError as exc:
+            problems.append(exc)
+            value = None
     return _Cell(value, at)
 
 
@@ -402,7 +409,11 @@ def _read_texts(doc: SheetDoc, rows: Sequence[list[_Cell]]) -> None:
 
 def register(raw: bytes, doc: SheetDoc, new: Sequence[tuple[str, str, str]], hashes: dict[int, str]) -> bytes:
     """The workbook with a row on 佐证文件 for each new (id, file, SHA-256) and the given documents'
-    hashes updated; everything else as it was loaded."""
+    hashes updated; everything else as it was loaded. Every sheet is loaded whole here, so each is first
+    streamed within the budgets, the ones `read` does not read (选项, a clerk's own) included."""
+    for sheet in _open(raw, doc.name, True).worksheets:
+        for _ in sheetxml.rows(sheet, 0, doc.name, shown=False):
+            pass
     wb = load_workbook(io.BytesIO(raw), keep_links=False, keep_vba=False)
     ws = wb[DOCUMENTS]
     for i, digest in hashes.items():

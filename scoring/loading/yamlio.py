@@ -18,6 +18,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from scoring.base import limits
 from scoring.base.errors import ScoringError
+from scoring.base.numbers import MAX_DIGITS, accepted, refused
 from scoring.base.text import ordinary
 from scoring.domain.model import Path, line_at
 from scoring.loading import readers
@@ -38,13 +39,8 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-MAX_DIGITS = 15  # points and rates need far fewer; more only serves to overflow later arithmetic
 MAX_DEPTH = 50
-
-
-def _number_error(node: Node) -> ScoringError:
-    return ScoringError(f"数值 {str(node.value)[:30]} 位数过多或超出范围", None, node.start_mark.line + 1,
-                        hint=f"数值最多 {MAX_DIGITS} 位有效数字")
+NON_FINITE = {".inf", ".nan"}  # YAML's spellings of infinity and NaN, whatever their case and sign
 
 
 def _decimal(node: ScalarNode) -> Decimal | str:
@@ -52,22 +48,23 @@ def _decimal(node: ScalarNode) -> Decimal | str:
     try:
         value = Decimal(text)
     except ArithmeticError:
-        return text
-    if not value.is_finite():
-        return text
-    if len(value.as_tuple().digits) > MAX_DIGITS or abs(value.adjusted()) > MAX_DIGITS:
-        raise _number_error(node)
-    return value
+        if text.lstrip("+-").lower() in NON_FINITE:
+            raise refused(str(node.value), None, node.start_mark.line + 1, finite=False) from None
+        return text  # a sexagesimal 1:30 resolves as a float too: it stays text, as the schemas see it
+    return accepted(value, str(node.value), None, node.start_mark.line + 1)
 
 
 def _int(loader: yaml.SafeLoader, node: ScalarNode) -> int:
-    if len(str(node.value)) > MAX_DIGITS:
-        raise _number_error(node)
+    line = node.start_mark.line + 1
+    if len(str(node.value)) > MAX_DIGITS:  # checked before the digits are converted: that is quadratic
+        raise refused(str(node.value), None, line)
     try:
-        return int(yaml.SafeLoader.construct_yaml_int(loader, node))
+        value = int(yaml.SafeLoader.construct_yaml_int(loader, node))
     except ValueError as exc:  # 0x_ and 0b_ look like integers to the resolver but have no digits
-        raise ScoringError(f"数值 {str(node.value)[:30]} 无法解析", None, node.start_mark.line + 1,
+        raise ScoringError(f"数值 {str(node.value)[:30]} 无法解析", None, line,
                            hint="十六进制、二进制数请写出数字，或直接写十进制数") from exc
+    accepted(value, str(node.value), None, line)
+    return value
 
 
 _TAG = "tag:yaml.org,2002:"
