@@ -50,7 +50,8 @@ def score(rubric: Rubric, bundle: Bundle, chain: Sequence[Stage] = ()) -> Result
             check_override(rubric, bundle, o)
     stages = (Stage(SELF), *chain)
     results = tuple(_indicator_result(bundle, ind, stages) for ind in rubric.indicators)
-    results = crosscheck.apply(rubric, bundle, results, len(stages))  # answers the rubric ties together
+    results = crosscheck.apply(rubric, bundle, results, len(stages),  # answers the rubric ties together
+                               lambda r, k, counted, step: _rescored(bundle, r, k, counted, step))
     staged = []
     facts = _fact_values(rubric, bundle)
     for k, stage in enumerate(stages):
@@ -88,6 +89,18 @@ def _indicator_result(bundle: Bundle, ind: Indicator, stages: Sequence[Stage]) -
     return IndicatorResult(ind, tuple((inp, given.get(inp.name)) for inp in ind.inputs), tuple(scores))
 
 
+def _rescored(bundle: Bundle, r: IndicatorResult, k: int, counted: Mapping[str, Any], step: Step) -> IndicatorResult:
+    """Stage k of an indicator scored again with the values a check across indicators counts (what another
+    indicator already counted taken out), the check's step first in its trace."""
+    effective: tuple[Override, ...] = ()
+    for earlier in r.scores[:k + 1]:
+        effective = merge(effective, earlier.overrides)
+    again = score_indicator(bundle, r.indicator, r.scores[k].stage, effective, r.scores[k].overrides, counted)
+    scores = list(r.scores)
+    scores[k] = replace(again, trace=(step, *again.trace))
+    return replace(r, scores=tuple(scores))
+
+
 def _applies(o: Override, ind: Indicator) -> bool:
     """An override made on this indicator, or a correction of a shared fact it reads: corrected through
     any one indicator, a shared fact is corrected for all of them, so they cannot disagree."""
@@ -111,12 +124,14 @@ def merge(prior: tuple[Override, ...], made: tuple[Override, ...]) -> tuple[Over
 
 
 def score_indicator(bundle: Bundle, ind: Indicator, stage: str = SELF, overrides: Iterable[Override] = (),
-                    made: tuple[Override, ...] = ()) -> IndicatorScore:
-    """One indicator at one stage: the rule on the answers as corrected by `overrides`."""
+                    made: tuple[Override, ...] = (), counted: Mapping[str, Any] | None = None) -> IndicatorScore:
+    """One indicator at one stage: the rule on the answers as corrected by `overrides`, with `counted`
+    (input name -> value) in place of the answers a check across indicators counts otherwise."""
     overrides = tuple(overrides)
     given = answers_of(bundle, ind)
     answers = _in_force(bundle, given, overrides)
     values = {name: _checked(ind, name, ans, file) for name, (ans, file) in answers.items() if ans.value is not None}
+    values.update(counted or {})
     documents = {name: ans.documents for name, (ans, _) in answers.items()}
     dates = {name: tuple(sorted(bundle.documents[d].date for d in docs if bundle.documents[d].date))
              for name, docs in documents.items()}

@@ -250,7 +250,8 @@ class Check:
     left: Side
     right: Side
     line: int | None = None
-    effect: str = "refuse"  # or "zero": the right-hand indicator scores nothing, where the standard says so
+    effect: str = "refuse"  # "zero": the right-hand indicator scores nothing, where the standard says so;
+    # "uncount" (excludes): what the left answer counts is not counted again in the right one
 
 
 @dataclass(frozen=True)
