@@ -305,6 +305,7 @@ def _checked(ind: Indicator, name: str, ans: Answer, file: str) -> Any:
 
 
 ACTIONS = {"input": "更正输入", "score": "评定得分", "reject": "不采信文件"}
+CODE = "code"  # the part of a bundle's path where an input's code is written (a workbook's 输入代码 cell)
 
 
 def check_override(rubric: Rubric, bundle: Bundle, o: Override) -> None:
@@ -336,13 +337,15 @@ def check_known(rubric: Rubric, bundle: Bundle) -> None:
                                bundle.line(("inputs", ind_id)), hint="请核对指标编号，如 1.1")
         for name, ans in given.items():
             inp = ind.input(name)
+            # Where the input's code is written: its key, or a workbook's 输入代码 cell (not the answer's).
+            at = bundle.line(("inputs", ind_id, name, CODE)) or ans.line
             if inp is None:
-                known = "、".join(i.name for i in ind.inputs if not i.fact)
-                raise ScoringError(f"指标 {ind_id} 没有输入 “{name}”", bundle.name, ans.line,
-                                   hint=f"该指标的输入有：{known}")
+                known = "、".join(f"{i.name}（{i.label}）" for i in ind.inputs if not i.fact)
+                raise ScoringError(f"指标 {ind_id} 没有输入 “{name}”", bundle.name, at, "输入代码",
+                                   f"该指标的输入代码有：{known}；请改回原来的代码")
             if inp.fact:
                 raise ScoringError(f"“{name}” 是多个指标共用的事实，不在指标 {ind_id} 下填写", bundle.name,
-                                   ans.line, hint=f"请在 facts 中填写一次：facts: {{{name}: …}}")
+                                   at, "输入代码", f"请在 facts 中填写一次：facts: {{{name}: …}}")
     _check_facts(rubric, bundle)
     for key in bundle.statements:
         if rubric.indicator(key) is None:
@@ -354,5 +357,6 @@ def _check_facts(rubric: Rubric, bundle: Bundle) -> None:
     for name, ans in bundle.facts.items():
         if name not in known:
             listed = "、".join(sorted(known)) or "（无）"
-            raise ScoringError(f"评分细则中没有共用事实 “{name}”", bundle.name, ans.line,
-                               hint=f"评分细则的共用事实有：{listed}")
+            raise ScoringError(f"评分细则中没有共用事实 “{name}”", bundle.name,
+                               bundle.line(("facts", name, CODE)) or ans.line, "输入代码",
+                               f"评分细则的共用事实有：{listed}；请改回原来的代码")
