@@ -89,7 +89,7 @@ def test_unknown_indicator(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_unknown_input(runner: CliRunner, tmp_path: Path) -> None:
     b = make_bundle(tmp_path / "b", {"1.1": {"meetings": True}})
-    refused(runner, b, tmp_path, "指标 1.1 没有输入 “meetings”", "meeting、convener")
+    refused(runner, b, tmp_path, "指标 1.1 没有输入 “meetings”", "输入代码有：meeting（建立联席会议制度）、convener（召集人）")
 
 
 def test_wrong_type(runner: CliRunner, tmp_path: Path) -> None:

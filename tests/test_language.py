@@ -115,6 +115,16 @@ def test_blank_bundle_asks_a_fact_once(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- choice branches
 
 
+@pytest.mark.parametrize(("taken", "words"), [
+    (0, "厨房安全现场检查扣分 0：未扣分，得 10 分"),     # not "10 − 1 × 0（不低于 0 分）"
+    (2, "厨房安全现场检查扣分 2：10 − 2，得 8 分"),      # a judged amount is deducted as itself
+])
+def test_a_judged_deduction_says_what_was_deducted(tmp_path: Path, taken: int, words: str) -> None:
+    r = score(tmp_path, {"1.1": {"kitchen_deduction": {"value": taken, "reason": "现场检查"}}}, "kitchen")
+    assert ind(r, "1.1").score == 10 - taken
+    assert [s.text for s in ind(r, "1.1").trace if s.kind == "deduction"] == [words]
+
+
 def test_a_branch_not_taken_asks_for_nothing(tmp_path: Path) -> None:
     r = score(tmp_path, {}, "delivered")
     assert (ind(r, "1.1").score, ind(r, "1.2").score) == (10, 5)  # 采取配餐方式的不扣分
@@ -195,6 +205,8 @@ def test_multi_is_counted_and_capped(tmp_path: Path) -> None:
     assert ind(r, "2.1").score == 100  # 6 × 20 = 120, capped at 100
     assert "封顶 100 分" in ind(r, "2.1").trace[0].text and "文化娱乐" in ind(r, "2.1").trace[0].text
     assert ind(r, "2.2").score == 10  # 2 items: at least 1, short of 3
+    # The level's count and its unit word are set apart as a listed count is ("达到 1 项", not "达到 1项").
+    assert "提供的服务项目 2 项（助浴；助医），达到 1 项，得 10 分" in ind(r, "2.2").trace[0].text
 
 
 def test_multi_takes_labels_and_one_line(tmp_path: Path) -> None:

@@ -41,4 +41,4 @@ def test_the_sample_is_four_stars_held_from_five_by_its_building() -> None:
     assert (verdict["band"], verdict["next"], verdict["requested"], verdict["passed"]) == ("四星", "五星", "四星", True)
     assert verdict["text"] == "申请四星，符合四星条件"
     assert verdict["held"] == ["总分 89 分，低于五星要求的 90 分（差 1 分）",
-                               "五星前提条件“建筑面积不少于1000平方米”未满足（860平方米）"]
+                               "五星前提条件“建筑面积不少于1000平方米”未满足（860 平方米）"]

@@ -78,10 +78,11 @@ class Run:
 
 @pytest.fixture(scope="module")
 def rated(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """The seven centers rated once with --centers-total 8, for the tests that read that run (or copy it)."""
+    """The seven centers rated once with --centers-total 8 and a sheet per center, for the tests that read
+    that run (or copy it)."""
     root = tmp_path_factory.mktemp("rated")
     run = Run(seven_centers(root / "centers"), root / "2023")
-    rate(run.city, run.out, "--centers-total", "8")
+    rate(run.city, run.out, "--centers-total", "8", "--pdfs")
     return run
 
 
@@ -270,13 +271,13 @@ def test_rushan_subsidy_per_resident_scaled_by_grade(tmp_path: Path) -> None:
     assert "全市共3个养老机构" in text and "一、等级分布" in text and "星级" not in text and "养老服务中心" not in text
 
 
-def test_outputs_and_center_reports(city: Path, tmp_path: Path) -> None:
+def test_outputs_and_center_reports(rated: Run) -> None:
     import jsonschema
 
     from scoring.loading.validate import schema
 
-    out = tmp_path / "out"
-    data = rate(city, out, "--centers-total", "8", "--pdfs")
+    out = rated.out
+    data = ratings(out)
     jsonschema.Draft202012Validator(schema("rating")).validate(data)
     assert sorted(p.name for p in out.iterdir()) == ["committee.pdf", "ratings.csv", "ratings.json", "ratings.xlsx",
                                                      "评定报告"]
@@ -451,24 +452,24 @@ def test_the_registry_decides_who_pays(city: Path, tmp_path: Path) -> None:
     assert "区（市）待核实" in text and "按名册由甲区兑现，请核实" in text
 
 
-def test_the_committee_paper_says_why(city: Path, tmp_path: Path) -> None:
+def test_the_committee_paper_says_why(rated: Run) -> None:
     # centers-total 8 × 50% = 4 places; eligible by score: C1 95, C2 88, C3 85, C4 82, C5 82, C6 72 (三星);
     # the 4th and 5th tie on 82 and are excluded, so 3 are rewarded. Competition ranking: C4 and C5 share 4th,
     # C6 is 6th. C1: 600,000 × 95 ÷ 100 = 570,000; C2: 300,000 × 88 ÷ 100 = 264,000.
-    data = rate(city, tmp_path / "out", "--centers-total", "8", "--pdfs")
+    data = ratings(rated.out)
     assert [c["rank"] for c in data["centers"]] == [1, 2, 3, 4, 4, 6, 7]
     from .test_report import pdf_text
 
-    text = pdf_text(tmp_path / "out" / "committee.pdf")
+    text = pdf_text(rated.out / "committee.pdf")
     assert "奖励600,000×95÷100=570,000元" in text and "奖励300,000×88÷100=264,000元" in text
     assert "——奖励名额线：以上获得奖励3个（名额4个）——" in text
     assert "名额线上并列（可获奖励的第4位，名额4个），按方案不予奖励" in text
     assert "名额线外（可获奖励的第6位，名额4个），不予奖励" in text
     # C7: 40 + 20 = 60 < 70 for 三星 (both parts above 40%): held by the points alone.
     assert "未达到三星：总分60分，低于三星要求的70分（差10分）；不予奖励" in text
-    sheet = pdf_text(tmp_path / "out" / "评定报告" / "C6_C6中心.pdf")
+    sheet = pdf_text(rated.out / "评定报告" / "C6_C6中心.pdf")
     assert "全市排名6/7" in sheet and "本年度不予奖励：名额线外（可获奖励的第6位，名额4个）。" in sheet
-    sheet = pdf_text(tmp_path / "out" / "评定报告" / "C1_C1中心.pdf")
+    sheet = pdf_text(rated.out / "评定报告" / "C1_C1中心.pdf")
     assert "奖励570,000元（600,000×95÷100=570,000）" in sheet
 
 
@@ -486,3 +487,49 @@ def test_the_target_is_compared_exactly() -> None:
     # 500 of 1001 is 49.95…%: short of 50%, and shown rounded down so it never reads as 50%.
     assert target(500, 1001).endswith("49.95%；目标为不低于 50%：未达到")
     assert target(501, 1002).endswith("50%；目标为不低于 50%：已达到")
+
+
+def test_the_committee_papers_are_pdf_a_3b_and_carry_their_json(rated: Run) -> None:
+    import hashlib
+
+    from pypdf import PdfReader
+
+    from .test_report import pdf_text
+
+    whole = (rated.out / "ratings.json").read_bytes()
+    centers = {c["id"]: c for c in json.loads(whole)["centers"]}
+    papers = [("committee.pdf", "rating.json"), *((f"评定报告/C{k}_C{k}中心.pdf", "center.json") for k in range(1, 8))]
+    for name, attached in papers:
+        reader = PdfReader(rated.out / name)
+        root = reader.trailer["/Root"]
+        xmp = root["/Metadata"].get_object().get_data().decode()
+        assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp, name
+        assert root["/OutputIntents"][0].get_object()["/S"] == "/GTS_PDFA1", name
+        (spec,) = {f.idnum: f.get_object() for f in root["/AF"]}.values()
+        assert spec["/AFRelationship"] == "/Data" and spec["/F"] == attached, name
+        data = spec["/EF"]["/F"].get_object().get_data()
+        # The digest printed on the paper is the attachment's; the committee's attachment is ratings.json.
+        assert f"结果JSONSHA-256：{hashlib.sha256(data).hexdigest()}" in pdf_text(rated.out / name), name
+        if attached == "rating.json":
+            assert data == whole
+        else:  # a sheet carries its own center's entry, and is that center's sheet from its first page
+            entry = json.loads(data)["center"]
+            assert entry == centers[entry["id"]] and name == f"评定报告/{entry['id']}_{entry['id']}中心.pdf"
+            assert reader.pages[0].extract_text().replace(" ", "").count("被评定单位") == 1
+            assert f"被评定单位{entry['id']}中心" in pdf_text(rated.out / name).split("一、评定结果")[0]
+
+
+@pytest.mark.parametrize("name", ["committee.pdf", "评定报告/C2_C2中心.pdf"])
+def test_verify_checks_the_committee_papers(rated: Run, tmp_path: Path, name: str) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    result = CliRunner().invoke(main, ["verify", str(rated.out / name)])
+    assert result.exit_code == 0 and "与页面上印的 SHA-256 一致" in result.output, result.output
+    writer = PdfWriter()
+    for page in PdfReader(rated.out / name).pages:
+        writer.add_page(page)
+    writer.add_attachment("center.json" if "C2" in name else "rating.json", b'{"centers": []}')
+    with (tmp_path / "swapped.pdf").open("wb") as f:
+        writer.write(f)
+    result = CliRunner().invoke(main, ["verify", str(tmp_path / "swapped.pdf")])
+    assert result.exit_code == 1 and "与页面上印的摘要不符" in result.output and "附件被替换或改动过" in result.output

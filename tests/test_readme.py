@@ -1,7 +1,8 @@
 """The README runs as written: its command blocks, in order, in a scratch folder, with the figures it states.
 
 Only what cannot run in a test is left out, each named in SKIPPED: the installer, the test run itself, the
-command overview (a list of forms with placeholders) and the desk (a server a person clicks through).
+command overview (a list of forms with placeholders) and the desk (a server a person clicks through; the
+figures its section states are checked by scoring the 初评 it describes).
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ import re
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+
+from scoring.domain.model import Bundle, Rubric
 
 from .conftest import ROOT
 
@@ -95,3 +99,21 @@ def test_the_figures_the_readme_states(ran: dict[str, str]) -> None:
     assert "# 一个中心：89 分，四星" in readme
     center = _output(ran, ".venv/bin/scoring score evidence/qingdao_center_sample")
     assert "89" in center and "四星" in center
+
+
+
+def test_the_desk_figures_the_readme_states(gaoqing_rubric: Rubric, sample_bundle: Bundle) -> None:
+    """The desk section's steps (2.2 D12 不采信, 4.4 三档) as the 初评 the desk saves and scores; the page shows
+    this stage's figures (tests/test_desk.py checks the page against them). By hand
+    (evidence/gaoqing_2022_review_city.yaml): 4.4 二档 2 → 三档 1, so 84.2 − 1 = 83.2; rejecting D12 keeps 2.2's
+    3 points but takes 1 of its support, so 有据 84.2 − 1 − 1 = 82.2."""
+    from scoring.domain import engine
+    from scoring.domain.model import Override, Stage
+
+    readme = README.read_text("utf-8")
+    assert "在 2.2 “调整本项”中不采信 D12、在 4.4 中把档次改为三档" in readme
+    assert "初评 83.2 分（有据 82.2）" in readme
+    entries = (Override("2.2", "reject", "D12", None, "核查报告由县民政局自行出具。", "李明", "初评"),
+               Override("4.4", "input", "community_facility_level", "low", "实地抽查12处农村幸福院。", "李明", "初评"))
+    first = engine.score(gaoqing_rubric, sample_bundle, (Stage("初评", "李明", overrides=entries),)).final
+    assert (first.total, first.supported_total) == (Decimal("83.2"), Decimal("82.2"))

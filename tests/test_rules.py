@@ -48,6 +48,16 @@ def test_deduction_is_exact_and_floored(tmp_path: Path) -> None:
     assert ind(r, "1.2").score == 0
 
 
+@pytest.mark.parametrize(("cases", "words"), [
+    (0, "未落实案例 0 例：未扣分，得 1 分"),                              # no "1 − 0.3 × 0"
+    (2, "未落实案例 2 例：1 − 0.3 × 2，得 0.4 分"),                        # the floor does not bind: not named
+    (4, "未落实案例 4 例：1 − 0.3 × 4，得 0 分（不低于 0 分）"),           # 1 − 1.2 < 0: the floor binds
+])
+def test_a_deduction_traces_only_the_steps_taken(tmp_path: Path, cases: int, words: str) -> None:
+    step = next(s for s in ind(score(tmp_path, {"1.2": {"cases": cases}}), "1.2").trace if s.kind == "deduction")
+    assert step.text == words
+
+
 def test_per_item_cap_and_judged(tmp_path: Path) -> None:
     # 5 policies × 0.5 = 2.5, capped at 2; judged 1.5; no cases: 1 − 0 = 1. 1 + 2 + 1.5 = 4.5
     r = score(tmp_path, {"1.2": {"cases": 0, "policies": list("abcde"),

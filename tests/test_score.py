@@ -144,7 +144,7 @@ def test_usage_errors_in_chinese() -> None:
 def test_judged_score_shows_the_facts_behind_it(runner: CliRunner) -> None:
     data = score_json(runner, SAMPLE)
     trace = [s["text"] for s in next(i for i in data["indicators"] if i["id"] == "4.1")["trace"]]
-    assert trace[:3] == ["千名老年人拥有养老床位数：38.7张（记录）", "护理型床位占比：56.4%（记录）",
+    assert trace[:3] == ["千名老年人拥有养老床位数：38.7 张（记录）", "护理型床位占比：56.4%（记录）",
                          "建成县级养老服务信息平台：是（记录）"]
 
 

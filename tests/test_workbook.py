@@ -306,3 +306,17 @@ def test_an_edited_rubric_cell_is_named_in_the_clerks_words(runner: CliRunner, t
     said = refusal(runner, book.parent)
     assert "基本信息!B2：“评分细则”一格应为评分细则的编号，现为 “mini 2022!”" in said and "请勿修改" in said
     assert "应匹配" not in said and "^[A-Za-z]" not in said
+
+
+def test_an_edited_input_code_is_named_in_the_clerks_words(runner: CliRunner, tmp_path: Path) -> None:
+    book = blank(runner, tmp_path / "表")
+    wb = openpyxl.load_workbook(book)
+    ws = wb[workbook.INPUTS]
+    row = rows(ws)[("1.1", "meeting")]
+    ws[f"E{row}"], ws[f"I{row}"] = "是", "meetings"
+    wb.save(book)
+    said = refusal(runner, book.parent)
+    # The cell that was edited (I, 输入代码), not the answer beside it (E), with the codes it may hold in words.
+    assert f"指标填报!I{row}，输入代码：指标 1.1 没有输入 “meetings”" in said
+    assert "该指标的输入代码有：meeting（建立联席会议制度）、convener（召集人）；请改回原来的代码" in said
+    assert f"!E{row}" not in said

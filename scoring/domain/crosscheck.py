@@ -4,11 +4,15 @@
 left answer is as stated, the right one must be as stated; `at_most`: the left number (or count) is at most
 the right one; `excludes`: no item is listed in both (residents counted in one item are not counted again in
 another). A check whose answers are not both given is not applied (the missing answer is flagged anyway).
+
+Where the standard says so, a check changes the score instead of refusing the answers: `effect: zero` scores
+the right-hand indicator 0, and `effect: uncount` (on `excludes`) takes what the left answer counts out of
+the right answer before the right-hand indicator is scored (long-term residents "不再计入助餐、助医……服务绩效").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -20,6 +24,9 @@ from scoring.domain.results import IndicatorResult, Step
 
 KINDS = ("equal", "implies", "at_most", "excludes")
 COUNTED = ("number", "integer", "list", "multi")
+LISTS = ("list", "multi")
+# Stage k of an indicator scored again with some of its values replaced, a step put first in its trace.
+Rescore = Callable[[IndicatorResult, int, Mapping[str, Any], Step], IndicatorResult]
 
 
 def _amount(value: Any) -> Decimal:
@@ -53,8 +60,9 @@ def failed(check: Check, left: Any, right: Any) -> str | None:
 
 
 def broken(rubric: Rubric, values: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple[Check, str]]:
-    """Each check the answers in force break (indicator id -> input name -> value), with the message."""
-    for check in rubric.checks:
+    """Each check the answers in force break (indicator id -> input name -> value), with the message; an
+    `uncount` check is never broken (it changes what is counted instead)."""
+    for check in (c for c in rubric.checks if c.effect != "uncount"):
         left = values.get(check.left.indicator, {}).get(check.left.input)
         right = values.get(check.right.indicator, {}).get(check.right.input)
         if left is None or right is None:
@@ -87,14 +95,27 @@ def lint(rubric: Rubric, check: Check) -> Iterator[str]:
     if len(inputs) < 2:
         return
     a, b = inputs
+    if (check.left.indicator, a.name) == (check.right.indicator, b.name):
+        yield f"检查 “{check.label}”：两边是同一项填报（指标 {check.left.indicator} 的 “{a.name}”），请改为两个指标的输入"
     if a.fact and b.fact and a.name == b.name:
         yield f"检查 “{check.label}”：两边是同一个共用事实 “{a.name}”，本来就一致，无需检查"
     if check.kind == "equal" and (a.type != b.type or a.values != b.values):
         yield f"检查 “{check.label}”：equal 的两边应为同一类型、同样选项的输入（“{a.name}” 是 {a.type}，“{b.name}” 是 {b.type}）"
     if check.kind == "at_most" and not (a.type in COUNTED and b.type in COUNTED):
         yield f"检查 “{check.label}”：at_most 只用于数值、列表或多选输入（{'、'.join(COUNTED)}）"
-    if check.kind == "excludes" and not (a.type in ("list", "multi") and b.type in ("list", "multi")):
+    if check.effect == "uncount":
+        yield from _lint_uncount(check, a, b)
+    elif check.kind == "excludes" and not (a.type in LISTS and b.type in LISTS):
         yield f"检查 “{check.label}”：excludes 只用于两个列表或多选输入，比较其中的项"
+
+
+def _lint_uncount(check: Check, a: Input, b: Input) -> Iterator[str]:
+    if check.kind != "excludes":
+        yield (f"检查 “{check.label}”：effect: uncount 只用于 excludes（前者已计入的不再计入后者），"
+               f"{check.kind} 请用 refuse 或 zero")
+    elif not ((b.type in LISTS and a.type in LISTS) or (b.type in ("number", "integer") and a.type in COUNTED)):
+        yield (f"检查 “{check.label}”：uncount 的后者为列表或多选时，前者也应为列表或多选（按项扣除）；后者为数值时，"
+               f"前者应为数值、列表或多选（按数扣除）。现为前者 {a.type}、后者 {b.type}")
 
 
 def _lint_side(check: Check, side: Side, inp: Input) -> Iterator[str]:
@@ -109,16 +130,56 @@ def _lint_side(check: Check, side: Side, inp: Input) -> Iterator[str]:
         yield f"检查 “{check.label}”：“{inp.name}” 不是是否类，请用 one_of、at_least 或 at_most 写明条件"
 
 
-def apply(rubric: Rubric, bundle: Bundle, results: tuple[IndicatorResult, ...], stages: int
+def apply(rubric: Rubric, bundle: Bundle, results: tuple[IndicatorResult, ...], stages: int, rescore: Rescore
           ) -> tuple[IndicatorResult, ...]:
-    """Each stage's answers in force held to the checks: a broken check is refused, or, when the standard says
-    so (`effect: zero`), its right-hand indicator scores nothing at that stage, the trace saying why."""
+    """Each stage's answers in force held to the checks: what an `uncount` check takes out of a right-hand
+    answer is taken out first (the indicator scored again); then a broken check is refused, or, when the
+    standard says so (`effect: zero`), its right-hand indicator scores nothing at that stage, the trace saying why."""
     for k in range(stages):
+        results = _uncount(rubric, results, k, rescore)
         for check, message in broken(rubric, {r.id: r.scores[k].values for r in results}):
             if check.effect != "zero":
                 refuse(bundle, check, message)
             results = tuple(_zeroed(r, k, message) if r.id == check.right.indicator else r for r in results)
     return results
+
+
+def _uncount(rubric: Rubric, results: tuple[IndicatorResult, ...], k: int, rescore: Rescore
+             ) -> tuple[IndicatorResult, ...]:
+    for check in (c for c in rubric.checks if c.effect == "uncount"):
+        by_id = {r.id: r for r in results}
+        target = by_id[check.right.indicator]
+        left = by_id[check.left.indicator].scores[k].values.get(check.left.input)
+        right = target.scores[k].values.get(check.right.input)
+        if left is None or right is None:
+            continue
+        counted, why = uncounted(rubric, check, left, right)
+        if why:
+            again = rescore(target, k, {check.right.input: counted}, Step("check", why, ZERO))
+            results = tuple(again if r.id == again.id else r for r in results)
+    return results
+
+
+def uncounted(rubric: Rubric, check: Check, left: Any, right: Any) -> tuple[Any, str]:
+    """The right answer less what the left one already counts, and the trace's words ("" when nothing is
+    taken): a list less the items listed on the left; a number less the left number or count, not below 0."""
+    ind = rubric.indicator(check.right.indicator)
+    inp = ind.input(check.right.input) if ind else None
+    assert ind is not None and inp is not None, "a check's sides are linted when the rubric is loaded"
+    head = f"{check.label}：{_named(rubric, check.left, left)}；“{inp.label}”"
+    there = f"已在指标 {check.left.indicator} 计入"
+    if isinstance(right, list):
+        both = [item for item in right if item in left]
+        kept = [item for item in right if item not in left]
+        if not both:
+            return right, ""
+        return kept, f"{head}中的 {ind.say(inp.name, both)}{there}，不再计入本项，按 {ind.say(inp.name, kept)}计分"
+    less = min(_amount(left), dec(right))
+    if not less:
+        return right, ""
+    rest = dec(right) - less
+    return rest, (f"{head}为 {ind.say(inp.name, right)}，其中{there}的 {fmt(less)} 不再计入本项，"
+                  f"按 {fmt(dec(right))} − {fmt(less)} = {ind.say(inp.name, rest)}计分")
 
 
 def _zeroed(r: IndicatorResult, k: int, message: str) -> IndicatorResult:

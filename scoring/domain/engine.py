@@ -50,7 +50,8 @@ def score(rubric: Rubric, bundle: Bundle, chain: Sequence[Stage] = ()) -> Result
             check_override(rubric, bundle, o)
     stages = (Stage(SELF), *chain)
     results = tuple(_indicator_result(bundle, ind, stages) for ind in rubric.indicators)
-    results = crosscheck.apply(rubric, bundle, results, len(stages))  # answers the rubric ties together
+    results = crosscheck.apply(rubric, bundle, results, len(stages),  # answers the rubric ties together
+                               lambda r, k, counted, step: _rescored(bundle, r, k, counted, step))
     staged = []
     facts = _fact_values(rubric, bundle)
     for k, stage in enumerate(stages):
@@ -88,6 +89,18 @@ def _indicator_result(bundle: Bundle, ind: Indicator, stages: Sequence[Stage]) -
     return IndicatorResult(ind, tuple((inp, given.get(inp.name)) for inp in ind.inputs), tuple(scores))
 
 
+def _rescored(bundle: Bundle, r: IndicatorResult, k: int, counted: Mapping[str, Any], step: Step) -> IndicatorResult:
+    """Stage k of an indicator scored again with the values a check across indicators counts (what another
+    indicator already counted taken out), the check's step first in its trace."""
+    effective: tuple[Override, ...] = ()
+    for earlier in r.scores[:k + 1]:
+        effective = merge(effective, earlier.overrides)
+    again = score_indicator(bundle, r.indicator, r.scores[k].stage, effective, r.scores[k].overrides, counted)
+    scores = list(r.scores)
+    scores[k] = replace(again, trace=(step, *again.trace))
+    return replace(r, scores=tuple(scores))
+
+
 def _applies(o: Override, ind: Indicator) -> bool:
     """An override made on this indicator, or a correction of a shared fact it reads: corrected through
     any one indicator, a shared fact is corrected for all of them, so they cannot disagree."""
@@ -111,12 +124,14 @@ def merge(prior: tuple[Override, ...], made: tuple[Override, ...]) -> tuple[Over
 
 
 def score_indicator(bundle: Bundle, ind: Indicator, stage: str = SELF, overrides: Iterable[Override] = (),
-                    made: tuple[Override, ...] = ()) -> IndicatorScore:
-    """One indicator at one stage: the rule on the answers as corrected by `overrides`."""
+                    made: tuple[Override, ...] = (), counted: Mapping[str, Any] | None = None) -> IndicatorScore:
+    """One indicator at one stage: the rule on the answers as corrected by `overrides`, with `counted`
+    (input name -> value) in place of the answers a check across indicators counts otherwise."""
     overrides = tuple(overrides)
     given = answers_of(bundle, ind)
     answers = _in_force(bundle, given, overrides)
     values = {name: _checked(ind, name, ans, file) for name, (ans, file) in answers.items() if ans.value is not None}
+    values.update(counted or {})
     documents = {name: ans.documents for name, (ans, _) in answers.items()}
     dates = {name: tuple(sorted(bundle.documents[d].date for d in docs if bundle.documents[d].date))
              for name, docs in documents.items()}
@@ -290,6 +305,7 @@ def _checked(ind: Indicator, name: str, ans: Answer, file: str) -> Any:
 
 
 ACTIONS = {"input": "更正输入", "score": "评定得分", "reject": "不采信文件"}
+CODE = "code"  # the part of a bundle's path where an input's code is written (a workbook's 输入代码 cell)
 
 
 def check_override(rubric: Rubric, bundle: Bundle, o: Override) -> None:
@@ -321,13 +337,15 @@ def check_known(rubric: Rubric, bundle: Bundle) -> None:
                                bundle.line(("inputs", ind_id)), hint="请核对指标编号，如 1.1")
         for name, ans in given.items():
             inp = ind.input(name)
+            # Where the input's code is written: its key, or a workbook's 输入代码 cell (not the answer's).
+            at = bundle.line(("inputs", ind_id, name, CODE)) or ans.line
             if inp is None:
-                known = "、".join(i.name for i in ind.inputs if not i.fact)
-                raise ScoringError(f"指标 {ind_id} 没有输入 “{name}”", bundle.name, ans.line,
-                                   hint=f"该指标的输入有：{known}")
+                known = "、".join(f"{i.name}（{i.label}）" for i in ind.inputs if not i.fact)
+                raise ScoringError(f"指标 {ind_id} 没有输入 “{name}”", bundle.name, at, "输入代码",
+                                   f"该指标的输入代码有：{known}；请改回原来的代码")
             if inp.fact:
                 raise ScoringError(f"“{name}” 是多个指标共用的事实，不在指标 {ind_id} 下填写", bundle.name,
-                                   ans.line, hint=f"请在 facts 中填写一次：facts: {{{name}: …}}")
+                                   at, "输入代码", f"请在 facts 中填写一次：facts: {{{name}: …}}")
     _check_facts(rubric, bundle)
     for key in bundle.statements:
         if rubric.indicator(key) is None:
@@ -339,5 +357,6 @@ def _check_facts(rubric: Rubric, bundle: Bundle) -> None:
     for name, ans in bundle.facts.items():
         if name not in known:
             listed = "、".join(sorted(known)) or "（无）"
-            raise ScoringError(f"评分细则中没有共用事实 “{name}”", bundle.name, ans.line,
-                               hint=f"评分细则的共用事实有：{listed}")
+            raise ScoringError(f"评分细则中没有共用事实 “{name}”", bundle.name,
+                               bundle.line(("facts", name, CODE)) or ans.line, "输入代码",
+                               f"评分细则的共用事实有：{listed}；请改回原来的代码")

@@ -164,8 +164,11 @@ class VerdictRule:
     failed: str = "未达到创建标准"
 
 
+UNIT_SIGNS = "%‰°℃㎡"  # units written against the number
+
+
 def say(inp: Input | None, value: Any) -> str:
-    """An answer as a reader would say it: 是, 85.7%, 一档（1.5分）, 3 项（…）."""
+    """An answer as a reader would say it: 是, 85.7%, 4 类, 一档（1.5分）, 3 项（…）."""
     if value is None:
         return "未填报"
     if value is True:
@@ -181,7 +184,8 @@ def say(inp: Input | None, value: Any) -> str:
     if isinstance(value, list):
         return f"{len(value)} 项（{'；'.join(map(str, value))}）" if value else "0 项"
     unit = inp.unit if inp and inp.unit else ""
-    return f"{fmt(dec(value))}{unit}"
+    # A unit word is set off by a space (4 类, 860 平方米), as a count is (3 项); a sign is not (85.7%).
+    return f"{fmt(dec(value))}{' ' if unit and unit[0] not in UNIT_SIGNS else ''}{unit}"
 
 
 @dataclass(frozen=True)
@@ -246,7 +250,8 @@ class Check:
     left: Side
     right: Side
     line: int | None = None
-    effect: str = "refuse"  # or "zero": the right-hand indicator scores nothing, where the standard says so
+    effect: str = "refuse"  # "zero": the right-hand indicator scores nothing, where the standard says so;
+    # "uncount" (excludes): what the left answer counts is not counted again in the right one
 
 
 @dataclass(frozen=True)

@@ -161,9 +161,13 @@ def deduction(rule: Rule, ctx: Context) -> Outcome:
         return _weighted(rule, ctx, value)
     count = _count(value)
     points = max(base - each * count, floor)
-    return _earned(rule, ctx, points,
-                   f"{label} {_shown(ctx, rule, value)}：{fmt(base)} − {fmt(each)} × {fmt(count)}，"
-                   f"得 {fmt(points)} 分（不低于 {fmt(floor)} 分）", base, f"逐项整改{label}，可挽回被扣的分数")
+    inp = ctx.indicator.input(rule["input"])
+    # Only the steps taken: none when nothing is deducted, a judged amount as itself, the floor when it binds.
+    taken = f"{fmt(each)} × {fmt(count)}" if inp is None or inp.type != "score" or each != 1 else fmt(count)
+    kept = f"（不低于 {fmt(floor)} 分）" if points == floor else ""
+    text = (f"{fmt(base)} − {taken}，得 {fmt(points)} 分{kept}" if count else f"未扣分，得 {fmt(points)} 分")
+    return _earned(rule, ctx, points, f"{label} {_shown(ctx, rule, value)}：{text}", base,
+                   f"逐项整改{label}，可挽回被扣的分数")
 
 
 def _weighted(rule: Rule, ctx: Context, failed: list[str]) -> Outcome:

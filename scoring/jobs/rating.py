@@ -397,7 +397,7 @@ def write(rating: Rating, outdir: Path, pdfs: bool = False) -> None:
     """ratings.json, ratings.csv, committee.pdf and, with `pdfs`, one two-page 评定结果 per center, rendered
     in full into a temporary folder that then takes OUTDIR's place."""
     from scoring.base.files import write_folder
-    from scoring.papers.outputs import render
+    from scoring.papers.outputs import center_archives, render
 
     made = {name: render("rating", name.rsplit(".", 1)[1], rating) for name in OUTPUTS[:-1]}
 
@@ -408,10 +408,10 @@ def write(rating: Rating, outdir: Path, pdfs: bool = False) -> None:
             from scoring.papers.report.committee import sheet_contexts
 
             (tmp / REPORTS).mkdir()
-            sheets = sheet_contexts(rating)
+            sheets, archives = sheet_contexts(rating), center_archives(rating)
             names = [str(tmp / REPORTS / report_name(c)) for c in rating.centers if not c.error]
             size = max(1, min(SHEETS_PER_RENDER, -(-len(sheets) // 2)))  # both cores busy, few renders each
-            jobs = [(sheets[k:k + size], names[k:k + size]) for k in range(0, len(sheets), size)]
+            jobs = [(sheets[k:k + size], names[k:k + size], archives[k:k + size]) for k in range(0, len(sheets), size)]
             batch.run(_sheets, jobs, "生成评定结果")
 
     write_folder(outdir, fill, OUTPUTS)
@@ -426,10 +426,10 @@ def report_name(c: CenterRating) -> str:
     return f"{stem}_{name}.pdf" if name else f"{stem}.pdf"
 
 
-def _sheets(job: tuple[Sequence[Any], Sequence[str]]) -> int:
+def _sheets(job: tuple[Sequence[Any], Sequence[str], Sequence[Any]]) -> int:
     from scoring.papers.report.committee import sheet_pdfs
 
-    sheets, names = job
-    for name, pdf in zip(names, sheet_pdfs(sheets), strict=True):
+    sheets, names, archives = job
+    for name, pdf in zip(names, sheet_pdfs(sheets, None, archives), strict=True):
         Path(name).write_bytes(pdf)
     return len(names)

@@ -18,7 +18,8 @@ from scoring.base.errors import ScoringError
 from scoring.domain.results import Result
 
 _PRINTED = re.compile(r"结果JSONSHA-256：([0-9a-f]{64})")
-_KINDS = {"result.json": "自评报告", "changes.json": "评审意见表", "summary.json": "汇总表", "rating.json": "评定结果"}
+_KINDS = {"result.json": "自评报告", "changes.json": "评审意见表", "summary.json": "汇总表", "rating.json": "评定结果",
+          "center.json": "评定结果单"}
 _AROUND = 12  # characters shown either side of a difference
 
 
@@ -56,7 +57,7 @@ def read(path: Path | io.BytesIO) -> Sealed:
     named = [name for name in files if name in _KINDS]
     if not named:
         raise ScoringError("PDF 中没有附带评分结果 JSON", str(path),
-                           hint="只有本程序生成的自评报告、意见表和汇总表附带结果 JSON")
+                           hint="本程序生成的自评报告、意见表、汇总表、评定结果和各中心的评定结果单附带结果 JSON")
     printed = next((m[1] for page in pages for m in [_PRINTED.search(page)] if m), "")
     if not printed:
         raise ScoringError("PDF 页面上没有印结果 JSON 的 SHA-256", str(path))

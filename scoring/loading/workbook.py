@@ -374,6 +374,8 @@ def _read_inputs(doc: SheetDoc, rows: Sequence[list[_Cell]], problems: list[Scor
         doc.lines[path[:2]] = ident.at
         for key, cell in zip(ANSWER, cells[4:8], strict=True):
             doc.lines[(*path, key)] = cell.at
+    # An unknown code is refused where it is written (指标填报!I12), not at the answer beside it.
+    doc.lines.update({(*path, "code"): at for path, at in seen.items()})
 
 
 def _read_documents(doc: SheetDoc, rows: Sequence[list[_Cell]], problems: list[ScoringError],

@@ -336,6 +336,14 @@ def rating_data(r: Rating) -> dict[str, Any]:
     }
 
 
+def center_data(r: Rating, c: CenterRating) -> dict[str, Any]:
+    """What one center's 评定结果单 carries: its entry of ratings.json, with the run it belongs to."""
+    p = r.programme
+    return {"schema_version": RATING_SCHEMA_VERSION,
+            "programme": {"id": p.id, "series": p.family, "title": p.title, "sha256": p.sha256},
+            "year": r.year, "rubric_id": r.rubric_id, "rubric": r.rubric_title, "center": _center(c, p)}
+
+
 def _center(c: CenterRating, p: Programme) -> dict[str, Any]:
     return {"source": c.source, "id": c.id, "name": c.name, "district": c.district, "score": c.score,
             "supported_score": c.supported, "claimed_score": c.claimed, "claimed_band": c.claimed_band,

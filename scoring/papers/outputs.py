@@ -183,6 +183,16 @@ def archive(subject: str, obj: Any) -> Any:
     return Archive(f"{subject}.json", data, paper_date(subject, obj))
 
 
+def center_archives(rating: Any) -> list[Any]:
+    """What each rated center's 评定结果单 carries, in the sheets' order: its entry of ratings.json."""
+    from scoring.base.numbers import dumps
+    from scoring.papers.formats import center_data
+    from scoring.papers.report.render import Archive
+
+    when = paper_date("rating", rating)
+    return [Archive("center.json", dumps(center_data(rating, c)).encode(), when) for c in rating.centers if not c.error]
+
+
 def paper_date(subject: str, obj: Any) -> str:
     """The latest date the inputs state: the last review of a chain, the reviews and sign-offs of a summary,
     a programme's run; 2000-01-01 when they state none (never the clock)."""

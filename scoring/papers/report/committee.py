@@ -14,7 +14,7 @@ from scoring.base.numbers import ZERO, fmt, grouped
 from scoring.domain.model import STAGES
 from scoring.domain.records import CenterRating, DistrictTotals, Rating
 from scoring.papers.formats import stage_words
-from scoring.papers.report import render, template_dirs
+from scoring.papers.report import digest, render, template_dirs
 
 
 @dataclass(frozen=True)
@@ -287,14 +287,19 @@ def _sheet_why(r: Rating, c: CenterRating) -> str:
     return _reward_words(r, c).removesuffix(f"，按方案不予{money}").removesuffix(f"，不予{money}")
 
 
-def sheets_html(sheets: Sequence[SheetContext], templates: Path | None = None) -> str:
-    return render.render_html("center_sheet.html", template_dirs(templates), sheets=sheets)
+def sheets_html(sheets: Sequence[SheetContext], templates: Path | None = None,
+                archives: Sequence[render.Archive] = ()) -> str:
+    """The sheets, each with the SHA-256 of the JSON its PDF carries (`digests`, in the sheets' order)."""
+    return render.render_html("center_sheet.html", template_dirs(templates), sheets=sheets,
+                              digests=[digest(a) for a in archives])
 
 
-def sheet_pdfs(sheets: Sequence[SheetContext], templates: Path | None = None) -> list[bytes]:
-    """Each center's sheet as its own PDF, from one layout of them all."""
+def sheet_pdfs(sheets: Sequence[SheetContext], templates: Path | None = None,
+               archives: Sequence[render.Archive] = ()) -> list[bytes]:
+    """Each center's sheet as its own PDF/A-3b (carrying its entry of ratings.json), from one layout of them all."""
     render.require_cjk_font()
-    return render.render_parts(sheets_html(sheets, templates), template_dirs(templates), [s.anchor for s in sheets])
+    return render.render_parts(sheets_html(sheets, templates, archives), template_dirs(templates),
+                               [s.anchor for s in sheets], archives)
 
 
 def summary(r: Rating, output: Path) -> str:

@@ -153,29 +153,22 @@ def render_pdf(html: str, dirs: Sequence[Path], read_extra: ReadExtra | None = N
     return _render(html, dirs, read_extra, lambda document: (_write(document, archive), len(document.pages)))
 
 
-def render_parts(html: str, dirs: Sequence[Path], starts: Sequence[str]) -> list[bytes]:
-    """One layout of many short documents, written once and split into a PDF each: part k runs from the
-    page holding the element with id starts[k] to the page before the next part's. Laying out and
-    writing once (fonts subset once) is several times faster than a render per document."""
-    import io
+def render_parts(html: str, dirs: Sequence[Path], starts: Sequence[str],
+                 archives: Sequence[Archive | None] = ()) -> list[bytes]:
+    """One layout of many short documents, split into a PDF each: part k runs from the page holding the
+    element with id starts[k] to the page before the next part's, and is written as every PDF is (PDF/A-3b,
+    carrying archives[k] when given). Laying out once is several times faster than a render per document."""
+    def parts(document: Any) -> list[bytes]:
+        first: dict[str, int] = {}
+        for k, page in enumerate(document.pages):
+            for name in page.anchors:  # a part running over two pages has its id on both: the first counts
+                first.setdefault(name, k)
+        bounds = [first[name] for name in starts] + [len(document.pages)]
+        carried = list(archives) or [None] * len(starts)
+        return [_write(document.copy(document.pages[a:b]), archive)
+                for a, b, archive in zip(bounds, bounds[1:], carried, strict=False)]
 
-    from pypdf import PdfReader, PdfWriter
-
-    def whole(document: Any) -> tuple[bytes, list[int]]:
-        first = {name: k for k, page in enumerate(document.pages) for name in page.anchors}
-        return document.write_pdf(), [first[name] for name in starts] + [len(document.pages)]
-
-    pdf, bounds = _render(html, dirs, None, whole)
-    pages = PdfReader(io.BytesIO(pdf)).pages
-    parts = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
-        writer = PdfWriter()
-        for k in range(a, b):
-            writer.add_page(pages[k])
-        out = io.BytesIO()
-        writer.write(out)
-        parts.append(out.getvalue())
-    return parts
+    return _render(html, dirs, None, parts)
 
 
 def _render(html: str, dirs: Sequence[Path], read_extra: ReadExtra | None, write: Callable[[Any], T]) -> T:
