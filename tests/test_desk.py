@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -396,7 +397,7 @@ def test_unchanged_counties_are_not_loaded_or_scored_again(client: TestClient, f
     made: list[str] = []
     real_score, real_open = engine.score, desk_folder.open_bundle
     monkeypatch.setattr(engine, "score", lambda *a: made.append("score") or real_score(*a))
-    monkeypatch.setattr(desk_folder, "open_bundle", lambda p: made.append("open") or real_open(p))
+    monkeypatch.setattr(desk_folder, "open_bundle", lambda *a: made.append("open") or real_open(*a))
     for url in ("/", COUNTY, COUNTY + "?stage=验收"):
         assert client.get(url).status_code == 200
     assert made.count("open") == 2 and made.count("score") == 4  # each county's row, then 初评 and 验收
@@ -453,6 +454,8 @@ def test_a_bundle_replaced_or_a_document_changed_is_seen_on_the_next_request(cli
     first = doc.read_bytes()[:1]
     edit_in_place(doc, doc.read_bytes(), bytes([first[0] ^ 1]) + doc.read_bytes()[1:])
     assert "哈希不符" in card(client.get(COUNTY).text, "2.2")
+    doc.unlink()  # a named file removed
+    assert "文件缺失" in card(client.get(COUNTY).text, "2.2")
 
 
 def test_what_the_desk_keeps_is_bounded(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1080,3 +1083,97 @@ def test_the_index_and_the_next_indicator_to_review(client: TestClient, folder: 
     after = re.search(r'下一项待审：(\S+) ', html)
     assert after is None or after.group(1) != first.group(1)  # on to the next one
     assert "有标记和待复核的指标都已处理" in client.get(COUNTY).text  # the sample county has nothing flagged
+
+
+# ---------------------------------------------------------------- the desk and `scoring review` on one file
+
+
+def test_a_command_writing_the_file_while_the_desk_saves_refuses_the_save(client: TestClient, folder: Path,
+                                                                         runner: CliRunner,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """`scoring review init` writes the county's review file after the desk read it and before it writes:
+    the desk's save is refused as stale (409, in Chinese, the reviewer's input kept), the command's file
+    stands."""
+    sign(client)
+    file = folder / "高青县_初评.yaml"
+    checked = desk_folder.score
+
+    def command_meanwhile(*args: Any) -> Any:
+        made = checked(*args)
+        monkeypatch.setattr(desk_folder, "score", checked)  # once
+        done = runner.invoke(main, ["review", "init", str(folder / "高青县"), "-o", str(file), "--reviewer", "王芳"])
+        assert done.exit_code == 0, done.output
+        return made
+
+    page = client.get(COUNTY).text
+    monkeypatch.setattr(desk_folder, "score", command_meanwhile)
+    r = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "不作为特色创新计分"}, page=page)
+    assert r.status_code == 409 and "保存未完成" in r.text and ">不作为特色创新计分</textarea>" in r.text
+    assert review.read(file).stage.author == "王芳"  # the command's file, not overwritten
+
+
+def test_a_desk_save_while_a_command_works_refuses_the_command(client: TestClient, folder: Path, runner: CliRunner,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reviewer saves in the desk while `scoring review init` is making the same file: the command
+    writes nothing, says why in Chinese and exits 1; the desk's save stands."""
+    from scoring.faces import cli
+
+    file = folder / "高青县_初评.yaml"
+    loaded = cli.load
+
+    def desk_meanwhile(*args: Any) -> Any:
+        sign(client)
+        return loaded(*args)
+
+    monkeypatch.setattr(cli, "load", desk_meanwhile)
+    done = runner.invoke(main, ["review", "init", str(folder / "高青县"), "-o", str(file)])
+    assert done.exit_code == 1 and "在本命令运行期间已被修改" in done.output and "Traceback" not in done.output
+    assert review.read(file).stage.author == "李明"
+
+
+def test_the_desk_writes_under_the_lock_the_commands_take(client: TestClient, folder: Path) -> None:
+    """While another program holds the review file's lock, a desk save waits for it, then saves."""
+    from scoring.base import files
+
+    sign(client)
+    file = folder / "高青县_初评.yaml"
+    page = client.get(COUNTY).text
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        with files.locked(file):
+            saving = pool.submit(post, client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由"},
+                                 COUNTY, page)
+            time.sleep(0.3)
+            assert not saving.done()
+        assert saving.result(timeout=30).status_code == 200
+    assert [o.reason for o in review.read(file).stage.overrides] == ["理由"]
+
+
+def test_stray_files_in_a_bundle_cost_a_request_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A county page signs only the files its bundle was read from: thousands of files the manifest does
+    not name neither add to a request's work nor make the bundle read again. (The folder is on a RAM disk
+    where there is one: thousands of files on a busy disk take seconds to make.)"""
+    ram = Path(tempfile.mkdtemp(dir="/dev/shm")) if Path("/dev/shm").is_dir() else tmp_path
+    try:
+        copy_tree(SAMPLE, ram / "高青县")
+        settle(ram)
+        client = TestClient(create_app(Folder(ram)), base_url=ADDRESS)
+        signed: list[Path] = []
+        stat, opened = desk_folder._stat, desk_folder.open_bundle
+        monkeypatch.setattr(desk_folder, "_stat", lambda p: signed.append(p) or stat(p))
+        monkeypatch.setattr(desk_folder, "open_bundle", lambda *a: signed.append(Path("opened")) or opened(*a))
+        client.get(COUNTY)  # read and kept from here on
+
+        def request() -> int:
+            signed.clear()
+            assert client.get(COUNTY).status_code == 200
+            return len(signed)
+
+        before = request()
+        assert Path("opened") not in signed
+        (ram / "高青县" / "documents" / "扫描件").mkdir()
+        for n in range(3000):
+            os.close(os.open(ram / "高青县" / "documents" / "扫描件" / f"{n:04d}.jpg", os.O_CREAT | os.O_WRONLY, 0o644))
+        assert request() == before and Path("opened") not in signed
+    finally:
+        if ram != tmp_path:
+            shutil.rmtree(ram, ignore_errors=True)

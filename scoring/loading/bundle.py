@@ -51,12 +51,16 @@ def _safe_relpath(rel: str, name: str, line: Line | None) -> str:
     return norm
 
 
+Signed = dict[str, tuple[int, int, int, int]]  # a bundle's file -> inode, size, mtime, ctime (ns) before reading
+
+
 class _Folder:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, signed: Signed | None = None) -> None:
         self.root = os.path.realpath(root)
         self.inside = self.root.rstrip("/") + "/"
         self.label = str(root)
         self.dirs: dict[str, str] = {}  # a folder of the bundle, by its path there, as it really is
+        self.signed = signed
 
     def read(self, rel: str, name: str, line: Line | None, limit: int) -> bytes | None:
         rel = _safe_relpath(rel, name, line)
@@ -69,6 +73,8 @@ class _Folder:
             if stat.S_ISLNK(info.st_mode):
                 real = self._real(real, rel, name, line)
                 info = os.stat(real)
+            if self.signed is not None:
+                self.signed.setdefault(rel, (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
             if not stat.S_ISREG(info.st_mode):
                 raise ScoringError(f"“{rel}” 不是普通文件", name, line)
             if info.st_size > limit:
@@ -76,6 +82,8 @@ class _Folder:
             with open(real, "rb", buffering=0) as handle:
                 return readers.read_capped(handle, info.st_size, limit)
         except FileNotFoundError:
+            if self.signed is not None:
+                self.signed.setdefault(rel, (0, 0, 0, 0))
             return None
         except OSError as exc:
             raise _os_error(rel, exc, name, line) from exc
@@ -196,10 +204,13 @@ def _entry_name(info: zipfile.ZipInfo) -> str:
         return info.filename
 
 
-def open_bundle(path: Path) -> Bundle:
-    """Read and check a bundle; raise ScoringError naming the file and line for anything wrong."""
+def open_bundle(path: Path, signed: Signed | None = None) -> Bundle:
+    """Read and check a bundle; raise ScoringError naming the file and line for anything wrong. Given
+    `signed`, a folder's reader fills it with every file it looked for (found or not) and its stat taken
+    before reading it: all a caller that keeps the bundle (the desk) must watch to know when to read it
+    again, however many other files lie in the folder."""
     if path.is_dir():
-        source: _Folder | _Zip = _Folder(path)
+        source: _Folder | _Zip = _Folder(path, signed)
     elif path.is_file() and path.suffix.lower() == ".zip":
         source = _Zip(path)
     elif path.exists():
