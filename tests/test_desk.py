@@ -38,8 +38,8 @@ from scoring.faces.cli import main
 from scoring.faces.desk import folder as desk_folder
 from scoring.faces.desk import make_server
 from scoring.faces.desk.app import create_app
+from scoring.faces.desk.counties import counties_page
 from scoring.faces.desk.folder import Folder
-from scoring.faces.desk.pages import counties_page
 from scoring.loading import review
 from scoring.loading.bundle import open_bundle
 
@@ -90,7 +90,7 @@ def card(html: str, ident: str) -> str:
 
 def row(html: str, name: str) -> str:
     """A county's row on the counties page."""
-    return next(r.split("</tr>")[0] for r in html.split("<tbody>")[1].split("<tr>") if f">{name}</a>" in r)
+    return next(r.split("</tr>")[0] for r in re.split(r"<tr[ >]", html.split("<tbody>")[1]) if f">{name}</a>" in r)
 
 
 def settle(root: Path) -> None:
@@ -160,9 +160,13 @@ def test_the_counties_page(client: TestClient) -> None:
     assert "高青县" in rows and "示例县" in rows
     assert ">84.2<" in rows and ">16/16<" in rows and "未评审" in rows
     assert '/county/%E9%AB%98%E9%9D%92%E5%8E%BF' in rows  # each county links to its page
-    failing = row(r.text, "示例县")  # a county failing mandatory indicators says so in words
-    assert '自评：<span class="bad">未达到创建标准：强制性指标未达标 6 项' in failing
-    assert '自评：<span class="ok">达到创建标准' in row(r.text, "高青县")
+    failing = row(r.text, "示例县")  # a county failing mandatory indicators stands out and says so in words
+    assert 'class="failing"' in r.text.split(">示例县</a>")[0].rsplit("<tr", 1)[1]
+    assert '<b class="bad">自评结论：未达到创建标准</b>' in failing
+    assert '<span class="bad">强制性指标达标 10/16</span>' in failing and "强制性指标未达标 6 项" in failing
+    passing = row(r.text, "高青县")
+    assert '<b class="ok">自评结论：达到创建标准</b>' in passing and "强制性指标达标 16/16" in passing
+    assert "未开始初评" in passing
 
 
 def test_the_county_page_shows_claims_evidence_and_the_trace(client: TestClient) -> None:
@@ -206,7 +210,9 @@ def test_a_review_made_in_the_desk_is_the_one_the_cli_applies(client: TestClient
     data = json.loads(result.stdout)
     assert (data["total"], data["reviews"][0]["total"], data["reviews"][0]["supported_total"]) == (84.2, 82.9, 81.9)
     assert tree_hash(folder / "高青县") == before  # the bundle is never written
-    assert "初评（淄博市民政局 李明，3 条意见）" in client.get("/").text
+    listed = row(client.get("/").text, "高青县")  # 2.2's evidence rejected: the worked 初评 fails 强制性 2.2
+    assert "初评（淄博市民政局 李明）" in listed and "初评进行中：已调整 3 项" in listed
+    assert '<b class="bad">初评结论：未达到创建标准</b>' in listed and "强制性指标达标 15/16" in listed
 
 
 def test_the_first_save_starts_from_the_blank_review(client: TestClient, folder: Path) -> None:
@@ -1076,10 +1082,12 @@ def test_the_index_and_the_next_indicator_to_review(client: TestClient, folder: 
     assert len(re.findall(r'href="#i-[^"]+"', index)) == html.count('<article class="card')  # every indicator
     first = re.search(r'下一项待审：(\S+) ', html)
     assert first and f'href="#i-{first.group(1)}"' in html.split('class="sticky"')[1].split("</div>")[0]
-    assert f'class="chip flagged">{first.group(1)} 有标记<' in index
+    assert first.group(1) == "1.2"  # the first claim short of evidence, in rubric order; mandatory in the rubric
+    assert 'class="chip flagged must">1.2<small>强制</small> 有标记<' in index
+    assert 'class="chip">7.1<' in index  # neither flagged nor mandatory, nothing done
     post(client, {"do": "header", "reviewer": "李明", "date": "2022-12-05"}, url=url)
-    html = post(client, {"do": "score", "indicator": first.group(1), "value": "0", "reason": "理由"}, url=url).text
-    assert f'class="chip done">{first.group(1)} 已调整<' in html
+    html = post(client, {"do": "score", "indicator": "1.2", "value": "0", "reason": "理由"}, url=url).text
+    assert 'class="chip done must">1.2<small>强制</small> 已改分<' in html
     after = re.search(r'下一项待审：(\S+) ', html)
     assert after is None or after.group(1) != first.group(1)  # on to the next one
     assert "有标记和待复核的指标都已处理" in client.get(COUNTY).text  # the sample county has nothing flagged
@@ -1177,3 +1185,48 @@ def test_stray_files_in_a_bundle_cost_a_request_nothing(tmp_path: Path, monkeypa
     finally:
         if ram != tmp_path:
             shutil.rmtree(ram, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- 初评完成
+
+
+def test_a_stage_marked_finished_takes_no_edit_until_reopened(client: TestClient, folder: Path,
+                                                               runner: CliRunner) -> None:
+    sign(client)
+    post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "不作为特色创新计分"})
+    html = client.get(COUNTY).text
+    assert "标记初评完成" in html and 'name="do" value="complete"' in html and "可标记初评完成" in html
+    r = post(client, {"do": "complete"})
+    assert r.status_code == 200 and "初评已完成：李明（淄博市民政局），" in r.text
+    assert 'class="adjust"' not in r.text and 'value="header"' not in r.text  # nothing to edit but reopening
+    assert '<a href="#finish" class="ok">初评已完成</a>' in r.text and 'name="do" value="reopen"' in r.text
+    file = folder / "高青县_初评.yaml"
+    done = review.read(file).stage.completed
+    assert done is not None and (done.reviewer, done.unit) == ("李明", "淄博市民政局")
+    assert "标记初评完成" in r.text.split('class="log"')[1]  # in the 修改记录
+    assert "初评完成（李明，" in row(client.get("/").text, "高青县")
+    before = file.read_bytes()
+    r = post(client, {"do": "score", "indicator": "1.1", "value": "0", "reason": "理由"})
+    assert r.status_code == 400 and "初评已由李明（淄博市民政局，" in r.text and "请先点页面上方的“重新打开初评”" in r.text
+    assert file.read_bytes() == before
+    audit = runner.invoke(main, ["review", "audit", str(file)])
+    assert audit.exit_code == 0 and "标记初评完成" in audit.output
+    r = post(client, {"do": "reopen"})
+    assert r.status_code == 200 and 'class="adjust"' in r.text and "初评已完成：" not in r.text
+    assert review.read(file).stage.completed is None and "重新打开初评" in r.text.split('class="log"')[1]
+
+
+def test_a_stage_is_finished_only_with_nothing_left_open(client: TestClient, folder: Path) -> None:
+    r = post(client, {"do": "complete"})  # no reviewer yet
+    assert r.status_code == 400 and "请先在页面上方填写评审人和评审日期并保存，再标记初评完成" in r.text
+    assert "页面上方的评审人和评审日期尚未填写并保存" in r.text  # listed where the step is
+    sign(client)
+    post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由甲"})
+    file = folder / "高青县_初评.yaml"
+    text = file.read_text("utf-8")
+    file.write_text(text.replace('reason: "理由甲"\n', 'reason: "理由甲"\n      recheck: true\n'), "utf-8")
+    html = client.get(COUNTY).text
+    assert "还不能标记初评完成" in html and "指标 7.1 特色创新：有待复核的意见" in html
+    r = post(client, {"do": "complete"}, page=html)
+    assert r.status_code == 400 and "还有 1 条待复核的意见（指标 7.1）" in r.text
+    assert review.read(file).stage.completed is None
