@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -37,8 +38,8 @@ from scoring.faces.cli import main
 from scoring.faces.desk import folder as desk_folder
 from scoring.faces.desk import make_server
 from scoring.faces.desk.app import create_app
+from scoring.faces.desk.counties import counties_page
 from scoring.faces.desk.folder import Folder
-from scoring.faces.desk.pages import counties_page
 from scoring.loading import review
 from scoring.loading.bundle import open_bundle
 
@@ -89,7 +90,7 @@ def card(html: str, ident: str) -> str:
 
 def row(html: str, name: str) -> str:
     """A county's row on the counties page."""
-    return next(r.split("</tr>")[0] for r in html.split("<tbody>")[1].split("<tr>") if f">{name}</a>" in r)
+    return next(r.split("</tr>")[0] for r in re.split(r"<tr[ >]", html.split("<tbody>")[1]) if f">{name}</a>" in r)
 
 
 def settle(root: Path) -> None:
@@ -159,9 +160,13 @@ def test_the_counties_page(client: TestClient) -> None:
     assert "高青县" in rows and "示例县" in rows
     assert ">84.2<" in rows and ">16/16<" in rows and "未评审" in rows
     assert '/county/%E9%AB%98%E9%9D%92%E5%8E%BF' in rows  # each county links to its page
-    failing = row(r.text, "示例县")  # a county failing mandatory indicators says so in words
-    assert '自评：<span class="bad">未达到创建标准：强制性指标未达标 6 项' in failing
-    assert '自评：<span class="ok">达到创建标准' in row(r.text, "高青县")
+    failing = row(r.text, "示例县")  # a county failing mandatory indicators stands out and says so in words
+    assert 'class="failing"' in r.text.split(">示例县</a>")[0].rsplit("<tr", 1)[1]
+    assert '<b class="bad">自评结论：未达到创建标准</b>' in failing
+    assert '<span class="bad">强制性指标达标 10/16</span>' in failing and "强制性指标未达标 6 项" in failing
+    passing = row(r.text, "高青县")
+    assert '<b class="ok">自评结论：达到创建标准</b>' in passing and "强制性指标达标 16/16" in passing
+    assert "未开始初评" in passing
 
 
 def test_the_county_page_shows_claims_evidence_and_the_trace(client: TestClient) -> None:
@@ -205,7 +210,9 @@ def test_a_review_made_in_the_desk_is_the_one_the_cli_applies(client: TestClient
     data = json.loads(result.stdout)
     assert (data["total"], data["reviews"][0]["total"], data["reviews"][0]["supported_total"]) == (84.2, 82.9, 81.9)
     assert tree_hash(folder / "高青县") == before  # the bundle is never written
-    assert "初评（淄博市民政局 李明，3 条意见）" in client.get("/").text
+    listed = row(client.get("/").text, "高青县")  # 2.2's evidence rejected: the worked 初评 fails 强制性 2.2
+    assert "初评（淄博市民政局 李明）" in listed and "初评进行中：已调整 3 项" in listed
+    assert '<b class="bad">初评结论：未达到创建标准</b>' in listed and "强制性指标达标 15/16" in listed
 
 
 def test_the_first_save_starts_from_the_blank_review(client: TestClient, folder: Path) -> None:
@@ -396,7 +403,7 @@ def test_unchanged_counties_are_not_loaded_or_scored_again(client: TestClient, f
     made: list[str] = []
     real_score, real_open = engine.score, desk_folder.open_bundle
     monkeypatch.setattr(engine, "score", lambda *a: made.append("score") or real_score(*a))
-    monkeypatch.setattr(desk_folder, "open_bundle", lambda p: made.append("open") or real_open(p))
+    monkeypatch.setattr(desk_folder, "open_bundle", lambda *a: made.append("open") or real_open(*a))
     for url in ("/", COUNTY, COUNTY + "?stage=验收"):
         assert client.get(url).status_code == 200
     assert made.count("open") == 2 and made.count("score") == 4  # each county's row, then 初评 and 验收
@@ -453,6 +460,8 @@ def test_a_bundle_replaced_or_a_document_changed_is_seen_on_the_next_request(cli
     first = doc.read_bytes()[:1]
     edit_in_place(doc, doc.read_bytes(), bytes([first[0] ^ 1]) + doc.read_bytes()[1:])
     assert "哈希不符" in card(client.get(COUNTY).text, "2.2")
+    doc.unlink()  # a named file removed
+    assert "文件缺失" in card(client.get(COUNTY).text, "2.2")
 
 
 def test_what_the_desk_keeps_is_bounded(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1073,10 +1082,151 @@ def test_the_index_and_the_next_indicator_to_review(client: TestClient, folder: 
     assert len(re.findall(r'href="#i-[^"]+"', index)) == html.count('<article class="card')  # every indicator
     first = re.search(r'下一项待审：(\S+) ', html)
     assert first and f'href="#i-{first.group(1)}"' in html.split('class="sticky"')[1].split("</div>")[0]
-    assert f'class="chip flagged">{first.group(1)} 有标记<' in index
+    assert first.group(1) == "1.2"  # the first claim short of evidence, in rubric order; mandatory in the rubric
+    assert 'class="chip flagged must">1.2<small>强制</small> 有标记<' in index
+    assert 'class="chip">7.1<' in index  # neither flagged nor mandatory, nothing done
     post(client, {"do": "header", "reviewer": "李明", "date": "2022-12-05"}, url=url)
-    html = post(client, {"do": "score", "indicator": first.group(1), "value": "0", "reason": "理由"}, url=url).text
-    assert f'class="chip done">{first.group(1)} 已调整<' in html
+    html = post(client, {"do": "score", "indicator": "1.2", "value": "0", "reason": "理由"}, url=url).text
+    assert 'class="chip done must">1.2<small>强制</small> 已改分<' in html
     after = re.search(r'下一项待审：(\S+) ', html)
     assert after is None or after.group(1) != first.group(1)  # on to the next one
     assert "有标记和待复核的指标都已处理" in client.get(COUNTY).text  # the sample county has nothing flagged
+
+
+# ---------------------------------------------------------------- the desk and `scoring review` on one file
+
+
+def test_a_command_writing_the_file_while_the_desk_saves_refuses_the_save(client: TestClient, folder: Path,
+                                                                         runner: CliRunner,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """`scoring review init` writes the county's review file after the desk read it and before it writes:
+    the desk's save is refused as stale (409, in Chinese, the reviewer's input kept), the command's file
+    stands."""
+    sign(client)
+    file = folder / "高青县_初评.yaml"
+    checked = desk_folder.score
+
+    def command_meanwhile(*args: Any) -> Any:
+        made = checked(*args)
+        monkeypatch.setattr(desk_folder, "score", checked)  # once
+        done = runner.invoke(main, ["review", "init", str(folder / "高青县"), "-o", str(file), "--reviewer", "王芳"])
+        assert done.exit_code == 0, done.output
+        return made
+
+    page = client.get(COUNTY).text
+    monkeypatch.setattr(desk_folder, "score", command_meanwhile)
+    r = post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "不作为特色创新计分"}, page=page)
+    assert r.status_code == 409 and "保存未完成" in r.text and ">不作为特色创新计分</textarea>" in r.text
+    assert review.read(file).stage.author == "王芳"  # the command's file, not overwritten
+
+
+def test_a_desk_save_while_a_command_works_refuses_the_command(client: TestClient, folder: Path, runner: CliRunner,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reviewer saves in the desk while `scoring review init` is making the same file: the command
+    writes nothing, says why in Chinese and exits 1; the desk's save stands."""
+    from scoring.faces import cli
+
+    file = folder / "高青县_初评.yaml"
+    loaded = cli.load
+
+    def desk_meanwhile(*args: Any) -> Any:
+        sign(client)
+        return loaded(*args)
+
+    monkeypatch.setattr(cli, "load", desk_meanwhile)
+    done = runner.invoke(main, ["review", "init", str(folder / "高青县"), "-o", str(file)])
+    assert done.exit_code == 1 and "在本命令运行期间已被修改" in done.output and "Traceback" not in done.output
+    assert review.read(file).stage.author == "李明"
+
+
+def test_the_desk_writes_under_the_lock_the_commands_take(client: TestClient, folder: Path) -> None:
+    """While another program holds the review file's lock, a desk save waits for it, then saves."""
+    from scoring.base import files
+
+    sign(client)
+    file = folder / "高青县_初评.yaml"
+    page = client.get(COUNTY).text
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        with files.locked(file):
+            saving = pool.submit(post, client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由"},
+                                 COUNTY, page)
+            time.sleep(0.3)
+            assert not saving.done()
+        assert saving.result(timeout=30).status_code == 200
+    assert [o.reason for o in review.read(file).stage.overrides] == ["理由"]
+
+
+def test_stray_files_in_a_bundle_cost_a_request_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A county page signs only the files its bundle was read from: thousands of files the manifest does
+    not name neither add to a request's work nor make the bundle read again. (The folder is on a RAM disk
+    where there is one: thousands of files on a busy disk take seconds to make.)"""
+    ram = Path(tempfile.mkdtemp(dir="/dev/shm")) if Path("/dev/shm").is_dir() else tmp_path
+    try:
+        copy_tree(SAMPLE, ram / "高青县")
+        settle(ram)
+        client = TestClient(create_app(Folder(ram)), base_url=ADDRESS)
+        signed: list[Path] = []
+        stat, opened = desk_folder._stat, desk_folder.open_bundle
+        monkeypatch.setattr(desk_folder, "_stat", lambda p: signed.append(p) or stat(p))
+        monkeypatch.setattr(desk_folder, "open_bundle", lambda *a: signed.append(Path("opened")) or opened(*a))
+        client.get(COUNTY)  # read and kept from here on
+
+        def request() -> int:
+            signed.clear()
+            assert client.get(COUNTY).status_code == 200
+            return len(signed)
+
+        before = request()
+        assert Path("opened") not in signed
+        (ram / "高青县" / "documents" / "扫描件").mkdir()
+        for n in range(3000):
+            os.close(os.open(ram / "高青县" / "documents" / "扫描件" / f"{n:04d}.jpg", os.O_CREAT | os.O_WRONLY, 0o644))
+        assert request() == before and Path("opened") not in signed
+    finally:
+        if ram != tmp_path:
+            shutil.rmtree(ram, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- 初评完成
+
+
+def test_a_stage_marked_finished_takes_no_edit_until_reopened(client: TestClient, folder: Path,
+                                                               runner: CliRunner) -> None:
+    sign(client)
+    post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "不作为特色创新计分"})
+    html = client.get(COUNTY).text
+    assert "标记初评完成" in html and 'name="do" value="complete"' in html and "可标记初评完成" in html
+    r = post(client, {"do": "complete"})
+    assert r.status_code == 200 and "初评已完成：李明（淄博市民政局），" in r.text
+    assert 'class="adjust"' not in r.text and 'value="header"' not in r.text  # nothing to edit but reopening
+    assert '<a href="#finish" class="ok">初评已完成</a>' in r.text and 'name="do" value="reopen"' in r.text
+    file = folder / "高青县_初评.yaml"
+    done = review.read(file).stage.completed
+    assert done is not None and (done.reviewer, done.unit) == ("李明", "淄博市民政局")
+    assert "标记初评完成" in r.text.split('class="log"')[1]  # in the 修改记录
+    assert "初评完成（李明，" in row(client.get("/").text, "高青县")
+    before = file.read_bytes()
+    r = post(client, {"do": "score", "indicator": "1.1", "value": "0", "reason": "理由"})
+    assert r.status_code == 400 and "初评已由李明（淄博市民政局，" in r.text and "请先点页面上方的“重新打开初评”" in r.text
+    assert file.read_bytes() == before
+    audit = runner.invoke(main, ["review", "audit", str(file)])
+    assert audit.exit_code == 0 and "标记初评完成" in audit.output
+    r = post(client, {"do": "reopen"})
+    assert r.status_code == 200 and 'class="adjust"' in r.text and "初评已完成：" not in r.text
+    assert review.read(file).stage.completed is None and "重新打开初评" in r.text.split('class="log"')[1]
+
+
+def test_a_stage_is_finished_only_with_nothing_left_open(client: TestClient, folder: Path) -> None:
+    r = post(client, {"do": "complete"})  # no reviewer yet
+    assert r.status_code == 400 and "请先在页面上方填写评审人和评审日期并保存，再标记初评完成" in r.text
+    assert "页面上方的评审人和评审日期尚未填写并保存" in r.text  # listed where the step is
+    sign(client)
+    post(client, {"do": "score", "indicator": "7.1", "value": "2", "reason": "理由甲"})
+    file = folder / "高青县_初评.yaml"
+    text = file.read_text("utf-8")
+    file.write_text(text.replace('reason: "理由甲"\n', 'reason: "理由甲"\n      recheck: true\n'), "utf-8")
+    html = client.get(COUNTY).text
+    assert "还不能标记初评完成" in html and "指标 7.1 特色创新：有待复核的意见" in html
+    r = post(client, {"do": "complete"}, page=html)
+    assert r.status_code == 400 and "还有 1 条待复核的意见（指标 7.1）" in r.text
+    assert review.read(file).stage.completed is None

@@ -354,3 +354,79 @@ def overflowing(driver: webdriver.Chrome) -> list[str]:
         "window.innerWidth + 1 && !e.closest('table.grid')).slice(0, 8).map(e => e.tagName + '.' + e.className + "
         "' ' + Math.round(e.getBoundingClientRect().right));")
     return found
+
+
+@pytest.mark.slow
+def test_two_reviewers_finish_a_preliminary_review(two_desks: tuple[list[str], Path], browser: webdriver.Chrome,
+                                                   tmp_path: Path) -> None:
+    """A whole small 初评 by two signed-in reviewers on two desks: 李明 signs the header and rejects D12 for
+    2.2; 王芳 corrects 4.4 to 三档 and sets 7.1 to 2; 李明 marks 初评完成. The page and the list say so, and
+    `scoring diff` reads the file the desks wrote. Totals by hand from the sample's worked 初评: 84.2 claimed;
+    D12 unsupports 1 point of 2.2, 4.4 loses 1, 7.1 goes from 4 to 2: 初评 81.2 (有据 80.2), and 2.2, a
+    mandatory indicator, no longer supported at full marks fails the verdict."""
+    (li, wang), root = two_desks
+    screens = Screens(browser, tmp_path / "screens")
+    print(f"\nscreenshots: {screens.folder}")
+    browser.get(li)
+    browser.find_element(By.LINK_TEXT, "高青县").click()
+    WebDriverWait(browser, WAIT).until(expected_conditions.title_contains("初评"))
+    header = browser.find_element(By.CSS_SELECTOR, "form.header-form")
+    browser.execute_script("arguments[0].value = '2022-12-05'", header.find_element(By.NAME, "date"))
+    submit(browser, header)
+    form = adjust(browser, "2.2", "reject")
+    Select(form.find_element(By.NAME, "target")).select_by_value("D12")
+    form.find_element(By.NAME, "reason").send_keys("核查报告由县民政局自行出具。")
+    submit(browser, form)
+
+    first = browser.current_window_handle
+    browser.switch_to.new_window("tab")  # 王芳, on the other desk
+    browser.get(wang)
+    browser.get(wang.split("/signin/")[0] + "/county/高青县")
+    form = adjust(browser, "4.4", "input", "community_facility_level")
+    Select(form.find_element(By.NAME, "value")).select_by_value("low")
+    form.find_element(By.NAME, "reason").send_keys("实地抽查12处农村幸福院，5处未正常运营。")
+    submit(browser, form)
+    form = adjust(browser, "7.1", "score")
+    form.find_element(By.NAME, "value").send_keys("2")
+    form.find_element(By.NAME, "reason").send_keys("助餐模式在全省普遍推行，不作为特色创新计分。")
+    submit(browser, form)
+    assert standings(browser)["初评"] == ("81.2", "80.2")
+
+    browser.switch_to.window(first)  # 李明 reloads his page and finishes the 初评
+    browser.refresh()
+    index = browser.find_element(By.CSS_SELECTOR, "nav.index")
+    assert "2.2强制 不采信" in index.text and "4.4 已更正" in index.text and "7.1 已改分" in index.text
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", index)
+    screens.take("index_before_finishing")
+    finish = browser.find_element(By.ID, "finish")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", finish)
+    finish.find_element(By.TAG_NAME, "summary").click()
+    screens.take("finish_confirm")
+    submit(browser, finish.find_element(By.TAG_NAME, "form"))
+    assert "初评已完成：李明（淄博市民政局）" in browser.find_element(By.ID, "finish").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "details.adjust")  # no more edits until reopened
+    screens.take("finished")
+    browser.get(li.split("/signin/")[0] + "/")
+    listed = browser.find_element(By.XPATH, "//tbody/tr[contains(., '高青县')]")
+    assert "初评结论：未达到创建标准" in listed.text and "初评完成（李明，" in listed.text
+    assert "failing" in (listed.get_attribute("class") or "")
+    screens.take("counties_finished")
+
+    file = root / "高青县_初评.yaml"
+    stage = read_review(file).stage
+    assert stage.completed is not None and stage.completed.reviewer == "李明"
+    assert [(o.indicator, o.author) for o in stage.overrides] == [("2.2", "李明"), ("4.4", "王芳"), ("7.1", "王芳")]
+    out = tmp_path / "初评意见表.csv"
+    done = CliRunner().invoke(main, ["diff", str(root / "高青县"), "--review", str(file), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    listed_changes = changes(out.read_text("utf-8"))
+    assert set(listed_changes) == {"2.2", "4.4", "7.1", "合计"}
+    assert listed_changes["合计"][4:8] == ["84.2", "81.2", "84.2", "80.2"]  # before → after, 有据 before → after
+    assert listed_changes["7.1"][4:8] == ["4", "2", "4", "2"]
+    assert [listed_changes[k][1] for k in ("2.2", "4.4", "7.1")] == ["李明", "王芳", "王芳"]
+
+
+def read_review(path: Path) -> Any:
+    from scoring.loading import review
+
+    return review.read(path)

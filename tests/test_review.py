@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from scoring.domain import engine
-from scoring.domain.model import Bundle, Override, Rubric
+from scoring.domain.model import Bundle, Completion, Override, Rubric
 from scoring.domain.results import Result
 from scoring.faces.cli import main
 from scoring.loading import review
@@ -479,3 +479,38 @@ def test_a_correction_may_give_the_choice_label(sample_sha: str, tmp_path: Path,
     result = engine.score(rubric, bundle, reviews.checked([review.read(p) for p in [city]], rubric, bundle))
     ind = next(i for i in result.indicators if i.id == "4.4")
     assert (ind.own.points, ind.final.points) == (2, 1)  # 二档 → 三档, as with the code `low`
+
+
+# ---------------------------------------------------------------- a stage marked finished (初评完成)
+
+DONE = 'completed:\n  reviewer: "李明"\n  unit: "淄博市民政局"\n  at: "2022-12-05T16:30:00+08:00"\n'
+
+
+def test_a_finished_stage_reads_back_and_scores_as_before(runner: CliRunner, tmp_path: Path,
+                                                         sample_result: Result) -> None:
+    path = write(tmp_path, "done.yaml", review_text("初评", sample_result.bundle.sha256, CITY, head=DONE))
+    stage = review.read(path).stage
+    assert stage.completed == Completion("李明", "淄博市民政局", "2022-12-05T16:30:00+08:00")
+    again = review.parse(review.write(stage, sample_result).encode(), "again.yaml")
+    assert again.stage.completed == stage.completed
+    data = score_json(runner, "--review", str(path))  # scoring ignores it: the city's worked 初评
+    assert (data["reviews"][0]["total"], data["reviews"][0]["supported_total"]) == (82.9, 81.9)
+    # Carried to a resubmitted bundle, whose changed indicators wait to be re-checked, it is open again.
+    kept = write(tmp_path, "kept.yaml", review.write(stage, sample_result))
+    carry(runner, kept, resubmit(tmp_path), tmp_path / "carried.yaml")
+    carried = review.read(tmp_path / "carried.yaml").stage
+    assert carried.pending and carried.completed is None
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda t: t.replace("date: 2022-12-05\n", "").split("entries:")[0] + "entries:\n",
+     ("已标记完成（completed），但没有填写评审人或评审日期", "第 6 行")),
+    (lambda t: t.replace("实地抽查12处农村幸福院，5处未正常运营，农村助餐覆盖率偏低。\n",
+                         "实地抽查12处农村幸福院，5处未正常运营，农村助餐覆盖率偏低。\n      recheck: true\n"),
+     ("已标记完成（completed），但指标 4.4 还有待复核的意见", "第 7 行")),
+    (lambda t: t.replace('  at: "2022-12-05T16:30:00+08:00"\n', ""), ("completed",)),
+])
+def test_a_finished_stage_with_something_open_is_refused(runner: CliRunner, tmp_path: Path, sample_sha: str,
+                                                        change: Any, expected: tuple[str, ...]) -> None:
+    text = change(review_text("初评", sample_sha, CITY, head=DONE))
+    refused(runner, write(tmp_path, "r.yaml", text), expected=expected)

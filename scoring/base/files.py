@@ -1,16 +1,20 @@
 """Writing outputs. Every output is checked in one place before any work (a regular file or a new path,
 never one of the command's inputs, never another output of the same command), then written atomically:
 a reader sees the old files or the new ones, never half of one, and a command writing several files
-writes them all or none."""
+writes them all or none. A file that several programs edit (a review file: the desk and `scoring review`)
+is written under an OS lock and only over the version its writer read (`replace_checked`)."""
 
 from __future__ import annotations
 
 import errno
+import fcntl
+import hashlib
 import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from scoring.base.errors import ScoringError
@@ -149,3 +153,55 @@ def write_folder(path: Path, fill: Callable[[Path], None], ours: Collection[str]
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+# ---------------------------------------------------------------- files several programs write
+
+
+def lock_file(path: Path) -> Path:
+    """The lock of `path`: a hidden file beside it (beside a link's target), 高青县_初评.yaml →
+    .高青县_初评.yaml.lock. It is never removed: a removed lock file would let two programs each lock a
+    file of their own."""
+    real = path.resolve()
+    return real.with_name(f".{real.name}.lock")
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive OS lock for writing `path`, held until the block ends however it ends: every process
+    that writes `path` through this function (each desk, each `scoring review` command) takes its turn.
+    The OS drops the lock when a process dies."""
+    try:
+        fd = os.open(lock_file(path), os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise ScoringError(f"无法锁定文件以写入：{reason(exc)}", str(path), hint="请检查目录权限") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes; "" when there is no such file."""
+    made = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                made.update(chunk)
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise ScoringError(f"无法读取文件：{reason(exc)}", str(path)) from exc
+    return made.hexdigest()
+
+
+def replace_checked(path: Path, data: bytes, seen: str) -> None:
+    """Write `path` atomically under its lock, only if it is still the version read before the work began
+    (`seen`, its `digest`; "" for no file): a change another program made meanwhile (a save in the review
+    desk) is never overwritten unseen, the write is refused instead."""
+    with locked(path):
+        if digest(path) != seen:
+            raise ScoringError("文件在本命令运行期间已被修改（可能是评审工作台刚保存了评审意见），未写入", str(path),
+                               hint="请查看该文件的最新内容后重新运行本命令")
+        write_atomic(path, data)

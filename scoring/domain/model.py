@@ -382,6 +382,16 @@ class Override:
 
 
 @dataclass(frozen=True)
+class Completion:
+    """A reviewing stage marked finished (初评完成): by whom and when. Scoring ignores it; a finished
+    stage is not edited again until it is reopened."""
+
+    reviewer: str
+    unit: str
+    at: str  # ISO 8601, to the second
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str  # one of STAGES
     author: str = ""
@@ -389,3 +399,4 @@ class Stage:
     date: str = ""
     overrides: tuple[Override, ...] = ()
     pending: tuple[Override, ...] = ()  # 待复核: carried to a changed bundle, not applied until re-checked
+    completed: Completion | None = None  # marked finished (初评完成), None while the review goes on

@@ -317,12 +317,13 @@ def review() -> None:
 @friendly
 def review_init(bundle: Path, output: Path, stage: str, reviewer: str, unit: str, rubric_file: str | None) -> None:
     """为材料包生成空白评审意见：每项指标附县里的填报、有据得分和标记，佐证不足的指标排在前面。"""
-    from scoring.base.files import write_atomic
+    from scoring.base.files import digest, replace_checked
     from scoring.loading.review import blank
 
     check_outputs([output], inputs(bundle, rubric_file))
+    seen = digest(output)  # written only over this version: a desk's save meanwhile is never lost
     result = load(bundle, rubric_file)
-    write_atomic(output, blank(result, stage, reviewer, unit).encode())
+    replace_checked(output, blank(result, stage, reviewer, unit).encode(), seen)
     short = sum(1 for i in result.indicators if i.own.supported < i.own.points)
     click.echo(f"已生成空白{stage}评审意见 {output}：{len(result.indicators)} 个指标，其中佐证不足 {short} 项排在最前。")
 
@@ -336,13 +337,14 @@ def review_init(bundle: Path, output: Path, stage: str, reviewer: str, unit: str
 @friendly
 def review_carry(old_review: Path, bundle: Path, output: Path, rubric_file: str | None) -> None:
     """把评审意见结转到县里重新报送的材料包：材料有变化的指标，其评审意见标为待复核。"""
-    from scoring.base.files import write_atomic
+    from scoring.base.files import digest, replace_checked
     from scoring.loading.review import carry, read
 
     check_outputs([output], [("原评审意见文件", old_review), *inputs(bundle, rubric_file)])
+    seen = digest(output)  # written only over this version: a desk's save meanwhile is never lost
     old = read(old_review)
     text, changed = carry(old, load(bundle, rubric_file))
-    write_atomic(output, text.encode())
+    replace_checked(output, text.encode(), seen)
     waiting = sum(1 for o in (*old.stage.overrides, *old.stage.pending) if o.indicator in changed)
     listed = "、".join(changed) if changed else "无"
     click.echo(f"已结转到 {output}：材料有变化的指标 {len(changed)} 项（{listed}），"

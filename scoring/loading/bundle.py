@@ -48,18 +48,27 @@ def _safe_relpath(rel: str, name: str, line: Line | None) -> str:
     return norm
 
 
+Signed = dict[str, tuple[int, int, int, int]]  # a bundle's file -> inode, size, mtime, ctime (ns) before reading
+
+
 class _Folder:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, signed: Signed | None = None) -> None:
         self.root = os.path.realpath(root)
         self.label = str(root)
+        self.signed = signed
 
     def read(self, rel: str, name: str, line: Line | None, limit: int) -> bytes | None:
         rel = _safe_relpath(rel, name, line)
         opened = open_file(self.root, rel, name, line)
         if opened is None:
+            if self.signed is not None:
+                self.signed.setdefault(rel, (0, 0, 0, 0))
             return None
         with opened as handle:
-            size = os.fstat(handle.fileno()).st_size
+            info = os.fstat(handle.fileno())
+            if self.signed is not None:
+                self.signed.setdefault(rel, (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+            size = info.st_size
             if size > limit:
                 raise ScoringError(f"文件 “{rel}” 过大（{size} 字节，上限 {limit} 字节）", name, line)
             try:
@@ -168,10 +177,13 @@ class _Files:
             self.source = None
 
 
-def open_bundle(path: Path) -> Bundle:
-    """Read and check a bundle; raise ScoringError naming the file and line for anything wrong."""
+def open_bundle(path: Path, signed: Signed | None = None) -> Bundle:
+    """Read and check a bundle; raise ScoringError naming the file and line for anything wrong. Given
+    `signed`, a folder's reader fills it with every file it looked for (found or not) and its stat taken
+    once opened, before reading it: all a caller that keeps the bundle (the desk) must watch to know when to
+    read it again, however many other files lie in the folder."""
     if path.is_dir():
-        source: _Folder | _Zip = _Folder(path)
+        source: _Folder | _Zip = _Folder(path, signed)
     elif path.is_file() and path.suffix.lower() == ".zip":
         source = _Zip(path)
     elif path.exists():

@@ -20,7 +20,7 @@ from typing import Any
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import fmt
-from scoring.domain.model import FLAGS, SELF, STAGES, Bundle, Override, Rubric, Stage
+from scoring.domain.model import FLAGS, SELF, STAGES, Bundle, Completion, Override, Rubric, Stage
 from scoring.domain.results import IndicatorResult, Result
 from scoring.loading import readers, validate
 from scoring.loading.yamlio import YamlDoc, load_yaml
@@ -72,9 +72,26 @@ def parse(raw: bytes, name: str) -> Review:
     if overrides and not when:
         raise ScoringError("有评审意见，但没有填写评审日期（date）", name, doc.line(("date",)),
                            hint="日期格式为 YYYY-MM-DD，如 2022-12-05")
-    stage = Stage(stage_name, reviewer, (data.get("unit") or "").strip(), when, tuple(overrides), tuple(pending))
+    stage = Stage(stage_name, reviewer, (data.get("unit") or "").strip(), when, tuple(overrides), tuple(pending),
+                  _completed(data, doc, name, pending))
     return Review(name, stage, data["rubric"], data["bundle_sha256"].lower(), doc.line(("rubric",)),
                   doc.line(("bundle_sha256",)), doc.line(("stage",)), dict(data.get("fingerprints") or {}))
+
+
+def _completed(data: dict[str, Any], doc: YamlDoc, name: str, pending: list[Override]) -> Completion | None:
+    """The stage marked finished, when it is: only with the header filled and no entry waiting to be re-checked."""
+    done = data.get("completed")
+    if not done:
+        return None
+    line = doc.line(("completed",))
+    if not (data.get("reviewer") or "").strip() or not data.get("date"):
+        raise ScoringError(f"{data['stage']}已标记完成（completed），但没有填写评审人或评审日期", name, line,
+                           hint="请填写评审人和评审日期，或删去 completed 一节")
+    if pending:
+        listed = "、".join(dict.fromkeys(o.indicator for o in pending))
+        raise ScoringError(f"{data['stage']}已标记完成（completed），但指标 {listed} 还有待复核的意见", name, line,
+                           hint="请先复核这些意见（删去 recheck 一行或删去该意见），或删去 completed 一节")
+    return Completion(done["reviewer"].strip(), (done.get("unit") or "").strip(), done["at"])
 
 
 def _entries(data: dict[str, Any], doc: YamlDoc, name: str, reviewer: str) -> tuple[list[Override], list[Override]]:
@@ -178,7 +195,8 @@ def carry(review: Review, result: Result) -> tuple[str, tuple[str, ...]]:
     entries: dict[str, list[tuple[Override, bool]]] = {}
     for o in sorted((*review.stage.overrides, *review.stage.pending), key=lambda o: o.line or 0):
         entries.setdefault(o.indicator, []).append((o, o.indicator in changed or id(o) in waiting))
-    return _write(result, review.stage, entries, changed), tuple(i.id for i in result.indicators if i.id in changed)
+    stage = replace(review.stage, completed=None) if changed else review.stage  # changed material: not finished
+    return _write(result, stage, entries, changed), tuple(i.id for i in result.indicators if i.id in changed)
 
 
 def write(stage: Stage, result: Result) -> str:
@@ -231,6 +249,7 @@ def _write(result: Result, stage: Stage, entries: dict[str, list[tuple[Override,
         f"reviewer: {_quoted(stage.author)}",
         f"unit: {_quoted(stage.unit)}",
         f"date: {stage.date}" if stage.date else "date:                       # 评审日期，如 2022-12-05",
+        *_completion(stage),
         f"rubric: {r.id}",
         f"bundle_sha256: \"{b.sha256}\"   # 所评材料包的 SHA-256，请勿修改",
         "entries:",
@@ -242,6 +261,15 @@ def _write(result: Result, stage: Stage, entries: dict[str, list[tuple[Override,
             "fingerprints:"]
     out += [f"  {_quoted(i.id)}: \"{fingerprint(i, b)}\"" for i in result.indicators]
     return "\n".join(out) + "\n"
+
+
+def _completion(stage: Stage) -> list[str]:
+    """The header's lines saying the stage is finished (none while the review goes on)."""
+    done = stage.completed
+    if done is None:
+        return []
+    return [f"completed:                    # {stage.name}已完成；要修改，请在评审工作台中重新打开（或删去这一节）",
+            f"  reviewer: {_quoted(done.reviewer)}", f"  unit: {_quoted(done.unit)}", f"  at: {_quoted(done.at)}"]
 
 
 def _comment(text: str) -> str:

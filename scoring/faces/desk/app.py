@@ -26,16 +26,9 @@ from starlette.routing import Route
 from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.faces.desk import forms, reviewers
+from scoring.faces.desk.counties import counties_page, county_url
 from scoring.faces.desk.folder import REVIEWING, Case, Conflict, Folder, Unknown
-from scoring.faces.desk.pages import (
-    Conflicted,
-    Viewer,
-    changed_lines,
-    counties_page,
-    county_page,
-    county_url,
-    entry_lines,
-)
+from scoring.faces.desk.pages import Conflicted, Viewer, changed_lines, county_page, entry_lines
 from scoring.faces.desk.reviewers import Reviewer
 from scoring.faces.desk.safety import (
     LOOPBACK,
@@ -163,6 +156,10 @@ def _refused(request: Request, case: Case, exc: ScoringError, kept: forms.Typed)
     said = _folder(request).local(exc.message if isinstance(exc, forms.Refused) else forms.worded(exc))
     key = exc.key if isinstance(exc, forms.Refused) else kept.key
     ind = kept.indicator
+    if key == "complete" or case.stage_made.completed is not None:  # said at the 完成 step, near the top
+        return page("desk/county.html", 400, page=county_page(
+            case, request.state.csrf, "", alert="" if key == "complete" else "未保存：" + said, typed=kept,
+            viewer=_viewer(request), finish_error=said if key == "complete" else ""))
     if key == "header":
         errors = {ind: {kept.key: "未保存：" + said}} if ind else None
         alert = "未保存：请先填写评审人信息，见页面上方。" if ind else ""

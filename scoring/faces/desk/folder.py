@@ -10,25 +10,26 @@ reviewer's page was made from.
 What is loaded and scored is kept between requests, each value beside the stat signature of every file
 it was made from (taken before they were read). A request signs the files again, which costs a stat per
 file, and makes the value anew when any signature differs: an edit made in a text editor or by the CLI,
-a bundle replaced, a save through the desk, a file added to a bundle or removed from it.
+a bundle replaced, a save through the desk, a file its manifest names added or removed. A bundle is
+signed by the files it was read from (its manifest, the documents and texts it names), never by a walk
+of its folder: other files in it change nothing it shows, and thousands of them cost nothing.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from scoring.base import files
 from scoring.base.errors import ScoringError
 from scoring.base.files import write_atomic
 from scoring.domain.model import Bundle, Rubric, Stage
@@ -98,6 +99,7 @@ class Folder:
         self.rubric = RubricChoice.of(rubric)
         self.lock = threading.Lock()  # one save at a time in this process; the file lock is for all of them
         self.kept = _Kept()
+        self.read_from: dict[str, tuple[str, ...]] = {}  # the files each county's bundle was last read from
         self.shown: OrderedDict[str, Stage] = OrderedDict()  # stages by version, as pages showed them
         _clean(self.root)
 
@@ -134,13 +136,31 @@ class Folder:
     def _opened(self, name: str) -> tuple[Rubric, Bundle, Hashable, bool]:
         """The county's rubric and bundle, the signature of their files and whether those have settled."""
         path = self.bundle_path(name)
-        tree = _tree(path)
-        settled = _settled(s for _, s in tree)
-        bundle = self.kept.get(("bundle", name), tree, settled, partial(open_bundle, path))
+        bundle, tree, settled = self._bundle(name, path)
         rubric_path = self.rubric.path(bundle)
         signed = _stat(rubric_path)
         rubric = self.kept.get(("rubric", str(rubric_path)), signed, _settled([signed]), partial(load, rubric_path))
         return rubric, bundle, (tree, str(rubric_path), signed), settled and _settled([signed])
+
+    def _bundle(self, name: str, path: Path) -> tuple[Bundle, Hashable, bool]:
+        """The county's bundle, the signature of the files it was read from and whether those have settled.
+        Only the files the bundle was read from are signed (the last read's list, stat taken by the reader
+        before it read each), so files of the folder that the manifest does not name cost nothing."""
+        read_from = self.read_from.get(name)
+        if read_from is not None:
+            signed = _signed(path, read_from)
+            found = self.kept.find(("bundle", name), signed)
+            if found is not None:
+                return cast(Bundle, found), signed, _settled(s for _, s in signed)
+        taken: dict[str, Stat] = {}
+        whole = _stat(path)  # a zip is one file, signed before it is read
+        bundle = open_bundle(path, taken)
+        signed = tuple(sorted(taken.items())) if path.is_dir() else (("", whole),)
+        self.read_from[name] = tuple(rel for rel, _ in signed)
+        settled = _settled(s for _, s in signed)
+        if settled:
+            self.kept.put(("bundle", name), signed, bundle)
+        return bundle, signed, settled
 
     def _mine(self, name: str, filed: Sequence[Filed] | None = None) -> tuple[Rubric, Bundle, list[Filed], Hashable, bool]:
         """The county's rubric, bundle and review files, with their signature and whether they settled."""
@@ -183,11 +203,12 @@ class Folder:
     def save(self, name: str, stage: str, version: str, change: Callable[[Stage], Stage],
              by: Reviewer | None = None) -> Case:
         """Apply `change` to the stage and write the file, if it is still the version the page showed and
-        the new file passes every check of `scoring score --review`; else Conflict or ScoringError. The
-        check and the write are one step for every desk and command on the folder: they hold an OS lock on
-        a file beside the review file (`.高青县_初评.lock`) for it. Each save is appended to the file's audit
-        log, by `by` (the signed-in reviewer) or, when the desk knows no reviewers, by the typed name."""
-        with self.lock, _locked(self.root / f".{Path(name).stem}_{stage}.lock"):
+        the new file passes every check of `scoring score --review`; else Conflict or ScoringError. Desks
+        on the folder save a county's stage in turn, under an OS lock (`.高青县_初评.lock`); the write itself
+        is made under the review file's own lock (`files.locked`), which `scoring review` commands take too,
+        and only over the version checked. Each save is appended to the file's audit log, by `by` (the
+        signed-in reviewer) or, when the desk knows no reviewers, by the typed name."""
+        with self.lock, files.locked(self.root / f"{Path(name).stem}_{stage}"):
             case = self.case(name, stage)
             if case.version != version:
                 with self.kept.lock:
@@ -198,10 +219,18 @@ class Folder:
             text = review.write(made, case.result)
             written = review.parse(text.encode(), str(case.file))
             score(case.rubric, case.bundle, [*case.before, written])  # the checks of `score --review`
-            write_atomic(case.file, text.encode())
-            who = by or Reviewer(made.author, made.unit)
-            reviewers.record(case.file, who.name, who.unit, by is not None, reviewers.changes(case.stage_made, made),
-                             case.version, hashlib.sha256(text.encode()).hexdigest(), reviewers.now())
+            with files.locked(case.file):
+                stale = files.digest(case.file) != case.version  # a command wrote it since the case was read
+                if not stale:
+                    write_atomic(case.file, text.encode())
+                    who = by or Reviewer(made.author, made.unit)
+                    reviewers.record(case.file, who.name, who.unit, by is not None,
+                                     reviewers.changes(case.stage_made, made), case.version,
+                                     hashlib.sha256(text.encode()).hexdigest(), reviewers.now())
+            if stale:
+                with self.kept.lock:
+                    shown = self.shown.get(version)
+                raise Conflict(self.case(name, stage), shown)
             return self.case(name, stage)
 
 
@@ -242,19 +271,6 @@ def _clean(root: Path) -> None:
             continue  # another desk removed it first, or it cannot be: harmless either way
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive OS lock on `path` (made if missing, never removed: a removed lock file would let two
-    processes each lock a file of their own), held until the block ends, however it ends; the OS drops
-    it when the process dies."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
 class _Kept:
     """Values made from files, each kept under what it is (a county's bundle, a county at a stage …) beside
     the signature of the files it was made from; a value is given again only for the same signature. At
@@ -266,19 +282,29 @@ class _Kept:
         self.lock = threading.Lock()
 
     def get(self, what: Hashable, signature: Hashable, settled: bool, make: Callable[[], T]) -> T:
+        found = self.find(what, signature)
+        if found is not None:
+            return cast(T, found)
+        value = make()
+        if settled:
+            self.put(what, signature, value)
+        return value
+
+    def find(self, what: Hashable, signature: Hashable) -> Any:
+        """The value kept under `what` for this signature, else None."""
         with self.lock:
             found = self.values.get(what)
             if found is not None and found[0] == signature:
                 self.values.move_to_end(what)
-                return cast(T, found[1])
-        value = make()
-        if settled:
-            with self.lock:
-                self.values[what] = (signature, value)
-                self.values.move_to_end(what)
-                while len(self.values) > KEPT:
-                    self.values.popitem(last=False)
-        return value
+                return found[1]
+        return None
+
+    def put(self, what: Hashable, signature: Hashable, value: Any) -> None:
+        with self.lock:
+            self.values[what] = (signature, value)
+            self.values.move_to_end(what)
+            while len(self.values) > KEPT:
+                self.values.popitem(last=False)
 
 
 def _stat(path: Path) -> Stat:
@@ -291,13 +317,11 @@ def _stat(path: Path) -> Stat:
     return (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
 
 
-def _tree(path: Path) -> tuple[tuple[str, Stat], ...]:
-    """A bundle's signature: its own stat and that of every folder and file under it, so a file added,
-    removed, edited or replaced anywhere in it changes it. A zip is one file."""
-    signed = [("", _stat(path))]
-    for top, dirs, files in os.walk(path):
-        signed += ((os.path.relpath(os.path.join(top, n), path), _stat(Path(top, n))) for n in (*dirs, *files))
-    return tuple(sorted(signed))
+def _signed(path: Path, read_from: Sequence[str]) -> tuple[tuple[str, Stat], ...]:
+    """A bundle's signature now: the stat of each file it was last read from (a zip is one file)."""
+    if not read_from or read_from == ("",):
+        return (("", _stat(path)),)
+    return tuple((rel, _stat(path / rel)) for rel in read_from)
 
 
 def _settled(stats: Iterable[Stat]) -> bool:

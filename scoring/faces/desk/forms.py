@@ -13,16 +13,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date as Date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from scoring.base.errors import ScoringError
-from scoring.domain.model import Override, Stage
+from scoring.domain.model import Completion, Override, Stage
 from scoring.faces.desk.reviewers import Reviewer
 
 NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 INDEX = re.compile(r"^[0-9]{1,6}$")  # ASCII digits only: "²" is a digit to str.isdigit, not to int()
 ACTIONS = ("score", "input", "reject")
-DOINGS = {"header", "delete", "confirm", *ACTIONS}
+DOINGS = {"header", "delete", "confirm", "complete", "reopen", *ACTIONS}
 WIDGETS = {"bool", "choice", "checks", "lines", "number"}
 WHAT = {"score": "定分", "input": "更正", "reject": "不采信"}
 HEAD = "请先在页面上方填写评审人和评审日期并保存，再填写评审意见（你填写的内容已保留在下面）。"
@@ -73,20 +74,41 @@ class Typed:
 def typed(form: FormData) -> Typed:
     """The form's fields as sent, whatever they hold."""
     what, target = str(form.get("do", "")), str(form.get("target", ""))
-    key = {"header": "header", "delete": "entry", "confirm": "entry"}.get(
-        what, f"input:{target}" if what == "input" else what)
+    key = _key(what, target)
     return Typed(str(form.get("indicator", "")), key, tuple(str(v) for v in form.getlist("value")),
                  str(form.get("reason", "")), target,
                  (str(form.get("reviewer", "")), str(form.get("unit", "")), str(form.get("date", ""))))
 
 
+def _key(what: str, target: str) -> str:
+    """The form a message is shown beside: the header's, an entry's, the completion's, or an indicator's."""
+    return {"header": "header", "delete": "entry", "confirm": "entry", "complete": "complete",
+            "reopen": "complete"}.get(what, f"input:{target}" if what == "input" else what)
+
+
 def change(form: FormData, by: Reviewer | None = None, at: str = "") -> Callable[[Stage], Stage]:
     """The change the form asks for, as a function of the stage, made by `by` (the signed-in reviewer;
     None when the desk knows no reviewers and the header's typed name stands) at `at`; Malformed for fields
-    no page sends, Refused (when called on the stage) for what a reviewer must put right."""
-    what, ind = str(form.get("do", "")), str(form.get("indicator", ""))
+    no page sends, Refused (when called on the stage) for what a reviewer must put right. A finished stage
+    (初评完成) takes no change but being reopened."""
+    what = str(form.get("do", ""))
     if what not in DOINGS:
         raise Malformed("do")
+    if what in ("complete", "reopen"):
+        return partial(_complete, by=by, at=at) if what == "complete" else _reopen
+    made = _change(form, what, by, at)
+    key = _key(what, str(form.get("target", "")))
+
+    def unless_finished(s: Stage) -> Stage:
+        if s.completed is not None:
+            raise Refused(key, f"{s.name}已由{_who(s.completed)}标记完成，不能再修改。"
+                               f"如需修改，请先点页面上方的“重新打开{s.name}”。")
+        return made(s)
+    return unless_finished
+
+
+def _change(form: FormData, what: str, by: Reviewer | None, at: str) -> Callable[[Stage], Stage]:
+    ind = str(form.get("indicator", ""))
     if what == "header":
         reviewer, unit, when = (str(form.get(k, "")).strip() for k in ("reviewer", "unit", "date"))
         return _header(by.name, by.unit, when) if by else _header(reviewer, unit, when)
@@ -107,6 +129,31 @@ def change(form: FormData, by: Reviewer | None = None, at: str = "") -> Callable
                         at=at)
         return replace(s, overrides=(*s.overrides, made))
     return add
+
+
+def _complete(s: Stage, by: Reviewer | None, at: str) -> Stage:
+    """The stage marked finished by `by` (or the header's reviewer), when nothing is left open."""
+    if s.completed is not None:
+        raise Refused("complete", f"{s.name}已由{_who(s.completed)}标记完成。")
+    if not s.author or not s.date:
+        raise Refused("complete", f"请先在页面上方填写评审人和评审日期并保存，再标记{s.name}完成。")
+    if s.pending:
+        listed = "、".join(dict.fromkeys(o.indicator for o in s.pending))
+        raise Refused("complete", f"还有 {len(s.pending)} 条待复核的意见（指标 {listed}）：请先逐条“复核无误，生效”"
+                                  f"或删除，再标记{s.name}完成。")
+    who = by or Reviewer(s.author, s.unit)
+    return replace(s, completed=Completion(who.name, who.unit, at))
+
+
+def _reopen(s: Stage) -> Stage:
+    if s.completed is None:
+        raise Refused("complete", f"{s.name}尚未标记完成，不必重新打开。")
+    return replace(s, completed=None)
+
+
+def _who(done: Completion) -> str:
+    """Who finished a stage and when: 李明（淄博市民政局，2022-12-05 10:41）."""
+    return f"{done.reviewer}（{'，'.join(x for x in (done.unit, done.at.replace('T', ' ')[:16]) if x)}）"
 
 
 def _header(reviewer: str, unit: str, when: str) -> Callable[[Stage], Stage]:
@@ -185,7 +232,8 @@ def worded(exc: ScoringError) -> str:
 def sent(form: FormData) -> tuple[str, ...]:
     """What a form sent, in words, for the page that says it was not saved."""
     words = {**WHAT, "input": "更正输入", "reject": "不采信文件", "delete": "删除一条意见",
-             "confirm": "确认一条待复核意见", "header": "修改评审人信息"}
+             "confirm": "确认一条待复核意见", "header": "修改评审人信息", "complete": "标记本阶段完成",
+             "reopen": "重新打开本阶段"}
     what = str(form.get("do", ""))
     shown = "、".join(str(v) for v in form.getlist("value"))
     head = " ".join(x for x in (words.get(what, what), str(form.get("target", ""))) if x)

@@ -16,78 +16,16 @@ from scoring.domain.inputs import TYPES
 from scoring.domain.model import DOCUMENT_STATUS, Indicator, Input, Override, Stage
 from scoring.domain.results import IndicatorResult, Result
 from scoring.faces.desk import reviewers
-from scoring.faces.desk.folder import REVIEWING, Case, Folder
+from scoring.faces.desk.counties import county_url
+from scoring.faces.desk.folder import REVIEWING, Case
 from scoring.faces.desk.forms import Typed
 from scoring.loading import review
 from scoring.papers.changes import changes
 from scoring.papers.report.context import Block, Standing, blocks, standings
-from scoring.pipeline.folder import Filed
 
 ACTION_WORDS = {"score": "定分", "input": "更正输入", "reject": "不采信文件"}
-
-
-@dataclass(frozen=True)
-class CountyRow:
-    name: str  # the bundle's entry in the folder
-    url: str
-    assessee: str
-    total: str
-    supported: str
-    mandatory: str  # 16/16, or ""
-    reviewed: str  # the last stage's total, "" before any review
-    flags: int  # flags still standing after every stage filed, but a reviewer's own 不采信 (decided, not open)
-    stage: str  # the last stage filed: 初评（淄博市民政局 李明）, or 未评审
-    progress: str  # 佐证不足 3 项，已处理 2 项；1 条意见待复核
-    error: str
-    verdicts: tuple[tuple[str, str, bool], ...] = ()  # each stage's verdict: (自评, 达到创建标准, True) …
-
-
-@dataclass(frozen=True)
-class CountiesPage:
-    """The served folder's counties, as `page` in desk/counties.html."""
-
-    title: str
-    folder: str
-    rows: tuple[CountyRow, ...]
-    problems: tuple[str, ...]  # review files that cannot be read
-    stages: tuple[str, ...]  # the stages a county page can open at
-
-
-def counties_page(folder: Folder) -> CountiesPage:
-    filed, problems = folder.reviews()
-    rows = tuple(_row(folder, name, filed) for name in folder.names())
-    return CountiesPage("评审工作台：各县材料包", folder.root.name, rows, tuple(map(folder.local, problems)), REVIEWING)
-
-
-def county_url(name: str, stage: str = "") -> str:
-    return f"/county/{quote(name)}" + (f"?stage={quote(stage)}" if stage else "")
-
-
-def _row(folder: Folder, name: str, filed: list[Filed]) -> CountyRow:
-    url = county_url(name)
-    try:
-        result = folder.scored(name, filed)
-    except ScoringError as exc:
-        return CountyRow(name, url, "", "", "", "", "", 0, "", "", folder.local(str(exc)))
-    own, final = result.own, result.final
-    short = [i for i in result.indicators if i.own.supported < i.own.points]
-    touched = {o.indicator for s in result.chain for o in (*s.overrides, *s.pending)}
-    progress = f"佐证不足 {len(short)} 项，已处理 {sum(1 for i in short if i.id in touched)} 项"
-    pending = sum(len(s.pending) for s in result.chain)
-    if pending:
-        progress += f"；{pending} 条意见待复核"
-    last = result.chain[-1] if result.chain else None
-    who = " ".join(x for x in (last.unit, last.author) if x) if last else ""
-    stage = f"{last.name}（{who}，{len(last.overrides)} 条意见）" if last else "未评审"
-    m = own.mandatory
-    return CountyRow(name, county_url(name, last.name if last else ""), result.bundle.assessee.get("name", ""),
-                     fmt(own.total), fmt(own.supported_total), f"{m.met}/{m.total}" if m.total else "",
-                     fmt(final.total) if last else "",
-                     sum(1 for i in result.indicators for f in i.final.flags if f.code != "rejected"), stage, progress, "",
-                     tuple((s.stage, s.verdict, s.passed) for s in standings(result)))
-
-
-# ---------------------------------------------------------------- one county
+STATE_WORDS = {"score": "已改分", "input": "已更正", "reject": "不采信"}  # an indicator's entries, in the index
+KINDS = {"待复核": "recheck", "有标记": "flagged", "": ""}  # an index chip's look by state; any entry's: done
 
 
 @dataclass(frozen=True)
@@ -114,6 +52,7 @@ class EntryRow:
     text: str
     reason: str
     pending: bool  # 待复核: kept, not applied
+    action: str = ""  # score, input or reject
 
 
 @dataclass(frozen=True)
@@ -162,13 +101,22 @@ class Card:
     errors: Mapping[str, str]  # form ("score", "input:<name>", "reject", "entry", "other") -> message beside it
     typed: Typed | None = None  # what the reviewer sent in one of this card's forms, refused: shown again
     saved: str = ""  # the confirmation of a save just made on this card, with the stage's new standing
+    must: str = ""  # 强制 for a mandatory indicator (the rubric's word), else ""
 
     @property
     def state(self) -> str:
-        """Where the indicator stands at this stage, for the page's index: 待复核, 已调整, 有标记 or ""."""
+        """Where the indicator stands at this stage, for the page's index: 待复核; what this stage's entries
+        did (已改分, 已更正, 不采信, joined by 、); 有标记 while a flag stands with no entry; else ""."""
         if any(e.pending for e in self.entries):
             return "待复核"
-        return "已调整" if self.entries else "有标记" if self.flags else ""
+        if self.entries:
+            return "、".join(dict.fromkeys(STATE_WORDS.get(e.action, "已调整") for e in self.entries))
+        return "有标记" if self.flags else ""
+
+    @property
+    def kind(self) -> str:
+        """The index chip's look: recheck, flagged, done (entries made) or ""."""
+        return KINDS.get(self.state, "done")
 
 
 @dataclass(frozen=True)
@@ -218,6 +166,16 @@ class LogRow:
 
 
 @dataclass(frozen=True)
+class Finish:
+    """The stage's 完成 step (初评完成): finished, by whom and when; or what stands in its way."""
+
+    done: str = ""  # 初评已完成：李明（淄博市民政局），2022-12-05 10:41; "" while the review goes on
+    blocking: tuple[str, ...] = ()  # what must be put right before it can be marked finished
+    unchecked: tuple[str, ...] = ()  # flagged indicators with no entry at this stage: finishing accepts them
+    error: str = ""  # a refused 完成 or 重新打开, beside its form
+
+
+@dataclass(frozen=True)
 class CountyPage:
     """One county at one stage, as `page` in desk/county.html."""
 
@@ -248,6 +206,12 @@ class CountyPage:
     log: tuple[LogRow, ...]  # newest first, at most reviewers.SHOWN
     log_problem: str  # the audit log cannot be read, or the review file changed outside the desk
     csrf: str = field(default="", repr=False)
+    finish: Finish = Finish()
+
+    @property
+    def reopenable(self) -> bool:
+        """A finished stage the reviewer may open again for edits."""
+        return bool(self.finish.done) and not self.problem
 
     @property
     def next(self) -> Card | None:
@@ -259,7 +223,7 @@ class CountyPage:
 def county_page(case: Case, csrf: str, notice: str = "", errors: Mapping[str, Mapping[str, str]] | None = None,
                 header_error: str = "", conflict: Conflicted | None = None, alert: str = "",
                 alert_about: str = "", typed: Typed | None = None, viewer: Viewer | None = None,
-                saved: str = "") -> CountyPage:
+                saved: str = "", finish_error: str = "") -> CountyPage:
     result, stage = case.result, case.stage_made
     k = len(result.chain) if case.current else len(result.chain) + 1  # this stage's place in the scores
     worded = _worded(result)
@@ -283,8 +247,22 @@ def county_page(case: Case, csrf: str, notice: str = "", errors: Mapping[str, Ma
         result.bundle.sha256, case.stage,
         tuple(StageLink(s, county_url(case.name, s), s == case.stage) for s in REVIEWING),
         tuple(standings(result)), case.file.name, case.version, *head,
-        case.editable, case.problem, notice, alert, f"#i-{alert_about}" if alert_about else "", header_error,
-        conflict, groups, downloads, viewer or Viewer(), *_log(case), csrf)
+        case.editable and stage.completed is None, case.problem, notice, alert,
+        f"#i-{alert_about}" if alert_about else "", header_error, conflict, groups, downloads, viewer or Viewer(),
+        *_log(case), csrf, _finish(stage, groups, finish_error))
+
+
+def _finish(stage: Stage, groups: tuple[Group, ...], error: str) -> Finish:
+    """The 完成 step: who finished the stage and when; else what must be done first and what finishing
+    accepts as the county claimed it."""
+    done = stage.completed
+    if done is not None:
+        who = done.reviewer + (f"（{done.unit}）" if done.unit else "")
+        return Finish(f"{stage.name}已完成：{who}，{done.at.replace('T', ' ')[:16]}", error=error)
+    cards = [c for g in groups for c in g.cards]
+    blocking = ["页面上方的评审人和评审日期尚未填写并保存"] if not stage.author or not stage.date else []
+    blocking += [f"指标 {c.id} {c.title}：有待复核的意见，须先复核生效或删除" for c in cards if c.state == "待复核"]
+    return Finish("", tuple(blocking), tuple(f"{c.id} {c.title}" for c in cards if c.state == "有标记"), error)
 
 
 def _confirmed(groups: tuple[Group, ...], saved: str, now: Standing) -> tuple[Group, ...]:
@@ -329,8 +307,8 @@ def _card(case: Case, i: IndicatorResult, k: int, made: list[tuple[Override, boo
                               "；".join(t for t in (ans.reason, ans.note) if t.strip()))
                     for inp, ans in i.answers if ans is not None)
     answers += tuple(AnswerRow(inp.label, "未填报", (), "") for inp, ans in i.answers if ans is None)
-    entries = tuple(EntryRow(n, worded.get((case.stage, o.indicator, o.action, o.target), _plain(o)), o.reason, wait)
-                    for n, (o, wait) in enumerate(made))
+    entries = tuple(EntryRow(n, worded.get((case.stage, o.indicator, o.action, o.target), _plain(o)), o.reason, wait,
+                             o.action) for n, (o, wait) in enumerate(made))
     values = at.values
     known = {"score", "reject", "entry", *(f"input:{inp.name}" for inp in ind.inputs)}
     errors = {(key if key in known else "other"): text for key, text in errors.items()}
@@ -342,7 +320,8 @@ def _card(case: Case, i: IndicatorResult, k: int, made: list[tuple[Override, boo
         blocks(bundle.statements.get(ind.id, "")), answers, entries,
         tuple(_field(inp, values.get(inp.name), ind, _again(typed, inp, values.get(inp.name))) for inp in ind.inputs),
         tuple(Choice(d, f"{d} {bundle.documents[d].title}", bool(typed and typed.key == "reject" and typed.target == d))
-              for d in i.cited() if d not in rejected), errors, typed)
+              for d in i.cited() if d not in rejected), errors, typed,
+        must=natures.short(True) if ind.mandatory and natures.mandatory else "")
 
 
 def _again(typed: Typed | None, inp: Input, value: Any) -> Any:

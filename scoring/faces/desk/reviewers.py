@@ -143,6 +143,10 @@ def changes(before: Stage, after: Stage) -> list[str]:
     lines += [f"确认 {said(o)}" for o in after.overrides if any(o is p for p in before.pending)]
     if head := header_change(before, after):
         lines.append(f"评审人信息：{head}")
+    if after.completed and not before.completed:
+        lines.append(f"标记{after.name}完成")
+    if before.completed and not after.completed:
+        lines.append(f"重新打开{after.name}（撤销完成标记）")
     return lines
 
 
