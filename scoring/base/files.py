@@ -119,7 +119,7 @@ def wrote() -> bool:
 
 
 _wrote = False
-# What a write of ours is called while it has a name: .scoring-tmp.<host>.<pid>.<random>.<output name>,
+# What a write of ours is called while it has a name: .scoring-tmp.<host>.<pid>.<output name>.<random>,
 # so the next write to the folder knows it from anyone else's file and knows when its writer is gone.
 TEMP_PREFIX = ".scoring-tmp."
 
