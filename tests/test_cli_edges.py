@@ -174,6 +174,7 @@ def test_a_named_temporary_left_by_sigkill_goes_with_the_next_write(tmp_path: Pa
 # ---------------------------------------------------------------- a registry far larger than the folder
 
 
+@pytest.mark.xdist_group("rating")  # beside test_rating.py: its worker has the pool of scorers started
 def test_the_committee_paper_stays_short_however_long_the_registry(tmp_path: Path) -> None:
     """Seven centers sent bundles; the registry lists them and 20,000 more (R1…R20000, odd ones in 甲区,
     even ones in 乙区). The paper names the first UNRATED_LISTED of those and counts the rest by district;
