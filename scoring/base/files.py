@@ -10,7 +10,9 @@ import errno
 import fcntl
 import hashlib
 import os
+import secrets
 import shutil
+import socket
 import stat
 import tempfile
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -86,39 +88,138 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_all(files: Sequence[tuple[Path, bytes]]) -> None:
-    """Each file to a temporary sibling first, then all put in place: a failure while writing any of
-    them (a full disk, a signal) leaves every output as it was and no temporary file behind."""
+    """Each file written in full and synced first, unnamed where the file system allows (`O_TMPFILE`),
+    then all put in place: a failure while writing any of them (a full disk, a signal) leaves every output
+    as it was, and even SIGKILL leaves no file behind but, at worst, a name of ours that the next write to
+    the folder removes."""
+    global _wrote
     for path, _ in files:
         _check_target(path)
-    staged: list[tuple[str, Path]] = []
+    staged: list[tuple[int | str, Path]] = []
+    named: list[str] = []
     current = files[0][0]
     try:
         for current, data in files:
             staged.append((_stage(current, data), current))
-        for tmp, current in staged:
-            os.replace(tmp, current)
+        for (tmp, current), (_, data) in zip(staged, files, strict=True):
+            named.append(_name(tmp, current, data))
+            os.replace(named[-1], current)
+        _wrote = True
     except OSError as exc:
         hint = NAME_HINT if exc.errno == errno.ENAMETOOLONG else "请检查磁盘空间和目录权限"
         raise ScoringError(f"写入输出文件失败：{reason(exc)}", str(current), hint=hint) from exc
     finally:
         for tmp, _ in staged:
-            Path(tmp).unlink(missing_ok=True)
+            if isinstance(tmp, int):
+                os.close(tmp)
+        for name in (*named, *(t for t, _ in staged if isinstance(t, str))):
+            Path(name).unlink(missing_ok=True)
 
 
-def _stage(path: Path, data: bytes) -> str:
-    """`data` in a new temporary file beside `path` (its name short enough for any legal `path`)."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=directory)
+def wrote() -> bool:
+    """Whether this process has put an output in place (the command's work is on disk, not on the screen)."""
+    return _wrote
+
+
+_wrote = False
+# What a write of ours is called while it has a name: .scoring-tmp.<host>.<pid>.<output name>.<random>,
+# so the next write to the folder knows it from anyone else's file and knows when its writer is gone.
+TEMP_PREFIX = ".scoring-tmp."
+
+
+def _stage(path: Path, data: bytes) -> int | str:
+    """`data` in a new file in `path`'s folder, synced: an open file without a name (`O_TMPFILE`, its
+    descriptor returned) where the file system allows, else a file named ours (its name returned)."""
+    directory = _folder(path)
+    _sweep(directory)
+    unnamed = getattr(os, "O_TMPFILE", 0)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        fd = os.open(directory, unnamed | os.O_WRONLY | os.O_CLOEXEC, 0o666) if unnamed else -1
+    except OSError:  # a file system without unnamed files (or a real problem, which the named file meets)
+        fd = -1
+    if fd < 0:
+        return _named(path, data)
+    try:
+        _fill(fd, data)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _named(path: Path, data: bytes) -> str:
+    """`data` in a new file beside `path` with a name of ours, synced."""
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), dir=_folder(path))
+    try:
+        _fill(fd, data)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; an output file should read like any other
     except BaseException:
+        os.close(fd)
         Path(tmp).unlink(missing_ok=True)
         raise
+    os.close(fd)
     return tmp
+
+
+def _fill(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.fsync(fd)
+
+
+def _name(staged: int | str, path: Path, data: bytes) -> str:
+    """A name of ours beside `path` for what `_stage` wrote, for `os.replace` to move onto `path` (a link
+    cannot replace a file): an unnamed file gets one through /proc (linkat), else it is written again."""
+    if isinstance(staged, str):
+        return staged
+    name = str(_folder(path) / f"{_temp_prefix(path)}{secrets.token_hex(4)}")
+    try:
+        os.link(f"/proc/self/fd/{staged}", name, follow_symlinks=True)
+    except OSError:  # no /proc
+        return _named(path, data)
+    return name
+
+
+def _folder(path: Path) -> Path:
+    return path.parent if str(path.parent) else Path(".")
+
+
+def _temp_prefix(path: Path) -> str:
+    """Ours, this machine's and this process's; the output's name (short enough for any legal `path`)."""
+    return f"{TEMP_PREFIX}{_HOST}.{os.getpid()}.{path.name[:40]}."
+
+
+_HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[:8]
+
+
+def _sweep(directory: Path) -> None:
+    """Remove what writes of ours on this machine left in `directory` when they were killed (SIGKILL, a
+    power cut): a name of ours whose process is gone. Another machine's (a shared folder) is left alone."""
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.startswith(f"{TEMP_PREFIX}{_HOST}.")]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(TEMP_PREFIX) + len(_HOST) + 1:].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                continue  # another writer removed it first: harmless
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process: alive
+    return True
 
 
 def _umask() -> int:
@@ -131,12 +232,14 @@ def write_folder(path: Path, fill: Callable[[Path], None], ours: Collection[str]
     """Make an output folder all or nothing: `fill` writes into a temporary sibling, which then takes the
     folder's place. An existing folder is replaced only when it holds nothing but names in `ours` (a
     previous run's outputs), and only after the new one is complete."""
+    global _wrote
     _check_target(path, folder=True)
     parent = path.parent if str(path.parent) else Path(".")
     if path.exists() and (not path.is_dir() or any(p.name not in ours for p in path.iterdir())):
         raise ScoringError("输出目录已存在，且其中有不是本命令输出的文件", str(path),
                            hint="请给出一个新目录或空目录，以免覆盖其他文件")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name[:40]}.", dir=parent))
+    _sweep(parent)
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), dir=parent))
     try:
         fill(tmp)
         os.chmod(tmp, 0o777 & ~_umask())
@@ -147,6 +250,7 @@ def write_folder(path: Path, fill: Callable[[Path], None], ours: Collection[str]
             shutil.rmtree(old)
         else:
             os.replace(tmp, path)
+        _wrote = True
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ScoringError(f"写入输出目录失败：{reason(exc)}", str(path), hint="请检查磁盘空间和目录权限") from exc

@@ -11,6 +11,7 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Mapping, Sequence
+from copy import copy
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -94,10 +95,14 @@ def put(ws: Worksheet, row: int, values: Sequence[Any], fill: PatternFill | None
     lines = 1
     for k, value in enumerate(values, start=1):
         cell = write(ws, row, k, value)
-        cell.border, cell.alignment = BOX, WRAP
-        if fill is not None:
-            cell.fill = fill
-        cell.font = Font(name=FONT, bold=bold)
+        if k == 1:  # openpyxl looks a style up by value each time it is set: set it once, copy it along the row
+            cell.border, cell.alignment = BOX, WRAP
+            if fill is not None:
+                cell.fill = fill
+            cell.font = Font(name=FONT, bold=bold)
+            style = cell._style
+        else:
+            cell._style = copy(style)
         width = ws.column_dimensions[get_column_letter(k)].width or 10
         if isinstance(value, str):
             # CJK fonts run wider than a column's nominal characters (more so in LibreOffice's fallback

@@ -213,6 +213,12 @@ class DistrictTotals:
     refund: Decimal
 
 
+def unsent(ident: str, name: str) -> str:
+    """How a registry center without a bundle is listed among a run's problems (the job words it, the
+    committee's paper recognises it)."""
+    return f"名册中的{name}（{ident}）没有报送材料包：未评定，不予奖励"
+
+
 @dataclass(frozen=True)
 class Rating:
     programme: Programme

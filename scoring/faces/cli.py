@@ -21,12 +21,19 @@ from scoring.faces.command import (
     friendly,
     inputs,
     load,
+    os_failed,
     review_option,
     rubric_option,
     say,
     templates_option,
 )
-from scoring.faces.process import check_arguments, stdout_failed, terminated, utf8_mode
+from scoring.faces.process import (
+    check_arguments,
+    closed_streams,
+    stdout_lost,
+    terminated,
+    utf8_mode,
+)
 from scoring.papers.outputs import names
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +43,7 @@ install()  # click's own words (help headings, usage errors) in Chinese
 def run() -> None:
     """The console command: like main(), with click's usage errors worded in Chinese."""
     utf8_mode()
+    lost = closed_streams()
     check_arguments(sys.argv[1:])
     for stream in (sys.stdout, sys.stderr):  # even when PYTHONIOENCODING names another encoding
         if isinstance(stream, io.TextIOWrapper):
@@ -44,8 +52,9 @@ def run() -> None:
     try:
         code = main(standalone_mode=False)
         sys.stdout.flush()
+        stdout_lost(lost)
     except OSError as exc:
-        stdout_failed(exc)
+        os_failed(exc)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "scoring"
         say("错误", f"{usage_text(exc)}（用 {command} --help 查看用法）")

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from scoring.base.errors import ScoringError, ScoringErrors
+from scoring.base.errors import ScoringError, ScoringErrors, unopenable
 from scoring.base.text import terminal
 from scoring.faces.process import stdout_failed
 
@@ -33,10 +33,17 @@ def friendly(func: F) -> F:
             say("错误", exc)
             sys.exit(1)
         except OSError as exc:
-            if exc.filename is not None:  # not standard output: a bug, shown as one
-                raise
-            stdout_failed(exc)
+            os_failed(exc)
     return wrapper  # type: ignore[return-value]
+
+
+def os_failed(exc: OSError) -> None:
+    """An OS error no library code turned into a message: writing to standard output (no file named in
+    it), or a path that cannot be opened (said as what it is, naming the path); exit 1 either way."""
+    if exc.filename is None and exc.filename2 is None:
+        stdout_failed(exc)
+    say("错误", unopenable(exc))
+    sys.exit(1)
 
 
 def say(label: str, problem: object) -> None:

@@ -1,9 +1,10 @@
 """The `scoring` command as a process: UTF-8 whatever the locale, arguments that are not UTF-8 refused,
-SIGTERM as an exit that unwinds, and a closed or full standard output said in Chinese. Nothing here knows
-a command; cli.py calls these around click."""
+SIGTERM as an exit that unwinds, and a closed or full standard output said in Chinese (a quiet success when
+the command's outputs are written to files). Nothing here knows a command; cli.py calls these around click."""
 
 from __future__ import annotations
 
+import io
 import locale
 import os
 import sys
@@ -16,15 +17,69 @@ def _say(text: str) -> None:
     sys.stderr.flush()
 
 
+CLOSED = "输出已被关闭（如接在 head 之后，或用 >&- 关闭），结果没有全部输出"
+
+
 def stdout_failed(exc: OSError) -> None:
-    """Standard output closed (`scoring score … | head -c1`) or full (`> /dev/full`): say so, exit 1."""
-    from scoring.base.files import reason
+    """Standard output closed (`scoring score … | head -c1`) or full (`> /dev/full`): say so, exit 1. The
+    reader gone after the command wrote its outputs to files loses only a line about them: exit 0."""
+    from scoring.base.files import reason, wrote
 
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
     closed = isinstance(exc, BrokenPipeError)
-    _say(f"错误：无法写入标准输出：{'输出已被关闭（如接在 head 之后），结果没有全部输出' if closed else reason(exc)}"
-         "（可改用 -o 写入文件）")
+    if closed and wrote():
+        sys.exit(0)
+    _say(f"错误：无法写入标准输出：{CLOSED if closed else reason(exc)}（可改用 -o 写入文件）")
     sys.exit(1)
+
+
+class _Counted(io.RawIOBase):
+    """Where text for a standard stream that was closed before the command started goes: counted, dropped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        size = memoryview(data).nbytes  # type: ignore[arg-type]
+        self.count += size
+        return size
+
+
+def closed_streams() -> _Counted | None:
+    """Standard input, output or error closed before the command started (`>&-`, `2>&-`): each descriptor
+    taken by /dev/null, so no file the command opens becomes "standard output" (a library writing to
+    descriptor 1 would write into it), and each closed stream made a sink. Returns standard output's
+    sink (which counts what the command meant to print there), or None when standard output is open."""
+    sink = None
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if name == "stdin":
+            continue
+        raw = _Counted()
+        setattr(sys, name, io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8", line_buffering=True))
+        sink = raw if name == "stdout" else sink
+    return sink
+
+
+def stdout_lost(sink: _Counted | None) -> None:
+    """After the command: standard output was closed and the command printed there without writing any
+    output file, so what it printed (its result) is lost: say so, exit 1."""
+    from scoring.base.files import wrote
+
+    if sink is not None and sink.count and not wrote():
+        _say(f"错误：无法写入标准输出：{CLOSED}（可改用 -o 写入文件）")
+        sys.exit(1)
 
 
 def utf8_mode() -> None:

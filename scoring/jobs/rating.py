@@ -29,6 +29,7 @@ from scoring.domain.records import (
     LastYear,
     Programme,
     Rating,
+    unsent,
 )
 from scoring.loading import grades, readers, validate
 from scoring.loading.yamlio import load_yaml
@@ -208,6 +209,8 @@ def _quota(p: Programme, centers: list[CenterRating], city_total: int
 
 def _pay(p: Programme, c: CenterRating) -> CenterRating:
     refund = round_to(c.reward * p.refund_percent / 100, p.round_to)
+    if refund == c.refund and c.reward - refund == c.payer_share:
+        return c  # nothing to pay (a registry center without a bundle, one of 100,000): no copy made
     return replace(c, refund=refund, payer_share=c.reward - refund)
 
 
@@ -255,7 +258,7 @@ def _registered(centers: Sequence[CenterRating], registry: Registry, problems: l
     unrated = tuple(r for r in registry.centers if r[0] not in seen)
     out += [CenterRating("", i, n, d, None, None, None, None, (), "", (), error="未报送材料包", submitted=False)
             for i, n, d in unrated]
-    problems += [f"名册中的{n}（{i}）没有报送材料包：未评定，不予奖励" for i, n, _ in unrated]
+    problems += [unsent(i, n) for i, n, _ in unrated]
     return out, unrated
 
 

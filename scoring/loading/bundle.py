@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from scoring.base import limits
-from scoring.base.errors import ScoringError
+from scoring.base.errors import OPENING, ScoringError
 from scoring.domain.model import MANIFEST, WORKBOOK, Answer, Bundle, Document, Line, SignOff
 from scoring.loading import readers, unzip, validate
 from scoring.loading.yamlio import load_yaml
@@ -182,14 +182,19 @@ def open_bundle(path: Path, signed: Signed | None = None) -> Bundle:
     `signed`, a folder's reader fills it with every file it looked for (found or not) and its stat taken
     once opened, before reading it: all a caller that keeps the bundle (the desk) must watch to know when to
     read it again, however many other files lie in the folder."""
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise ScoringError("材料包不存在", str(path), hint="请检查路径，或先用 scoring init 生成空白材料包") from exc
+    except OSError as exc:  # too long a name, a loop of links, no permission: said as what it is
+        raise ScoringError(f"材料包无法打开：{OPENING.get(exc.errno or 0, f'错误码 {exc.errno}')}", str(path),
+                           hint="请检查路径") from exc
+    if stat.S_ISDIR(mode):
         source: _Folder | _Zip = _Folder(path, signed)
-    elif path.is_file() and path.suffix.lower() == ".zip":
+    elif stat.S_ISREG(mode) and path.suffix.lower() == ".zip":
         source = _Zip(path)
-    elif path.exists():
-        raise ScoringError("材料包应为文件夹或 .zip 压缩包", str(path))
     else:
-        raise ScoringError("材料包不存在", str(path), hint="请检查路径，或先用 scoring init 生成空白材料包")
+        raise ScoringError("材料包应为文件夹或 .zip 压缩包", str(path))
     try:
         return _load(path, source)
     finally:

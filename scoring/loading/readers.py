@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from scoring.base import limits
-from scoring.base.errors import ScoringError
+from scoring.base.errors import OPENING, ScoringError
 
 
 def read_regular(path: Path, limit: int, what: str, hint: str | None = None, unreadable: str | None = None) -> bytes:
@@ -24,11 +24,13 @@ def read_regular(path: Path, limit: int, what: str, hint: str | None = None, unr
     except FileNotFoundError as exc:
         raise ScoringError(unreadable or f"{what}不存在", name, hint=hint) from exc
     except OSError as exc:
-        raise ScoringError(unreadable or f"{what}无法读取", name, hint=hint) from exc
+        raise ScoringError(f"{unreadable or f'{what}无法读取'}：{OPENING.get(exc.errno or 0, f'错误码 {exc.errno}')}",
+                           name, hint=hint) from exc
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # checked before os.fdopen, which refuses a folder without its name
+        os.close(fd)
+        raise ScoringError(f"{what}{'是目录，不是文件' if stat.S_ISDIR(info.st_mode) else '不是普通文件'}", name, hint=hint)
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ScoringError(f"{what}不是普通文件", name, hint=hint)
         try:
             raw = read_capped(handle, info.st_size, limit)
         except OSError as exc:

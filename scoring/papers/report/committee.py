@@ -12,7 +12,7 @@ from pathlib import Path
 
 from scoring.base.numbers import ZERO, fmt, grouped
 from scoring.domain.model import STAGES
-from scoring.domain.records import CenterRating, DistrictTotals, Rating
+from scoring.domain.records import CenterRating, DistrictTotals, Rating, unsent
 from scoring.papers.formats import stage_words
 from scoring.papers.report import digest, render, template_dirs
 
@@ -79,7 +79,7 @@ class CommitteeContext:
     exits: tuple[CenterNote, ...]
     broken: tuple[CenterNote, ...]
     flagged: tuple[CenterNote, ...]
-    unrated: tuple[str, ...]
+    unrated: tuple[str, ...]  # registry centers without a bundle, the first UNRATED_LISTED of them
     problems: tuple[str, ...]
     unreadable: str = ""  # how the exit rule counts a submission missing or unreadable
     assessment: str = "评审"  # what the programme calls the assessment after the self-assessment
@@ -91,6 +91,15 @@ class CommitteeContext:
     basis: str = "评分依据"  # the label of `rubric`
     notes: tuple[str, ...] = ()  # what the programme decides that its source leaves open
     exit_rule: bool = True  # the programme has an exit rule (the paper then has a section on it)
+    unrated_count: int = 0  # all registry centers without a bundle
+    unrated_rest: str = ""  # "" when `unrated` lists them all; else how many more, by district, and where all are
+
+
+# A registry may list far more centers than sent bundles (100,000 rows fit its budget): the paper names the
+# first of those without a bundle and counts the rest by district, so its length does not grow with the
+# registry; ratings.json, .csv and .xlsx list every one.
+UNRATED_LISTED = 50
+DISTRICTS_LISTED = 20
 
 
 def committee_context(r: Rating) -> CommitteeContext:
@@ -115,11 +124,36 @@ def committee_context(r: Rating) -> CommitteeContext:
         broken=tuple(CenterNote(f"{c.name}（{c.id}），材料包 {c.source}" if c.name else c.source, (c.error,))
                      for c in r.submitted if c.error),
         flagged=tuple(CenterNote(f"{c.name}（{c.id}）", c.flags) for c in scored if c.flags),
-        unrated=tuple(f"{n}（{i}，{d or '区（市）未填'}）" for i, n, d in r.unrated), problems=r.problems,
-        unreadable=_unreadable(r), assessment=p.assessment,
+        unrated=tuple(f"{n}（{i}，{d or '区（市）未填'}）" for i, n, d in r.unrated[:UNRATED_LISTED]),
+        problems=_problems(r), unreadable=_unreadable(r), assessment=p.assessment,
         line=f"—— {p.money}名额线：以上获得{p.money} {len(rewarded)} 个（名额 {r.quota} 个） ——",
         unit=p.unit, noun=r.noun, paid=p.money, graded=p.graded, basis=f"{r.noun}依据" if p.graded else "评分依据",
-        notes=p.notes, exit_rule=bool(p.exit_below))
+        notes=p.notes, exit_rule=bool(p.exit_below), unrated_count=len(r.unrated),
+        unrated_rest=_unrated_rest(r))
+
+
+def _problems(r: Rating) -> tuple[str, ...]:
+    """The run's problems; a registry center without a bundle among them only while the paper lists every
+    such center by name (beyond that, the paragraph counting them says it once)."""
+    if len(r.unrated) <= UNRATED_LISTED:
+        return r.problems
+    listed = {unsent(i, n) for i, n, _ in r.unrated}
+    return tuple(p for p in r.problems if p not in listed)
+
+
+def _unrated_rest(r: Rating) -> str:
+    """After the names listed: how many more registry centers sent no bundle, by district, and where the
+    full list is."""
+    rest = len(r.unrated) - UNRATED_LISTED
+    if rest <= 0:
+        return ""
+    counts = Counter(d or "区（市）未填" for _, _, d in r.unrated)
+    shown = "、".join(f"{d} {n:,} 个" for d, n in list(counts.items())[:DISTRICTS_LISTED])
+    if len(counts) > DISTRICTS_LISTED:
+        others = list(counts.values())[DISTRICTS_LISTED:]
+        shown += f"、其余 {len(others)} 个区（市）共 {sum(others):,} 个"
+    return (f"等，另有 {rest:,} 个不在此列出（全部 {len(r.unrated):,} 个按区（市）："
+            f"{shown}）；完整名单见 ratings.csv、ratings.xlsx 和 ratings.json")
 
 
 def _why(r: Rating, c: CenterRating) -> str:
@@ -257,7 +291,7 @@ class SheetContext:
 
 
 def sheet_contexts(r: Rating) -> list[SheetContext]:
-    p, out = r.programme, []
+    p, out, rated = r.programme, [], len(r.rated)
     for k, c in enumerate(c for c in r.centers if not c.error):
         parts = tuple(PartRow(t, fmt(s), fmt(m), f"{fmt((s * 100 / m).quantize(Decimal('0.1'), ROUND_HALF_UP))}%"
                               if m else "") for t, s, m in c.categories)
@@ -265,7 +299,7 @@ def sheet_contexts(r: Rating) -> list[SheetContext]:
             anchor=f"c{k}", title=f"{c.name}{r.noun}评定结果", name=c.name, id=c.id, district=c.district,
             rubric=r.rubric_title, programme=p.title, stage=stage_words(p, c), score=fmt(c.score or ZERO),
             supported=fmt(c.supported or ZERO), band=c.band or (r.none if p.graded else f"未达到{r.noun}"),
-            rank=f"{c.rank} / {len(r.rated)}",
+            rank=f"{c.rank} / {rated}",
             next=c.next or "", held=c.held, parts=parts,
             reward=grouped(c.reward) if c.rewarded else "", payer=f"{p.payer or '兑现方'}承担 {grouped(c.payer_share)} 元",
             refund=f"{p.refund_by}返还 {grouped(c.refund)} 元" if p.refund_by else "",
