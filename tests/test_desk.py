@@ -587,16 +587,24 @@ def test_a_symlink_out_of_the_folder_is_not_a_county(client: TestClient, folder:
 
 def test_stale_temporary_files_of_ours_are_removed_at_start(folder: Path) -> None:
     """A save killed mid-write leaves its temporary file; the next desk on the folder removes it, and only
-    ours (by their name) and only old ones (another desk may be writing one now)."""
-    old = time.time_ns() - 3600 * 10**9
-    stale, recent, other = (folder / ".高青县_初评.yaml.ab12cd_9.tmp", folder / ".高青县_初评.yaml.zz12cd34.tmp",
-                            folder / ".notes.tmp")
-    for p in (stale, recent, other):
+    ours (by their name) and only those whose process is gone (another desk may be writing one now)."""
+    from scoring.base import files
+
+    ours = f"{files.TEMP_PREFIX}{files._HOST}"
+    dead = _gone_pid()
+    stale, live, other = (folder / f"{ours}.{dead}.高青县_初评.yaml.ab12cd34", folder / f"{ours}.{os.getpid()}.x.yaml.1",
+                          folder / ".notes.tmp")
+    for p in (stale, live, other):
         p.write_text("x")
-    for p in (stale, other):
-        os.utime(p, ns=(old, old))
     Folder(folder)
-    assert not stale.exists() and recent.exists() and other.exists()
+    assert not stale.exists() and live.exists() and other.exists()
+
+
+def _gone_pid() -> int:
+    """The id of a process that has ended."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
 
 
 def test_pages_and_messages_name_no_machine_path(client: TestClient, folder: Path) -> None:

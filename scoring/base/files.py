@@ -131,7 +131,7 @@ def _stage(path: Path, data: bytes) -> int | str:
     """`data` in a new file in `path`'s folder, synced: an open file without a name (`O_TMPFILE`, its
     descriptor returned) where the file system allows, else a file named ours (its name returned)."""
     directory = _folder(path)
-    _sweep(directory)
+    sweep(directory)
     unnamed = getattr(os, "O_TMPFILE", 0)
     try:
         fd = os.open(directory, unnamed | os.O_WRONLY | os.O_CLOEXEC, 0o666) if unnamed else -1
@@ -193,7 +193,7 @@ def _temp_prefix(path: Path) -> str:
 _HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[:8]
 
 
-def _sweep(directory: Path) -> None:
+def sweep(directory: Path) -> None:
     """Remove what writes of ours on this machine left in `directory` when they were killed (SIGKILL, a
     power cut): a name of ours whose process is gone. Another machine's (a shared folder) is left alone."""
     try:
@@ -238,7 +238,7 @@ def write_folder(path: Path, fill: Callable[[Path], None], ours: Collection[str]
     if path.exists() and (not path.is_dir() or any(p.name not in ours for p in path.iterdir())):
         raise ScoringError("输出目录已存在，且其中有不是本命令输出的文件", str(path),
                            hint="请给出一个新目录或空目录，以免覆盖其他文件")
-    _sweep(parent)
+    sweep(parent)
     tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), dir=parent))
     try:
         fill(tmp)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -47,8 +46,6 @@ KEPT = 1024  # values kept between requests: a bundle, a rubric, a review file, 
 SETTLED_NS = 2_000_000_000  # a file written less than 2 s ago is not kept: a second write within the
 # same tick of the file system's clock could leave its signature unchanged
 
-TEMP = re.compile(r"^\..+\.ya?ml\.[a-z0-9_]{8}\.tmp$")  # what write_atomic leaves of a review file when killed
-TEMP_AGE_NS = 60 * 10**9  # older than any save in progress: another desk on the folder may be writing one now
 T = TypeVar("T")
 Stat = tuple[int, int, int, int]  # inode, size, mtime and ctime in nanoseconds; zeros for no file
 
@@ -101,7 +98,7 @@ class Folder:
         self.kept = _Kept()
         self.read_from: dict[str, tuple[str, ...]] = {}  # the files each county's bundle was last read from
         self.shown: OrderedDict[str, Stage] = OrderedDict()  # stages by version, as pages showed them
-        _clean(self.root)
+        files.sweep(self.root)  # what saves killed mid-write left (ours, their process gone)
 
     def local(self, text: str) -> str:
         """A message without the machine's paths: files named as they are in the folder."""
@@ -258,17 +255,6 @@ def _case(name: str, stage: str, rubric: Rubric, bundle: Bundle, mine: list[File
 def local(text: str, root: Path) -> str:
     """`text` with the served folder's path left out of every file it names (the folder itself by its name)."""
     return text.replace(f"{root}{os.sep}", "").replace(str(root), root.name)
-
-
-def _clean(root: Path) -> None:
-    """Remove the temporary files a save killed mid-write left (ours only, by their name, and only old ones)."""
-    now = time.time_ns()
-    for p in root.iterdir():
-        try:
-            if TEMP.match(p.name) and p.is_file() and not p.is_symlink() and now - p.lstat().st_mtime_ns > TEMP_AGE_NS:
-                p.unlink()
-        except OSError:
-            continue  # another desk removed it first, or it cannot be: harmless either way
 
 
 class _Kept:
