@@ -36,9 +36,13 @@ CITATIONS_PER_DOCUMENT = 100  # how many answers may cite one document
 CITATIONS = 5000  # citations in all
 LIST_ITEMS = 500  # items of one list or multi-select answer
 ITEM_CHARS = 200  # characters of one list item
-TEXT_CHARS = 20_000  # one narrative part or one 工作说明
-TEXTS_CHARS = 200_000  # all narrative parts and 工作说明 together
-TEXT_LINES = 3000  # lines of all narrative parts and 工作说明 together
+TEXT_CHARS = 20_000  # one narrative part, one 工作说明, one answer's reason or note
+TEXTS_CHARS = 200_000  # all narrative parts, 工作说明, reasons and notes together
+TEXT_LINES = 3000  # lines of all narrative parts, 工作说明, reasons and notes together
+
+# What a review file may ask the papers to print (entries waiting to be re-checked, 待复核, included)
+REVIEW_ENTRIES = 500  # entries of one review file
+REVIEW_CHARS = 50_000  # characters of one review file's entries together: reasons, corrected values, names
 
 # The review desk (scoring serve): what one browser request may send
 FORM_BYTES = 1 * MIB  # one form's body (a list correction at the limits above, percent-encoded, is ~0.9 MB)
