@@ -5,6 +5,7 @@ SCORING_LONG_TESTS=1."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -172,3 +173,21 @@ def test_a_pending_value_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(limits, "REVIEW_CHARS", 23 + 97 + 23 - 1)
     with pytest.raises(ScoringError, match="评审意见文字合计过长（143 字"):
         review.read(path)
+
+
+# ---------------------------------------------------------------- long unbroken runs in the papers
+
+
+def test_a_long_run_reaches_weasyprint_with_break_opportunities(tmp_path: Path) -> None:
+    from scoring.papers.report import self_evaluation_html, template_dirs
+    from scoring.papers.report.render import RUN, ZWSP, render_html
+    from scoring.pipeline.folder import RubricChoice, score_files
+
+    assert RUN == 64  # the figures below are worked out for it
+    b = make_bundle(tmp_path / "b", statements={"1.1": "详见" + "X" * 1000}, narrative={"overview": "a" * 64})
+    html = self_evaluation_html(score_files(b, RubricChoice.of(str(MINI))))
+    run = next(r for r in re.findall(f"X[X{ZWSP}]*", html) if len(r) > RUN)
+    assert run.split(ZWSP) == ["X" * 64] * 15 + ["X" * 40]  # 1,000 = 15 × 64 + 40
+    assert "a" * 64 in html and "a" * 64 + ZWSP not in html  # a run of 64 (a SHA-256) is left whole
+    page = render_html("desk/message.html", template_dirs(None), False, title="标题", text="Y" * 200)
+    assert "Y" * 200 in page and ZWSP not in page  # the desk shows text exactly, for a reviewer to copy
