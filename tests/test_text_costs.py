@@ -5,11 +5,19 @@ SCORING_LONG_TESTS=1."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import os
 import re
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from scoring.base import limits, text
@@ -18,7 +26,7 @@ from scoring.faces.cli import main
 from scoring.loading import bundle as bundle_mod
 from scoring.loading import review, validate
 
-from .conftest import MINI, make_bundle
+from .conftest import LONG_TESTS, MINI, ROOT, SAMPLE, make_bundle
 
 LRE, RLE, PDF, FSI, PDI = "\u202a", "\u202b", "\u202c", "\u2068", "\u2069"
 
@@ -191,3 +199,83 @@ def test_a_long_run_reaches_weasyprint_with_break_opportunities(tmp_path: Path) 
     assert "a" * 64 in html and "a" * 64 + ZWSP not in html  # a run of 64 (a SHA-256) is left whole
     page = render_html("desk/message.html", template_dirs(None), False, title="标题", text="Y" * 200)
     assert "Y" * 200 in page and ZWSP not in page  # the desk shows text exactly, for a reviewer to copy
+
+
+# ---------------------------------------------------------------- what a document costs the papers
+
+
+def test_a_documents_fields_are_cut_where_the_papers_print_them(tmp_path: Path) -> None:
+    from scoring.papers.changes import changes
+    from scoring.papers.formats import render_json
+    from scoring.papers.report.context import build
+    from scoring.pipeline.folder import RubricChoice, score_files
+
+    assert (limits.TITLE_PRINTED, limits.NUMBER_PRINTED, limits.ISSUER_PRINTED) == (60, 30, 30)
+    b = make_bundle(tmp_path / "b", {"1.1": {"meeting": {"value": True, "documents": ["D1"]}}},
+                    documents={"D1": ("documents/a.txt", b"a", "2022-01-01")})
+    manifest = (b / "bundle.yaml").read_text("utf-8").replace("title: 文件D1", "title: " + "题" * 300)
+    (b / "bundle.yaml").write_text(manifest.replace("date: '2022-01-01'", "date: '2022-01-01'\n  number: "
+                                                    + "号" * 100 + "\n  issuer: " + "发" * 200), "utf-8")
+    path = tmp_path / "初评.yaml"
+    path.write_text(f"stage: 初评\nreviewer: 李明\ndate: 2022-12-05\nrubric: mini\nbundle_sha256: "
+                    f"{bundle_mod.open_bundle(b).sha256}\nentries:\n  \"1.1\":\n    - reject: D1\n      reason: 无\n", "utf-8")
+    result = score_files(b, RubricChoice.of(str(MINI)), [path])
+    row = build(result).evidence[0]
+    assert (row.title, row.number, row.issuer) == ("题" * 59 + "…", "号" * 29 + "…", "发" * 29 + "…")
+    cited = build(result).categories[0].indicators[0]
+    assert cited.documents[0].title == "题" * 59 + "…" and cited.evidence == ("号" * 29 + "…",)
+    entry = next(e for s in changes(result).stages for c in s.changes for e in c.entries)
+    assert entry.shown == f"不采信 D1《{'题' * 59}…》，引用它的填报不计入有据得分"
+    assert "题" * 300 in entry.text and "题" * 300 in render_json(result)  # the data keeps it whole
+
+
+# ---------------------------------------------------------------- the worst cases at the full limits, rendered
+
+
+def _bench_worst() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_worst", ROOT / "bench" / "worst.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _cost(*args: str) -> tuple[float, float]:
+    """CPU seconds and peak memory (MB) of one `scoring` process: CPU time, not the clock, so that a shared
+    machine's other work does not count against the target."""
+    proc = subprocess.Popen([sys.executable, "-m", "scoring", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read().decode() if proc.stderr else ""
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def _unbroken(folder: Path) -> Path:
+    """The sample with its 工作说明 as runs of one letter, every text and all of them at their limits."""
+    made = folder / "unbroken"
+    shutil.copytree(SAMPLE, made)
+    data = yaml.safe_load((made / "bundle.yaml").read_text("utf-8"))
+    room = limits.TEXTS_CHARS - sum(map(len, bundle_mod.open_bundle(SAMPLE).narrative.values()))
+    for key in data["statements"]:
+        data["statements"][key] = "X" * max(0, min(limits.TEXT_CHARS, room))
+        room -= len(data["statements"][key])
+    (made / "bundle.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    return made
+
+
+@pytest.mark.skipif(not LONG_TESTS, reason="renders the worst cases at the full limits (minutes): SCORING_LONG_TESTS=1")
+def test_the_worst_cases_at_the_limits_meet_the_targets(tmp_path: Path) -> None:
+    # bench/run.py's targets: score < 5 s and 500 MB, report (and the 意见表) < 60 s and 1 GB. The cases are
+    # generated from the limits read by name, so a raised limit is tested at its new value.
+    worst = _bench_worst()
+    by_name = functools.partial(getattr, limits)
+    bundle = worst.bundle(tmp_path, by_name)
+    city, province = worst.reviews(tmp_path, bundle, by_name)
+    chain = ["--review", str(city), "--review", str(province)]
+    seconds, peak = _cost("score", str(bundle), *chain)
+    assert seconds < 5 and peak < 500
+    for command in (["report", str(bundle), *chain, "-o", str(tmp_path / "r.pdf")],
+                    ["diff", str(bundle), *chain, "-o", str(tmp_path / "d.pdf")],
+                    ["report", str(_unbroken(tmp_path)), "-o", str(tmp_path / "u.pdf")]):
+        seconds, peak = _cost(*command)
+        assert seconds < 60 and peak < 1024, (command[0], seconds, peak)

@@ -106,6 +106,11 @@ def terminal(text: str) -> str:
     return "".join(f"<{code(ch)}>" if is_control(ch) or ch == "\r" else ch for ch in text)
 
 
+def clip(text: str, limit: int) -> str:
+    """Text a paper prints in a bounded space: at most `limit` characters, a longer one ending in …."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def excerpt(value: object, limit: int = EXCERPT) -> str:
     """A value as a message quotes it: at most `limit` characters, and how long it really is."""
     text = value if isinstance(value, str) else repr(value)

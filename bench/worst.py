@@ -1,0 +1,156 @@
+"""The sample bundle grown to every text and document limit at once, and two review files at theirs: the
+worst cases bench/run.py times and tests/test_text_costs.py renders with SCORING_LONG_TESTS=1.
+
+Each limit is given by the caller, read by name from scoring/base/limits.py, so a raised limit grows the case.
+Text is Chinese: each character takes a full em of the page (a Latin letter about half), and with every
+document's fields cut to what the papers print, the manifest has room for it. Written once into a folder
+named by the limits and kept.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "evidence" / "gaoqing_2022_sample"
+SCHEMA = ROOT / "scoring" / "schemas" / "bundle.schema.json"
+WORDS = "关于进一步完善县域养老服务体系建设的实施方案和工作安排，"
+
+
+def words(chars: int, salt: int = 0) -> str:
+    """`chars` characters of text, each text different (`salt` first)."""
+    return (f"{salt}" + WORDS * (chars // len(WORDS) + 2))[:chars]
+
+
+def field_limits() -> dict[str, int]:
+    """The longest title, 文号 and issuer the bundle schema takes."""
+    props = json.loads(SCHEMA.read_text("utf-8"))["$defs"]["document"]["properties"]
+    return {k: int(props[k]["maxLength"]) for k in ("title", "number", "issuer")}
+
+
+def bundle(folder: Path, limit: Callable[[str], int]) -> Path:
+    """DOCUMENTS documents with every printed field at its longest, cited CITATIONS times (at most
+    CITATIONS_PER_DOCUMENT each) by the answers that take documents, and TEXTS_CHARS of reasons and notes
+    (each at most TEXT_CHARS, within TEXT_LINES), the manifest within MANIFEST_BYTES and MANIFEST_LINES."""
+    names = ("DOCUMENTS", "CITATIONS", "CITATIONS_PER_DOCUMENT", "TEXT_CHARS", "TEXTS_CHARS", "TEXT_LINES",
+             "MANIFEST_BYTES", "MANIFEST_LINES")
+    made = folder / ("worst_zh_" + "_".join(str(limit(n)) for n in names))
+    if (made / ".complete").exists():
+        return made
+    shutil.rmtree(made, ignore_errors=True)
+    shutil.copytree(SAMPLE, made)
+    data = yaml.safe_load((SAMPLE / "bundle.yaml").read_text("utf-8"))
+    sizes = field_limits()
+    for k in range(len(data["documents"]), limit("DOCUMENTS")):
+        content = f"附件 {k}\n".encode()
+        rel = f"documents/Z{k:05d}.txt"
+        (made / rel).write_bytes(content)
+        data["documents"].append({"id": f"Z{k:05d}", "file": rel, "title": words(sizes["title"], k),
+                                  "number": words(sizes["number"], k), "issuer": words(sizes["issuer"], k),
+                                  "date": datetime.date(2022, 6, 30), "sha256": hashlib.sha256(content).hexdigest()})
+    _cite(data, limit("CITATIONS"), limit("CITATIONS_PER_DOCUMENT"))
+    _explain(data, limit("TEXT_CHARS"), limit("TEXTS_CHARS") - _narrative_chars(), limit("TEXT_LINES"))
+    raw = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10_000).encode()
+    lines = raw.count(b"\n") + 1
+    if len(raw) > limit("MANIFEST_BYTES") or lines > limit("MANIFEST_LINES"):
+        raise SystemExit(f"生成的清单超出限值：{len(raw)} 字节，{lines} 行")
+    (made / "bundle.yaml").write_bytes(raw)
+    (made / ".complete").touch()
+    return made
+
+
+def _answers(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every answer as a mapping (a bare value made one), those that take documents first."""
+    out = []
+    for given in data["inputs"].values():
+        for name, answer in given.items():
+            if not isinstance(answer, dict):
+                given[name] = answer = {"value": answer}
+            out.append(answer)
+    return sorted(out, key=lambda a: not a.get("documents"))
+
+
+def _cite(data: dict[str, Any], total: int, each: int) -> None:
+    """Citations up to `total`: the new documents in turn, spread over the answers that cite documents."""
+    citing = [a for a in _answers(data) if a.get("documents")]
+    used = sum(len(a["documents"]) for a in citing)
+    counts: dict[str, int] = {}
+    for a in citing:
+        for ref in a["documents"]:
+            counts[ref] = counts.get(ref, 0) + 1
+    spare = iter(_cycle([d["id"] for d in data["documents"] if d["id"].startswith("Z")]))
+    k = 0
+    while used < total:
+        ref = next(spare)
+        answer = citing[k % len(citing)]
+        k += 1
+        if counts.get(ref, 0) >= each or ref in answer["documents"]:
+            continue
+        answer["documents"].append(ref)
+        counts[ref] = counts.get(ref, 0) + 1
+        used += 1
+
+
+def _cycle(items: list[str]) -> Iterator[str]:
+    while True:
+        yield from items
+
+
+def _narrative_chars() -> int:
+    from scoring.loading.bundle import open_bundle
+
+    sample = open_bundle(SAMPLE)
+    return sum(map(len, (*sample.narrative.values(), *sample.statements.values())))
+
+
+def _explain(data: dict[str, Any], one: int, room: int, lines: int) -> None:
+    """Reasons and notes spending `room` characters, each at most `one`, each on one line."""
+    answers = _answers(data)
+    existing = sum(len(a.get(k, "")) for a in answers for k in ("reason", "note"))
+    room -= existing
+    for k, answer in enumerate(a for a in answers for _ in (0, 1)):
+        key = "reason" if k % 2 == 0 else "note"
+        if room <= 0:
+            break
+        extra = min(one - len(answer.get(key, "")), room)
+        answer[key] = answer.get(key, "") + words(extra, k)
+        room -= extra
+
+
+def reviews(folder: Path, worst: Path, limit: Callable[[str], int]) -> tuple[Path, Path]:
+    """A 初评 and a 验收 of `worst`, each with REVIEW_ENTRIES entries (every other one 待复核) and
+    REVIEW_CHARS of reasons: each entry rejects a document its indicator cites."""
+    from scoring.domain import engine
+    from scoring.loading.bundle import open_bundle
+    from scoring.loading.rubric import load, resolve
+
+    entries, chars = limit("REVIEW_ENTRIES"), limit("REVIEW_CHARS")
+    made = folder / f"{worst.name}_reviews_{entries}_{chars}"
+    if (made / ".complete").exists():
+        return made / "初评.yaml", made / "验收.yaml"
+    shutil.rmtree(made, ignore_errors=True)
+    made.mkdir(parents=True)
+    opened = open_bundle(worst)
+    rubric = load(resolve(opened.rubric))
+    cited = [[(ind.id, ref) for ref in sorted({d for a in engine.answers_of(opened, ind).values() for d in a.documents})]
+             for ind in rubric.indicators]
+    pairs = [c[k] for k in range(100) for c in cited if k < len(c)]  # in turn: a review takes 100 per indicator
+    reviewer, each = "李明", chars // entries
+    for stage, day in (("初评", "2022-12-05"), ("验收", "2023-01-10")):
+        by: dict[str, list[dict[str, Any]]] = {}
+        for k, (ind, ref) in enumerate(pairs[:entries]):
+            reason = words(each - len(ref) - len(reviewer), k)
+            by.setdefault(ind, []).append({"reject": ref, "reason": reason, **({"recheck": True} if k % 2 else {})})
+        head = {"stage": stage, "reviewer": reviewer, "date": day, "rubric": rubric.id,
+                "bundle_sha256": opened.sha256, "entries": by}
+        (made / f"{stage}.yaml").write_text(yaml.safe_dump(head, allow_unicode=True, sort_keys=False), "utf-8")
+    (made / ".complete").touch()
+    return made / "初评.yaml", made / "验收.yaml"
