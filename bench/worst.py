@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import random
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "evidence" / "gaoqing_2022_sample"
 SCHEMA = ROOT / "scoring" / "schemas" / "bundle.schema.json"
+MB = 1024 * 1024
 WORDS = "关于进一步完善县域养老服务体系建设的实施方案和工作安排，"
 
 
@@ -34,6 +37,67 @@ def field_limits() -> dict[str, int]:
     """The longest title, 文号 and issuer the bundle schema takes."""
     props = json.loads(SCHEMA.read_text("utf-8"))["$defs"]["document"]["properties"]
     return {k: int(props[k]["maxLength"]) for k in ("title", "number", "issuer")}
+
+
+def files_bundle(folder: Path, documents_total: int, file_max: int, manifest_max: int, text_chars: int,
+                 texts_chars: int) -> Path:
+    """The sample bundle grown to the limits: documents totalling `documents_total` bytes, each at most
+    `file_max`, cited by every answer that takes documents; statements as long as one text may be and
+    all texts together may be, within `manifest_max` bytes. Kept in `folder` for the next run."""
+    made = folder / f"worst_{documents_total}_{file_max}_{manifest_max}_{text_chars}_{texts_chars}"
+    if (made / ".complete").exists():
+        return made
+    print("生成限值内最坏的材料包……", file=sys.stderr)
+    shutil.rmtree(made, ignore_errors=True)
+    shutil.copytree(SAMPLE, made)
+    data = yaml.safe_load((SAMPLE / "bundle.yaml").read_text("utf-8"))
+    # Documents and the narrative's text files count toward the total alike; keep a megabyte spare.
+    room = documents_total - MB - sum(f.stat().st_size for f in made.rglob("*") if f.is_file()
+                                      and f.name != "bundle.yaml")
+    ids = []
+    for number in range(1, room // file_max + 2):
+        size = min(file_max, room)
+        if size <= 0:
+            break
+        room -= size
+        ident, rel = f"Z{number:02d}", f"documents/Z{number:02d}_附件.bin"
+        block, digest = random.Random(number).randbytes(MB), hashlib.sha256()
+        with (made / rel).open("wb") as out:
+            for start in range(0, size, MB):
+                chunk = block[: min(MB, size - start)]
+                out.write(chunk)
+                digest.update(chunk)
+        data["documents"].append({"id": ident, "file": rel, "title": f"佐证附件第{number}册",
+                                  "issuer": data["assessee"]["name"], "date": datetime.date(2022, 6, 30),
+                                  "sha256": digest.hexdigest()})
+        ids.append(ident)
+    for answers in data["inputs"].values():
+        for answer in answers.values():
+            if isinstance(answer, dict) and answer.get("documents"):
+                answer["documents"] = [*answer["documents"], *ids]
+    filler = "".join(data["statements"].values())
+    statements, keys = data["statements"], list(data["inputs"])
+
+    def dumped() -> bytes:
+        return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100).encode()
+
+    margin = 4096
+    from scoring.loading.bundle import open_bundle
+
+    used = sum(len(t) for t in open_bundle(SAMPLE).narrative.values()) + 1000  # the narrative, as read
+    each = min((manifest_max - margin - len(dumped())) // len(keys), 3 * text_chars,
+               3 * (texts_chars - used) // len(keys))
+    for key in keys:
+        text = statements.get(key, "")
+        chars = max(0, each // 3 - len(text))
+        statements[key] = text + (filler * (chars // len(filler) + 1))[:chars]
+    raw = dumped()
+    while len(raw) > manifest_max:
+        statements[keys[-1]] = statements[keys[-1]][: -(len(raw) - manifest_max) // 3 - 100]
+        raw = dumped()
+    (made / "bundle.yaml").write_bytes(raw)
+    (made / ".complete").touch()
+    return made
 
 
 def bundle(folder: Path, limit: Callable[[str], int]) -> Path:

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,8 @@ from click.testing import CliRunner
 from scoring.base import limits, text
 from scoring.base.errors import ScoringError
 from scoring.faces.cli import main
+from scoring.loading import budgets, review, validate
 from scoring.loading import bundle as bundle_mod
-from scoring.loading import review, validate
 
 from .conftest import LONG_TESTS, MINI, ROOT, SAMPLE, make_bundle
 
@@ -243,10 +244,12 @@ def _bench_worst() -> Any:
 def _cost(*args: str) -> tuple[float, float]:
     """CPU seconds and peak memory (MB) of one `scoring` process: CPU time, not the clock, so that a shared
     machine's other work does not count against the target."""
-    proc = subprocess.Popen([sys.executable, "-m", "scoring", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read().decode() if proc.stderr else ""
+    with tempfile.TemporaryFile() as said:
+        proc = subprocess.Popen([sys.executable, "-m", "scoring", *args], stdout=subprocess.DEVNULL, stderr=said)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        said.seek(0)
+        assert proc.returncode == 0, said.read().decode()
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
@@ -255,7 +258,9 @@ def _unbroken(folder: Path) -> Path:
     made = folder / "unbroken"
     shutil.copytree(SAMPLE, made)
     data = yaml.safe_load((made / "bundle.yaml").read_text("utf-8"))
-    room = limits.TEXTS_CHARS - sum(map(len, bundle_mod.open_bundle(SAMPLE).narrative.values()))
+    sample = bundle_mod.open_bundle(SAMPLE)
+    explained = budgets.answer_texts(sample.answers, sample.facts, sample.name)
+    room = limits.TEXTS_CHARS - sum(map(len, sample.narrative.values())) - sum(len(t) for _, _, t in explained)
     for key in data["statements"]:
         data["statements"][key] = "X" * max(0, min(limits.TEXT_CHARS, room))
         room -= len(data["statements"][key])
