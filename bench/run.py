@@ -263,7 +263,8 @@ def bench_worst(args: argparse.Namespace) -> None:
         documents_total, manifest_max = min(documents_total, 64 * MB), min(manifest_max, 256 * 1024)
     import worst  # bench/, beside this script
 
-    bundle = worst.files_bundle(args.dir, documents_total, file_max, manifest_max, text_chars, texts_chars)
+    bundle = worst.files_bundle(args.dir, documents_total, file_max, manifest_max, text_chars, texts_chars,
+                                limit("CITATIONS"), limit("CITATIONS_PER_DOCUMENT"))
     row("最坏材料包", None, value=f"佐证 {documents_total // MB} MB（单个 ≤ {file_max // MB} MB），"
                                f"清单 {(bundle / 'bundle.yaml').stat().st_size // 1024} KB")
     try:

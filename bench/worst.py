@@ -15,7 +15,7 @@ import json
 import random
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +40,12 @@ def field_limits() -> dict[str, int]:
 
 
 def files_bundle(folder: Path, documents_total: int, file_max: int, manifest_max: int, text_chars: int,
-                 texts_chars: int) -> Path:
+                 texts_chars: int, citations: int, per_document: int) -> Path:
     """The sample bundle grown to the limits: documents totalling `documents_total` bytes, each at most
-    `file_max`, cited by every answer that takes documents; statements as long as one text may be and
-    all texts together may be, within `manifest_max` bytes. Kept in `folder` for the next run."""
-    made = folder / f"worst_{documents_total}_{file_max}_{manifest_max}_{text_chars}_{texts_chars}"
+    `file_max`, cited by the answers that take documents (`citations` in all, `per_document` each at
+    most); statements as long as one text may be and all texts together may be, within `manifest_max`
+    bytes. Kept in `folder` for the next run."""
+    made = folder / f"worst_{documents_total}_{file_max}_{manifest_max}_{text_chars}_{texts_chars}_{citations}"
     if (made / ".complete").exists():
         return made
     print("生成限值内最坏的材料包……", file=sys.stderr)
@@ -54,7 +55,6 @@ def files_bundle(folder: Path, documents_total: int, file_max: int, manifest_max
     # Documents and the narrative's text files count toward the total alike; keep a megabyte spare.
     room = documents_total - MB - sum(f.stat().st_size for f in made.rglob("*") if f.is_file()
                                       and f.name != "bundle.yaml")
-    ids = []
     for number in range(1, room // file_max + 2):
         size = min(file_max, room)
         if size <= 0:
@@ -70,11 +70,7 @@ def files_bundle(folder: Path, documents_total: int, file_max: int, manifest_max
         data["documents"].append({"id": ident, "file": rel, "title": f"佐证附件第{number}册",
                                   "issuer": data["assessee"]["name"], "date": datetime.date(2022, 6, 30),
                                   "sha256": digest.hexdigest()})
-        ids.append(ident)
-    for answers in data["inputs"].values():
-        for answer in answers.values():
-            if isinstance(answer, dict) and answer.get("documents"):
-                answer["documents"] = [*answer["documents"], *ids]
+    _cite(data, citations, per_document)
     filler = "".join(data["statements"].values())
     statements, keys = data["statements"], list(data["inputs"])
 
@@ -84,7 +80,9 @@ def files_bundle(folder: Path, documents_total: int, file_max: int, manifest_max
     margin = 4096
     from scoring.loading.bundle import open_bundle
 
-    used = sum(len(t) for t in open_bundle(SAMPLE).narrative.values()) + 1000  # the narrative, as read
+    sample = open_bundle(SAMPLE)  # the narrative, as read, and the answers' reasons and notes
+    used = sum(map(len, sample.narrative.values())) + sum(len(a.reason) + len(a.note) for given in
+                                                           sample.answers.values() for a in given.values()) + 1000
     each = min((manifest_max - margin - len(dumped())) // len(keys), 3 * text_chars,
                3 * (texts_chars - used) // len(keys))
     for key in keys:
@@ -143,29 +141,24 @@ def _answers(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _cite(data: dict[str, Any], total: int, each: int) -> None:
-    """Citations up to `total`: the new documents in turn, spread over the answers that cite documents."""
+    """Citations up to `total` (or every pair there is): the new documents in turn, each by a different
+    answer that cites documents on each round, at most `each` citations a document."""
     citing = [a for a in _answers(data) if a.get("documents")]
     used = sum(len(a["documents"]) for a in citing)
     counts: dict[str, int] = {}
     for a in citing:
         for ref in a["documents"]:
             counts[ref] = counts.get(ref, 0) + 1
-    spare = iter(_cycle([d["id"] for d in data["documents"] if d["id"].startswith("Z")]))
-    k = 0
-    while used < total:
-        ref = next(spare)
-        answer = citing[k % len(citing)]
-        k += 1
-        if counts.get(ref, 0) >= each or ref in answer["documents"]:
-            continue
-        answer["documents"].append(ref)
-        counts[ref] = counts.get(ref, 0) + 1
-        used += 1
-
-
-def _cycle(items: list[str]) -> Iterator[str]:
-    while True:
-        yield from items
+    spare = [d["id"] for d in data["documents"] if d["id"].startswith("Z")]
+    for turn in range(len(citing)):
+        for k, ref in enumerate(spare):
+            answer = citing[(k + turn) % len(citing)]
+            if used >= total:
+                return
+            if counts.get(ref, 0) < each and ref not in answer["documents"]:
+                answer["documents"].append(ref)
+                counts[ref] = counts.get(ref, 0) + 1
+                used += 1
 
 
 def _narrative_chars() -> int:
