@@ -21,7 +21,12 @@ maximum resident set (wait4), the child processes' it waits for included.
            be, each cited by every answer that takes documents; the manifest at its size limit, filled with
            statements): score and report time and peak memory. Targets: score < 5 s and 500 MB, report
            < 60 s and 1 GB (issue #17). The limits are read by name from the package at run time.
-7. desk    `scoring serve` on three sample counties, 200 requests each to the counties list and a county
+7. texts   a bundle at every text and document limit at once (documents with every field at its longest,
+           citations, the answers' reasons and notes filling the text budgets) and two review files at
+           theirs (entries, 待复核 included, and their text), from bench/worst.py: `score` with the reviews,
+           `report` with them and `diff` (the 意见表), time, CPU time and peak memory, and the pages.
+           Targets as for 6. The limits are read by name from the package at run time.
+8. desk    `scoring serve` on three sample counties, 200 requests each to the counties list and a county
            page from 20 concurrent clients: median and p99 page time, and errors. Target: no error, p99
            ≤ 1 s (no issue sets a time; a page a reviewer waits for should come within a second).
 
@@ -34,12 +39,10 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import datetime
-import hashlib
 import importlib
 import math
 import os
 import platform
-import random
 import shutil
 import socket
 import statistics
@@ -52,8 +55,6 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "evidence" / "gaoqing_2022_sample"
@@ -118,8 +119,12 @@ def row(name: str, figures: Figures | None, target: str = "", ok: bool | None = 
     print(f"  {name}: {med} {f'({span})' if span else ''} {target} {mark}", file=sys.stderr, flush=True)
 
 
+CPU: list[float] = []  # the CPU seconds of each process `cold` ran, in order (a shared machine's clock lies)
+
+
 def cold(command: list[str], timeout: float | None = None, cwd: Path = ROOT) -> tuple[float, float]:
-    """Seconds and peak resident memory (MB) of one process, its waited-for children included."""
+    """Seconds and peak resident memory (MB) of one process, its waited-for children included; its CPU
+    seconds are appended to CPU."""
     start = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = None if timeout is None else start + timeout
@@ -133,6 +138,7 @@ def cold(command: list[str], timeout: float | None = None, cwd: Path = ROOT) -> 
             raise TooSlow(f"超过 {timeout:.0f} 秒未结束：{' '.join(command[:3])}")
         time.sleep(0.005)
     seconds = time.perf_counter() - start
+    CPU.append(usage.ru_utime + usage.ru_stime)
     proc.returncode = os.waitstatus_to_exitcode(status)
     error = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
     if proc.returncode != 0:
@@ -231,8 +237,9 @@ def bench_pdfs(args: argparse.Namespace) -> None:
     row(f"{count} 个中心 rate --pdfs 整次", with_pdfs, digits=1)
 
 
-def limit(name: str, default: int) -> int:
-    """A documented limit by its name, from wherever the package keeps it; the default if none does."""
+def limit(name: str, default: int | None = None) -> int:
+    """A documented limit by its name, from wherever the package keeps it; the default if none does (and
+    no default: the run stops, naming the limit)."""
     for module in LIMIT_MODULES:
         try:
             found = getattr(importlib.import_module(module), name, None)
@@ -240,69 +247,10 @@ def limit(name: str, default: int) -> int:
             continue
         if isinstance(found, int):
             return found
+    if default is None:
+        raise SystemExit(f"未找到限值 {name}")
     print(f"  未找到限值 {name}，按 {default} 计", file=sys.stderr)
     return default
-
-
-def worst_bundle(folder: Path, documents_total: int, file_max: int, manifest_max: int, text_chars: int,
-                 texts_chars: int) -> Path:
-    """The sample bundle grown to the limits: documents totalling `documents_total` bytes, each at most
-    `file_max`, cited by every answer that takes documents; statements as long as one text may be and
-    all texts together may be, within `manifest_max` bytes. Kept in `folder` for the next run."""
-    made = folder / f"worst_{documents_total}_{file_max}_{manifest_max}_{text_chars}_{texts_chars}"
-    if (made / ".complete").exists():
-        return made
-    print("生成限值内最坏的材料包……", file=sys.stderr)
-    shutil.rmtree(made, ignore_errors=True)
-    shutil.copytree(SAMPLE, made)
-    data = yaml.safe_load((SAMPLE / "bundle.yaml").read_text("utf-8"))
-    # Documents and the narrative's text files count toward the total alike; keep a megabyte spare.
-    room = documents_total - MB - sum(f.stat().st_size for f in made.rglob("*") if f.is_file()
-                                      and f.name != "bundle.yaml")
-    ids = []
-    for number in range(1, room // file_max + 2):
-        size = min(file_max, room)
-        if size <= 0:
-            break
-        room -= size
-        ident, rel = f"Z{number:02d}", f"documents/Z{number:02d}_附件.bin"
-        block, digest = random.Random(number).randbytes(MB), hashlib.sha256()
-        with (made / rel).open("wb") as out:
-            for start in range(0, size, MB):
-                chunk = block[: min(MB, size - start)]
-                out.write(chunk)
-                digest.update(chunk)
-        data["documents"].append({"id": ident, "file": rel, "title": f"佐证附件第{number}册",
-                                  "issuer": data["assessee"]["name"], "date": datetime.date(2022, 6, 30),
-                                  "sha256": digest.hexdigest()})
-        ids.append(ident)
-    for answers in data["inputs"].values():
-        for answer in answers.values():
-            if isinstance(answer, dict) and answer.get("documents"):
-                answer["documents"] = [*answer["documents"], *ids]
-    filler = "".join(data["statements"].values())
-    statements, keys = data["statements"], list(data["inputs"])
-
-    def dumped() -> bytes:
-        return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100).encode()
-
-    margin = 4096
-    from scoring.loading.bundle import open_bundle
-
-    used = sum(len(t) for t in open_bundle(SAMPLE).narrative.values()) + 1000  # the narrative, as read
-    each = min((manifest_max - margin - len(dumped())) // len(keys), 3 * text_chars,
-               3 * (texts_chars - used) // len(keys))
-    for key in keys:
-        text = statements.get(key, "")
-        chars = max(0, each // 3 - len(text))
-        statements[key] = text + (filler * (chars // len(filler) + 1))[:chars]
-    raw = dumped()
-    while len(raw) > manifest_max:
-        statements[keys[-1]] = statements[keys[-1]][: -(len(raw) - manifest_max) // 3 - 100]
-        raw = dumped()
-    (made / "bundle.yaml").write_bytes(raw)
-    (made / ".complete").touch()
-    return made
 
 
 def bench_worst(args: argparse.Namespace) -> None:
@@ -313,7 +261,10 @@ def bench_worst(args: argparse.Namespace) -> None:
     text_chars, texts_chars = limit("TEXT_CHARS", 20_000), limit("TEXTS_CHARS", 200_000)
     if args.quick:
         documents_total, manifest_max = min(documents_total, 64 * MB), min(manifest_max, 256 * 1024)
-    bundle = worst_bundle(args.dir, documents_total, file_max, manifest_max, text_chars, texts_chars)
+    import worst  # bench/, beside this script
+
+    bundle = worst.files_bundle(args.dir, documents_total, file_max, manifest_max, text_chars, texts_chars,
+                                limit("CITATIONS"), limit("CITATIONS_PER_DOCUMENT"))
     row("最坏材料包", None, value=f"佐证 {documents_total // MB} MB（单个 ≤ {file_max // MB} MB），"
                                f"清单 {(bundle / 'bundle.yaml').stat().st_size // 1024} KB")
     try:
@@ -329,12 +280,43 @@ def bench_worst(args: argparse.Namespace) -> None:
             seconds, peak = repeated(report, args.n, args.render_timeout)
             row("最坏材料包 report", seconds, "< 60 s", seconds.median < 60, digits=1)
             row("最坏材料包 report 内存峰值", peak, "< 1024 MB", peak.median < 1024, "MB", 0)
-            pages = subprocess.run(["pdfinfo", str(Path(tmp, "worst.pdf"))], capture_output=True, text=True)
-            count = [line.split()[-1] for line in pages.stdout.splitlines() if line.startswith("Pages:")]
-            if count:
-                row("最坏材料包 report 页数", None, value=count[0])
+            row("最坏材料包 report 页数", None, value=_pages(Path(tmp, "worst.pdf")))
         except (TooSlow, RuntimeError) as exc:
             row("最坏材料包 report", None, "< 60 s", False, value=str(exc)[:120])
+
+
+def bench_texts(args: argparse.Namespace) -> None:
+    print("7. 限值内最坏的文字、佐证目录和评审意见", file=sys.stderr)
+    import worst  # bench/, beside this script
+
+    bundle = worst.bundle(args.dir, limit)
+    chain = [a for review in worst.reviews(args.dir, bundle, limit) for a in ("--review", str(review))]
+    row("文字最坏材料包", None, value=f"佐证 {limit('DOCUMENTS')} 份（标题等填满）、引用 {limit('CITATIONS')} 次、"
+        f"报告文字（含理由和备注）{limit('TEXTS_CHARS')} 字；两份评审意见各 {limit('REVIEW_ENTRIES')} 条"
+        f"（半数待复核）、{limit('REVIEW_CHARS')} 字")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, command, target, timeout in (
+                ("score（含评审意见）", ["score", str(bundle), *chain], (5, 500), 120),
+                ("report（含评审意见）", ["report", str(bundle), *chain, "-o", str(Path(tmp, "r.pdf"))], (60, 1024),
+                 args.render_timeout),
+                ("diff 意见表", ["diff", str(bundle), *chain, "-o", str(Path(tmp, "d.pdf"))], (60, 1024),
+                 args.render_timeout)):
+            try:
+                del CPU[:]
+                seconds, peak = repeated([*SCORING, *command], args.n, timeout)
+            except (TooSlow, RuntimeError) as exc:
+                row(f"文字最坏材料包 {name}", None, f"< {target[0]} s", False, value=str(exc)[:120])
+                continue
+            row(f"文字最坏材料包 {name}", seconds, f"< {target[0]} s", seconds.median < target[0], digits=1)
+            row(f"文字最坏材料包 {name} CPU 时间", Figures(CPU[:]), digits=1)
+            row(f"文字最坏材料包 {name} 内存峰值", peak, f"< {target[1]} MB", peak.median < target[1], "MB", 0)
+            if command[0] != "score":
+                row(f"文字最坏材料包 {name} 页数", None, value=_pages(Path(command[-1])))
+
+
+def _pages(pdf: Path) -> str:
+    found = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout.splitlines()
+    return next((line.split()[-1] for line in found if line.startswith("Pages:")), "?")
 
 
 def free_port() -> int:
@@ -355,7 +337,7 @@ def fetch(url: str) -> tuple[str, float, bool]:
 
 
 def bench_desk(args: argparse.Namespace) -> None:
-    print(f"7. 评审工作台：{args.clients} 个并发客户端", file=sys.stderr)
+    print(f"8. 评审工作台：{args.clients} 个并发客户端", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp, "各县材料")
         for name, source in (("高青县", "gaoqing_2022_sample"), ("示例县", "gaoqing_2022_shortfalls"),
@@ -402,7 +384,7 @@ def machine() -> str:
 
 
 BENCHES = {"help": bench_help, "score": bench_score, "report": bench_report, "rate": bench_rate,
-           "pdfs": bench_pdfs, "worst": bench_worst, "desk": bench_desk}
+           "pdfs": bench_pdfs, "worst": bench_worst, "texts": bench_texts, "desk": bench_desk}
 
 
 def main() -> None:

@@ -34,14 +34,24 @@ WORKBOOK_ELEMENTS = 500_000  # one sheet's XML elements (rows, cells, values, te
 
 # What a manifest may ask the report to print
 MANIFEST_LINES = 20_000
-DOCUMENTS = 2000
+DOCUMENTS = 500  # each a row of the report's catalogue
 CITATIONS_PER_DOCUMENT = 100  # how many answers may cite one document
-CITATIONS = 5000  # citations in all
+CITATIONS = 1000  # citations in all: each a line of the report and a cell of its score table
 LIST_ITEMS = 500  # items of one list or multi-select answer
 ITEM_CHARS = 200  # characters of one list item
-TEXT_CHARS = 20_000  # one narrative part or one 工作说明
-TEXTS_CHARS = 200_000  # all narrative parts and 工作说明 together
-TEXT_LINES = 3000  # lines of all narrative parts and 工作说明 together
+TEXT_CHARS = 20_000  # one narrative part, one 工作说明, one answer's reason or note
+TEXTS_CHARS = 200_000  # all narrative parts, 工作说明, reasons and notes together
+TEXT_LINES = 3000  # lines of all narrative parts, 工作说明, reasons and notes together
+
+# What a review file may ask the papers to print (entries waiting to be re-checked, 待复核, included)
+REVIEW_ENTRIES = 200  # entries of one review file
+REVIEW_CHARS = 20_000  # characters of one review file's entries together: reasons, corrected values, names
+
+# What the papers print of one document, wherever they name it (the catalogue, each citation, a review's
+# rejection): a longer field ends in … there; the JSON, the workbook and the desk keep it whole.
+TITLE_PRINTED = 60  # characters of its title
+NUMBER_PRINTED = 30  # of its 文号
+ISSUER_PRINTED = 30  # of its issuer
 
 # The review desk (scoring serve): what one browser request may send
 FORM_BYTES = 1 * MIB  # one form's body (a list correction at the limits above, percent-encoded, is ~0.9 MB)

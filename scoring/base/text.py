@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from itertools import chain
 
 # Word's manual line (U+000B) and page (U+000C) breaks, NEL and Unicode's line and paragraph separators.
 LINE_BREAKS = "\x0b\x0c\x85\u2028\u2029"
@@ -14,6 +15,8 @@ _BREAKS = str.maketrans(dict.fromkeys(LINE_BREAKS, "\n"))
 _RTL = {"R", "AL", "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
 _EMBEDS, _ISOLATES, _PDF, _PDI = "\u202a\u202b\u202d\u202e", "\u2066\u2067\u2068", "\u202c", "\u2069"
 FSI = "\u2068"
+_OPENERS = _EMBEDS + _ISOLATES
+_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")  # _OPENERS, _PDF and _PDI
 # Fast paths, checked against the per-character rules by a test: the characters `refused` finds (Cc is
 # exactly U+0000–001F and U+007F–009F), and every block holding a character whose direction is
 # right-to-left or that is a direction control.
@@ -51,38 +54,50 @@ def clean(text: str) -> str:
     letters or direction controls, its direction isolated (FSI … PDI), so it cannot reorder the text
     around it in a report, a trace line or a terminal."""
     text = text.translate(_BREAKS)
-    if not _MAYBE_RTL.search(text) or not any(unicodedata.bidirectional(ch) in _RTL for ch in text):
+    if not any(unicodedata.bidirectional(ch.group()) in _RTL for ch in _MAYBE_RTL.finditer(text)):
         return text
-    if _isolated(text):  # shown before and read back (a review the desk wrote): isolated once, not twice
+    controls = _CONTROLS.findall(text)
+    if _isolated(text, controls):  # shown before and read back (a review the desk wrote): isolated once, not twice
         return text
-    return FSI + _sealed(text) + _PDI
+    return FSI + _sealed(text, controls) + _PDI
 
 
-def _isolated(text: str) -> bool:
+def _isolated(text: str, controls: list[str]) -> bool:
     """Text that is one isolate already: FSI … PDI, nothing inside closing what it did not open."""
-    inner = text[1:-1]
-    return len(text) > 1 and text[0] == FSI and text[-1] == _PDI and _sealed(inner) == inner
+    inner = controls[1:-1]
+    return len(text) > 1 and text[0] == FSI and text[-1] == _PDI and _matched(inner) == inner
 
 
-def _sealed(text: str) -> str:
-    """Drops closing controls that would close what was opened before the text (an FSI around it);
-    the closing PDI then ends every embedding and override the text opened."""
-    out: list[str] = []
+def _sealed(text: str, controls: list[str]) -> str:
+    """Drops closing controls (`controls`, the text's own in order) that would close what was opened
+    before the text (an FSI around it); the closing PDI then ends every embedding and override the text
+    opened."""
+    kept = _matched(controls)
+    if kept == controls:
+        return text
+    between = _CONTROLS.split(text)  # the text around the controls: one piece more than controls
+    return "".join(chain.from_iterable(zip(between[:-1], kept, strict=True))) + between[-1]
+
+
+def _matched(controls: list[str]) -> list[str]:
+    """The direction controls, each closing one that closes nothing the text opened made "". One pass:
+    each control is pushed and popped at most once, and the open isolates are counted, not searched for."""
+    kept = controls.copy()
     opened: list[str] = []
-    for ch in text:
-        if ch == _PDF and not (opened and opened[-1] in _EMBEDS):
-            continue
-        if ch == _PDI:
-            if not any(o in _ISOLATES for o in opened):
-                continue
+    isolates = 0
+    for k, ch in enumerate(controls):
+        if ch in _OPENERS:
+            opened.append(ch)
+            isolates += ch in _ISOLATES
+        elif ch == _PDF and opened and opened[-1] in _EMBEDS:
+            opened.pop()
+        elif ch == _PDI and isolates:
             while opened.pop() not in _ISOLATES:
                 pass
-        elif ch == _PDF:
-            opened.pop()
-        elif ch in _EMBEDS or ch in _ISOLATES:
-            opened.append(ch)
-        out.append(ch)
-    return "".join(out)
+            isolates -= 1
+        else:
+            kept[k] = ""
+    return kept
 
 
 def terminal(text: str) -> str:
@@ -100,6 +115,11 @@ def csv_text(text: str) -> str:
     so a reviewer named =1+1 stays =1+1 and a reason starting with "-" is not #NAME?. (A workbook needs no
     mark: tablelook writes every text as a string cell.)"""
     return "'" + text if text.startswith(FORMULA_LEADS) else text
+
+
+def clip(text: str, limit: int) -> str:
+    """Text a paper prints in a bounded space: at most `limit` characters, a longer one ending in …."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def excerpt(value: object, limit: int = EXCERPT) -> str:

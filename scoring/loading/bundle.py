@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 from scoring.base import limits
 from scoring.base.errors import OPENING, ScoringError
 from scoring.domain.model import MANIFEST, WORKBOOK, Answer, Bundle, Document, Line, SignOff
-from scoring.loading import readers, unzip, validate
+from scoring.loading import budgets, readers, unzip, validate
 from scoring.loading.yamlio import load_yaml
 
 OS_ERRORS = {errno.EACCES: "没有读取权限", errno.EISDIR: "是目录而不是文件", errno.ENOENT: "不存在",
@@ -257,7 +257,8 @@ def _load(path: Path, source: _Folder | _Zip) -> Bundle:
     _check_citations([*cited, *((f"共用事实 {fact}", ans) for fact, ans in facts.items())], documents, name)
     narrative = _texts(data, "narrative", files, doc, digest)
     statements = _texts(data, "statements", files, doc, digest)
-    _check_text_budget([*narrative.values(), *statements.values()], name)
+    budgets.check_texts([*budgets.parts(narrative, "narrative"), *budgets.parts(statements, "statements"),
+                         *budgets.answer_texts(answers, facts, name)], name)
     signoff = {k: str(v).strip() for k, v in (data.get("signoff") or {}).items()}
     return Bundle(name=name, rubric=data["rubric"], assessee=data["assessee"], period=data["period"],
                   documents=documents, answers=answers, narrative=narrative, statements=statements,
@@ -330,34 +331,17 @@ def _texts(data: Mapping[str, Any], part: str, files: _Reader, doc: validate.Man
         line = doc.line((part, key))
         if not isinstance(value, dict):
             if value and value.strip():
-                out[key] = _within(value, part, key, doc.name, line)
+                out[key] = budgets.within(value, part, key, doc.name, line)
             continue
         content = files.text(value["file"], line)
         if content is None:
             raise ScoringError(f"找不到文本文件 “{value['file']}”", doc.name, line)
         given = readers.decode_utf8(content, _name(files.source, value["file"]))
+        budgets.within(given, part, key, doc.name, line)  # as written, before any work per character
         cleaned = validate.clean_text(given, _name(files.source, value["file"]), partial(_line_of, given), None)
-        out[key] = _within(cleaned, part, key, doc.name, line)
+        out[key] = budgets.within(cleaned, part, key, doc.name, line)
         digest.update(f"\n{value['file']}\n".encode() + hashlib.sha256(content).digest())
     return out
-
-
-def _within(given: str, part: str, key: str, name: str, line: Line | None) -> str:
-    if len(given) > limits.TEXT_CHARS:
-        raise ScoringError(f"{part}.{key} 的文字过长（{len(given)} 字，上限 {limits.TEXT_CHARS} 字）", name, line,
-                           hint="报告文字请精简，详细材料请作为佐证文件登记")
-    return given
-
-
-def _check_text_budget(texts: list[str], name: str) -> None:
-    """All the report's own words together: a bound on its pages, however they are split up."""
-    chars, lines = sum(map(len, texts)), sum(t.count("\n") + 1 for t in texts)
-    if chars > limits.TEXTS_CHARS:
-        raise ScoringError(f"报告文字合计过长（{chars} 字，上限 {limits.TEXTS_CHARS} 字）", name,
-                           hint="报告文字请精简，详细材料请作为佐证文件登记")
-    if lines > limits.TEXT_LINES:
-        raise ScoringError(f"报告文字合计行数过多（{lines} 行，上限 {limits.TEXT_LINES} 行）", name,
-                           hint="报告文字请精简，详细材料请作为佐证文件登记")
 
 
 def _line_of(given: str, at: int) -> int:

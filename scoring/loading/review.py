@@ -22,7 +22,7 @@ from scoring.base.errors import ScoringError
 from scoring.base.numbers import fmt
 from scoring.domain.model import FLAGS, SELF, STAGES, Bundle, Completion, Override, Rubric, Stage
 from scoring.domain.results import IndicatorResult, Result
-from scoring.loading import readers, validate
+from scoring.loading import budgets, readers, validate
 from scoring.loading.yamlio import YamlDoc, load_yaml
 
 ACTIONS = ("score", "input", "reject")  # an entry's key saying what it does, in the model's words
@@ -66,6 +66,8 @@ def parse(raw: bytes, name: str) -> Review:
             raise ScoringError(f"日期 “{when}” 不存在", name, doc.line(("date",)),
                                hint="日期格式为 YYYY-MM-DD，如 2022-12-05") from exc
     overrides, pending = _entries(data, doc, name, reviewer)
+    budgets.check_review([(f"指标 {o.indicator}", o.line, _text(o)) for o in sorted(
+        (*overrides, *pending), key=lambda o: o.line or 0)], name)
     if overrides and not reviewer:
         raise ScoringError("有评审意见，但没有填写评审人（reviewer）", name, doc.line(("reviewer",)),
                            hint="请填写评审人姓名")
@@ -137,6 +139,11 @@ def canonical(review: Review, rubric: Rubric) -> Review:
     moved = replace(review.stage, name=stage, overrides=tuple(replace(o, stage=stage) for o in review.stage.overrides),
                     pending=tuple(replace(o, stage=stage) for o in review.stage.pending))
     return replace(review, stage=moved)
+
+
+def _text(o: Override) -> str:
+    """What an entry asks the papers to print beyond its fixed wording: its reason, target, value and author."""
+    return o.reason + o.target + ("" if o.value is None else _value_text(o.value)) + o.author
 
 
 def check_order(reviews: Sequence[Review]) -> None:

@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scoring.base import limits
 from scoring.base.numbers import dec, fmt
+from scoring.base.text import clip
 from scoring.domain.model import OUTCOME, Override, Stage
 from scoring.domain.results import IndicatorResult, IndicatorScore, Result, StageResult
 
@@ -22,6 +24,11 @@ class Entry:
 
     override: Override
     text: str
+    printed: str = ""  # as a paper prints it (a rejected document's title within TITLE_PRINTED); "" for text
+
+    @property
+    def shown(self) -> str:
+        return self.printed or self.text
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,8 @@ def _entry(result: Result, o: Override, before: Mapping[str, Mapping[str, Any]])
         return Entry(o, f"更正“{inp.label if inp else o.target}”：{ind.say(o.target, was)} → "
                         f"{ind.say(o.target, o.value)}，按细则重新计分")
     title = result.bundle.documents[o.target].title if o.target in result.bundle.documents else ""
-    return Entry(o, f"不采信 {o.target}《{title}》，引用它的填报不计入有据得分")
+    worded = "不采信 {}《{}》，引用它的填报不计入有据得分"
+    return Entry(o, worded.format(o.target, title), worded.format(o.target, clip(title, limits.TITLE_PRINTED)))
 
 
 def unmet_why(result: Result, k: int) -> tuple[str, ...]:

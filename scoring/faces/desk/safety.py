@@ -220,9 +220,9 @@ def _same_origin(request: Request) -> bool:
 
 
 def message(status: int, title: str, text: str) -> HTMLResponse:
-    return HTMLResponse(render.render_html("desk/message.html", template_dirs(None), title=title, text=text),
+    return HTMLResponse(render.render_html("desk/message.html", template_dirs(None), False, title=title, text=text),
                         status)
 
 
 def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(render.render_html(name, template_dirs(None), **context), status)
+    return HTMLResponse(render.render_html(name, template_dirs(None), False, **context), status)

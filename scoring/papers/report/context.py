@@ -12,9 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import groupby
 
+from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import fmt
-from scoring.base.text import cn_date
+from scoring.base.text import clip, cn_date
 from scoring.domain import model, results
 from scoring.domain.model import DOCUMENT_STATUS, NARRATIVE, Bundle, Document, Natures
 from scoring.domain.results import IndicatorResult, Result
@@ -312,7 +313,7 @@ def _stage_scores(result: Result) -> dict[str, tuple[StageScore, ...]]:
     worded: dict[tuple[str, str], list[str]] = {}
     for s in changes(result).stages:
         for c in s.changes:
-            worded[(s.stage.name, c.indicator.id)] = [f"{e.text}。理由：{e.override.reason}（{e.override.author}）"
+            worded[(s.stage.name, c.indicator.id)] = [f"{e.shown}。理由：{e.override.reason}（{e.override.author}）"
                                                       for e in c.entries]
     named = result.rubric.stage_name
     return {i.id: tuple(StageScore(named(sc.stage), fmt(sc.points), fmt(sc.supported),
@@ -371,8 +372,8 @@ def _indicator(r: IndicatorResult, bundle: Bundle, natures: Natures, stages: tup
         differs=r.supported_score != r.score,
         trace=tuple(step.text for step in r.trace), reasons=tuple(reasons),
         statement=blocks(bundle.statements.get(r.id, "")),
-        documents=tuple(DocumentRef(d.id, d.title, d.number, _status(d), d.status == "ok") for d in docs),
-        evidence=tuple((d.number or d.title) + ("" if d.status == "ok" else f"【{_status(d)}】") for d in docs),
+        documents=tuple(DocumentRef(d.id, _title(d), _number(d), _status(d), d.status == "ok") for d in docs),
+        evidence=tuple((_number(d) or _title(d)) + ("" if d.status == "ok" else f"【{_status(d)}】") for d in docs),
         flags=tuple(f.message for f in r.flags), stages=stages)
 
 
@@ -407,8 +408,17 @@ def _staged_status(result: Result, d: Document) -> tuple[str, ...]:
 
 
 def _evidence_row(d: Document, cited_by: tuple[str, ...], stages: tuple[str, ...]) -> EvidenceRow:
-    return EvidenceRow(d.id, d.title, d.number, d.issuer, d.date, d.sha256[:12], _status(d), d.status == "ok",
-                       cited_by, stages)
+    return EvidenceRow(d.id, _title(d), _number(d), clip(d.issuer, limits.ISSUER_PRINTED), d.date, d.sha256[:12],
+                       _status(d), d.status == "ok", cited_by, stages)
+
+
+def _title(d: Document) -> str:
+    """What the report prints of a document's title and 文号: a bounded cost per document and citation."""
+    return clip(d.title, limits.TITLE_PRINTED)
+
+
+def _number(d: Document) -> str:
+    return clip(d.number, limits.NUMBER_PRINTED)
 
 
 def _status(d: Document) -> str:

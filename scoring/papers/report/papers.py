@@ -100,7 +100,7 @@ def changes_context(ch: Changes) -> ChangesContext:
 
 
 def _entry(e: Entry) -> EntryRow:
-    return EntryRow(e.text, e.override.reason, e.override.author)
+    return EntryRow(e.shown, e.override.reason, e.override.author)
 
 
 def _stage(ch: Changes, s: StageChanges) -> StageView:
