@@ -263,12 +263,7 @@ def test_two_reviewers_a_refused_save_and_a_stale_one(two_desks: tuple[list[str]
     meanwhile, so 李明's next save is stale, says what changed and keeps his input; saved again, both entries
     stand, each under its reviewer, in the 修改记录 too. Screenshots at 1366×768 and at a phone's 390×844."""
     (li, wang), root = two_desks
-    screens = Screens(browser, tmp_path / "screens")
-    print(f"\nscreenshots: {screens.folder}")
-    browser.get(li)
-    browser.find_element(By.LINK_TEXT, "高青县").click()
-    WebDriverWait(browser, WAIT).until(expected_conditions.title_contains("初评"))
-    header = browser.find_element(By.CSS_SELECTOR, "form.header-form")
+    screens, header = _open_county(browser, li, tmp_path)
     assert "李明（淄博市民政局）" in header.text
     browser.execute_script("arguments[0].value = '2022-12-05'", header.find_element(By.NAME, "date"))
     submit(browser, header)
@@ -365,12 +360,7 @@ def test_two_reviewers_finish_a_preliminary_review(two_desks: tuple[list[str], P
     D12 unsupports 1 point of 2.2, 4.4 loses 1, 7.1 goes from 4 to 2: 初评 81.2 (有据 80.2), and 2.2, a
     mandatory indicator, no longer supported at full marks fails the verdict."""
     (li, wang), root = two_desks
-    screens = Screens(browser, tmp_path / "screens")
-    print(f"\nscreenshots: {screens.folder}")
-    browser.get(li)
-    browser.find_element(By.LINK_TEXT, "高青县").click()
-    WebDriverWait(browser, WAIT).until(expected_conditions.title_contains("初评"))
-    header = browser.find_element(By.CSS_SELECTOR, "form.header-form")
+    screens, header = _open_county(browser, li, tmp_path)
     browser.execute_script("arguments[0].value = '2022-12-05'", header.find_element(By.NAME, "date"))
     submit(browser, header)
     form = adjust(browser, "2.2", "reject")
@@ -430,3 +420,13 @@ def read_review(path: Path) -> Any:
     from scoring.loading import review
 
     return review.read(path)
+
+
+def _open_county(browser: webdriver.Chrome, link: str, tmp_path: Path) -> tuple[Screens, Any]:
+    """A reviewer's sign-in link followed to 高青县's 初评: the screenshots' folder and the header form."""
+    screens = Screens(browser, tmp_path / "screens")
+    print(f"\nscreenshots: {screens.folder}")
+    browser.get(link)
+    browser.find_element(By.LINK_TEXT, "高青县").click()
+    WebDriverWait(browser, WAIT).until(expected_conditions.title_contains("初评"))
+    return screens, browser.find_element(By.CSS_SELECTOR, "form.header-form")

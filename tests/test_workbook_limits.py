@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import openpyxl
@@ -85,14 +86,18 @@ def refused(raw: bytes, peak: int | None = None) -> str:
 
 
 def test_the_blank_workbook_reads_within_the_same_small_cost() -> None:
-    raw = blank()
+    doc, used = _read_traced(blank())
+    assert doc.data["assessee"] == {"name": "测试县"} and used < 4 * MIB
+
+
+def _read_traced(raw: bytes) -> tuple[Any, int]:
+    """The workbook read, and the peak memory its reading traced."""
     tracemalloc.start()
     try:
         doc = workbook.read(raw, NAME, need_hash=False)
-        _, used = tracemalloc.get_traced_memory()
+        return doc, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert doc.data["assessee"] == {"name": "测试县"} and used < 4 * MIB
 
 
 def test_each_cell_reads_as_openpyxl_reads_it() -> None:
@@ -226,13 +231,7 @@ def test_a_wide_row_of_empty_styled_cells_is_refused_before_it_is_built(cell: st
 def test_what_follows_the_sheet_data_is_never_parsed() -> None:
     # 20,000 merged ranges after the data: openpyxl would build each one; the stream stops before them
     merged = "<mergeCells>" + '<mergeCell ref="J1:K1"/>' * 20_000 + "</mergeCells>"
-    raw = edited(INPUTS, lambda xml: xml.replace("</sheetData>", "</sheetData>" + merged))
-    tracemalloc.start()
-    try:
-        doc = workbook.read(raw, NAME, need_hash=False)
-        _, used = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    doc, used = _read_traced(edited(INPUTS, lambda xml: xml.replace("</sheetData>", "</sheetData>" + merged)))
     assert "inputs" in doc.data and used < 4 * MIB
 
 
