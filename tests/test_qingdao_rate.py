@@ -25,14 +25,41 @@ PREVIOUS = EVIDENCE / "qingdao_centers_2022_ratings.json"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("rate") / "2023评定结果"
     result = CliRunner().invoke(main, ["rate", str(CENTERS), "--rubric", "qingdao_center_stars", "--programme",
                                        str(PROGRAMME), "--registry", str(EVIDENCE / "qingdao_centers_registry.csv"),
                                        "--previous", str(PREVIOUS), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    data: dict[str, Any] = json.loads((out / "ratings.json").read_text("utf-8"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def run(outputs: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((outputs / "ratings.json").read_text("utf-8"))
     return data
+
+
+def test_the_committee_paper_says_what_ratings_json_says(outputs: Path, run: dict[str, Any]) -> None:
+    """Read back from the paper's text, independently of how it was made: each rated center's row (from its
+    id to the next) holds its supported score, its band or 未达到, and its reward with thousands
+    separators; the city's total is the sum of the rewards."""
+    import re
+
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(outputs / "committee.pdf").pages)
+    table = text[text.index("二、排名与奖励"):text.index("三、奖励资金")]
+    rated = [c for c in run["centers"] if c["id"] and c["rank"]]
+    assert len(rated) == 29  # 30 bundles, one of which cannot be read
+    rows = re.split(r"(?=\bQD\d{5}\b)", table)
+    for c in rated:
+        row = next(r for r in rows if r.startswith(c["id"]))  # its row; a note may name it again
+        assert f"{c['supported_score']:g}" in row and (c["band"] or "未达到") in row, row
+        if c["rewarded"]:
+            assert f"{c['reward']:,}" in row, row
+    total = sum(c["reward"] for c in run["centers"] if c["rewarded"])
+    assert f"{total:,}" in text[text.index("三、奖励资金"):]
 
 
 def by_id(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
