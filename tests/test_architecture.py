@@ -134,7 +134,8 @@ def test_the_pipeline_is_below_the_jobs_and_faces() -> None:
 
 
 def test_render_knows_nothing_of_scoring() -> None:
-    assert own(imports("papers.report.render")) == {"base.errors"}
+    assert own(imports("papers.report.render")) == {"base.errors", "papers.report.pdfparts"}
+    assert own(imports("papers.report.pdfparts")) == set()
 
 
 def test_only_the_cli_imports_click() -> None:

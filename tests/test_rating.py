@@ -514,6 +514,7 @@ def test_the_committee_papers_are_pdf_a_3b_and_carry_their_json(rated: Run) -> N
         xmp = root["/Metadata"].get_object().get_data().decode()
         assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp, name
         assert root["/OutputIntents"][0].get_object()["/S"] == "/GTS_PDFA1", name
+        assert len(reader.trailer["/ID"]) == 2, name  # PDF/A asks for a file identifier
         (spec,) = {f.idnum: f.get_object() for f in root["/AF"]}.values()
         assert spec["/AFRelationship"] == "/Data" and spec["/F"] == attached, name
         data = spec["/EF"]["/F"].get_object().get_data()
@@ -526,6 +527,25 @@ def test_the_committee_papers_are_pdf_a_3b_and_carry_their_json(rated: Run) -> N
             assert entry == centers[entry["id"]] and name == f"评定报告/{entry['id']}_{entry['id']}中心.pdf"
             assert reader.pages[0].extract_text().replace(" ", "").count("被评定单位") == 1
             assert f"被评定单位{entry['id']}中心" in pdf_text(rated.out / name).split("一、评定结果")[0]
+    # The sheets were written once and cut: every sheet carries the same font subset (each written alone
+    # would subset the fonts again, for its own glyphs, at several times the cost).
+    assert len({_font_files(rated.out / f"评定报告/C{k}_C{k}中心.pdf") for k in range(1, 8)}) == 1
+
+
+def _font_files(pdf: Path) -> frozenset[bytes]:
+    import hashlib
+
+    from pypdf import PdfReader
+
+    found = set()
+    for page in PdfReader(pdf).pages:
+        for font in page["/Resources"]["/Font"].values():
+            for descendant in font.get_object().get("/DescendantFonts", []):
+                descriptor = descendant.get_object()["/FontDescriptor"].get_object()
+                for key in ("/FontFile", "/FontFile2", "/FontFile3"):
+                    if key in descriptor:
+                        found.add(hashlib.sha256(descriptor[key].get_object().get_data()).digest())
+    return frozenset(found)
 
 
 @pytest.mark.parametrize("name", ["committee.pdf", "评定报告/C2_C2中心.pdf"])

@@ -176,20 +176,21 @@ def render_pdf(html: str, dirs: Sequence[Path], read_extra: ReadExtra | None = N
 
 def render_parts(html: str, dirs: Sequence[Path], starts: Sequence[str],
                  archives: Sequence[Archive | None] = ()) -> list[bytes]:
-    """One layout of many short documents, split into a PDF each: part k runs from the page holding the
-    element with id starts[k] to the page before the next part's, and is written as every PDF is (PDF/A-3b,
-    carrying archives[k] when given). Laying out once is several times faster than a render per document."""
-    def parts(document: Any) -> list[bytes]:
+    """One layout of many short documents, written once as PDF/A-3b and split into a PDF each, PDF/A-3b
+    again (`pdfparts`): part k runs from the page holding the element with id starts[k] to the page before
+    the next part's and carries archives[k] when given. Laying out and writing once (the fonts subset
+    once) is several times faster than a render or a write per document."""
+    from scoring.papers.report.pdfparts import split
+
+    def whole(document: Any) -> tuple[bytes, list[int]]:
         first: dict[str, int] = {}
         for k, page in enumerate(document.pages):
             for name in page.anchors:  # a part running over two pages has its id on both: the first counts
                 first.setdefault(name, k)
-        bounds = [first[name] for name in starts] + [len(document.pages)]
-        carried = list(archives) or [None] * len(starts)
-        return [_write(document.copy(document.pages[a:b]), archive)
-                for a, b, archive in zip(bounds, bounds[1:], carried, strict=False)]
+        return _write(document, None), [first[name] for name in starts] + [len(document.pages)]
 
-    return _render(html, dirs, None, parts)
+    pdf, bounds = _render(html, dirs, None, whole)
+    return split(pdf, bounds, list(archives) or [None] * len(starts))
 
 
 def _render(html: str, dirs: Sequence[Path], read_extra: ReadExtra | None, write: Callable[[Any], T]) -> T:
