@@ -284,3 +284,21 @@ def test_the_worst_cases_at_the_limits_meet_the_targets(tmp_path: Path) -> None:
                     ["report", str(_unbroken(tmp_path)), "-o", str(tmp_path / "u.pdf")]):
         seconds, peak = _cost(*command)
         assert seconds < 60 and peak < 1024, (command[0], seconds, peak)
+
+
+def test_a_flag_names_a_long_path_in_few_characters(tmp_path: Path) -> None:
+    """A flag per citation names the document's file: a long path is cut there to FILE_PRINTED characters
+    (ending in …), so a thousand citations of it cost a thousand short lines, not a thousand long ones."""
+    from scoring.domain import engine
+    from scoring.loading.bundle import open_bundle
+    from scoring.loading.rubric import load
+
+    name = "documents/" + "/".join(["很长的文件夹名称" * 4] * 3) + "/会议纪要.pdf"
+    b = make_bundle(tmp_path / "b", {"1.1": {"meeting": {"value": True, "documents": ["D1"]}}},
+                    documents={"D1": (name, b"x", "2022-06-01")})
+    (b / name).write_bytes(b"changed after it was listed")  # its SHA-256 no longer matches: flagged
+    flags = [f.message for i in engine.score(load(MINI), open_bundle(b)).indicators for f in i.flags]
+    (flag,) = [f for f in flags if "D1" in f]
+    shown = flag.split("D1 ", 1)[1].rstrip("）")
+    assert len(name) > limits.FILE_PRINTED and len(shown) == limits.FILE_PRINTED and shown.endswith("…")
+    assert shown[:-1] == name[:limits.FILE_PRINTED - 1]

@@ -52,6 +52,7 @@ REVIEW_CHARS = 20_000  # characters of one review file's entries together: reaso
 TITLE_PRINTED = 60  # characters of its title
 NUMBER_PRINTED = 30  # of its 文号
 ISSUER_PRINTED = 30  # of its issuer
+FILE_PRINTED = 60  # of its file's path, in a flag naming it (once per citation)
 
 # The review desk (scoring serve): what one browser request may send
 FORM_BYTES = 1 * MIB  # one form's body (a list correction at the limits above, percent-encoded, is ~0.9 MB)

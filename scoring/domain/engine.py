@@ -12,8 +12,10 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from scoring.base import limits
 from scoring.base.errors import ScoringError
 from scoring.base.numbers import ZERO, dec, fmt, is_multiple
+from scoring.base.text import clip
 from scoring.domain import crosscheck, inputs, rules
 from scoring.domain.bands import rate
 from scoring.domain.model import (
@@ -289,7 +291,8 @@ def _document_flags(bundle: Bundle, inp: Input, ans: Answer, rejected: set[str])
         doc = bundle.documents[ref]
         status = "rejected" if ref in rejected else doc.status
         if status != "ok":
-            out.append(Flag(status, inp.name, f"{inp.label}：{FLAGS[status].text}（{ref} {doc.file}）"))
+            where = clip(doc.file, limits.FILE_PRINTED)  # a flag per citation: a long path once, not a thousand times
+            out.append(Flag(status, inp.name, f"{inp.label}：{FLAGS[status].text}（{ref} {where}）"))
     return out
 
 
