@@ -29,6 +29,9 @@ maximum resident set (wait4), the child processes' it waits for included.
 8. desk    `scoring serve` on three sample counties, 200 requests each to the counties list and a county
            page from 20 concurrent clients: median and p99 page time, and errors. Target: no error, p99
            ≤ 1 s (no issue sets a time; a page a reviewer waits for should come within a second).
+9. workbook a 填报表.xlsx with its four sheets at WORKBOOK_ROWS × WORKBOOK_COLUMNS, every cell read holding
+           text (made from the limits by name): `score` reads it all and refuses its answers. Targets as for
+           6's score (issue #27).
 
 Generated centers and the worst bundle are made once and kept in --dir. `--quick` runs everything small,
 once, as a sanity check; its figures are not comparable with the targets.
@@ -122,9 +125,10 @@ def row(name: str, figures: Figures | None, target: str = "", ok: bool | None = 
 CPU: list[float] = []  # the CPU seconds of each process `cold` ran, in order (a shared machine's clock lies)
 
 
-def cold(command: list[str], timeout: float | None = None, cwd: Path = ROOT) -> tuple[float, float]:
+def cold(command: list[str], timeout: float | None = None, cwd: Path = ROOT,
+         codes: tuple[int, ...] = (0,)) -> tuple[float, float]:
     """Seconds and peak resident memory (MB) of one process, its waited-for children included; its CPU
-    seconds are appended to CPU."""
+    seconds are appended to CPU. An exit code outside `codes` stops the run."""
     start = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = None if timeout is None else start + timeout
@@ -141,7 +145,7 @@ def cold(command: list[str], timeout: float | None = None, cwd: Path = ROOT) -> 
     CPU.append(usage.ru_utime + usage.ru_stime)
     proc.returncode = os.waitstatus_to_exitcode(status)
     error = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-    if proc.returncode != 0:
+    if proc.returncode not in codes:
         raise RuntimeError(f"{' '.join(command)} 退出码 {proc.returncode}：{error[-2000:]}")
     return seconds, usage.ru_maxrss / 1024
 
@@ -285,6 +289,26 @@ def bench_worst(args: argparse.Namespace) -> None:
             row("最坏材料包 report", None, "< 60 s", False, value=str(exc)[:120])
 
 
+def bench_workbook(args: argparse.Namespace) -> None:
+    """A 填报表.xlsx with each of its four sheets at WORKBOOK_ROWS × WORKBOOK_COLUMNS, every cell read
+    holding text (tests/test_workbook_limits.py makes it from the limits by name): `score` reads every
+    sheet to the end and refuses its nonsense answers (exit 1); the reading is the cost."""
+    print("9. 限值内最大的填报表", file=sys.stderr)
+    sys.path.insert(0, str(ROOT))
+    from tests.test_workbook_limits import at_the_limits
+
+    folder = Path(args.dir) / "最大填报表"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    (folder / "填报表.xlsx").write_bytes(at_the_limits())
+    score = [*SCORING, "score", str(folder), "--rubric", str(ROOT / "tests" / "fixtures" / "mini.yaml")]
+    row("最大填报表", None, value=f"{(folder / '填报表.xlsx').stat().st_size // 1024} KB")
+    done = [cold(score, 120, codes=(1,)) for _ in range(args.n)]
+    seconds, peak = Figures([t for t, _ in done]), Figures([m for _, m in done])
+    row("最大填报表 score", seconds, "< 5 s", seconds.median < 5)
+    row("最大填报表 score 内存峰值", peak, "< 500 MB", peak.median < 500, "MB", 0)
+
+
 def bench_texts(args: argparse.Namespace) -> None:
     print("7. 限值内最坏的文字、佐证目录和评审意见", file=sys.stderr)
     import worst  # bench/, beside this script
@@ -384,7 +408,8 @@ def machine() -> str:
 
 
 BENCHES = {"help": bench_help, "score": bench_score, "report": bench_report, "rate": bench_rate,
-           "pdfs": bench_pdfs, "worst": bench_worst, "texts": bench_texts, "desk": bench_desk}
+           "pdfs": bench_pdfs, "worst": bench_worst, "texts": bench_texts, "desk": bench_desk,
+           "workbook": bench_workbook}
 
 
 def main() -> None:

@@ -203,3 +203,21 @@ def test_the_committee_paper_stays_short_however_long_the_registry(tmp_path: Pat
     assert "R50中心" in html and "R51中心" not in html and "R20000中心" not in html
     assert len(html) < 40_000  # the seven centers' paper; the 20,000 names alone take 148,894 characters
     assert len(rating_data(made)["unrated"]) == 20_000
+
+
+def test_a_long_list_of_problems_is_cut_with_a_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file can hold a problem per line or cell (a workbook of nonsense, 100,000 of them): the first are
+    listed, then how many more, so the list stays readable and costs little to print."""
+    from scoring.faces import command
+
+    monkeypatch.setattr(command, "ERRORS_SHOWN", 2)
+    folder = tmp_path / "县"
+    folder.mkdir()
+    documents = "".join(f"  - {{id: D{k}, file: documents/{k}.pdf, title: 文件, date: 2022-13-0{k}, sha256: x}}\n"
+                        for k in range(1, 5))  # four documents, each with a date no calendar has
+    (folder / "bundle.yaml").write_text("rubric: mini\nassessee: {name: 测试县}\nperiod: {start: 2022-01-01, "
+                                        f"end: 2022-12-31}}\ndocuments:\n{documents}", "utf-8")
+    result = CliRunner().invoke(main, ["score", str(folder), "--rubric", str(MINI)])
+    assert result.exit_code == 1
+    listed = [line for line in result.stderr.splitlines() if line.startswith("错误：")]
+    assert len(listed) == 2 and "……另有 2 处问题未列出" in result.stderr, result.stderr

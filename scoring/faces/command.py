@@ -19,6 +19,9 @@ from scoring.faces.process import stdout_failed
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+ERRORS_SHOWN = 100  # problems listed at once: a workbook of nonsense can have one per cell, 100,000 of them
+
+
 def friendly(func: F) -> F:
     """Turn library errors into a Chinese message and exit code 1, never a traceback."""
     @wraps(func)
@@ -26,8 +29,10 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ScoringErrors as exc:
-            for err in exc.errors:
+            for err in exc.errors[:ERRORS_SHOWN]:
                 say("错误", err)
+            if len(exc.errors) > ERRORS_SHOWN:
+                click.echo(f"……另有 {len(exc.errors) - ERRORS_SHOWN} 处问题未列出（请先改正以上各处，再运行一次）", err=True)
             sys.exit(1)
         except ScoringError as exc:
             say("错误", exc)
