@@ -221,3 +221,19 @@ def test_a_long_list_of_problems_is_cut_with_a_count(tmp_path: Path, monkeypatch
     assert result.exit_code == 1
     listed = [line for line in result.stderr.splitlines() if line.startswith("错误：")]
     assert len(listed) == 2 and "……另有 2 处问题未列出" in result.stderr, result.stderr
+
+
+def test_a_registry_past_its_rows_is_refused_at_the_line(tmp_path: Path) -> None:
+    """REGISTRY_ROWS centers after the header are read; the next row is refused naming its line (the
+    header is line 1, so the first row too many is line REGISTRY_ROWS + 2)."""
+    from scoring.base import limits
+    from scoring.base.errors import ScoringError
+    from scoring.jobs.rating import read_registry
+
+    rows = "".join(f"R{k},R{k}中心,甲区\n" for k in range(1, limits.REGISTRY_ROWS + 1))
+    (tmp_path / "full.csv").write_text("编号,名称,区（市）\n" + rows, "utf-8")
+    assert read_registry(tmp_path / "full.csv").total == limits.REGISTRY_ROWS
+    (tmp_path / "over.csv").write_text("编号,名称,区（市）\n" + rows + "R0,R0中心,乙区\n", "utf-8")
+    with pytest.raises(ScoringError) as caught:
+        read_registry(tmp_path / "over.csv")
+    assert caught.value.line == limits.REGISTRY_ROWS + 2 and f"名册超过 {limits.REGISTRY_ROWS:,} 行" in caught.value.message

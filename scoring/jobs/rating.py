@@ -318,6 +318,9 @@ def read_registry(path: Path) -> Registry:
         for row in reader:
             rows.append((line, row))
             line = reader.line_num + 1
+            if len(rows) > limits.REGISTRY_ROWS + 1:  # the header, then at most REGISTRY_ROWS centers
+                raise ScoringError(f"名册超过 {limits.REGISTRY_ROWS:,} 行（每行一个中心）", str(path), rows[-1][0],
+                                   hint="一个城市的名册不会有这么多行：请检查是否把其他表格一并导出")
     except csv.Error as exc:
         raise ScoringError("名册文件应为 UTF-8 编码的 CSV", str(path), hint="在 Excel/WPS 中另存为“CSV UTF-8”") from exc
     if not rows:
