@@ -118,3 +118,14 @@ def test_programme_lint(tmp_path: Path, old: str, new: str, message: str) -> Non
     with pytest.raises(ScoringError) as caught:
         programmes.load(path, None)
     assert message in str(caught.value)
+
+
+def test_what_a_programme_prints_is_bounded(tmp_path: Path) -> None:
+    """Every text a programme puts on the committee's paper has a length (a note 500 characters, at most
+    10 notes): a programme within its bytes cannot fill the paper with pages."""
+    text = INSTITUTIONS.read_text("utf-8")
+    path = tmp_path / "p.yaml"
+    path.write_text(text.replace("notes:\n", "notes:\n  - " + "长" * 501 + "\n", 1), "utf-8")
+    with pytest.raises(ScoringError) as caught:
+        programmes.load(path, None)
+    assert "notes" in str(caught.value) and "500" in str(caught.value), str(caught.value)
