@@ -102,31 +102,102 @@ def sample_result(gaoqing_rubric: Rubric, sample_bundle: Bundle) -> Result:
 
 
 @dataclass(frozen=True)
+class Ran:
+    """A command run in its own folder (beside copies of evidence/ and programmes/): what it wrote there,
+    its exit code and what it printed on standard output and standard error."""
+
+    folder: Path
+    code: int
+    output: str
+    errors: str
+
+    def made(self) -> list[Path]:
+        """The files and folders the command wrote, by name."""
+        return sorted(p for p in self.folder.iterdir() if p.name not in _INPUTS and p.suffix != ".ran")
+
+
+_INPUTS = ("evidence", "programmes")
+
+
+def run_shared(args: tuple[str, ...], base: Path) -> Ran:
+    """`scoring ARGS` as typed in a folder holding the shipped evidence/ and programmes/, run once for the
+    whole test run: the test processes share it through their common temporary folder, under a lock. For
+    commands that read only shipped files (the same inputs give the same bytes, as tests of their own
+    check), so that the README's commands and the tests reading their papers render each paper once. What
+    a command made is the callers' to read, not to change."""
+    import contextlib
+    import fcntl
+    import json
+
+    key = hashlib.sha256("\0".join(args).encode()).hexdigest()[:16]
+    folder, record = base / "commands" / key, base / "commands" / f"{key}.ran"
+    folder.parent.mkdir(exist_ok=True)
+    with (base / "commands" / f"{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            for name in _INPUTS:
+                shutil.copytree(ROOT / name, folder / name)
+            with contextlib.chdir(folder):
+                result = CliRunner().invoke(main, list(args))
+            assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+            record.write_text(json.dumps([result.exit_code, result.stdout, result.stderr]), "utf-8")
+    code, output, errors = json.loads(record.read_text("utf-8"))
+    return Ran(folder, code, output, errors)
+
+
+def _shared_base(factory: pytest.TempPathFactory) -> Path:
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """run_shared for this run's common folder."""
+    base = _shared_base(tmp_path_factory)
+    return lambda *args: run_shared(tuple(args), base)
+
+
+# The sample's report and its report with the shipped 初评 and 验收, each exactly as the README's command.
+SAMPLE_REPORT = ("report", "evidence/gaoqing_2022_sample", "-o", "高青县自评报告.pdf")
+CHAIN_REPORT = ("report", "evidence/gaoqing_2022_sample", "-o", "高青县自评报告_评审.pdf",
+                "--review", "evidence/gaoqing_2022_review_city.yaml",
+                "--review", "evidence/gaoqing_2022_review_province.yaml")
+DIFF = ("diff", "evidence/gaoqing_2022_sample", "--review", "evidence/gaoqing_2022_review_city.yaml",
+        "--review", "evidence/gaoqing_2022_review_province.yaml", "-o", "验收意见表.pdf")
+
+
+@dataclass(frozen=True)
 class Rendered:
     pdf: Path
     output: str  # what the command printed on standard output
     errors: str  # and on standard error
 
 
-@pytest.fixture(scope="session")
-def sample_report(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
-    """The sample's self-evaluation report as `scoring report --final` writes it, made once for the whole
-    run (the test processes share it through their common temporary folder): for tests that only read it
-    (the file is theirs to read, not to change)."""
-    import fcntl
+def rendered(ran: Ran) -> Rendered:
+    assert ran.code == 0, ran.output + ran.errors
+    (pdf,) = (p for p in ran.made() if p.suffix == ".pdf")
+    return Rendered(pdf, ran.output, ran.errors)
 
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    out = shared / "sample_report" / "高青县自评报告.pdf"
-    with (shared / "sample_report.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not out.exists():
-            out.parent.mkdir(exist_ok=True)
-            result = CliRunner().invoke(main, ["report", str(SAMPLE), "-o", str(out), "--final"])
-            assert result.exit_code == 0, result.output
-            out.with_suffix(".out").write_text(result.stdout, "utf-8")
-            out.with_suffix(".err").write_text(result.stderr, "utf-8")
-    return Rendered(out, out.with_suffix(".out").read_text("utf-8"), out.with_suffix(".err").read_text("utf-8"))
+
+@pytest.fixture(scope="session")
+def sample_report(shared: Any) -> Rendered:
+    """The sample's self-evaluation report as the README's first command writes it, made once for the whole
+    run: for tests that only read it."""
+    return rendered(shared(*SAMPLE_REPORT))
+
+
+@pytest.fixture(scope="session")
+def diff_report(shared: Any) -> Rendered:
+    """The sample's 验收意见表 with the shipped 初评 and 验收, as the README's command writes it."""
+    return rendered(shared(*DIFF))
+
+
+@pytest.fixture(scope="session")
+def chain_report(shared: Any) -> Rendered:
+    """The sample's report with the shipped 初评 and 验收, as the README's command writes it."""
+    return rendered(shared(*CHAIN_REPORT))
 
 
 def sha256(data: bytes) -> str:

@@ -44,10 +44,8 @@ def csv_rows(path: Path) -> list[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def diff_pdf(tmp_path_factory: pytest.TempPathFactory) -> str:
-    out = tmp_path_factory.mktemp("diff") / "验收意见表.pdf"
-    invoke("diff", str(SAMPLE), *CHAIN, "-o", str(out))
-    return pdf_text(out)
+def diff_pdf(diff_report: Rendered) -> str:
+    return pdf_text(diff_report.pdf)
 
 
 def test_the_diff_lists_every_change_with_its_reason(diff_pdf: str) -> None:
@@ -133,10 +131,8 @@ def test_diff_refusals(tmp_path: Path, args: tuple[str, ...], expected: str) -> 
 # ---------------------------------------------------------------- the report with the chain
 
 
-def test_the_report_shows_the_chain_and_keeps_the_self_score(sample_report: Rendered, tmp_path: Path) -> None:
-    reviewed = tmp_path / "b.pdf"
-    invoke("report", str(SAMPLE), "-o", str(reviewed), *CHAIN)
-    before, after = pdf_text(sample_report.pdf), pdf_text(reviewed)
+def test_the_report_shows_the_chain_and_keeps_the_self_score(sample_report: Rendered, chain_report: Rendered) -> None:
+    before, after = pdf_text(sample_report.pdf), pdf_text(chain_report.pdf)
     # The cover names each stage's verdict and why 2.2 is not met there (D12 rejected from 初评 on).
     assert "初评淄博市民政局李明2022年12月5日82.981.9未达到创建标准" in after
     assert "验收山东省民政厅王芳2023年1月10日80.979.9未达到创建标准" in after

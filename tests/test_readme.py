@@ -7,17 +7,21 @@ figures its section states are checked by scoring the 初评 it describes).
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shlex
 import shutil
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from pypdf import PdfReader
 
 from scoring.domain.model import Bundle, Rubric
+from scoring.faces.cli import main
 
 from .conftest import ROOT
 
@@ -44,21 +48,49 @@ def _commands(block: str) -> list[str]:
     return out
 
 
+SCORING = ".venv/bin/scoring "
+SHIPPED = ("evidence/", "programmes/")
+
+
+def _pure(args: list[str]) -> bool:
+    """A command that reads only shipped files (each argument naming a path names one), so the same bytes
+    whenever it runs: the shared run serves it and the tests that read its papers alike."""
+    paths = [a for a, before in zip(args, ["", *args], strict=False) if "/" in a and before != "-o"]
+    return bool(paths) and all(p.startswith(SHIPPED) for p in paths)
+
+
 @pytest.fixture(scope="module")
-def ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Every runnable command, in the README's order, in a folder holding what the commands name."""
+def ran(tmp_path_factory: pytest.TempPathFactory, shared: Any) -> dict[str, str]:
+    """Every runnable command, in the README's order, in a folder holding what the commands name. The
+    `scoring` commands run in this process as the console command runs them (the console script itself is
+    run by tests/test_install.py and tests/test_locale.py); a command reading only shipped files runs once
+    for the whole test run, and what it wrote is copied here, where the next commands find it."""
     work = tmp_path_factory.mktemp("readme")
     for name in ("evidence", "programmes"):
         shutil.copytree(ROOT / name, work / name)
-    (work / ".venv" / "bin").mkdir(parents=True)
-    (work / ".venv" / "bin" / "scoring").symlink_to(Path(sys.executable).with_name("scoring"))
     out: dict[str, str] = {}
     for command in (c for block in _blocks() for c in _commands(block)):
         if command in out:  # a section repeats an earlier command (same inputs, so the same bytes): run once
             continue
-        done = subprocess.run(["bash", "-c", command], cwd=work, capture_output=True, text=True, check=False)
-        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
-        out[command] = done.stdout + done.stderr
+        if not command.startswith(SCORING):
+            done = subprocess.run(["bash", "-c", command], cwd=work, capture_output=True, text=True, check=False)
+            assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+            out[command] = done.stdout + done.stderr
+            continue
+        args = shlex.split(command.removeprefix(SCORING))
+        assert not set("&|;<>") & set(command), command  # one command, as the shell would run it
+        if _pure(args):
+            result = shared(*args)
+            for made in result.made():
+                copy = shutil.copytree if made.is_dir() else shutil.copy2
+                copy(made, work / made.name)
+            code, printed = result.code, result.output + result.errors
+        else:
+            with contextlib.chdir(work):
+                done_here = CliRunner().invoke(main, args)
+            code, printed = done_here.exit_code, done_here.stdout + done_here.stderr
+        assert code == 0, f"{command}\n{printed}"
+        out[command] = printed
     out["folder"] = str(work)
     return out
 

@@ -11,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
+from scoring.domain.results import Result
 from scoring.faces.cli import main
+from scoring.papers.report.context import draft_notice, missing_parts
 
 from .conftest import ROOT, SAMPLE, Rendered
 from .test_report import squeeze
@@ -43,12 +45,11 @@ def _draft_bundle(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def papers(tmp_path_factory: pytest.TempPathFactory, sample_report: Rendered) -> dict[str, Any]:
+def papers(tmp_path_factory: pytest.TempPathFactory, sample_report: Rendered, diff_report: Rendered) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("stamped")
     final, draft = sample_report.pdf, folder / "草稿.pdf"
     drafted = _run("report", str(_draft_bundle(folder)), "-o", str(draft))
-    changes, summary, city = folder / "意见表.pdf", folder / "汇总表.pdf", folder / "各县材料"
-    _run("diff", str(SAMPLE), *CHAIN, "-o", str(changes))
+    changes, summary, city = diff_report.pdf, folder / "汇总表.pdf", folder / "各县材料"
     shutil.copytree(SAMPLE, city / "高青县")
     for review in (CITY, PROVINCE):
         shutil.copy(review, city)
@@ -59,10 +60,12 @@ def papers(tmp_path_factory: pytest.TempPathFactory, sample_report: Rendered) ->
             "draft_pages": [squeeze(p.extract_text()) for p in PdfReader(draft).pages]}
 
 
-def test_the_sample_is_final_with_no_placeholder_and_no_mark(papers: dict[str, Any]) -> None:
+def test_the_sample_is_final_with_no_placeholder_and_no_mark(papers: dict[str, Any], sample_result: Result) -> None:
     text = "".join(papers["final_pages"])
     assert not any(p in text for p in PLACEHOLDERS) and "草稿" not in text
     assert papers["made"].errors == "" and "已写入" in papers["made"].output
+    # Nothing is missing, so `report --final` writes these same pages rather than refusing.
+    assert missing_parts(sample_result) == () and draft_notice(sample_result, True, "sample") == ""
 
 
 def test_a_bundle_with_missing_parts_is_a_draft_on_every_page(papers: dict[str, Any]) -> None:
