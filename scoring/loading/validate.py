@@ -110,24 +110,40 @@ def _message(error: Any) -> str:
     return f"不符合格式要求（{kind}）"
 
 
-# The keywords a compiled draft-07 validator checks exactly as jsonschema's 2020-12 one does. A schema using
-# only these is first checked by the compiled validator (several times faster on the valid documents a
-# batch run reads); a document it refuses, and any other schema, goes through jsonschema for the messages.
-FAST_KEYWORDS = {"$defs", "$id", "$ref", "$schema", "additionalProperties", "anyOf", "const", "description",
-                 "enum", "items", "maxItems", "maxLength", "maximum", "minItems", "minLength", "minimum",
-                 "pattern", "properties", "required", "title", "type"}
+# The keywords a compiled draft-07 validator checks as jsonschema's 2020-12 one does (dependentRequired is
+# draft-07's dependencies under a new name). The documents read many at a time (bundles in a batch, review
+# files in a summary or on the desk) are first checked by the compiled validator, several times faster on
+# a valid document; a document it refuses goes through jsonschema, which decides and gives the messages.
+# Where the two could differ, the compiled one is the stricter (uniqueItems and enum take true for 1), so
+# nothing is accepted that jsonschema refuses. A rubric or a programme is read once per command, and
+# compiling its schema (0.14 s for the rubric's) would cost more than checking it once.
+COMPILED = ("bundle", "review")
+FAST_KEYWORDS = {"$defs", "$id", "$ref", "$schema", "additionalProperties", "allOf", "anyOf", "const",
+                 "dependentRequired", "description", "else", "enum", "exclusiveMaximum", "exclusiveMinimum",
+                 "if", "items", "maxItems", "maxLength", "maxProperties", "maximum", "minItems", "minLength",
+                 "minProperties", "minimum", "not", "oneOf", "pattern", "properties", "propertyNames",
+                 "required", "then", "title", "type", "uniqueItems"}
+_NAMED = ("properties", "$defs", "dependentRequired")  # keywords whose keys are names, not keywords
 
 
 @cache
 def _fast(name: str) -> Any:
-    """The compiled validator for a schema that uses only FAST_KEYWORDS, else None."""
+    """The compiled validator for one of COMPILED that uses only FAST_KEYWORDS, else None."""
     found = _keywords(schema(name))
-    if not found <= FAST_KEYWORDS or _ref_with_siblings(schema(name)):
+    if name not in COMPILED or not found <= FAST_KEYWORDS or _ref_with_siblings(schema(name)):
         return None
     import fastjsonschema
 
-    draft7 = {**schema(name), "$schema": "http://json-schema.org/draft-07/schema#"}
+    draft7 = {**_draft7(schema(name)), "$schema": "http://json-schema.org/draft-07/schema#"}
     return fastjsonschema.compile(draft7)
+
+
+def _draft7(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_draft7(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {("dependencies" if key == "dependentRequired" else key): _draft7(value) for key, value in node.items()}
 
 
 def _ref_with_siblings(node: Any) -> bool:
@@ -148,7 +164,7 @@ def _keywords(node: Any) -> set[str]:
         return set()
     found = set(node)
     for key, value in node.items():
-        children = value.values() if key in ("properties", "$defs") and isinstance(value, dict) else [value]
+        children = value.values() if key in _NAMED and isinstance(value, dict) else [value]
         found |= {k for child in children for k in _keywords(child)}
     return found
 
