@@ -11,8 +11,10 @@ import hashlib
 import io
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from scoring.base.errors import ScoringError
 from scoring.domain.results import Result
@@ -21,16 +23,19 @@ _PRINTED = re.compile(r"结果JSONSHA-256：([0-9a-f]{64})")
 _KINDS = {"result.json": "自评报告", "changes.json": "评审意见表", "summary.json": "汇总表", "rating.json": "评定结果",
           "center.json": "评定结果单"}
 _AROUND = 12  # characters shown either side of a difference
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Sealed:
-    """What a PDF says of itself: the JSON it carries, the digest it prints, its pages' text."""
+    """What a PDF says of itself: the JSON it carries, the digest it prints, its pages' text (each page's
+    read when first asked for: the digest is on the cover, and pages are compared only when bytes differ)."""
 
     name: str  # result.json, changes.json, …
     data: bytes
-    printed: str
-    pages: tuple[str, ...]  # each page's text, whitespace removed
+    pdf: Any = field(repr=False, compare=False)  # the PDF as pypdf reads it
+    where: str = ""
+    texts: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def kind(self) -> str:
@@ -42,26 +47,46 @@ class Sealed:
         found = json.loads(self.data).get("bundle", {})
         return str(found.get("sha256", "")) if isinstance(found, dict) else ""
 
+    @property
+    def count(self) -> int:
+        return len(self.pdf.pages)
+
+    def page(self, k: int) -> str:
+        """Page k's text (from 0), whitespace removed."""
+        if k not in self.texts:
+            self.texts[k] = _readable(self.where, lambda: re.sub(r"\s+", "", self.pdf.pages[k].extract_text()))
+        return self.texts[k]
+
+    @property
+    def printed(self) -> str:
+        """The digest printed on the first page that prints one ("" for none)."""
+        return next((m[1] for k in range(self.count) for m in [_PRINTED.search(self.page(k))] if m), "")
+
 
 def read(path: Path | io.BytesIO) -> Sealed:
     """The PDF's attachment and printed digest, or a Chinese refusal."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
-    try:
-        reader = PdfReader(path)
-        files = {name: data for name, found in reader.attachments.items() for data in found[:1]}
-        pages = tuple(re.sub(r"\s+", "", page.extract_text()) for page in reader.pages)
-    except (OSError, PdfReadError, ValueError) as exc:
-        raise ScoringError(f"无法读取 PDF：{exc}", str(path)) from exc
+    reader = _readable(str(path), lambda: PdfReader(path))
+    files = _readable(str(path), lambda: {name: data for name, found in reader.attachments.items()
+                                          for data in found[:1]})
     named = [name for name in files if name in _KINDS]
     if not named:
         raise ScoringError("PDF 中没有附带评分结果 JSON", str(path),
                            hint="本程序生成的自评报告、意见表、汇总表、评定结果和各中心的评定结果单附带结果 JSON")
-    printed = next((m[1] for page in pages for m in [_PRINTED.search(page)] if m), "")
-    if not printed:
+    sealed = Sealed(named[0], files[named[0]], reader, str(path))
+    if not sealed.printed:
         raise ScoringError("PDF 页面上没有印结果 JSON 的 SHA-256", str(path))
-    return Sealed(named[0], files[named[0]], printed, pages)
+    return sealed
+
+
+def _readable(where: str, step: Callable[[], T]) -> T:
+    from pypdf.errors import PdfReadError
+
+    try:
+        return step()
+    except (OSError, PdfReadError, ValueError) as exc:
+        raise ScoringError(f"无法读取 PDF：{exc}", where) from exc
 
 
 def check(sealed: Sealed, path: Path) -> str:
@@ -94,13 +119,14 @@ def compare(sealed: Sealed, given: bytes, made: bytes) -> None:
     if given == made:
         return
     again = read_bytes(made)
-    for k, (old, new) in enumerate(zip(sealed.pages, again.pages, strict=False), start=1):
+    for k in range(min(sealed.count, again.count)):
+        old, new = sealed.page(k), again.page(k)
         if old != new:
             at = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
-            raise ScoringError(f"PDF 与按材料包重新生成的不同：第 {k} 页第一处不同，PDF 中为 “{_near(old, at)}”，"
+            raise ScoringError(f"PDF 与按材料包重新生成的不同：第 {k + 1} 页第一处不同，PDF 中为 “{_near(old, at)}”，"
                                f"重新生成的为 “{_near(new, at)}”")
-    if len(again.pages) != len(sealed.pages):
-        raise ScoringError(f"PDF 与按材料包重新生成的不同：PDF 有 {len(sealed.pages)} 页，重新生成的有 {len(again.pages)} 页")
+    if again.count != sealed.count:
+        raise ScoringError(f"PDF 与按材料包重新生成的不同：PDF 有 {sealed.count} 页，重新生成的有 {again.count} 页")
     if again.data != sealed.data:
         raise ScoringError("PDF 与按材料包重新生成的不同：页面文字相同，附带的结果 JSON 不同")
     at = next(i for i, (a, b) in enumerate(zip(given, made, strict=False)) if a != b) if len(given) == len(made) \
