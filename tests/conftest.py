@@ -71,6 +71,12 @@ def pytest_configure(config: pytest.Config) -> None:
     multiprocessing.set_forkserver_preload([*jobs, "weasyprint"])
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    # `-n auto`: one test process more than there are cores. Some tests spend seconds waiting (on a browser,
+    # a desk server, a slow client they play, a pool of processes) and the extra process uses that core time.
+    return len(os.sched_getaffinity(0)) + 1
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The slow tests first (the sort keeps the order otherwise): the workers share out the many short tests
     # after them, and finish together instead of one running a long test while the other has none left.

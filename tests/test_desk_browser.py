@@ -47,6 +47,7 @@ if CHROMIUM.exists():
     from selenium.webdriver.support.wait import WebDriverWait
 
 WAIT = 15  # seconds for a page or a download; the whole test takes a few
+POLL = 0.05  # seconds between looks while waiting (Selenium's own 0.5 s would idle most of the test)
 
 
 @pytest.fixture
@@ -121,7 +122,7 @@ def submit(driver: webdriver.Chrome, form: WebElement) -> None:
     """Press the form's button and wait for the page the save redirects to."""
     page = driver.find_element(By.TAG_NAME, "html")
     form.find_element(By.TAG_NAME, "button").click()
-    WebDriverWait(driver, WAIT).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, WAIT, poll_frequency=POLL).until(expected_conditions.staleness_of(page))
     notice = driver.find_elements(By.CSS_SELECTOR, "p.notice")
     assert notice and "已保存到 高青县_初评.yaml" in notice[0].text, driver.find_element(By.TAG_NAME, "body").text[:1000]
 
@@ -169,7 +170,7 @@ def test_a_review_in_the_browser(desk: tuple[str, Path], browser: webdriver.Chro
     assert "84.2" in row.text
 
     row.find_element(By.LINK_TEXT, "高青县").click()
-    WebDriverWait(browser, WAIT).until(expected_conditions.title_contains("初评"))
+    WebDriverWait(browser, WAIT, poll_frequency=POLL).until(expected_conditions.title_contains("初评"))
     screens.take("county_top")
     assert standings(browser)["自评"] == ("84.2", "84.2")
 
@@ -274,7 +275,7 @@ def test_two_reviewers_a_refused_save_and_a_stale_one(two_desks: tuple[list[str]
     form.find_element(By.NAME, "reason").send_keys(reason)
     page = browser.find_element(By.TAG_NAME, "html")
     form.find_element(By.TAG_NAME, "button").click()
-    WebDriverWait(browser, WAIT).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, WAIT, poll_frequency=POLL).until(expected_conditions.staleness_of(page))
     card = browser.find_element(By.ID, "i-7.1")
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", card)
     screens.take("refused_kept")
@@ -287,7 +288,7 @@ def test_two_reviewers_a_refused_save_and_a_stale_one(two_desks: tuple[list[str]
     browser.switch_to.new_window("tab")  # 王芳, on the other desk, saves first
     browser.get(wang)
     browser.find_element(By.LINK_TEXT, "高青县").click()
-    WebDriverWait(browser, WAIT).until(expected_conditions.title_contains("初评"))
+    WebDriverWait(browser, WAIT, poll_frequency=POLL).until(expected_conditions.title_contains("初评"))
     form = adjust(browser, "2.2", "reject")
     Select(form.find_element(By.NAME, "target")).select_by_value("D12")
     form.find_element(By.NAME, "reason").send_keys("核查报告由县民政局自行出具。")
@@ -299,7 +300,7 @@ def test_two_reviewers_a_refused_save_and_a_stale_one(two_desks: tuple[list[str]
     form.find_element(By.NAME, "value").send_keys("2")
     page = browser.find_element(By.TAG_NAME, "html")
     form.find_element(By.TAG_NAME, "button").click()
-    WebDriverWait(browser, WAIT).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, WAIT, poll_frequency=POLL).until(expected_conditions.staleness_of(page))
     changed = browser.find_element(By.CSS_SELECTOR, ".changed-since").text
     assert "新增 指标 2.2" in changed and "王芳" in changed
     screens.take("stale_says_what_changed")
@@ -428,5 +429,5 @@ def _open_county(browser: webdriver.Chrome, link: str, tmp_path: Path) -> tuple[
     print(f"\nscreenshots: {screens.folder}")
     browser.get(link)
     browser.find_element(By.LINK_TEXT, "高青县").click()
-    WebDriverWait(browser, WAIT).until(expected_conditions.title_contains("初评"))
+    WebDriverWait(browser, WAIT, poll_frequency=POLL).until(expected_conditions.title_contains("初评"))
     return screens, browser.find_element(By.CSS_SELECTOR, "form.header-form")
