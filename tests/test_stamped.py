@@ -101,19 +101,32 @@ def test_the_first_review_judges_on_what_it_accepts() -> None:
 # ---------------------------------------------------------------- archivable and verifiable PDFs
 
 
-def _tampered_total(folder: Path) -> Path:
-    """The sample report with its visible total changed (84.2 → 94.2) and everything else kept: the same
-    attachment and printed digests, as one would get by editing the page."""
-    from scoring.papers.report import SELF_EVALUATION, digest, render, result_archive, template_dirs
-    from scoring.papers.report.context import build
-    from scoring.pipeline.folder import RubricChoice, score_files
+def _tampered_total(pdf: Path, folder: Path) -> Path:
+    """The sample report with the total on its page 3 edited (84.2 → 82.4, two digits swapped in the page's
+    text) and everything else kept: the same attachment and printed digests, as a PDF editor would leave it."""
+    import itertools
+    import re
 
-    result = score_files(SAMPLE, RubricChoice.of(None), ())
-    archive = result_archive(result)
-    html = render.render_html(SELF_EVALUATION, template_dirs(None), report=build(result, digest(archive)))
-    html = html.replace("自评总分<b>84.2</b>", "自评总分<b>94.2</b>", 1)
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=pdf)
+    page = writer.pages[2]
+    contents = page.get_contents()
+    assert contents is not None
+    data = contents.get_data()
+    for font in page["/Resources"]["/Font"].values():  # the glyph codes of each font, from its ToUnicode map
+        cmap = font.get_object()["/ToUnicode"].get_object().get_data().decode()
+        codes = [(c.encode(), chr(int(u, 16))) for c, u in re.findall(r"<(\w{4})> <(\w{4})>", cmap)]
+        for shown in itertools.product(*([c for c, ch in codes if ch == digit] for digit in "84.2")):
+            run = b"0".join(b"<" + c + b">" for c in shown)
+            if data.count(run) == 1:  # 8 4 . 2 shown as 8 2 . 4
+                data = data.replace(run, b"0".join(b"<" + c + b">" for c in (shown[0], shown[3], shown[2], shown[1])))
+    assert data != contents.get_data()
+    contents.set_data(data)
+    page.replace_contents(contents)
     out = folder / "改总分.pdf"
-    out.write_bytes(render.render_pdf(html, template_dirs(None), result.bundle.files.read, archive)[0])
+    with out.open("wb") as f:
+        writer.write(f)
     return out
 
 
@@ -164,12 +177,12 @@ def test_verify_an_untouched_report(papers: dict[str, Any]) -> None:
 
 
 def test_verify_names_an_edited_total(papers: dict[str, Any]) -> None:
-    edited = _tampered_total(papers["folder"])
+    edited = _tampered_total(papers["final"], papers["folder"])
     assert "一致" in _run("verify", str(edited)).stdout  # the attachment was left as it was
     result = _run("verify", str(edited), str(SAMPLE), code=1)
     assert "PDF 与按材料包重新生成的不同：第 3 页第一处不同" in result.stderr
-    assert "94.2" in result.stderr.split("PDF 中为")[1].split("重新生成的为")[0]
-    assert "84.2" in result.stderr.split("重新生成的为")[1]
+    assert "自评总分82.4" in result.stderr.split("PDF 中为")[1].split("重新生成的为")[0]
+    assert "自评总分84.2" in result.stderr.split("重新生成的为")[1]
 
 
 def test_verify_refuses_a_swapped_attachment(papers: dict[str, Any]) -> None:
