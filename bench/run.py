@@ -32,6 +32,9 @@ maximum resident set (wait4), the child processes' it waits for included.
 9. workbook a 填报表.xlsx with its four sheets at WORKBOOK_ROWS × WORKBOOK_COLUMNS, every cell read holding
            text (made from the limits by name): `score` reads it all and refuses its answers. Targets as for
            6's score (issue #27).
+10. committee a graded programme at PROGRAMME_BYTES and a registry at REGISTRY_ROWS and REGISTRY_BYTES
+           (bench/worst.py): `rate` rates, pays and lists every institution. Targets as for 6's report: it
+           writes the committee's paper (issue #27).
 
 Generated centers and the worst bundle are made once and kept in --dir. `--quick` runs everything small,
 once, as a sanity check; its figures are not comparable with the targets.
@@ -338,6 +341,30 @@ def bench_texts(args: argparse.Namespace) -> None:
                 row(f"文字最坏材料包 {name} 页数", None, value=_pages(Path(command[-1])))
 
 
+def bench_committee(args: argparse.Namespace) -> None:
+    """A graded programme at PROGRAMME_BYTES and a registry at REGISTRY_ROWS and REGISTRY_BYTES (from
+    bench/worst.py): `rate` rates and lists every institution."""
+    print("10. 限值内最大的名册和奖补方案", file=sys.stderr)
+    import worst  # bench/, beside this script
+
+    programme, registry = worst.committee(args.dir, limit)
+    row("最大名册", None, value=f"{limit('REGISTRY_ROWS')} 个养老机构、{registry.stat().st_size // 1024} KB；"
+        f"奖补方案 {programme.stat().st_size // 1024} KB")
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [*SCORING, "rate", "--programme", str(programme), "--registry", str(registry), "-o",
+                   str(Path(tmp, "out"))]
+        try:
+            del CPU[:]
+            seconds, peak = repeated(command, args.n, args.render_timeout)
+        except (TooSlow, RuntimeError) as exc:
+            row("最大名册 rate", None, "< 60 s", False, value=str(exc)[:120])
+            return
+        row("最大名册 rate", seconds, "< 60 s", seconds.median < 60, digits=1)
+        row("最大名册 rate CPU 时间", Figures(CPU[:]), digits=1)
+        row("最大名册 rate 内存峰值", peak, "< 1024 MB", peak.median < 1024, "MB", 0)
+        row("最大名册 committee.pdf 页数", None, value=_pages(Path(tmp, "out", "committee.pdf")))
+
+
 def _pages(pdf: Path) -> str:
     found = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout.splitlines()
     return next((line.split()[-1] for line in found if line.startswith("Pages:")), "?")
@@ -409,7 +436,7 @@ def machine() -> str:
 
 BENCHES = {"help": bench_help, "score": bench_score, "report": bench_report, "rate": bench_rate,
            "pdfs": bench_pdfs, "worst": bench_worst, "texts": bench_texts, "desk": bench_desk,
-           "workbook": bench_workbook}
+           "workbook": bench_workbook, "committee": bench_committee}
 
 
 def main() -> None:

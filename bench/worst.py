@@ -211,3 +211,32 @@ def reviews(folder: Path, worst: Path, limit: Callable[[str], int]) -> tuple[Pat
         (made / f"{stage}.yaml").write_text(yaml.safe_dump(head, allow_unicode=True, sort_keys=False), "utf-8")
     (made / ".complete").touch()
     return made / "初评.yaml", made / "验收.yaml"
+
+
+def committee(folder: Path, limit: Callable[[str], int]) -> tuple[Path, Path]:
+    """Rushan's graded programme and a registry at their limits: the registry has REGISTRY_ROWS
+    institutions (every one rated and listed: graded, paid, or ungraded and unpaid) in at most
+    REGISTRY_BYTES, names as long as the room allows; the programme is padded with comment lines to
+    PROGRAMME_BYTES. `rate` reads both whole and writes a row per institution."""
+    rows, most, programme_max = limit("REGISTRY_ROWS"), limit("REGISTRY_BYTES"), limit("PROGRAMME_BYTES")
+    made = folder / f"committee_{rows}_{most}_{programme_max}"
+    if (made / ".complete").exists():
+        return made / "方案.yaml", made / "名册.csv"
+    shutil.rmtree(made, ignore_errors=True)
+    made.mkdir(parents=True)
+    head = "编号,名称,区（市）,等级,收住中度失能老年人数,收住重度失能老年人数\n"
+    grades = ["五星级", "四星级", "三星级", "二星级", "一星级", ""]
+    short = [f"R{k:06d},,{'区' * 10},{grades[k % len(grades)]},{k % 60},{k % 25}\n" for k in range(1, rows + 1)]
+    name_chars = (most - len(head.encode()) - len("".join(short).encode()) - 3) // (3 * rows)  # 3 bytes a character
+    lines = [line.replace(",,", f",{words(name_chars, k)},", 1) for k, line in enumerate(short, start=1)]
+    registry = made / "名册.csv"
+    registry.write_text("\ufeff" + head + "".join(lines), "utf-8")
+    assert registry.stat().st_size <= most, registry.stat().st_size
+    text = (ROOT / "programmes" / "rushan_institution_subsidy_2023.yaml").read_text("utf-8")
+    pad = "# " + words(300) + "\n"
+    room = programme_max - len(text.encode()) - 1024
+    programme = made / "方案.yaml"
+    programme.write_text(pad * (room // len(pad.encode())) + text, "utf-8")
+    assert programme.stat().st_size <= programme_max
+    (made / ".complete").touch()
+    return programme, registry

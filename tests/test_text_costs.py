@@ -286,6 +286,19 @@ def test_the_worst_cases_at_the_limits_meet_the_targets(tmp_path: Path) -> None:
         assert seconds < 60 and peak < 1024, (command[0], seconds, peak)
 
 
+@pytest.mark.skipif(not LONG_TESTS, reason="rates a registry at its full limits (a minute): SCORING_LONG_TESTS=1")
+def test_a_committee_run_at_the_limits_meets_the_target(tmp_path: Path) -> None:
+    # A run writes papers (committee.pdf, the workbook): the report's target, < 60 s and 1 GB, for REGISTRY_ROWS
+    # institutions in REGISTRY_BYTES and a programme of PROGRAMME_BYTES, read from the limits by name.
+    programme, registry = _bench_worst().committee(tmp_path, functools.partial(getattr, limits))
+    seconds, peak = _cost("rate", "--programme", str(programme), "--registry", str(registry), "-o", str(tmp_path / "out"))
+    assert seconds < 60 and peak < 1024, (seconds, peak)
+    import json
+
+    rated = json.loads((tmp_path / "out" / "ratings.json").read_text("utf-8"))
+    assert len(rated["centers"]) == limits.REGISTRY_ROWS
+
+
 def test_a_flag_names_a_long_path_in_few_characters(tmp_path: Path) -> None:
     """A flag per citation names the document's file: a long path is cut there to FILE_PRINTED characters
     (ending in …), so a thousand citations of it cost a thousand short lines, not a thousand long ones."""

@@ -16,8 +16,8 @@ MANIFEST_BYTES = 2 * MIB  # bundle.yaml, a review, a rubric, last year's ratings
 FILE_BYTES = 50 * MIB  # one document or text file of a bundle
 TOTAL_BYTES = 1024 * MIB  # all documents and text files of a bundle together, each counted once
 PROGRAMME_BYTES = 1 * MIB
-REGISTRY_BYTES = 4 * MIB
-REGISTRY_ROWS = 30_000  # rows of a registry after its header: centers of one city, with room to spare
+REGISTRY_BYTES = 1 * MIB
+REGISTRY_ROWS = 3_000  # rows of a registry after its header: centers of one city, with room to spare
 
 # Zip bundles, checked from the end-of-central-directory record before the directory is parsed
 ZIP_BYTES = 200 * MIB
