@@ -165,11 +165,15 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return lambda *args: run_shared(tuple(args), base)
 
 
-# The sample's report and its report with the shipped 初评 and 验收, each exactly as the README's command.
+# Papers of the shipped samples, each made exactly as the README's command makes it.
 SAMPLE_REPORT = ("report", "evidence/gaoqing_2022_sample", "-o", "高青县自评报告.pdf")
 CHAIN_REPORT = ("report", "evidence/gaoqing_2022_sample", "-o", "高青县自评报告_评审.pdf",
                 "--review", "evidence/gaoqing_2022_review_city.yaml",
                 "--review", "evidence/gaoqing_2022_review_province.yaml")
+QINGDAO_RATE = ("rate", "evidence/qingdao_centers_2023", "--rubric", "qingdao_center_stars",
+                "--programme", "programmes/qingdao_center_rewards_2023.yaml",
+                "--registry", "evidence/qingdao_centers_registry.csv",
+                "--previous", "evidence/qingdao_centers_2022_ratings.json", "-o", "2023评定结果", "--pdfs")
 DIFF = ("diff", "evidence/gaoqing_2022_sample", "--review", "evidence/gaoqing_2022_review_city.yaml",
         "--review", "evidence/gaoqing_2022_review_province.yaml", "-o", "验收意见表.pdf")
 

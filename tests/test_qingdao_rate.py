@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from scoring.faces.cli import main
 
-from .conftest import ROOT
+from .conftest import QINGDAO_RATE, ROOT
 
 pytestmark = pytest.mark.xdist_group("qingdao_rate")  # the example run is made once, on one worker
 
@@ -25,13 +25,11 @@ PREVIOUS = EVIDENCE / "qingdao_centers_2022_ratings.json"
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("rate") / "2023评定结果"
-    result = CliRunner().invoke(main, ["rate", str(CENTERS), "--rubric", "qingdao_center_stars", "--programme",
-                                       str(PROGRAMME), "--registry", str(EVIDENCE / "qingdao_centers_registry.csv"),
-                                       "--previous", str(PREVIOUS), "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+def outputs(shared: Any) -> Path:
+    """The README's committee run on the shipped centers (one run for the whole test run)."""
+    ran = shared(*QINGDAO_RATE)
+    assert ran.code == 0, ran.output + ran.errors
+    return ran.folder / "2023评定结果"
 
 
 @pytest.fixture(scope="module")
