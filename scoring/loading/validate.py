@@ -114,9 +114,9 @@ def _message(error: Any) -> str:
 # draft-07's dependencies under a new name). The documents read many at a time (bundles in a batch, review
 # files in a summary or on the desk) are first checked by the compiled validator, several times faster on
 # a valid document; a document it refuses goes through jsonschema, which decides and gives the messages.
-# Where the two could differ, the compiled one is the stricter (uniqueItems and enum take true for 1), so
-# nothing is accepted that jsonschema refuses. A rubric or a programme is read once per command, and
-# compiling its schema (0.14 s for the rubric's) would cost more than checking it once.
+# Where the two could differ, the compiled one is the stricter (uniqueItems takes true for 1; a numeric enum
+# or const takes no Decimal), so nothing is accepted that jsonschema refuses. A rubric or a programme is read
+# once per command, and compiling its schema (0.14 s for the rubric's) would cost more than checking it once.
 COMPILED = ("bundle", "review")
 FAST_KEYWORDS = {"$defs", "$id", "$ref", "$schema", "additionalProperties", "allOf", "anyOf", "const",
                  "dependentRequired", "description", "else", "enum", "exclusiveMaximum", "exclusiveMinimum",
