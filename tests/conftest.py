@@ -119,7 +119,7 @@ class Ran:
 
     def made(self) -> list[Path]:
         """The files and folders the command wrote, by name."""
-        return sorted(p for p in self.folder.iterdir() if p.name not in _INPUTS and p.suffix != ".ran")
+        return sorted(p for p in self.folder.iterdir() if p.name not in _INPUTS)
 
 
 _INPUTS = ("evidence", "programmes")
