@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import multiprocessing
 import os
 import pkgutil
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -69,6 +71,41 @@ def pytest_configure(config: pytest.Config) -> None:
     jobs = [f"scoring.{layer}.{m.name}" for layer in ("pipeline", "jobs")
             for m in pkgutil.iter_modules([str(package / layer)])]
     multiprocessing.set_forkserver_preload([*jobs, "weasyprint"])
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Page texts read from PDFs are kept for the whole run, shared by the test processes (pdf_pages).
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ[_TEXTS] = tempfile.mkdtemp(prefix="scoring-pdf-texts-")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        shutil.rmtree(os.environ.pop(_TEXTS, ""), ignore_errors=True)
+
+
+_TEXTS = "SCORING_TEST_PDF_TEXTS"
+
+
+def pdf_pages(path: Path) -> list[str]:
+    """Each page's text as pypdf extracts it (about 0.1 s a page). Several tests read the same papers: the
+    texts of a PDF are kept by its SHA-256 for the rest of the run, for every test process."""
+    import json
+
+    from pypdf import PdfReader
+
+    data = path.read_bytes()
+    if not os.environ.get(_TEXTS):  # outside a test run
+        return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
+    kept = Path(os.environ[_TEXTS]) / f"{sha256(data)}.json"
+    if kept.exists():
+        pages: list[str] = json.loads(kept.read_text("utf-8"))
+        return pages
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
+    partial = kept.with_suffix(f".{os.getpid()}")
+    partial.write_text(json.dumps(pages), "utf-8")
+    partial.replace(kept)  # whole or not at all, whichever process is first
+    return pages
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

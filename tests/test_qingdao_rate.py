@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from scoring.faces.cli import main
 
-from .conftest import QINGDAO_RATE, ROOT
+from .conftest import QINGDAO_RATE, ROOT, pdf_pages
 
 pytestmark = pytest.mark.xdist_group("qingdao_rate")  # the example run is made once, on one worker
 
@@ -44,9 +44,8 @@ def test_the_committee_paper_says_what_ratings_json_says(outputs: Path, run: dic
     separators; the city's total is the sum of the rewards."""
     import re
 
-    from pypdf import PdfReader
 
-    text = "".join(page.extract_text() for page in PdfReader(outputs / "committee.pdf").pages)
+    text = "".join(pdf_pages(outputs / "committee.pdf"))
     table = text[text.index("二、排名与奖励"):text.index("三、奖励资金")]
     rated = [c for c in run["centers"] if c["id"] and c["rank"]]
     assert len(rated) == 29  # 30 bundles, one of which cannot be read

@@ -21,6 +21,8 @@ from scoring.faces.cli import main
 from scoring.papers.report import context as report_context
 from scoring.papers.report import render
 
+from .conftest import pdf_pages
+
 pytestmark = pytest.mark.xdist_group("report")  # the fixture's report (rendered) is made once, on one worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +40,7 @@ def report(bundle: Path, out: Path, *extra: str) -> Result:
 
 def pdf_text(path: Path) -> str:
     """All text in the PDF with whitespace removed: lines wrap anywhere in Chinese."""
-    return re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(path).pages))
+    return re.sub(r"\s+", "", "".join(pdf_pages(path)))
 
 
 def squeeze(text: str) -> str:

@@ -17,7 +17,7 @@ from scoring.jobs import rating
 from scoring.loading import programme as programmes
 from scoring.papers.formats import rating_data
 
-from .conftest import ROOT
+from .conftest import ROOT, pdf_pages
 from .test_report import pdf_text
 
 INSTITUTIONS = ROOT / "programmes" / "rushan_institution_subsidy_2023.yaml"
@@ -62,9 +62,8 @@ def test_institution_subsidy_as_shipped(tmp_path: Path) -> None:
     assert "奖补依据：《乳山市人民政府关于进一步推进养老服务高质量发展的实施意见》（乳政发〔2022〕8号）四（二十一）2" in text
     assert "为本市自定" in text and "名册共4个养老机构，等级均取自名册，本方案不另行评分" in text
     # The section's heading and opening lines stay on the page of its table.
-    from pypdf import PdfReader
 
-    (page,) = [p.extract_text() for p in PdfReader(out / "committee.pdf").pages if "二、等级与运营补助" in p.extract_text()]
+    (page,) = [p for p in pdf_pages(out / "committee.pdf") if "二、等级与运营补助" in p]
     assert "RS001" in page and "本方案不设运营补助名额上限" in page
 
 

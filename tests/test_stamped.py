@@ -15,7 +15,7 @@ from scoring.domain.results import Result
 from scoring.faces.cli import main
 from scoring.papers.report.context import draft_notice, missing_parts
 
-from .conftest import ROOT, SAMPLE, Rendered
+from .conftest import ROOT, SAMPLE, Rendered, pdf_pages
 from .test_report import squeeze
 
 pytestmark = pytest.mark.xdist_group("stamped")  # the papers are rendered once, on one worker
@@ -56,8 +56,8 @@ def papers(tmp_path_factory: pytest.TempPathFactory, sample_report: Rendered, di
     _run("review", "summary", str(city), "-o", str(summary))
     return {"folder": folder, "final": final, "draft": draft, "made": sample_report, "drafted": drafted,
             "changes": changes, "summary": summary,
-            "final_pages": [squeeze(p.extract_text()) for p in PdfReader(final).pages],
-            "draft_pages": [squeeze(p.extract_text()) for p in PdfReader(draft).pages]}
+            "final_pages": [squeeze(p) for p in pdf_pages(final)],
+            "draft_pages": [squeeze(p) for p in pdf_pages(draft)]}
 
 
 def test_the_sample_is_final_with_no_placeholder_and_no_mark(papers: dict[str, Any], sample_result: Result) -> None:
@@ -266,7 +266,7 @@ def test_click_usage_errors_are_chinese() -> None:
 def test_the_summary_carries_its_json_and_names_the_stage_of_its_conclusion(papers: dict[str, Any]) -> None:
     assert list(PdfReader(papers["summary"]).attachments) == ["summary.json"]
     assert "汇总表附带的 summary.json 与页面上印的 SHA-256 一致" in _run("verify", str(papers["summary"])).stdout
-    text = squeeze("".join(p.extract_text() for p in PdfReader(papers["summary"]).pages))
+    text = squeeze("".join(pdf_pages(papers["summary"])))
     assert "高青县84.284.216/1682.981.915/1680.979.915/16验收结论：未达到创建标准" in text
 
 
@@ -274,7 +274,7 @@ def test_the_summary_carries_its_json_and_names_the_stage_of_its_conclusion(pape
 
 
 def _raw(pdf: Path) -> list[str]:
-    return [page.extract_text() for page in PdfReader(pdf).pages]
+    return pdf_pages(pdf)
 
 
 def test_a_document_number_never_breaks_before_its_last_character(papers: dict[str, Any]) -> None:
