@@ -74,17 +74,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    # Page texts read from PDFs are kept for the whole run, shared by the test processes (pdf_pages).
+    # One folder for the whole run, shared by the test processes: commands run once (run_shared) and page
+    # texts read from PDFs (pdf_pages).
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        os.environ[_TEXTS] = tempfile.mkdtemp(prefix="scoring-pdf-texts-")
+        os.environ[_RUN] = tempfile.mkdtemp(prefix="scoring-tests-")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        shutil.rmtree(os.environ.pop(_TEXTS, ""), ignore_errors=True)
+        shutil.rmtree(os.environ.pop(_RUN, ""), ignore_errors=True)
 
 
-_TEXTS = "SCORING_TEST_PDF_TEXTS"
+_RUN = "SCORING_TEST_RUN_FOLDER"
 
 
 def pdf_pages(path: Path) -> list[str]:
@@ -95,9 +96,9 @@ def pdf_pages(path: Path) -> list[str]:
     from pypdf import PdfReader
 
     data = path.read_bytes()
-    if not os.environ.get(_TEXTS):  # outside a test run
+    if not os.environ.get(_RUN):  # outside a test run
         return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
-    kept = Path(os.environ[_TEXTS]) / f"{sha256(data)}.json"
+    kept = Path(os.environ[_RUN]) / f"{sha256(data)}.json"
     if kept.exists():
         pages: list[str] = json.loads(kept.read_text("utf-8"))
         return pages
@@ -162,9 +163,9 @@ class Ran:
 _INPUTS = ("evidence", "programmes")
 
 
-def run_shared(args: tuple[str, ...], base: Path) -> Ran:
+def run_shared(*args: str) -> Ran:
     """`scoring ARGS` as typed in a folder holding the shipped evidence/ and programmes/, run once for the
-    whole test run: the test processes share it through their common temporary folder, under a lock. For
+    whole test run: the test processes share it through the run's folder, under a lock. For
     commands that read only shipped files (the same inputs give the same bytes, as tests of their own
     check), so that the README's commands and the tests reading their papers render each paper once. What
     a command made is the callers' to read, not to change."""
@@ -172,6 +173,7 @@ def run_shared(args: tuple[str, ...], base: Path) -> Ran:
     import fcntl
     import json
 
+    base = Path(os.environ[_RUN])
     key = hashlib.sha256("\0".join(args).encode()).hexdigest()[:16]
     folder, record = base / "commands" / key, base / "commands" / f"{key}.ran"
     folder.parent.mkdir(exist_ok=True)
@@ -190,16 +192,9 @@ def run_shared(args: tuple[str, ...], base: Path) -> Ran:
     return Ran(folder, code, output, errors)
 
 
-def _shared_base(factory: pytest.TempPathFactory) -> Path:
-    base = factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
 @pytest.fixture(scope="session")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """run_shared for this run's common folder."""
-    base = _shared_base(tmp_path_factory)
-    return lambda *args: run_shared(tuple(args), base)
+def shared() -> Any:
+    return run_shared
 
 
 # Papers of the shipped samples, each made exactly as the README's command makes it.
