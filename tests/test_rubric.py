@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from scoring.base.errors import ScoringError
 from scoring.domain import rules
 from scoring.faces.cli import main
 from scoring.loading.rubric import load
@@ -199,3 +200,19 @@ def test_broken_case_fails_alone(runner: CliRunner, tmp_path: Path) -> None:
     assert "测试用例缺少 expected.yaml" in result.output
     assert "预期结果 scores.1.1" in result.output
     assert "通过 1 例，未通过 2 例" in result.output
+
+
+def test_a_rubric_is_checked_again_whenever_its_bytes_change(tmp_path: Path) -> None:
+    """A clean rubric read again with the same bytes is the same rubric (not parsed again); edited in place,
+    the edit is what loads; made invalid, the error is what is said, every time."""
+    path = tmp_path / "细则.yaml"
+    text = MINI.read_text("utf-8")
+    path.write_text(text, "utf-8")
+    first = load(path)
+    assert load(path) is first
+    path.write_text(text.replace(f"title: {first.title}", "title: 改过的细则"), "utf-8")
+    assert load(path).title == "改过的细则" and first.title != "改过的细则"
+    path.write_text(text.replace("total:", "totl:", 1), "utf-8")
+    for _ in range(2):
+        with pytest.raises(ScoringError, match="totl"):
+            load(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -51,11 +52,15 @@ def shipped(rubric_id: str) -> Path:
     raise ScoringError(f"找不到评分细则 “{rubric_id[:60]}”", hint="请用 --rubric 指定评分细则文件")
 
 
-def read(path: Path, depth: int = 0) -> tuple[bytes, YamlDoc, tailoring.Tailored | None]:
+def _raw(path: Path) -> bytes:
+    return readers.read_regular(path, limits.MANIFEST_BYTES, "评分细则文件", "请检查文件路径是否正确、文件是否可读",
+                                "无法读取评分细则文件")
+
+
+def read(path: Path, depth: int = 0, raw: bytes | None = None) -> tuple[bytes, YamlDoc, tailoring.Tailored | None]:
     """A rubric file checked against the schema; one that `extends:` another, merged over it (which is
     loaded and checked on its own first)."""
-    raw = readers.read_regular(path, limits.MANIFEST_BYTES, "评分细则文件", "请检查文件路径是否正确、文件是否可读",
-                               "无法读取评分细则文件")
+    raw = _raw(path) if raw is None else raw
     doc, tailored = load_yaml(raw, str(path)), None
     if isinstance(doc.data, dict) and "extends" in doc.data:
         if depth >= 5:
@@ -70,12 +75,31 @@ def read(path: Path, depth: int = 0) -> tuple[bytes, YamlDoc, tailoring.Tailored
 
 
 def check(path: Path) -> tuple[Rubric, list[ScoringError], list[ScoringError]]:
-    """A rubric that passed its schema, with the lint's errors and warnings."""
-    raw, doc, tailored = read(path)
+    """A rubric that passed its schema, with the lint's errors and warnings.
+
+    The file is read every time; a clean rubric whose bytes this process has checked before under the same
+    name is not parsed and checked again (the rubric is immutable, so it is shared). A rubric that extends
+    another depends on a second file, so it is always checked in full."""
+    raw = _raw(path)
+    key = (str(path), hashlib.sha256(raw).digest())
+    if (known := _CHECKED.get(key)) is not None:
+        return known[0], [], list(known[1])
+    raw, doc, tailored = read(path, raw=raw)
     rubric = build(doc, hashlib.sha256(raw).hexdigest())
     if tailored is not None:
         rubric = _tailored(rubric, tailored)
-    return (rubric, *lint(rubric, doc))
+    errors, warnings = lint(rubric, doc)
+    if not errors and tailored is None:
+        with _LOCK:  # the desk loads from several threads
+            if len(_CHECKED) >= _KEEP:
+                _CHECKED.pop(next(iter(_CHECKED)))
+            _CHECKED[key] = (rubric, tuple(warnings))
+    return rubric, errors, warnings
+
+
+_KEEP = 16  # clean rubrics remembered by content: a process meets one or two
+_CHECKED: dict[tuple[str, bytes], tuple[Rubric, tuple[ScoringError, ...]]] = {}
+_LOCK = threading.Lock()
 
 
 def _tailored(rubric: Rubric, t: tailoring.Tailored) -> Rubric:
