@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import multiprocessing
 import os
 import pkgutil
@@ -74,10 +75,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    # One folder for the whole run, shared by the test processes: commands run once (run_shared) and page
-    # texts read from PDFs (pdf_pages).
+    # One folder for the whole run, shared by the test processes: commands run once (run_shared), page
+    # texts read from PDFs (pdf_pages) and papers laid out (_RenderedOnce).
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ[_RUN] = tempfile.mkdtemp(prefix="scoring-tests-")
+    _RenderedOnce.install(Path(os.environ[_RUN]) / "renders")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -86,6 +88,88 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 _RUN = "SCORING_TEST_RUN_FOLDER"
+
+
+class _RenderedOnce:
+    """Each paper laid out by WeasyPrint once per test run, in the test processes: a render asked for again
+    with the same HTML, template folders and attached result, whose resources read back the same bytes,
+    gets the PDF the first render wrote (and WeasyPrint's log lines from it, told again). The same input
+    gives the same bytes (test_report's two renders in two processes, never kept here, check that), so
+    what a test reads is what a render would give; tests of our code after the render see every call.
+    Renders that fail are not kept. Commands a test starts as processes render for themselves."""
+
+    def __init__(self, folder: Path) -> None:
+        import threading
+
+        from scoring.papers.report import render
+
+        self.folder, self.render, self.local = folder, render, threading.local()
+        self.pdf, self.parts, self.read = render.render_pdf, render.render_parts, render._read
+
+    @classmethod
+    def install(cls, folder: Path) -> None:
+        folder.mkdir(exist_ok=True)
+        kept = cls(folder)
+        kept.render.render_pdf = kept.render_pdf
+        kept.render.render_parts = kept.render_parts
+        kept.render._read = kept.reading
+
+    def render_pdf(self, html: str, dirs: Any, read_extra: Any = None, archive: Any = None) -> Any:
+        return self.kept(("pdf", html, [str(d) for d in dirs], archive), dirs, read_extra,
+                         lambda: self.pdf(html, dirs, read_extra, archive))
+
+    def render_parts(self, html: str, dirs: Any, starts: Any, archives: Any = ()) -> Any:
+        return self.kept(("parts", html, [str(d) for d in dirs], list(starts), list(archives)), dirs, None,
+                         lambda: self.parts(html, dirs, starts, archives))
+
+    def reading(self, url: str, dirs: Any, read_extra: Any) -> bytes:
+        data: bytes = self.read(url, dirs, read_extra)
+        reads = getattr(self.local, "reads", None)
+        if reads is not None:
+            reads.append((url, sha256(data)))
+        return data
+
+    def kept(self, key: Any, dirs: Any, read_extra: Any, make: Any) -> Any:
+        import logging
+        import pickle
+
+        file = self.folder / f"{hashlib.sha256(pickle.dumps(key)).hexdigest()}.pickle"
+        if file.exists():
+            made, reads, said = pickle.loads(file.read_bytes())
+            try:
+                same = all(sha256(self.render._read(url, dirs, read_extra)) == digest for url, digest in reads)
+            except Exception:
+                same = False
+            if same:
+                for level, message in said:
+                    logging.getLogger("weasyprint").log(level, "%s", message)
+                return made
+        heard = _Heard()
+        self.local.reads = reads = []
+        logging.getLogger("weasyprint").addHandler(heard)
+        try:
+            made = make()
+        finally:
+            logging.getLogger("weasyprint").removeHandler(heard)
+            self.local.reads = None
+        partial = file.with_suffix(f".{os.getpid()}")
+        partial.write_bytes(pickle.dumps((made, reads, heard.said)))
+        partial.replace(file)  # whole or not at all, whichever process is first
+        return made
+
+
+class _Heard(logging.Handler):
+    """WeasyPrint's log lines said in this thread."""
+
+    def __init__(self) -> None:
+        import threading
+
+        super().__init__(logging.DEBUG)
+        self.thread, self.said = threading.get_ident(), []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.said.append((record.levelno, record.getMessage()))
 
 
 def pdf_pages(path: Path) -> list[str]:
