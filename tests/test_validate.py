@@ -28,17 +28,16 @@ ODD = ["x" * 300, -1, Decimal("1.5"), True, None, {"x": 1}]
 
 def mutations(data: Any, path: tuple[Any, ...] = ()) -> Iterator[Any]:
     """The document with one place changed: each leaf and each container replaced by odd values, a key
-    removed, an unknown key added."""
+    removed, an unknown key added. Each mutant copies only the containers on the changed place's path and
+    shares the rest with `data`: no validator changes a document (no schema has a default to fill in)."""
     for value in ODD:
         yield _set(data, path, value)
     node = _get(data, path)
     if isinstance(node, dict):
         for key in list(node)[:6]:
-            changed = copy.deepcopy(data)
-            del _get(changed, path)[key]
-            yield changed
+            yield _set(data, path, {k: v for k, v in node.items() if k != key})
             yield from mutations(data, (*path, key))
-        yield _set(data, (*path, "unknown_key"), 1) if path else {**data, "unknown_key": 1}
+        yield _set(data, path, {**node, "unknown_key": 1})
     elif isinstance(node, list):
         for k in range(min(len(node), 2)):
             yield from mutations(data, (*path, k))
@@ -51,10 +50,11 @@ def _get(data: Any, path: tuple[Any, ...]) -> Any:
 
 
 def _set(data: Any, path: tuple[Any, ...], value: Any) -> Any:
+    """`data` with the place at `path` holding `value`: the containers on the path copied, the rest shared."""
     if not path:
         return value
-    changed = copy.deepcopy(data)
-    _get(changed, path[:-1])[path[-1]] = value
+    changed = copy.copy(data)
+    changed[path[0]] = _set(data[path[0]], path[1:], value)
     return changed
 
 
