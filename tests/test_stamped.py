@@ -23,6 +23,7 @@ pytestmark = pytest.mark.xdist_group("stamped")  # the papers are rendered once,
 CITY = ROOT / "evidence" / "gaoqing_2022_review_city.yaml"
 PROVINCE = ROOT / "evidence" / "gaoqing_2022_review_province.yaml"
 CHAIN = ("--review", str(CITY), "--review", str(PROVINCE))
+REPORT = ROOT / "tests" / "fixtures" / "report"  # the report tests' small rubric and bundle
 PLACEHOLDERS = ("未填写工作说明", "材料包中未填写本部分")
 
 
@@ -34,13 +35,14 @@ def _run(*args: str, code: int = 0) -> Any:
 
 
 def _draft_bundle(folder: Path) -> Path:
-    """The sample without 1.3's statement and without the 主要做法和成效 part of its narrative."""
-    bundle = shutil.copytree(SAMPLE, folder / "草稿材料包")
+    """The report fixture's bundle (a shorter report than the sample's, the same templates) without 1.1's
+    statement and without the 主要做法和成效 part of its narrative."""
+    bundle = shutil.copytree(REPORT / "bundle", folder / "草稿材料包")
     manifest = bundle / "bundle.yaml"
-    head, statements = manifest.read_text("utf-8").split("\nstatements:\n")
-    head = "\n".join(x for x in head.split("\n") if not x.startswith("  practices:"))
-    statements = "\n".join(x for x in statements.split("\n") if not x.startswith('  "1.3":'))
-    manifest.write_text(f"{head}\nstatements:\n{statements}", "utf-8")
+    head, rest = manifest.read_text("utf-8").split("  practices: |-\n")
+    rest = rest[rest.index("  highlights:"):]  # the part's indented lines go with it
+    rest = "\n".join(x for x in rest.split("\n") if not x.startswith('  "1.1":'))
+    manifest.write_text(head + rest, "utf-8")
     return bundle
 
 
@@ -48,7 +50,7 @@ def _draft_bundle(folder: Path) -> Path:
 def papers(tmp_path_factory: pytest.TempPathFactory, sample_report: Rendered, diff_report: Rendered) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("stamped")
     final, draft = sample_report.pdf, folder / "草稿.pdf"
-    drafted = _run("report", str(_draft_bundle(folder)), "-o", str(draft))
+    drafted = _run("report", str(_draft_bundle(folder)), "--rubric", str(REPORT / "rubric.yaml"), "-o", str(draft))
     changes, summary, city = diff_report.pdf, folder / "汇总表.pdf", folder / "各县材料"
     shutil.copytree(SAMPLE, city / "高青县")
     for review in (CITY, PROVINCE):
@@ -69,16 +71,19 @@ def test_the_sample_is_final_with_no_placeholder_and_no_mark(papers: dict[str, A
 
 
 def test_a_bundle_with_missing_parts_is_a_draft_on_every_page(papers: dict[str, Any]) -> None:
-    assert all("草稿" in page for page in papers["draft_pages"])
+    assert len(papers["draft_pages"]) > 5 and all("草稿" in page for page in papers["draft_pages"])
     err = papers["drafted"].stderr
-    assert "草稿：材料包有 2 处未填写" in err
-    assert "  - 主要做法和成效（报告正文）\n  - 1.3 纳入考核和为民办实事：工作说明\n" in err
+    # The fixture states only 1.1's and 1.2's work: 2.1, 2.2 and 2.3 have none, and 1.1's was taken out.
+    assert "草稿：材料包有 5 处未填写" in err
+    assert ("  - 主要做法和成效（报告正文）\n  - 1.1 联席会议制度：工作说明\n  - 2.1 扶持政策落实：工作说明\n"
+            "  - 2.2 政策含金量：工作说明\n  - 2.3 设施覆盖率：工作说明\n") in err
 
 
 def test_final_refuses_a_draft(papers: dict[str, Any]) -> None:
     out = papers["folder"] / "正式.pdf"
-    result = _run("report", str(papers["folder"] / "草稿材料包"), "-o", str(out), "--final", code=1)
-    assert "材料包有 2 处未填写，不能生成正式报告" in result.stderr and "1.3 纳入考核和为民办实事：工作说明" in result.stderr
+    result = _run("report", str(papers["folder"] / "草稿材料包"), "--rubric", str(REPORT / "rubric.yaml"), "-o",
+                  str(out), "--final", code=1)
+    assert "材料包有 5 处未填写，不能生成正式报告" in result.stderr and "1.1 联席会议制度：工作说明" in result.stderr
     assert not out.exists()
 
 
