@@ -3,6 +3,7 @@ PYTHONIOENCODING say (file names, arguments and standard output are always UTF-8
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -39,17 +40,60 @@ def run(command: list[str], folder: Path, environ: dict[str, str], *args: str | 
     return done.returncode, done.stdout, done.stderr
 
 
-def everything(folder: Path, environ: dict[str, str], command: list[str]) -> dict[str, object]:
-    """One run of each kind in a fresh folder with Chinese names (relative paths, so runs compare)."""
+# The commands of one locale's run in one process: started as the `scoring` command starts (in Python's
+# UTF-8 mode, run again in it when the locale is not UTF-8), its modules imported once, then each command
+# in a child forked from it, as the command runs it (cli.run, its own standard output and error, its exit
+# code). The locale decides only what the process starts with, which the children inherit; the UTF-8 runs
+# and the console script's runs below are whole processes, a command each, and must say the same bytes.
+FORKED = """
+import json, os, sys, traceback
+from scoring.__main__ import utf8_mode
+utf8_mode()
+import scoring.faces.cli
+codes = []
+for n, args in enumerate(json.loads(sys.argv[1])):
+    pid = os.fork()
+    if pid == 0:
+        for fd, stream in ((1, "out"), (2, "err")):
+            os.dup2(os.open(f"{sys.argv[2]}/{n}.{stream}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+        sys.argv, code = ["scoring", *args], 0
+        try:
+            scoring.faces.cli.run()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+print(json.dumps(codes))
+"""
+
+
+def forked(folder: Path, environ: dict[str, str], commands: list[list[str]]) -> list[tuple[int, bytes, bytes]]:
+    streams = folder.parent / "streams"
+    streams.mkdir()
+    done = subprocess.run([sys.executable, "-c", FORKED, json.dumps(commands), str(streams)], cwd=folder,
+                          env=environ, capture_output=True, timeout=120)
+    assert done.returncode == 0 and not done.stderr, done.stderr.decode(errors="replace")
+    codes = json.loads(done.stdout)
+    return [(code, (streams / f"{n}.out").read_bytes(), (streams / f"{n}.err").read_bytes())
+            for n, code in enumerate(codes)]
+
+
+def everything(folder: Path, environ: dict[str, str], command: list[str] | None) -> dict[str, object]:
+    """One run of each kind in a fresh folder with Chinese names (relative paths, so runs compare): a
+    process for each command, or with no command given, the commands forked from one process."""
     folder.mkdir()
     shutil.copytree(SAMPLE, folder / "高青县")
     (folder / "结果").mkdir()
-    seen: dict[str, object] = {
-        "table": run(command, folder, environ, "score", "高青县"),
-        "file": run(command, folder, environ, "score", "高青县", "--format", "json", "-o", "结果/评分.json"),
-        "missing": run(command, folder, environ, "score", "没有这个县"),
-        "init": run(command, folder, environ, "init", str(MINI), "新县", "--assessee", "测试县"),
-    }
+    commands = {"table": ["score", "高青县"], "file": ["score", "高青县", "--format", "json", "-o", "结果/评分.json"],
+                "missing": ["score", "没有这个县"], "init": ["init", str(MINI), "新县", "--assessee", "测试县"]}
+    ran = (forked(folder, environ, list(commands.values())) if command is None
+           else [run(command, folder, environ, *args) for args in commands.values()])
+    seen: dict[str, object] = dict(zip(commands, ran, strict=True))
     seen["files"] = {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
                      for p in sorted(folder.rglob("*")) if "高青县" not in p.parts}
     return seen
@@ -67,7 +111,7 @@ def utf8(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
                                                ("C", {"PYTHONUTF8": "0"})])
 def test_same_bytes_in_every_locale(utf8: dict[str, object], tmp_path: Path, lc_all: str,
                                     extra: dict[str, str]) -> None:
-    assert everything(tmp_path / "运行", env(lc_all, **extra), [sys.executable, "-m", "scoring"]) == utf8
+    assert everything(tmp_path / "运行", env(lc_all, **extra), None) == utf8
 
 
 def test_the_console_script_too(utf8: dict[str, object], tmp_path: Path) -> None:
