@@ -149,3 +149,13 @@ def test_only_the_desk_serves() -> None:
     outside = [name for name in MODULES if not name.startswith("faces.desk") and name != "faces.cli"
                and any(n.startswith("faces.desk") for n in imports(name))]
     assert outside == []
+
+
+def test_every_room_is_small_enough_to_read() -> None:
+    """No module of 450 lines or more, no function over 40: past those a room wants splitting."""
+    big = [f"{name}: {n} lines" for name, path in MODULES.items()
+           if (n := len(path.read_text("utf-8").splitlines())) >= 450]
+    long = [f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines"
+            for name, path in MODULES.items() for node in ast.walk(ast.parse(path.read_text("utf-8")))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno >= 40]
+    assert big == [] and long == []
