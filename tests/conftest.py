@@ -9,6 +9,7 @@ import pkgutil
 import shutil
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -99,8 +100,6 @@ class _RenderedOnce:
     Renders that fail are not kept. Commands a test starts as processes render for themselves."""
 
     def __init__(self, folder: Path) -> None:
-        import threading
-
         from scoring.papers.report import render
 
         self.folder, self.render, self.local = folder, render, threading.local()
@@ -130,7 +129,6 @@ class _RenderedOnce:
         return data
 
     def kept(self, key: Any, dirs: Any, read_extra: Any, make: Any) -> Any:
-        import logging
         import pickle
 
         file = self.folder / f"{hashlib.sha256(pickle.dumps(key)).hexdigest()}.pickle"
@@ -162,8 +160,6 @@ class _Heard(logging.Handler):
     """WeasyPrint's log lines said in this thread."""
 
     def __init__(self) -> None:
-        import threading
-
         super().__init__(logging.DEBUG)
         self.thread, self.said = threading.get_ident(), []
 

@@ -294,6 +294,17 @@ def test_template_folder_files_are_served(tmp_path: Path) -> None:
     assert "测试县示范县创建自评报告" in pdf_text(out)
 
 
+def test_a_paper_whose_resource_changed_is_laid_out_again(tmp_path: Path) -> None:
+    """A test run lays each paper out once (tests/conftest.py): the same HTML whose stylesheet now reads
+    other bytes is laid out again, and the same bytes again give the same PDF."""
+    (tmp_path / "extra.css").write_text("p { color: #cc0000; }", "utf-8")
+    html = '<html><head><link rel="stylesheet" href="extra.css"></head><body><p>样式</p></body></html>'
+    red, _ = render.render_pdf(html, [tmp_path])
+    (tmp_path / "extra.css").write_text("p { color: #0000cc; }", "utf-8")
+    blue, _ = render.render_pdf(html, [tmp_path])
+    assert red != blue and render.render_pdf(html, [tmp_path])[0] == blue
+
+
 def _image_template(tmp_path: Path, src: str) -> Path:
     templates = tmp_path / "templates"
     templates.mkdir()
