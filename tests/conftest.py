@@ -5,6 +5,7 @@ import io
 import logging
 import multiprocessing
 import os
+import pickle
 import pkgutil
 import shutil
 import sys
@@ -129,8 +130,6 @@ class _RenderedOnce:
         return data
 
     def kept(self, key: Any, dirs: Any, read_extra: Any, make: Any) -> Any:
-        import pickle
-
         file = self.folder / f"{hashlib.sha256(pickle.dumps(key)).hexdigest()}.pickle"
         if file.exists():
             made, reads, said = pickle.loads(file.read_bytes())
@@ -150,9 +149,7 @@ class _RenderedOnce:
         finally:
             logging.getLogger("weasyprint").removeHandler(heard)
             self.local.reads = None
-        partial = file.with_suffix(f".{os.getpid()}")
-        partial.write_bytes(pickle.dumps((made, reads, heard.said)))
-        partial.replace(file)  # whole or not at all, whichever process is first
+        _write_whole(file, pickle.dumps((made, reads, heard.said)))
         return made
 
 
@@ -183,10 +180,15 @@ def pdf_pages(path: Path) -> list[str]:
         pages: list[str] = json.loads(kept.read_text("utf-8"))
         return pages
     pages = [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
-    partial = kept.with_suffix(f".{os.getpid()}")
-    partial.write_text(json.dumps(pages), "utf-8")
-    partial.replace(kept)  # whole or not at all, whichever process is first
+    _write_whole(kept, json.dumps(pages).encode())
     return pages
+
+
+def _write_whole(file: Path, data: bytes) -> None:
+    """A file of the run's folder written whole or not at all, whichever test process is first."""
+    partial = file.with_suffix(f".{os.getpid()}")
+    partial.write_bytes(data)
+    partial.replace(file)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

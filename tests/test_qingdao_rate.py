@@ -44,7 +44,6 @@ def test_the_committee_paper_says_what_ratings_json_says(outputs: Path, run: dic
     separators; the city's total is the sum of the rewards."""
     import re
 
-
     text = "".join(pdf_pages(outputs / "committee.pdf"))
     table = text[text.index("二、排名与奖励"):text.index("三、奖励资金")]
     rated = [c for c in run["centers"] if c["id"] and c["rank"]]

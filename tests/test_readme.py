@@ -22,7 +22,8 @@ from click.testing import CliRunner
 from scoring.domain.model import Bundle, Rubric
 from scoring.faces.cli import main
 
-from .conftest import ROOT, pdf_pages
+from .conftest import ROOT
+from .test_report import pdf_text
 
 pytestmark = pytest.mark.xdist_group("readme")  # the README's commands run once, on one worker
 
@@ -111,7 +112,7 @@ def test_the_figures_the_readme_states(ran: dict[str, str]) -> None:
     work = Path(ran["folder"])
     # 自评 84.2 分，达到创建标准: the sample's report.
     assert "# 自评 84.2 分，达到创建标准" in readme
-    text = re.sub(r"\s+", "", "".join(pdf_pages(work / "高青县自评报告.pdf")))
+    text = pdf_text(work / "高青县自评报告.pdf")
     assert "自评总分84.2分" in text and "（三）自评结论达到创建标准" in text
     # 初评 82.9（有据 81.9），验收 80.9: the chain's table.
     assert "# 初评 82.9（有据 81.9），验收 80.9；D12 不予采信，2.2 不计为达标" in readme
@@ -120,7 +121,7 @@ def test_the_figures_the_readme_states(ran: dict[str, str]) -> None:
     assert "初评结论：未达到创建标准：强制性指标 2.2 的满分没有初评采信的佐证支持" in chain
     # The summary: 高青县 not recommended (its 初评 does not count 2.2).
     assert "高青县不推荐" in readme
-    summary = re.sub(r"\s+", "", "".join(pdf_pages(work / "初评汇总表.pdf")))
+    summary = pdf_text(work / "初评汇总表.pdf")
     assert "高青县84.284.216/1682.981.915/1680.979.915/16验收结论：未达到创建标准" in summary
     # Rushan: 4 institutions graded in the registry, 3 paid; 115,200 + 100,800 + 29,760 = 245,760 元.
     assert "# 4 个养老机构，3 个获补助，合计 245,760 元" in readme

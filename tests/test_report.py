@@ -40,7 +40,7 @@ def report(bundle: Path, out: Path, *extra: str) -> Result:
 
 def pdf_text(path: Path) -> str:
     """All text in the PDF with whitespace removed: lines wrap anywhere in Chinese."""
-    return re.sub(r"\s+", "", "".join(pdf_pages(path)))
+    return squeeze("".join(pdf_pages(path)))
 
 
 def squeeze(text: str) -> str:

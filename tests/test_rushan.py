@@ -62,7 +62,6 @@ def test_institution_subsidy_as_shipped(tmp_path: Path) -> None:
     assert "奖补依据：《乳山市人民政府关于进一步推进养老服务高质量发展的实施意见》（乳政发〔2022〕8号）四（二十一）2" in text
     assert "为本市自定" in text and "名册共4个养老机构，等级均取自名册，本方案不另行评分" in text
     # The section's heading and opening lines stay on the page of its table.
-
     (page,) = [p for p in pdf_pages(out / "committee.pdf") if "二、等级与运营补助" in p]
     assert "RS001" in page and "本方案不设运营补助名额上限" in page
 

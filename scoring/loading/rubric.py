@@ -81,11 +81,11 @@ def check(path: Path) -> tuple[Rubric, list[ScoringError], list[ScoringError]]:
     name is not parsed and checked again (the rubric is immutable, so it is shared). A rubric that extends
     another depends on a second file, so it is always checked in full."""
     raw = _raw(path)
-    key = (str(path), hashlib.sha256(raw).digest())
+    key = (str(path), hashlib.sha256(raw).hexdigest())
     if (known := _CHECKED.get(key)) is not None:
         return known[0], [], list(known[1])
-    raw, doc, tailored = read(path, raw=raw)
-    rubric = build(doc, hashlib.sha256(raw).hexdigest())
+    merged, doc, tailored = read(path, raw=raw)
+    rubric = build(doc, key[1] if tailored is None else hashlib.sha256(merged).hexdigest())
     if tailored is not None:
         rubric = _tailored(rubric, tailored)
     errors, warnings = lint(rubric, doc)
@@ -98,7 +98,7 @@ def check(path: Path) -> tuple[Rubric, list[ScoringError], list[ScoringError]]:
 
 
 _KEEP = 16  # clean rubrics remembered by content: a process meets one or two
-_CHECKED: dict[tuple[str, bytes], tuple[Rubric, tuple[ScoringError, ...]]] = {}
+_CHECKED: dict[tuple[str, str], tuple[Rubric, tuple[ScoringError, ...]]] = {}
 _LOCK = threading.Lock()
 
 
